@@ -67,8 +67,7 @@ test-unit: $(STAMP) | $(TEST_DATA)
 	$(TEST_ENV) $(PY) -m pytest tests
 
 test-notebooks: $(STAMP) | $(TEST_DATA)
-	$(TEST_ENV) NBVAL_CHECK_OUTPUT=1 $(PY) -m pytest --nbval-lax --nbval-kernel-name $(KERNEL) \
-	  --nbval-current-env notebooks -p no:randomly
+	$(TEST_ENV) $(PY) -m pytest --nbval-lax --nbval-kernel-name $(KERNEL) notebooks
 
 benchmarks: $(STAMP)  ## print the speed figures (energy, privacy, search)
 	$(PY) benchmarks/bench_energy.py

@@ -14,6 +14,15 @@ from . import io
 from .data import REPO_ROOT
 
 
+def use_paper_style() -> None:
+    """Seaborn's paper context: figures readable at the size of a journal column."""
+    import seaborn as sns
+
+    sns.set_theme(context="paper", style="whitegrid", font_scale=1.0)
+    plt.rcParams.update({"figure.dpi": 110, "savefig.dpi": 200, "figure.figsize": (3.5, 2.6),
+                         "axes.titlesize": 9, "axes.labelsize": 8, "legend.fontsize": 7})
+
+
 def figures_dir() -> Path:
     path = Path(os.environ.get("PAPERLIB_FIGURES_DIR") or REPO_ROOT / "figures")
     path.mkdir(parents=True, exist_ok=True)

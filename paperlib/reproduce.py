@@ -9,6 +9,7 @@ takes seconds.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import time
@@ -23,6 +24,7 @@ from .report import figures_dir
 NOTEBOOKS = REPO_ROOT / "notebooks"
 KERNEL = "paperlib"
 STAGES = ("models", "searches", "notebooks")
+WRITE_BACK_PROFILE = "quick"  # the committed notebooks keep this profile's outputs
 
 
 def train_models(prof: Profile) -> None:
@@ -44,7 +46,8 @@ def run_searches(prof: Profile) -> None:
 
 def _source_hash(notebook: Path, prof: Profile) -> str:
     digest = hashlib.sha256()
-    digest.update(notebook.read_bytes())
+    cells = json.loads(notebook.read_text())["cells"]  # sources only: outputs may be written back
+    digest.update(json.dumps([(c["cell_type"], "".join(c["source"])) for c in cells]).encode())
     for path in sorted((REPO_ROOT / "paperlib").rglob("*.py")):
         digest.update(path.read_bytes())
     digest.update(repr(prof).encode())
@@ -58,6 +61,21 @@ def _git_commit() -> str:
                               capture_output=True, text=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+
+
+def write_back(executed: Path, source: Path) -> None:
+    """Copy an executed notebook over its source, minus papermill's injected-parameters cell,
+    so the committed notebooks show the outputs of the last quick run."""
+    import nbformat
+
+    nb = nbformat.read(executed, as_version=4)
+    nb.cells = [c for c in nb.cells if "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
+    nb.metadata.pop("papermill", None)
+    for cell in nb.cells:
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+    with io.atomic_path(source) as tmp:
+        nbformat.write(nb, tmp)
 
 
 def run_notebooks(prof: Profile, only: list[str] | None = None) -> dict:
@@ -83,6 +101,8 @@ def run_notebooks(prof: Profile, only: list[str] | None = None) -> dict:
         t0, before = time.time(), {p: p.stat().st_mtime for p in figures_dir().glob("*")}
         papermill.execute_notebook(str(nb), str(output), parameters={"profile": prof.name},
                                    kernel_name=KERNEL, cwd=str(NOTEBOOKS), progress_bar=False)
+        if prof.name == WRITE_BACK_PROFILE:
+            write_back(output, nb)
         produced = sorted(p.name for p in figures_dir().glob("*")
                           if p.name != "MANIFEST.json" and before.get(p) != p.stat().st_mtime)
         entries[nb.stem] = {"hash": key, "wall_seconds": round(time.time() - t0, 1),

@@ -1,0 +1,256 @@
+"""Symmetric uniform fake quantization (Eq. 5-6, SPEC §2) and the quantized edge model (Eq. 3).
+
+``Q_b(T) = round(clamp(T, -c, c) / s) · s`` with ``c = max|T|`` and ``s = c / (2^(b-1) - 1)``
+for weights (signed); activations are unsigned: clamped to ``[0, c]`` with ``s = c / (2^b - 1)``.
+32 bits means "not quantized". Gradients pass by the straight-through estimator (STE): 1 where the
+value lies inside the clamp range, 0 where it was clamped (torch's ``fake_quantize_*`` kernels).
+
+Decisions (SPEC §2 leaves them open):
+
+* Weights are quantized per output channel by default (axis 0 of conv and linear weights) or per
+  layer (``per_channel=False``); both are selectable per call.
+* Activations use a *per-sample* dynamic range: ``c`` is the max of each sample's tensor (the batch
+  axis is the "channel" axis), so a sample's quantized IR never depends on the other images in
+  the batch -- the edge device quantizes one image at a time.
+* ``c = max|T|`` for activations too (SPEC §2). Every quantized activation in these models follows
+  a ReLU, so this equals ``max T``; a negative input is clamped to 0.
+* Biases stay in floating point (in these models only the classifier, which is never quantized,
+  has one).
+* A tensor whose range is (numerically) zero, ``c <= 1e-30``, gets scale 1 and comes back as zeros.
+* The IR that leaves the edge is quantized to ``policy.ir_bits`` bits by a forward hook on unit
+  ``p``, so module names, ``state_dict`` keys, ``models.units`` and ``models.split`` are unchanged.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from . import models
+from .constants import FULL_PRECISION
+from .policy import FP, Policy, ir_bits, resolve
+
+MIN_BITS, MAX_BITS = 2, 16
+_TINY_RANGE = 1e-30  # below this c counts as zero (1 / scale would overflow float32)
+
+
+def check_bits(bits: object) -> int:
+    """``bits`` if it is an int in 2..16 or 32, else a ``ValueError`` saying what is allowed."""
+    if isinstance(bits, bool) or not isinstance(bits, int) or not (
+        MIN_BITS <= bits <= MAX_BITS or bits == FULL_PRECISION
+    ):
+        raise ValueError(
+            f"bit width {bits!r} is not supported; use an int in {MIN_BITS}..{MAX_BITS}, "
+            f"or {FULL_PRECISION} for 'not quantized'"
+        )
+    return bits
+
+
+def levels(bits: int, signed: bool = True) -> tuple[int, int]:
+    """Integer range ``(q_min, q_max)`` of a ``bits``-bit quantizer (Eq. 6's ``2^(b-1) - 1``)."""
+    check_bits(bits)
+    return (-(2 ** (bits - 1) - 1), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)
+
+
+def _scale(c: torch.Tensor, q_max: int) -> torch.Tensor:
+    """``s = c / q_max`` (Eq. 6), with scale 1 where the range is zero."""
+    c = c.float()
+    return torch.where(c > _TINY_RANGE, c / q_max, torch.ones_like(c))
+
+
+def quantize(t: torch.Tensor, bits: int, signed: bool = True, per_channel: bool = False,
+             ch_axis: int = 0) -> torch.Tensor:
+    """Fake-quantize ``t`` to ``bits`` bits (Eq. 5-6); 32 bits returns ``t`` itself.
+
+    ``c = max|T|`` over the whole tensor, or per slice along ``ch_axis`` when ``per_channel``.
+    Signed: values in ``[-c, c]``, ``2^b - 1`` levels; unsigned: clamp to ``[0, c]``, ``2^b``
+    levels. Differentiable by STE. Computed in float32, returned in ``t``'s dtype. ``meta``
+    tensors (shape tracing, as ``energy.trace`` does) pass through unchanged.
+    """
+    if check_bits(bits) == FULL_PRECISION or t.numel() == 0 or t.is_meta:
+        return t
+    if not t.is_floating_point():
+        raise ValueError(f"quantize needs a floating-point tensor, got dtype {t.dtype}")
+    q_min, q_max = levels(bits, signed)
+    x = t if t.dtype == torch.float32 else t.float()
+    if per_channel:
+        if x.dim() == 0 or not -x.dim() <= ch_axis < x.dim():
+            raise ValueError(
+                f"ch_axis={ch_axis} is not an axis of a tensor of shape {tuple(x.shape)}; "
+                "per-channel quantization needs a tensor with that axis"
+            )
+        axis = ch_axis % x.dim()
+        lo, hi = torch.aminmax(x.detach().movedim(axis, 0).reshape(x.shape[axis], -1), dim=1)
+        scale = _scale(torch.maximum(hi, -lo), q_max)  # c = max|T| per channel
+        zero = torch.zeros_like(scale, dtype=torch.int32)
+        out = torch.fake_quantize_per_channel_affine(x, scale, zero, axis, q_min, q_max)
+    else:
+        lo, hi = torch.aminmax(x.detach())
+        scale = _scale(torch.maximum(hi, -lo), q_max)  # c = max|T|
+        zero = torch.zeros((), dtype=torch.int32, device=x.device)
+        out = torch.fake_quantize_per_tensor_affine(x, scale, zero, q_min, q_max)
+    return out if out.dtype == t.dtype else out.to(t.dtype)
+
+
+def quantize_activation(ir: torch.Tensor, bits: int) -> torch.Tensor:
+    """Unsigned quantization of a batch of activations or IRs with a *per-sample* range.
+
+    ``c`` is the max of each sample's tensor (axis 0 = samples, as ``per_channel`` along the batch
+    axis), so a sample's result never depends on the other images in the batch: the edge device
+    quantizes one image at a time. Used inside the fake-quant layers, for the IR leaving the edge,
+    and for Fig. 8 (privacy of a quantized IR).
+    """
+    if ir.dim() == 0:
+        raise ValueError("quantize_activation needs a batch: a tensor whose axis 0 holds samples")
+    return quantize(ir, bits, signed=False, per_channel=True, ch_axis=0)
+
+
+def quantize_weight(w: torch.Tensor, bits: int, per_channel: bool = True) -> torch.Tensor:
+    """Signed weight quantization, per output channel (axis 0) or per layer."""
+    return quantize(w, bits, signed=True, per_channel=per_channel, ch_axis=0)
+
+
+class ActivationQuantizer(nn.Module):
+    """``quantize_activation`` as a module (identity at 32 bits)."""
+
+    def __init__(self, bits: int) -> None:
+        super().__init__()
+        self.bits = check_bits(bits)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return quantize_activation(x, self.bits)
+
+    def extra_repr(self) -> str:
+        return f"bits={self.bits}"
+
+
+class _QuantMixin:
+    """Shared state of the fake-quant conv/linear layers: (b_w, b_a) and the weight granularity."""
+
+    w_bits: int
+    a_bits: int
+    per_channel: bool
+
+    def _set_bits(self, w_bits: int, a_bits: int, per_channel: bool) -> None:
+        self.w_bits, self.a_bits = check_bits(w_bits), check_bits(a_bits)
+        if not isinstance(per_channel, bool):
+            raise ValueError(f"per_channel must be True or False, got {per_channel!r}")
+        self.per_channel = per_channel
+
+    def _quantized(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = quantize_activation(x, self.a_bits)
+        return x, quantize_weight(self.weight, self.w_bits, self.per_channel)  # type: ignore[attr-defined]
+
+    def extra_repr(self) -> str:
+        granularity = "per-channel" if self.per_channel else "per-layer"
+        return f"{super().extra_repr()}, w_bits={self.w_bits}, a_bits={self.a_bits}, {granularity}"  # type: ignore[misc]
+
+
+class QuantConv2d(_QuantMixin, nn.Conv2d):
+    """A ``Conv2d`` whose input (unsigned, b_a) and weight (signed, b_w) are fake-quantized (Eq. 3)."""
+
+    @classmethod
+    def wrap(cls, conv: nn.Conv2d, w_bits: int, a_bits: int, per_channel: bool = True) -> "QuantConv2d":
+        """A quantized layer that *shares* ``conv``'s parameters, so finetuning updates them."""
+        q = cls(conv.in_channels, conv.out_channels, conv.kernel_size, stride=conv.stride,
+                padding=conv.padding, dilation=conv.dilation, groups=conv.groups,
+                bias=conv.bias is not None, padding_mode=conv.padding_mode, device="meta")
+        q.weight, q.bias = conv.weight, conv.bias
+        q._set_bits(w_bits, a_bits, per_channel)
+        return q.train(conv.training)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x, w = self._quantized(x)
+        return self._conv_forward(x, w, self.bias)
+
+
+class QuantLinear(_QuantMixin, nn.Linear):
+    """A ``Linear`` whose input (unsigned, b_a) and weight (signed, b_w) are fake-quantized (Eq. 3)."""
+
+    @classmethod
+    def wrap(cls, linear: nn.Linear, w_bits: int, a_bits: int, per_channel: bool = True) -> "QuantLinear":
+        """A quantized layer that *shares* ``linear``'s parameters, so finetuning updates them."""
+        q = cls(linear.in_features, linear.out_features, bias=linear.bias is not None, device="meta")
+        q.weight, q.bias = linear.weight, linear.bias
+        q._set_bits(w_bits, a_bits, per_channel)
+        return q.train(linear.training)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x, w = self._quantized(x)
+        return F.linear(x, w, self.bias)
+
+
+QUANT_LAYERS = (QuantConv2d, QuantLinear)
+
+
+def wrap_layer(layer: nn.Module, w_bits: int, a_bits: int, per_channel: bool = True) -> nn.Module:
+    """The fake-quant version of a conv or linear layer (sharing its parameters)."""
+    if isinstance(layer, QUANT_LAYERS):
+        raise ValueError(f"{layer!r} is already quantized; wrap the full-precision layer")
+    if isinstance(layer, nn.Conv2d):
+        return QuantConv2d.wrap(layer, w_bits, a_bits, per_channel)
+    if isinstance(layer, nn.Linear):
+        return QuantLinear.wrap(layer, w_bits, a_bits, per_channel)
+    raise ValueError(f"only Conv2d and Linear layers can be quantized, got {type(layer).__name__}")
+
+
+class _OutputQuantizer:
+    """Forward hook: quantize a unit's output (the IR sent to the cloud) to ``bits``, per sample."""
+
+    def __init__(self, bits: int) -> None:
+        self.bits = check_bits(bits)
+
+    def __call__(self, module: nn.Module, inputs: tuple, output: torch.Tensor) -> torch.Tensor:
+        return quantize_activation(output, self.bits)
+
+    def __repr__(self) -> str:
+        return f"OutputQuantizer(bits={self.bits})"
+
+
+@dataclass(frozen=True)
+class QuantConfig:
+    """What ``quantize_edge`` did: partition point, the effective per-layer policy, IR bits."""
+
+    p: int
+    policy: tuple[tuple[int, int], ...]
+    ir_bits: int
+    per_channel: bool
+
+
+def is_quantized(net: nn.Module) -> bool:
+    """True for a model made by ``quantize_edge`` or holding fake-quant layers."""
+    return hasattr(net, "quant_config") or any(isinstance(m, QUANT_LAYERS) for m in net.modules())
+
+
+def _set_submodule(root: nn.Module, name: str, module: nn.Module) -> None:
+    parent_name, _, child = name.rpartition(".")
+    parent = root.get_submodule(parent_name) if parent_name else root
+    setattr(parent, child, module)
+
+
+def quantize_edge(model: nn.Module, p: int, policy: Policy, per_channel: bool = True) -> nn.Module:
+    """A quantized copy of ``model`` for partition point ``p`` (Eq. 3; ``model`` is left untouched).
+
+    Every quantizable layer of the stem and the first ``p`` blocks runs at its ``(b_w, b_a)`` from
+    ``policy.resolve`` (the first layer and the classifier stay fp32, as do (32, 32) entries and
+    everything past the edge), and the IR leaving unit ``p`` is quantized to ``policy.ir_bits``
+    bits (unsigned, per sample). The copy keeps ``arch_name`` and records a ``quant_config``.
+    """
+    if not isinstance(per_channel, bool):
+        raise ValueError(f"per_channel must be True or False, got {per_channel!r}")
+    if is_quantized(model):
+        raise ValueError("the model is already quantized; pass the full-precision model to quantize_edge")
+    pairs = resolve(model, p, policy)  # validates p and the policy, naming a bad entry
+    bits_ir = ir_bits(model, p, policy)
+    qnet = copy.deepcopy(model)
+    for (name, layer), (bw, ba) in zip(models.quantizable_layers(qnet), pairs):
+        if (bw, ba) != FP:
+            _set_submodule(qnet, name, wrap_layer(layer, bw, ba, per_channel))
+    if bits_ir != FULL_PRECISION:
+        models.units(qnet)[p].register_forward_hook(_OutputQuantizer(bits_ir))
+    qnet.quant_config = QuantConfig(p, tuple(pairs), bits_ir, per_channel)  # type: ignore[attr-defined]
+    return qnet
