@@ -54,9 +54,10 @@ def layer_energy_pj(n_mac: float, n_params: float, n_inputs: float, b_w: int, b_
     return n_mac * e_mac_pj(b_w) + n_params * e_mem_pj(b_w) + n_inputs * e_mem_pj(b_a)
 
 
-def transmission_pj(n_elements: float, bits: int) -> float:
-    """Eq. 9: ``M(d) · E_tran`` with ``M(d) = n_elements · bits``."""
-    return n_elements * bits * E_TRAN_PJ_PER_BIT
+def transmission_pj(n_elements: float, bits: int, e_tran_pj_per_bit: float = E_TRAN_PJ_PER_BIT) -> float:
+    """Eq. 9: ``M(d) · E_tran`` with ``M(d) = n_elements · bits`` (``E_tran`` default: the paper's
+    100 pJ/bit; pass another per-bit radio energy for a sensitivity analysis)."""
+    return n_elements * bits * e_tran_pj_per_bit
 
 
 # --- layer shapes --------------------------------------------------------------------------------
@@ -218,12 +219,13 @@ class EnergyModel:
         quantized = np.flatnonzero((bw[1:n] != FULL_PRECISION) | (ba[1:n] != FULL_PRECISION))
         return int(ba[1 + quantized[-1]]) if quantized.size else FULL_PRECISION
 
-    def transmission_mj(self, p: int, bits: int) -> float:
+    def transmission_mj(self, p: int, bits: int,
+                        e_tran_pj_per_bit: float = E_TRAN_PJ_PER_BIT) -> float:
         """E_T (Eq. 9) of the IR leaving unit ``p`` at ``bits`` bits, in mJ."""
-        return transmission_pj(self.ir_elements[p], bits) / PJ_PER_MJ
+        return transmission_pj(self.ir_elements[p], bits, e_tran_pj_per_bit) / PJ_PER_MJ
 
     def evaluate(self, p: int, bw: Sequence[int] | np.ndarray, ba: Sequence[int] | np.ndarray,
-                 transmission: bool = True) -> float:
+                 transmission: bool = True, e_tran_pj_per_bit: float = E_TRAN_PJ_PER_BIT) -> float:
         """E(M_edge, Π) of Eq. 7 in mJ for a genome ``(p, bw, ba)`` (whole-model bit arrays)."""
         if not 0 <= p <= self.num_units:
             raise ValueError(f"partition point p={p!r} is out of range 0..{self.num_units}")
@@ -233,7 +235,7 @@ class EnergyModel:
                              f"got shapes {bw.shape} and {ba.shape}")
         e = self.compute_mj(p, bw, ba)
         if transmission:
-            e += self.transmission_mj(p, self.ir_bits(p, bw, ba))
+            e += self.transmission_mj(p, self.ir_bits(p, bw, ba), e_tran_pj_per_bit)
         return e
 
 
@@ -254,18 +256,21 @@ def _resolved(net: nn.Module, p: int, policy: Policy) -> tuple[EnergyModel, np.n
     return em, bits[:, 0], bits[:, 1]
 
 
-def transmission_energy(net: nn.Module, p: int, policy: Policy) -> float:
+def transmission_energy(net: nn.Module, p: int, policy: Policy,
+                        e_tran_pj_per_bit: float = E_TRAN_PJ_PER_BIT) -> float:
     """E_T (Eq. 9) in mJ: the IR leaving unit ``p``, sent at ``policy.ir_bits`` bits."""
     em, _, _ = _resolved(net, p, policy)
-    return em.transmission_mj(p, ir_bits(net, p, policy))
+    return em.transmission_mj(p, ir_bits(net, p, policy), e_tran_pj_per_bit)
 
 
-def edge_energy(net: nn.Module, p: int, policy: Policy, transmission: bool = True) -> float:
-    """E(M_edge, Π) of Eq. 7 in mJ per image: edge layers (Eq. 8) plus, optionally, E_T (Eq. 9)."""
+def edge_energy(net: nn.Module, p: int, policy: Policy, transmission: bool = True,
+                e_tran_pj_per_bit: float = E_TRAN_PJ_PER_BIT) -> float:
+    """E(M_edge, Π) of Eq. 7 in mJ per image: edge layers (Eq. 8) plus, optionally, E_T (Eq. 9)
+    at ``e_tran_pj_per_bit`` (default: the paper's 100 pJ/bit)."""
     em, bw, ba = _resolved(net, p, policy)
     e = em.compute_mj(p, bw, ba)
     if transmission:
-        e += em.transmission_mj(p, ir_bits(net, p, policy))
+        e += em.transmission_mj(p, ir_bits(net, p, policy), e_tran_pj_per_bit)
     return e
 
 
@@ -296,18 +301,20 @@ def layer_table(net: nn.Module, p: int, policy: Policy) -> pd.DataFrame:
     return df
 
 
-def partition_energies(net: nn.Module, policy: Policy, transmission: bool = True) -> np.ndarray:
+def partition_energies(net: nn.Module, policy: Policy, transmission: bool = True,
+                       e_tran_pj_per_bit: float = E_TRAN_PJ_PER_BIT) -> np.ndarray:
     """``edge_energy`` for every partition point p = 0..num_units, in mJ."""
-    return np.array([edge_energy(net, p, policy, transmission)
+    return np.array([edge_energy(net, p, policy, transmission, e_tran_pj_per_bit)
                      for p in range(models.num_units(net) + 1)])
 
 
-def max_partition(net: nn.Module, bits: Policy, e_bound: float, transmission: bool = True) -> int:
+def max_partition(net: nn.Module, bits: Policy, e_bound: float, transmission: bool = True,
+                  e_tran_pj_per_bit: float = E_TRAN_PJ_PER_BIT) -> int:
     """The deepest partition point whose edge energy is below ``e_bound`` mJ (all p scanned:
     with E_T the energy need not grow with p). ``bits``: an int or a per-layer policy."""
     if isinstance(e_bound, bool) or not (isinstance(e_bound, numbers.Real) and e_bound > 0):
         raise ValueError(f"e_bound must be a positive energy in mJ, got {e_bound!r}")
-    energies = partition_energies(net, bits, transmission)
+    energies = partition_energies(net, bits, transmission, e_tran_pj_per_bit)
     fits = np.flatnonzero(energies < e_bound)
     if fits.size == 0:
         raise ValueError(

@@ -1,0 +1,160 @@
+"""Everything a search scores strategies with, built once per (model, profile, data, checkpoint).
+
+:func:`build_context` loads (or trains) the profile's checkpoint and its data and returns a
+:class:`SearchContext`; ``ctx.evaluator(objective, estimator, seed, log_path)`` then gives an
+:class:`~paperlib.search.evaluator.Evaluator` with the same P, E and ε as Algorithm 1 — for the
+evolution search here and for baselines (random search, exhaustive search over (p, uniform bits))
+that should count evaluations on the same footing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from .. import data, train
+from ..data import REPO_ROOT
+from ..profiles import Profile, SearchSettings, get_profile
+from .estimators import EstimatorContext, check_name, make_estimator
+from .evaluator import EdgeEnergy, EdgePrivacy, Evaluator, Objective
+from .genome import FP_PAIR, Genome, GenomeSpace
+
+
+def results_dir() -> Path:
+    """``$PAPERLIB_RESULTS_DIR``, else the repository's (git-ignored) ``results/``."""
+    return Path(os.environ.get("PAPERLIB_RESULTS_DIR") or REPO_ROOT / "results").expanduser()
+
+
+def search_settings(base: Profile | SearchSettings, **overrides: Any) -> SearchSettings:
+    """A profile's (or ``base``'s) :class:`SearchSettings` with the non-``None`` ``overrides``."""
+    names = {f.name for f in dataclasses.fields(SearchSettings)}
+    unknown = sorted(set(overrides) - names)
+    if unknown:
+        raise ValueError(f"unknown search setting(s) {', '.join(unknown)}; "
+                         f"known: {', '.join(sorted(names))}")
+    base = base.search if isinstance(base, Profile) else base
+    settings = dataclasses.replace(base, **{k: v for k, v in overrides.items() if v is not None})
+    check_name(settings.estimator)
+    check_name(settings.reference_estimator)
+    for name in ("validation_images", "privacy_images"):
+        if getattr(settings, name) < 1:
+            raise ValueError(f"{name} must be >= 1, got {getattr(settings, name)}")
+    return settings
+
+
+@dataclass
+class SearchContext:
+    """A trained model, its data, and the P / E / ε measurements of the search on it."""
+
+    model: str
+    profile: Profile
+    settings: SearchSettings
+    net: nn.Module
+    meta: dict[str, Any]
+    space: GenomeSpace
+    dataset: str
+    train_ds: data.CifarArrays
+    test_ds: data.CifarArrays
+    train_seed: int = 0
+    progress: bool = True
+    energy: EdgeEnergy = field(init=False)
+    privacy: EdgePrivacy = field(init=False)
+    _estimators: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.energy = EdgeEnergy(self.net, self.space)
+        images = data.subset(self.test_ds, self.settings.privacy_images, seed=0).images
+        self.privacy = EdgePrivacy(self.net, images, self.dataset, dist="mse")
+
+    @property
+    def provenance(self) -> str:
+        return data.provenance(self.train_ds, self.test_ds)
+
+    @property
+    def top1_fp(self) -> float:
+        """The checkpoint's top-1 on the profile's test split (its metadata)."""
+        return float(self.meta["accuracy"])
+
+    def sensitivity_path(self) -> Path:
+        return (results_dir() / self.profile.name / "sensitivity"
+                / f"{self.model}-{self.dataset}-seed{self.train_seed}.json")
+
+    def estimator(self, name: str, out_dir: str | os.PathLike | None = None):
+        """The (shared, lazily prepared) estimator called ``name``."""
+        check_name(name)
+        if name not in self._estimators:
+            ectx = EstimatorContext(
+                model=self.model, net=self.net, space=self.space, test_ds=self.test_ds,
+                train_ds=self.train_ds, settings=self.settings,
+                batch_size=self.profile.recipe(self.model).batch_size,
+                cache_path=self.sensitivity_path(),
+                copy_path=Path(out_dir) / "sensitivity.json" if out_dir is not None else None,
+                identity={"profile": self.profile.name, "dataset": self.dataset,
+                          "train_seed": self.train_seed, "data": self.provenance,
+                          "checkpoint_accuracy": self.meta.get("accuracy"),
+                          "checkpoint_date": self.meta.get("date")},
+                progress=self.progress)
+            self._estimators[name] = make_estimator(name, ectx)
+        return self._estimators[name]
+
+    def with_settings(self, settings: SearchSettings) -> "SearchContext":
+        """This context (same model and data) with other search settings (fresh estimators)."""
+        if settings == self.settings:
+            return self
+        return dataclasses.replace(self, settings=settings)
+
+    def objective(self, energy_bound: float) -> Objective:
+        s = self.settings
+        return Objective(energy_bound, s.accuracy_bound, s.lambda_energy, s.lambda_accuracy,
+                         s.include_transmission)
+
+    def check_energy_bound(self, energy_bound: float) -> None:
+        """A clear error when no strategy can meet ``energy_bound``."""
+        tx = self.settings.include_transmission
+        e_min, p_min = self.energy.minimum(tx)
+        if energy_bound < e_min:
+            e_stem = self.energy(Genome(0, (FP_PAIR,) * self.space.num_layers))[0 if tx else 1]
+            what = "with" if tx else "without"
+            raise ValueError(
+                f"the energy bound E_b = {energy_bound} mJ is below the cheapest strategy of "
+                f"{self.model} ({e_min:.4f} mJ at p = {p_min}, every layer at the lowest bits, "
+                f"{what} transmission); the stem alone (p = 0) costs {e_stem:.4f} mJ. Raise E_b.")
+
+    def evaluator(self, objective: Objective, estimator: str | None = None, *, seed: int = 0,
+                  log_path: str | os.PathLike | None = None,
+                  out_dir: str | os.PathLike | None = None) -> Evaluator:
+        """An :class:`Evaluator` scoring by Eq. 11 with the named ε estimator (default: the
+        settings'), its cache filled from ``log_path`` when that log exists."""
+        est = self.estimator(estimator or self.settings.estimator, out_dir)
+        ev = Evaluator(self.space, self.energy, self.privacy, est, objective, seed=seed,
+                       log_path=log_path)
+        ev.load_log()
+        return ev
+
+
+def build_context(model: str, profile: str | Profile | None = None, *, dataset: str | None = None,
+                  train_seed: int = 0, allow_partial: bool | None = None, progress: bool = True,
+                  settings: SearchSettings | None = None, device: str | None = None,
+                  **overrides: Any) -> SearchContext:
+    """Load (or train) ``model``'s checkpoint for ``profile`` and build the search's context
+    (on ``device``, default CUDA when present)."""
+    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    settings = settings or search_settings(prof, **overrides)
+    dataset = dataset or prof.dataset_for(model)
+    net, meta = train.load_or_train(model, prof, dataset=dataset, seed=train_seed,
+                                    allow_partial=allow_partial, progress=progress, device=device)
+    train_ds, test_ds = train.training_data(model, prof, dataset, train_seed, allow_partial)
+    net.eval()
+    for param in net.parameters():
+        param.requires_grad_(True)
+    return SearchContext(model=model, profile=prof, settings=settings, net=net, meta=meta,
+                         space=GenomeSpace.from_net(net), dataset=dataset, train_ds=train_ds,
+                         test_ds=test_ds, train_seed=train_seed, progress=progress)
+
+
+__all__ = ["SearchContext", "build_context", "search_settings", "results_dir"]

@@ -1,0 +1,290 @@
+"""Scoring one strategy: privacy P, edge energy E and accuracy loss ε, combined by Eq. 11.
+
+An :class:`Evaluator` owns the three measurements (pluggable, so that tests and other searches —
+random search, exhaustive search over (p, uniform bits) — reuse them) and a cache keyed by the
+canonical genome key (:func:`genome.key`): a strategy is measured once however many genomes map to
+it. Every measured strategy is appended to a JSONL log as soon as it is done; reloading the log
+rebuilds the cache, which is how an interrupted search resumes without measuring anything twice.
+
+Decisions (SPEC §5 is silent on them):
+
+* P is measured on the *post-training* quantized edge (the trained weights quantized by Π, no
+  finetuning), so that it does not depend on the ε estimator; the IR is quantized at the policy's
+  IR width as it is sent. MSE with the standard per-image normalisation (SPEC §4).
+* E is logged with and without the transmission term E_T (Eq. 7, 9); the :class:`Objective`
+  says which of the two the energy bound applies to (``SearchSettings.include_transmission``).
+* ε may be negative (the quantized model scores better); Eq. 12 then does not punish.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Protocol
+
+import numpy as np
+import torch
+from torch import nn
+
+from .. import data, io, models
+from ..constants import LAMBDA_ACCURACY, LAMBDA_ENERGY
+from . import fitness as fit
+from .genome import Genome, GenomeSpace, key as genome_key
+
+log = logging.getLogger(__name__)
+
+
+# --- the three measurements --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AccuracyEstimate:
+    """ε = ``top1_fp − top1_quant`` (Eq. 10), both measured by one estimator on one image set."""
+
+    eps: float
+    top1_fp: float
+    top1_quant: float
+
+
+class Estimator(Protocol):
+    """An ε estimator (see :mod:`paperlib.search.estimators`)."""
+
+    name: str
+
+    def prepare(self) -> None: ...
+
+    def estimate(self, genome: Genome, seed: int) -> AccuracyEstimate: ...
+
+
+EnergyFn = Callable[[Genome], "tuple[float, float]"]  # -> (E with E_T, E without E_T), mJ
+PrivacyFn = Callable[[Genome], float]
+
+
+def seed_for(seed: int, key: str) -> int:
+    """A 31-bit torch seed derived from the search seed and a strategy key (deterministic)."""
+    digest = hashlib.sha256(f"{seed}|{key}".encode()).digest()
+    return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
+
+
+class EdgeEnergy:
+    """E(M_edge, Π) of Eq. 7 with and without E_T, from :class:`paperlib.energy.EnergyModel`'s
+    precomputed per-layer arrays (microseconds per call)."""
+
+    def __init__(self, net: nn.Module, space: GenomeSpace) -> None:
+        from .. import energy
+
+        self.space = space
+        self._model = energy.EnergyModel.for_net(net)
+        if self._model.n_layers != space.num_layers:
+            raise ValueError(f"energy model has {self._model.n_layers} layers, the genome space "
+                             f"{space.num_layers}")
+
+    def __call__(self, genome: Genome) -> tuple[float, float]:
+        bits = np.asarray(genome.bits, dtype=np.float64)
+        bw, ba = bits[:, 0], bits[:, 1]
+        e0 = self._model.compute_mj(genome.p, bw, ba)
+        e_t = self._model.transmission_mj(genome.p, self._model.ir_bits(genome.p, bw, ba))
+        return float(e0 + e_t), float(e0)
+
+    def minimum(self, transmission: bool = True) -> tuple[float, int]:
+        """The cheapest strategy's energy (every searched layer at the lowest bits) and its p."""
+        lo_w, lo_a = min(self.space.weight_bits), min(self.space.activation_bits)
+        energies = [(self(Genome.uniform(self.space, p, lo_w, lo_a))[0 if transmission else 1], p)
+                    for p in range(self.space.num_units + 1)]
+        return min(energies)
+
+
+class EdgePrivacy:
+    """P(M, p, Π) of Eq. 1-2: privacy of the quantized IR of the edge part on fixed images."""
+
+    def __init__(self, net: nn.Module, images_uint8: torch.Tensor, dataset: str,
+                 dist: str = "mse") -> None:
+        self.net = net
+        self.x01 = data.to_unit(images_uint8)
+        self.x = data.normalize(self.x01, dataset)
+        self.dist = dist
+        self._device = next(net.parameters()).device
+
+    @torch.no_grad()
+    def __call__(self, genome: Genome) -> float:
+        from .. import privacy, quant
+
+        qnet = quant.quantize_edge(self.net, genome.p, genome.policy).eval()
+        edge, _ = models.split(qnet, genome.p)
+        ir = edge(self.x.to(self._device)).float().cpu()
+        return float(privacy.privacy(self.x01, ir, dist=self.dist))
+
+
+# --- the objective -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Objective:
+    """Eq. 11's bounds and punishment coefficients, and which energy the bound applies to:
+    with the transmission term E_T of Eq. 7 (``include_transmission``) or the edge compute only
+    (the profiles' default: the paper's Table 5 energies are compute only, see
+    ``SearchSettings.include_transmission``)."""
+
+    energy_bound: float
+    accuracy_bound: float
+    lambda_energy: float = LAMBDA_ENERGY
+    lambda_accuracy: float = LAMBDA_ACCURACY
+    include_transmission: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.energy_bound > 0:
+            raise ValueError(f"the energy bound E_b must be positive, got {self.energy_bound} mJ")
+        if not self.accuracy_bound > 0:
+            raise ValueError(f"the accuracy-loss bound eps_b must be positive, got {self.accuracy_bound}")
+        for name in ("lambda_energy", "lambda_accuracy"):
+            lam = getattr(self, name)
+            if not 0 < lam < 1:
+                raise ValueError(f"{name} must lie in (0, 1), got {lam}")
+
+    def energy(self, energy: float, energy_no_tx: float) -> float:
+        """The E that Eq. 11 punishes: with or without E_T."""
+        return energy if self.include_transmission else energy_no_tx
+
+    def fitness(self, privacy: float, energy: float, energy_no_tx: float, eps: float) -> float:
+        return fit.fitness(privacy, self.energy(energy, energy_no_tx), eps, self.energy_bound,
+                           self.accuracy_bound, self.lambda_energy, self.lambda_accuracy)
+
+    def feasible(self, energy: float, energy_no_tx: float, eps: float) -> bool:
+        return fit.feasible(self.energy(energy, energy_no_tx), eps, self.energy_bound,
+                            self.accuracy_bound)
+
+
+# --- evaluations -------------------------------------------------------------------------------
+
+@dataclass
+class Evaluation:
+    """One measured strategy, as logged (one JSONL line per strategy)."""
+
+    key: str
+    genome: dict[str, Any]  # the first genome seen with this key (masked entries included)
+    p: int
+    privacy: float
+    energy: float  # mJ, with E_T
+    energy_no_tx: float  # mJ, without E_T
+    eps: float
+    top1_fp: float
+    top1_quant: float
+    fitness: float
+    feasible: bool
+    estimator: str
+    seconds: dict[str, float] = field(default_factory=dict)  # accuracy, privacy, energy
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Evaluation":
+        names = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+class Evaluator:
+    """Scores genomes by Eq. 11 with a cache keyed by the canonical strategy key.
+
+    ``evaluate(genome)`` returns the cached :class:`Evaluation` when the strategy was seen before
+    (``hits`` counts those), otherwise measures E, P and ε (``computed`` counts those), logs the
+    record to ``log_path`` (if any) and caches it. Fitness is recomputed from (P, E, ε) with this
+    evaluator's :class:`Objective` when records are reloaded, so a log stays valid for any bound.
+    """
+
+    def __init__(self, space: GenomeSpace, energy: EnergyFn, privacy: PrivacyFn,
+                 estimator: Estimator, objective: Objective, *, seed: int = 0,
+                 log_path: str | os.PathLike | None = None) -> None:
+        self.space = space
+        self.energy = energy
+        self.privacy = privacy
+        self.estimator = estimator
+        self.objective = objective
+        self.seed = seed
+        self.log_path = Path(log_path) if log_path is not None else None
+        self.cache: dict[str, Evaluation] = {}
+        self.requests = 0
+        self.hits = 0
+        self.computed = 0
+        self.seconds = {"accuracy": 0.0, "privacy": 0.0, "energy": 0.0}  # this session only
+
+    def load_log(self) -> int:
+        """Fill the cache from ``log_path`` (records of another estimator are skipped)."""
+        if self.log_path is None:
+            return 0
+        _end_with_newline(self.log_path)
+        loaded = 0
+        for rec in io.read_jsonl(self.log_path):
+            if rec.get("estimator") != self.estimator.name or rec.get("key") in self.cache:
+                continue
+            ev = Evaluation.from_dict(rec)
+            self._refresh(ev)
+            self.cache[ev.key] = ev
+            loaded += 1
+        return loaded
+
+    def _refresh(self, ev: Evaluation) -> None:
+        ev.fitness = self.objective.fitness(ev.privacy, ev.energy, ev.energy_no_tx, ev.eps)
+        ev.feasible = self.objective.feasible(ev.energy, ev.energy_no_tx, ev.eps)
+
+    def key(self, genome: Genome) -> str:
+        return genome_key(genome, self.space)
+
+    def fitness(self, genome: Genome) -> float:
+        """The fitness of a genome already in the population (not counted as a request)."""
+        return self.evaluate(genome, count=False).fitness
+
+    def evaluate(self, genome: Genome, count: bool = True) -> Evaluation:
+        """Eq. 11 for ``genome``, measured once per canonical key. ``count=False`` leaves the
+        request/hit counters alone (look-ups of population members)."""
+        k = self.key(genome)
+        hit = self.cache.get(k)
+        if count:
+            self.requests += 1
+            self.hits += hit is not None
+        if hit is not None:
+            return hit
+        t0 = time.perf_counter()
+        energy, energy_no_tx = self.energy(genome)
+        t1 = time.perf_counter()
+        privacy = float(self.privacy(genome))
+        t2 = time.perf_counter()
+        acc = self.estimator.estimate(genome, seed_for(self.seed, k))
+        t3 = time.perf_counter()
+        for name, value in (("privacy", privacy), ("energy", energy), ("eps", acc.eps)):
+            if not math.isfinite(value):
+                raise RuntimeError(f"strategy {k}: {name} is {value}; cannot score it")
+        seconds = {"energy": t1 - t0, "privacy": t2 - t1, "accuracy": t3 - t2}
+        for name, s in seconds.items():
+            self.seconds[name] += s
+        ev = Evaluation(key=k, genome=genome.to_dict(), p=int(genome.p), privacy=privacy,
+                        energy=float(energy), energy_no_tx=float(energy_no_tx), eps=float(acc.eps),
+                        top1_fp=float(acc.top1_fp), top1_quant=float(acc.top1_quant), fitness=0.0,
+                        feasible=False, estimator=self.estimator.name,
+                        seconds={n: round(s, 6) for n, s in seconds.items()})
+        self._refresh(ev)
+        if self.log_path is not None:
+            io.append_jsonl(self.log_path, ev.to_dict())
+        self.cache[k] = ev
+        self.computed += 1
+        return ev
+
+    @property
+    def hit_rate(self) -> float:
+        return self.hits / self.requests if self.requests else 0.0
+
+
+def _end_with_newline(path: Path) -> None:
+    """Terminate a torn last line (a kill mid-write) so the next record starts a line of its own."""
+    if path.exists() and path.stat().st_size:
+        with open(path, "rb+") as f:
+            f.seek(-1, os.SEEK_END)
+            if f.read(1) != b"\n":
+                f.write(b"\n")
+
+
+__all__ = ["AccuracyEstimate", "Estimator", "EdgeEnergy", "EdgePrivacy", "Objective",
+           "Evaluation", "Evaluator", "seed_for"]

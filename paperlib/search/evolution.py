@@ -1,0 +1,215 @@
+"""Algorithm 1 (steady-state evolution search) with an atomic checkpoint after every iteration.
+
+1. Population: ``N`` random genomes (RANDOM_POLICY), each scored by Eq. 11.
+2. ``T`` iterations: draw ``S`` distinct members, the fittest is the parent, its mutation the
+   child; the child is scored, the worst of the sample leaves the population, the child joins.
+3. The answer is the highest-fitness strategy ever scored.
+
+Decisions where the paper is silent: ties in a sample go to the member listed first in the draw
+(``numpy.argmax`` / ``argmin``), ties for the best-ever to the strategy scored first; the worst of
+the sample leaves even when the child is worse still (steady state, as the text says); a child equal
+to its parent (a mutation may re-draw the same values) joins again and costs a cache hit.
+
+All randomness comes from one ``numpy.random.Generator`` seeded by ``seed``; the draws never depend
+on measured values except through the fitness comparisons, and measurements are deterministic, so
+the same seed gives the same search. The state (population genomes, completed iterations, the
+generator's ``bit_generator.state``, history, best key) is written atomically to ``state.json`` after
+the initial population and after every iteration; a rerun reloads it and the evaluation log and
+continues exactly where the interrupted run stood (an iteration cut short is redone; its child is
+then a cache hit if it was already logged).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .. import io
+from ..constants import ITERATIONS, P_MUTATE_LAYER, P_MUTATE_PARTITION, POPULATION, SAMPLE
+from .evaluator import Evaluation, Evaluator
+from .genome import Genome, mutate, random_genome
+
+STATE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class EvolutionSettings:
+    """Algorithm 1's N, S, T and mutation probabilities, and the seed."""
+
+    population: int = POPULATION
+    sample: int = SAMPLE
+    iterations: int = ITERATIONS
+    p_mutate_partition: float = P_MUTATE_PARTITION
+    p_mutate_layer: float = P_MUTATE_LAYER
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.population < 1:
+            raise ValueError(f"population N must be at least 1, got {self.population}")
+        if not 1 <= self.sample <= self.population:
+            raise ValueError(f"sample size S={self.sample} must lie in 1..N={self.population} "
+                             "(S distinct members are drawn from the population)")
+        if self.iterations < 0:
+            raise ValueError(f"iterations T must be >= 0, got {self.iterations}")
+        for name in ("p_mutate_partition", "p_mutate_layer"):
+            prob = getattr(self, name)
+            if not 0 <= prob <= 1:
+                raise ValueError(f"{name} must be a probability in [0, 1], got {prob}")
+
+
+@dataclass
+class EvolutionOutcome:
+    best: Evaluation
+    history: list[dict[str, Any]]
+    population: list[Genome]
+    iterations: int
+    evaluations: int  # distinct strategies scored by this search
+    seen_keys: list[str]  # their keys, in the order they were first scored
+    search_seconds: float  # wall time spent in the loop, summed over resumed sessions
+
+
+Hook = Callable[[str, int, Evaluation], None]  # (phase "init" | "iteration", index, evaluation)
+
+
+def _history_entry(iteration: int, best: Evaluation, pop_fits: list[float], child: Evaluation | None,
+                   seen: dict[str, None]) -> dict[str, Any]:
+    return {"iteration": iteration, "best_fitness": best.fitness, "best_privacy": best.privacy,
+            "best_energy": best.energy, "best_energy_no_tx": best.energy_no_tx,
+            "best_eps": best.eps, "best_key": best.key, "best_p": best.p,
+            "population_mean_fitness": float(np.mean(pop_fits)),
+            "child_fitness": None if child is None else child.fitness,
+            "evaluations": len(seen)}
+
+
+def _better(ev: Evaluation, best: Evaluation | None) -> bool:
+    return best is None or ev.fitness > best.fitness
+
+
+def evolve(evaluator: Evaluator, settings: EvolutionSettings, state_path: str | Path | None = None,
+           *, fingerprint: dict[str, Any] | None = None, progress: bool = True,
+           hook: Hook | None = None) -> EvolutionOutcome:
+    """Run (or resume) Algorithm 1. ``fingerprint`` (JSON-able) must match a resumed state's.
+
+    ``hook`` is called after every scored genome (tests use it to simulate a kill)."""
+    space = evaluator.space
+    state_path = Path(state_path) if state_path is not None else None
+    fingerprint = {"settings": asdict(settings), **(fingerprint or {})}
+    rng = np.random.default_rng(settings.seed)
+    state = io.read_json(state_path) if state_path is not None and state_path.exists() else None
+    if state is not None:
+        _check_state(state, fingerprint, settings, state_path)
+    t_start = time.perf_counter()
+    prior_seconds = state["search_seconds"] if state else 0.0
+    bar = tqdm(total=settings.population + settings.iterations, desc="search", disable=not progress,
+               dynamic_ncols=True)
+
+    def save(iteration: int, population: list[Genome], best: Evaluation, history: list) -> None:
+        if state_path is None:
+            return
+        io.write_json(state_path, {
+            "version": STATE_VERSION, "fingerprint": fingerprint, "iteration": iteration,
+            "population": [g.to_dict() for g in population],
+            "population_keys": [evaluator.key(g) for g in population],
+            "rng": rng.bit_generator.state, "best_key": best.key, "history": history,
+            "seen_keys": list(seen),
+            "search_seconds": prior_seconds + time.perf_counter() - t_start,
+        })
+
+    try:
+        if state is None:
+            population = [random_genome(space, rng) for _ in range(settings.population)]
+            best: Evaluation | None = None
+            seen: dict[str, None] = {}  # distinct strategies scored, in order (an ordered set)
+            for i, genome in enumerate(population):
+                ev = evaluator.evaluate(genome)
+                seen[ev.key] = None
+                if _better(ev, best):
+                    best = ev
+                bar.update(1)
+                bar.set_postfix(best=f"{best.fitness:.4f}", refresh=False)
+                if hook:
+                    hook("init", i, ev)
+            assert best is not None
+            fits = [evaluator.fitness(g) for g in population]
+            history = [_history_entry(0, best, fits, None, seen)]
+            start = 1
+            save(0, population, best, history)
+        else:
+            population = [Genome.from_dict(g) for g in state["population"]]
+            rng.bit_generator.state = state["rng"]
+            history = state["history"]
+            seen = dict.fromkeys(state["seen_keys"])
+            best = _replay_best(evaluator, population, state)
+            start = state["iteration"] + 1
+            bar.update(settings.population + state["iteration"])
+            bar.set_postfix(best=f"{best.fitness:.4f}", refresh=False)
+        for it in range(start, settings.iterations + 1):
+            idx = rng.choice(len(population), size=settings.sample, replace=False)
+            fits = [evaluator.fitness(population[j]) for j in idx]
+            parent = population[int(idx[int(np.argmax(fits))])]
+            worst = int(idx[int(np.argmin(fits))])
+            child = mutate(parent, space, rng, settings.p_mutate_partition, settings.p_mutate_layer)
+            ev = evaluator.evaluate(child)
+            seen[ev.key] = None
+            del population[worst]
+            population.append(child)
+            if _better(ev, best):
+                best = ev
+            history.append(_history_entry(it, best, [evaluator.fitness(g) for g in population], ev,
+                                          seen))
+            save(it, population, best, history)
+            bar.update(1)
+            bar.set_postfix(best=f"{best.fitness:.4f}", refresh=False)
+            if hook:
+                hook("iteration", it, ev)
+    finally:
+        bar.close()
+    return EvolutionOutcome(best=best, history=history, population=population,
+                            iterations=settings.iterations, evaluations=len(seen),
+                            seen_keys=list(seen),
+                            search_seconds=prior_seconds + time.perf_counter() - t_start)
+
+
+def _replay_best(evaluator: Evaluator, population: list[Genome], state: dict) -> Evaluation:
+    """The best-so-far of a resumed state: its recorded key, re-scored through the cache."""
+    ev = evaluator.cache.get(state["best_key"])
+    if ev is None:  # the log lost it (e.g. deleted): find the genome and measure it again
+        candidates = [g for g in population if evaluator.key(g) == state["best_key"]]
+        if not candidates:
+            raise RuntimeError(
+                f"cannot resume: the best strategy {state['best_key']} of the saved state is in "
+                "neither the evaluation log nor the population; delete the output folder to restart")
+        ev = evaluator.evaluate(candidates[0], count=False)
+    return ev
+
+
+def _check_state(state: dict, fingerprint: dict, settings: EvolutionSettings, path: Path) -> None:
+    if state.get("version") != STATE_VERSION:
+        raise RuntimeError(f"{path} was written by another version of the search; delete it to restart")
+    saved = dict(state.get("fingerprint", {}))
+    want = dict(fingerprint)
+    saved_settings = dict(saved.pop("settings", {}))
+    want_settings = dict(want.pop("settings", {}))
+    saved_t = saved_settings.pop("iterations", None)
+    want_settings.pop("iterations", None)
+    diff = sorted(k for k in set(saved) | set(want) if saved.get(k) != want.get(k))
+    diff += sorted(k for k in set(saved_settings) | set(want_settings)
+                   if saved_settings.get(k) != want_settings.get(k))
+    if diff:
+        raise RuntimeError(
+            f"the saved search in {path.parent} was run with other settings ({', '.join(diff)} "
+            "differ); pass another --out folder, or delete that one to restart")
+    if state["iteration"] > settings.iterations:
+        raise RuntimeError(
+            f"the saved search in {path.parent} has already run {state['iteration']} iterations, "
+            f"more than the {settings.iterations} requested; ask for at least that many or use "
+            "another --out folder")
+    del saved_t
+
+
+__all__ = ["EvolutionSettings", "EvolutionOutcome", "evolve"]

@@ -1,0 +1,42 @@
+"""The search objective: Eq. 11-12 of the paper (SPEC §5).
+
+``F(V, E_b, ε_b) = P · punish(λ1, E, E_b) · punish(λ2, ε, ε_b)`` with the exponential punishment
+``punish(λ, v, b) = λ^(v/b − 1)`` when ``v > b`` and 1 otherwise (λ ∈ (0, 1); smaller is stricter).
+A value at the bound is not punished (Eq. 12's "otherwise" branch), so the search's constraint is
+``v ≤ b`` where Eq. 4 writes ``v < b``; with continuous energies and accuracies the two differ only
+on a set of measure zero, and ``feasible`` below reports the closed form.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..constants import LAMBDA_ACCURACY, LAMBDA_ENERGY
+
+
+def punish(lam: float, value: float, bound: float) -> float:
+    """Eq. 12: ``lam ** (value / bound - 1)`` when ``value > bound``, else 1."""
+    if not 0.0 < lam < 1.0:
+        raise ValueError(f"punishment coefficient λ must lie in (0, 1), got {lam}")
+    if not bound > 0.0:
+        raise ValueError(f"a punishment bound must be positive, got {bound}")
+    if value > bound:
+        return float(lam ** (value / bound - 1.0))
+    return 1.0
+
+
+def fitness(privacy: float, energy: float, eps: float, energy_bound: float, eps_bound: float,
+            lambda_energy: float = LAMBDA_ENERGY, lambda_accuracy: float = LAMBDA_ACCURACY) -> float:
+    """Eq. 11: privacy punished for exceeding the energy bound and the accuracy-loss bound."""
+    if not math.isfinite(privacy):
+        raise ValueError(f"privacy must be finite, got {privacy}")
+    return float(privacy * punish(lambda_energy, energy, energy_bound)
+                 * punish(lambda_accuracy, eps, eps_bound))
+
+
+def feasible(energy: float, eps: float, energy_bound: float, eps_bound: float) -> bool:
+    """True when neither constraint of Eq. 4 is punished (``E ≤ E_b`` and ``ε ≤ ε_b``)."""
+    return energy <= energy_bound and eps <= eps_bound
+
+
+__all__ = ["punish", "fitness", "feasible"]
