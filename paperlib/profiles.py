@@ -58,6 +58,7 @@ class AttackSettings:
     epochs: int = 10
     batch_size: int = 64
     lr: float = 1e-3
+    points: int | None = None  # partition points attacked per model (spread evenly); None: all
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ PROFILES: dict[str, Profile] = {
         search=SearchSettings(iterations=12, population=6, sample=3, estimator="sensitivity",
                               reference_estimator="finetune-batches", finetune_batches=2,
                               validation_images=128, privacy_images=8),
-        attack=AttackSettings(train_images=256, test_images=32, epochs=1, batch_size=64),
+        attack=AttackSettings(train_images=64, test_images=16, epochs=1, batch_size=32, points=3),
         privacy_images=8,
         dataset="cifar10",
         baseline_seeds=(0, 1),
@@ -105,13 +106,14 @@ PROFILES: dict[str, Profile] = {
         train={
             "vgg11": TrainRecipe(epochs=10, lr=0.05),
             "resnet18": TrainRecipe(epochs=6, lr=0.1),
-            "resnet50": TrainRecipe(epochs=2, lr=0.1, train_images=2000),
+            "resnet50": TrainRecipe(epochs=3, lr=0.05),
             "mobilenet": TrainRecipe(epochs=12, lr=0.1),
         },
         search=SearchSettings(iterations=300, estimator="sensitivity",
                               reference_estimator="finetune-batches", finetune_batches=20,
                               validation_images=500, privacy_images=32),
-        attack=AttackSettings(train_images=2000, test_images=128, epochs=3),
+        # 1000 images x 4 epochs: notebook 06 (~90 decoders, every partition point) in ~15 min
+        attack=AttackSettings(train_images=1000, test_images=128, epochs=4, batch_size=32),
         privacy_images=64,
         dataset="cifar10",
     ),
