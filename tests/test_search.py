@@ -462,3 +462,12 @@ def test_cli_lists_the_search_settings():
                                      ).set_include_transmission is True
     with pytest.raises(SystemExit):
         build_parser().parse_args(["search", "--model", "resnet18", "--estimator", "oracle"])
+
+
+def test_per_model_search_overrides_apply_only_to_that_model():
+    from paperlib.profiles import get_profile
+
+    quick = get_profile("quick")
+    assert quick.search_for("resnet50").validation_images == 200
+    assert quick.search_for("resnet18") == quick.search
+    assert quick.search_for("resnet50").iterations == quick.search.iterations

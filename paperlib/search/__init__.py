@@ -63,7 +63,7 @@ def run(model: str, profile: str | Profile | None = None, *, energy_bound: float
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     if context is not None:
         prof = context.profile
-    base = context.settings if context is not None else prof.search
+    base = context.settings if context is not None else prof.search_for(model)
     settings = search_settings(base, estimator=estimator, reference_estimator=reference_estimator,
                                iterations=iterations, population=population, sample=sample,
                                **overrides)

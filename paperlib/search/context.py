@@ -144,7 +144,7 @@ def build_context(model: str, profile: str | Profile | None = None, *, dataset: 
     """Load (or train) ``model``'s checkpoint for ``profile`` and build the search's context
     (on ``device``, default CUDA when present)."""
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
-    settings = settings or search_settings(prof, **overrides)
+    settings = settings or search_settings(prof.search_for(model), **overrides)
     dataset = dataset or prof.dataset_for(model)
     net, meta = train.load_or_train(model, prof, dataset=dataset, seed=train_seed,
                                     allow_partial=allow_partial, progress=progress, device=device)
