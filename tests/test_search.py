@@ -467,7 +467,7 @@ def test_cli_lists_the_search_settings():
 def test_per_model_search_overrides_apply_only_to_that_model():
     from paperlib.profiles import get_profile
 
-    quick = get_profile("quick")
-    assert quick.search_for("resnet50").validation_images == 200
-    assert quick.search_for("resnet18") == quick.search
-    assert quick.search_for("resnet50").iterations == quick.search.iterations
+    smoke = get_profile("smoke")
+    assert smoke.search_for("resnet50").validation_images == 16
+    assert smoke.search_for("resnet18") == smoke.search
+    assert smoke.search_for("resnet50").iterations == smoke.search.iterations
