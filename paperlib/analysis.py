@@ -24,7 +24,7 @@ Decisions (SPEC §4 fixes the metric; the rest is ours):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -143,6 +143,28 @@ def unit_table(net: nn.Module) -> pd.DataFrame:
     })
 
 
+def _tapped_privacy(net: nn.Module, images01: torch.Tensor, dataset: str,
+                    forward: Callable[[nn.Module, torch.Tensor], dict], taps: pd.DataFrame, tap: str,
+                    dists: Sequence[str], classifier: nn.Module | None, normalise: str,
+                    batch_size: int) -> list[pd.DataFrame]:
+    """Score the IRs ``forward(net, x)[row[tap]]`` of every row of ``taps`` on batches of images:
+    one frame per (row, dist, batch) holding the row's columns and the per-image privacy."""
+    device = _device(net)
+    parts = []
+    for start, x01 in _batches(images01, batch_size):
+        x01 = x01.to(device)
+        outs = forward(net, data.normalize(x01, dataset))
+        for row in taps.to_dict("records"):
+            ir = outs[row[tap]]
+            for d, (p, ch) in _score(x01, ir, dists, classifier, normalise).items():
+                parts.append(pd.DataFrame({
+                    **row, "channels": ir.shape[1], "size": ir.shape[-2], "dist": d,
+                    "image": np.arange(start, start + len(x01)), "privacy": p, "channel": ch,
+                }))
+        del outs
+    return parts
+
+
 def layerwise_privacy(net: nn.Module, images01: torch.Tensor, dataset: str,
                       dists: Sequence[str] = ("mse",), classifier: nn.Module | None = None,
                       normalise: str = "standard", layers: Sequence[str] | int | None = None,
@@ -162,20 +184,8 @@ def layerwise_privacy(net: nn.Module, images01: torch.Tensor, dataset: str,
         if missing:
             raise ValueError(f"not conv layers of this model: {missing}")
         table = table[table["layer"].isin(list(layers))]
-    device = _device(net)
-    parts = []
-    for start, x01 in _batches(images01, batch_size):
-        x01 = x01.to(device)
-        outs = models.layer_outputs(net, data.normalize(x01, dataset))
-        for row in table.itertuples(index=False):
-            ir = outs[row.layer]
-            for d, (p, ch) in _score(x01, ir, dists, classifier, normalise).items():
-                parts.append(pd.DataFrame({
-                    "layer": row.layer, "depth": row.depth, "unit": row.unit, "kind": row.kind,
-                    "label": row.label, "channels": ir.shape[1], "size": ir.shape[-2], "dist": d,
-                    "image": np.arange(start, start + len(x01)), "privacy": p, "channel": ch,
-                }))
-        del outs
+    parts = _tapped_privacy(net, images01, dataset, models.layer_outputs, table, "layer", dists,
+                            classifier, normalise, batch_size)
     return _concat(parts, ["dist", "depth", "image"])
 
 
@@ -189,21 +199,9 @@ def blockwise_privacy(net: nn.Module, images01: torch.Tensor, dataset: str,
     (``depth`` = ``point``, for :func:`depth_correlation`).
     """
     dists = _check_dists(dists, classifier)
-    units = unit_table(net)
-    device = _device(net)
-    parts = []
-    for start, x01 in _batches(images01, batch_size):
-        x01 = x01.to(device)
-        outs = models.unit_outputs(net, data.normalize(x01, dataset))
-        for row in units.itertuples(index=False):
-            ir = outs[row.point]
-            for d, (p, ch) in _score(x01, ir, dists, classifier, normalise).items():
-                parts.append(pd.DataFrame({
-                    "point": row.point, "label": row.label, "conv_layers": row.conv_layers,
-                    "depth": row.point, "channels": ir.shape[1], "size": ir.shape[-2], "dist": d,
-                    "image": np.arange(start, start + len(x01)), "privacy": p, "channel": ch,
-                }))
-        del outs
+    units = unit_table(net).assign(depth=lambda t: t["point"])
+    parts = _tapped_privacy(net, images01, dataset, models.unit_outputs, units, "point", dists,
+                            classifier, normalise, batch_size)
     return _concat(parts, ["dist", "point", "image"])
 
 

@@ -41,7 +41,6 @@ Decisions (ours):
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path

@@ -35,14 +35,17 @@ def stamp(profile: str, provenance: str) -> str:
 
 
 def save_figure(fig: plt.Figure, name: str, profile: str, provenance: str) -> list[Path]:
-    """Stamp ``fig`` with profile and data, save it as ``<name>.png`` and ``<name>.pdf``."""
+    """Stamp ``fig`` with profile and data, save it as ``<name>.png`` and ``<name>.pdf``.
+
+    The PDF carries no creation date, so an unchanged figure is an unchanged file (clean diffs)."""
     fig.text(0.995, 0.003, stamp(profile, provenance), ha="right", va="bottom", fontsize=6,
              color="0.4")
     paths = []
     for ext in ("png", "pdf"):
         path = figures_dir() / f"{name}.{ext}"
         with io.atomic_path(path) as tmp:
-            fig.savefig(tmp, format=ext, dpi=200, bbox_inches="tight")
+            fig.savefig(tmp, format=ext, dpi=200, bbox_inches="tight",
+                        metadata={"CreationDate": None} if ext == "pdf" else None)
         paths.append(path)
     return paths
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -13,13 +12,16 @@ from paperlib import data
 @pytest.fixture(autouse=True, scope="session")
 def _isolated_md5_cache(tmp_path_factory):
     """Keep the tests' md5 cache out of the user's home."""
-    old = os.environ.get("PAPERLIB_CACHE_DIR")
-    os.environ["PAPERLIB_CACHE_DIR"] = str(tmp_path_factory.mktemp("md5cache"))
-    yield
-    if old is None:
-        os.environ.pop("PAPERLIB_CACHE_DIR", None)
-    else:
-        os.environ["PAPERLIB_CACHE_DIR"] = old
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PAPERLIB_CACHE_DIR", str(tmp_path_factory.mktemp("md5cache")))
+        yield
+
+
+@pytest.fixture()
+def results_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Keep a test's searches, sensitivity tables and attacks out of the repository's results/."""
+    monkeypatch.setenv("PAPERLIB_RESULTS_DIR", str(tmp_path))
+    return tmp_path
 
 
 @pytest.fixture(scope="session")

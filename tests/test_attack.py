@@ -4,7 +4,6 @@ one-pass IRs equal the quantized edge's, and that results are cached."""
 
 from __future__ import annotations
 
-import os
 
 import numpy as np
 import pytest
@@ -111,17 +110,6 @@ def test_policy_tags():
     assert attack.policy_tag(32, FULL_PRECISION) == "fp32"
     a = attack.policy_tag([(32, 32), (8, 8), (4, 8)])
     assert a.startswith("mixed-") and a != attack.policy_tag([(32, 32), (8, 8), (2, 8)])
-
-
-@pytest.fixture()
-def results_root(tmp_path):
-    old = os.environ.get("PAPERLIB_RESULTS_DIR")
-    os.environ["PAPERLIB_RESULTS_DIR"] = str(tmp_path)
-    yield tmp_path
-    if old is None:
-        os.environ.pop("PAPERLIB_RESULTS_DIR", None)
-    else:
-        os.environ["PAPERLIB_RESULTS_DIR"] = old
 
 
 def test_attack_is_cached_and_reused(real_data_dir, results_root):

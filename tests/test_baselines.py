@@ -8,7 +8,6 @@ The searches score genomes with cheap fake measurements through the real
 from __future__ import annotations
 
 import hashlib
-import os
 
 import numpy as np
 import pandas as pd
@@ -16,7 +15,7 @@ import pytest
 
 from paperlib import baselines, energy, io, models
 from paperlib.constants import E_TRAN_PJ_PER_BIT, WEIGHT_BITS
-from paperlib.search import (AccuracyEstimate, Evaluator, EvolutionSettings, Genome, GenomeSpace,
+from paperlib.search import (AccuracyEstimate, Evaluator, EvolutionSettings, GenomeSpace,
                              Objective, evolve, key)
 
 
@@ -206,17 +205,6 @@ def test_describe_key():
 
 
 # --- end to end on the smoke checkpoint -----------------------------------------------------------
-
-@pytest.fixture()
-def results_root(tmp_path):
-    old = os.environ.get("PAPERLIB_RESULTS_DIR")
-    os.environ["PAPERLIB_RESULTS_DIR"] = str(tmp_path)
-    yield tmp_path
-    if old is None:
-        os.environ.pop("PAPERLIB_RESULTS_DIR", None)
-    else:
-        os.environ["PAPERLIB_RESULTS_DIR"] = old
-
 
 def test_compare_on_smoke_checkpoint(real_data_dir, results_root):
     from paperlib import search

@@ -298,15 +298,12 @@ TINY_CLI = ["--validation-images", "16", "--privacy-images", "8", "--iterations"
 
 @pytest.fixture(scope="module")
 def results_root(tmp_path_factory):
-    """Keep the tests' sensitivity tables and searches out of the repository's results/."""
-    root = tmp_path_factory.mktemp("results")
-    old = os.environ.get("PAPERLIB_RESULTS_DIR")
-    os.environ["PAPERLIB_RESULTS_DIR"] = str(root)
-    yield root
-    if old is None:
-        os.environ.pop("PAPERLIB_RESULTS_DIR", None)
-    else:
-        os.environ["PAPERLIB_RESULTS_DIR"] = old
+    """Keep the tests' sensitivity tables and searches out of the repository's results/ (module
+    scope: the searches of this module share one sensitivity table)."""
+    with pytest.MonkeyPatch.context() as mp:
+        root = tmp_path_factory.mktemp("results")
+        mp.setenv("PAPERLIB_RESULTS_DIR", str(root))
+        yield root
 
 
 @pytest.fixture(scope="module")

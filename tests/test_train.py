@@ -10,7 +10,7 @@ import sys
 import pytest
 import torch
 
-from paperlib import data, profiles, train
+from paperlib import profiles, train
 from paperlib.profiles import TrainRecipe
 
 
