@@ -4,7 +4,6 @@ one-pass IRs equal the quantized edge's, and that results are cached."""
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 import torch
