@@ -51,8 +51,8 @@ def bench_model(name: str, n_genomes: int, repeat: int) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="+", default=list(models.ARCHITECTURES),
-                        choices=list(models.ARCHITECTURES))
+    parser.add_argument("--models", nargs="+", default=list(models.MODELS),
+                        choices=list(models.MODELS))
     parser.add_argument("--genomes", type=int, default=200, help="random genomes per timing")
     parser.add_argument("--repeat", type=int, default=5, help="timings; the best is reported")
     args = parser.parse_args(argv)

@@ -1,4 +1,5 @@
-"""Throughput of the privacy metric (Eq. 1, SPEC §4): vectorised path vs a per-channel loop.
+"""Throughput of the privacy metric (Eq. 1, docs/decisions/paper-method.md §4): vectorised path vs
+a per-channel loop.
 
 For every distance, times ``paperlib.privacy.distance_matrix`` (all images and channels at once)
 against a straightforward loop over images and channels:

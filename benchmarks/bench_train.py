@@ -40,7 +40,7 @@ def time_epoch(model: str, ds: data.CifarArrays, batch_size: int, warmup: int, s
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--models", nargs="+", default=list(models.ARCHITECTURES))
+    parser.add_argument("--models", nargs="+", default=list(models.MODELS))
     parser.add_argument("--dataset", default="cifar100")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--warmup", type=int, default=2)

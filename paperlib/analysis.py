@@ -5,7 +5,7 @@ Every function runs one forward pass per batch of evaluation images and scores t
 ``pandas.DataFrame`` with one row per (IR, distance, image); :func:`summarise` and
 :func:`depth_correlation` turn those rows into the numbers the notebooks plot and compare.
 
-Decisions (SPEC §4 fixes the metric; the rest is ours):
+Decisions (docs/decisions/paper-method.md §4 fixes the metric; the rest is ours):
 
 * Images: test images in [0, 1]. The network sees them normalised with the data set's mean and
   std (as in training); the privacy metric compares the IR with the *un-normalised* image.
@@ -34,8 +34,8 @@ from torch import nn
 
 from . import data, models, privacy, quant
 from .constants import FULL_PRECISION
+from .privacy import DISTANCES
 
-DISTS: tuple[str, ...] = ("mse", "ssim", "kl")
 DIST_LABELS = {"mse": "MSE", "ssim": "1 − SSIM", "kl": "KL"}
 
 
@@ -47,8 +47,9 @@ def evaluation_images(dataset: str, n: int | None, seed: int = 0) -> tuple[torch
     return data.to_unit(test.images), test.labels
 
 
-def provenance(meta: dict, n_images: int) -> str:
-    """The stamp of a privacy figure: the model's training data and the evaluation images."""
+def privacy_stamp(meta: dict, n_images: int) -> str:
+    """The stamp of a privacy figure: the model's training data (``meta["data"]``, i.e.
+    :func:`paperlib.data.provenance`) and the number of evaluation images."""
     return f"{meta.get('data', '?')}; privacy on {n_images} test images"
 
 
@@ -80,9 +81,9 @@ def _batches(images01: torch.Tensor, batch_size: int) -> Iterable[tuple[int, tor
 
 def _check_dists(dists: Sequence[str], clf: nn.Module | None) -> tuple[str, ...]:
     dists = (dists,) if isinstance(dists, str) else tuple(dists)
-    unknown = [d for d in dists if d not in DISTS]
+    unknown = [d for d in dists if d not in DISTANCES]
     if unknown:
-        raise ValueError(f"unknown distance(s) {unknown}; choose from {', '.join(DISTS)}")
+        raise ValueError(f"unknown distance(s) {unknown}; choose from {', '.join(DISTANCES)}")
     if "kl" in dists and clf is None:
         raise ValueError("dist 'kl' needs the full-precision classifier: pass "
                          "classifier=analysis.classifier(net, dataset)")
@@ -106,15 +107,16 @@ def _np(t) -> np.ndarray:
 
 # --- layer-wise and block-wise privacy (Fig. 4, 5, 7) ---------------------------------------------
 
-def layer_table(net: nn.Module) -> pd.DataFrame:
+def conv_layer_table(net: nn.Module) -> pd.DataFrame:
     """One row per conv layer of the edge-able part (stem and blocks), in forward order.
 
     Columns: ``layer`` (qualified name), ``depth`` (1-based position), ``unit`` (0 = stem),
-    ``kind`` (``conv``, ``shortcut``, ``depthwise`` or ``pointwise``) and ``label`` (``conv<depth>``,
-    the paper's Fig. 5 axis).
+    ``kind`` (``conv``, ``shortcut``, ``depthwise``, or ``pointwise`` for the 1x1 conv that
+    follows a depthwise one) and ``label`` (``conv<depth>``, the paper's Fig. 5 axis).
     """
     rows = []
     for unit, layers in enumerate(models.unit_layers(net)):
+        previous = None
         for name, m in layers:
             if not isinstance(m, nn.Conv2d):
                 continue
@@ -122,11 +124,12 @@ def layer_table(net: nn.Module) -> pd.DataFrame:
                 kind = "shortcut"
             elif m.groups > 1 and m.groups == m.in_channels:
                 kind = "depthwise"
-            elif m.kernel_size == (1, 1) and getattr(net, "arch_name", "") == "mobilenet":
+            elif m.kernel_size == (1, 1) and previous == "depthwise":
                 kind = "pointwise"
             else:
                 kind = "conv"
             rows.append({"layer": name, "unit": unit, "kind": kind})
+            previous = kind
     df = pd.DataFrame(rows)
     df.insert(1, "depth", np.arange(1, len(df) + 1))
     df["label"] = [f"conv{d}" for d in df["depth"]]
@@ -176,7 +179,7 @@ def layerwise_privacy(net: nn.Module, images01: torch.Tensor, dataset: str,
     (``channel`` = the arg-min channel of Eq. 1; ``size`` = the IR's spatial height).
     """
     dists = _check_dists(dists, classifier)
-    table = layer_table(net)
+    table = conv_layer_table(net)
     if isinstance(layers, int):
         table = table.iloc[:layers]
     elif layers is not None:
@@ -246,8 +249,9 @@ def _concat(parts: list[pd.DataFrame], order: list[str]) -> pd.DataFrame:
 
 
 def _dist_order(col: pd.Series) -> pd.Series:
-    """Sort key: distances in the order of ``DISTS`` (mse, ssim, kl), other columns as they are."""
-    return col.map({d: i for i, d in enumerate(DISTS)}) if col.name == "dist" else col
+    """Sort key: distances in the order of ``privacy.DISTANCES`` (mse, ssim, kl), other columns as
+    they are."""
+    return col.map({d: i for i, d in enumerate(DISTANCES)}) if col.name == "dist" else col
 
 
 # --- Fig. 3: the closest channel image --------------------------------------------------------
@@ -274,7 +278,7 @@ def closest_channel_images(net: nn.Module, images01: torch.Tensor, dataset: str,
                            classifier: nn.Module | None = None) -> ClosestChannels:
     """For Fig. 3: the channel of each layer's IR closest to the input (Eq. 1's arg-min)."""
     _check_dists((dist,), classifier)
-    table = layer_table(net)
+    table = conv_layer_table(net)
     names = list(table["layer"].iloc[:layers]) if isinstance(layers, int) else list(layers)
     x01 = images01.to(_device(net))
     outs = models.layer_outputs(net, data.normalize(x01, dataset))
@@ -298,7 +302,7 @@ def closest_channel_images(net: nn.Module, images01: torch.Tensor, dataset: str,
 
 def summarise(df: pd.DataFrame, by: Sequence[str], value: str = "privacy") -> pd.DataFrame:
     """Mean, standard deviation (ddof 1), standard error, median, quartiles and count per group
-    (groups sorted by ``by``, distances in the order of ``DISTS``)."""
+    (groups sorted by ``by``, distances in the order of ``privacy.DISTANCES``)."""
     g = df.groupby(list(by), sort=False)[value]
     out = g.agg(mean="mean", sd="std", median="median", n="count")
     out["sem"] = out["sd"] / np.sqrt(out["n"])
@@ -353,7 +357,7 @@ def depth_correlation(df: pd.DataFrame, by: Sequence[str] = ("dist",), x: str = 
 def metric_correlation(df: pd.DataFrame, x: str = "depth", value: str = "privacy") -> pd.DataFrame:
     """Spearman ρ between every pair of distances, on their mean ``value`` at each ``x``."""
     wide = df.groupby([x, "dist"])[value].mean().unstack("dist")
-    dists = [d for d in DISTS if d in wide] + [d for d in wide if d not in DISTS]
+    dists = [d for d in DISTANCES if d in wide] + [d for d in wide if d not in DISTANCES]
     rows = []
     for i, a in enumerate(dists):
         for b in dists[i + 1:]:
@@ -414,9 +418,9 @@ def pick_points(net: nn.Module, k: int = 3, min_size: int = 2, input_size: int =
 
 
 __all__ = [
-    "DISTS", "DIST_LABELS", "ClosestChannels", "bits_effect", "blockwise_privacy", "classifier",
+    "DIST_LABELS", "ClosestChannels", "bits_effect", "blockwise_privacy", "classifier",
     "closest_channel_images", "depth_correlation", "evaluation_images",
-    "increasing_fraction", "layer_table", "layerwise_privacy", "metric_correlation",
-    "normalise_to_max", "pick_points", "unit_output_sizes", "provenance", "quantized_ir_privacy",
+    "increasing_fraction", "conv_layer_table", "layerwise_privacy", "metric_correlation",
+    "normalise_to_max", "pick_points", "unit_output_sizes", "privacy_stamp", "quantized_ir_privacy",
     "spearman", "summarise", "trend_words", "unit_table",
 ]

@@ -2,18 +2,13 @@
 view of everything the searches evaluated, and the sensitivity of the energy bound to E_tran.
 
 The paper compares its genetic search (Algorithm 1) only with fixed strategies (fp32 and 8-bit
-uniform at the deepest partition under E_b). Zhang et al. (2021, §7) compare their optimiser with
-random search and an exhaustive search over a reduced space; we do the same for Algorithm 1:
+uniform at the deepest partition under E_b, :class:`paperlib.strategies.Reference`). Zhang et al.
+(2021, §7) compare their optimiser with random search and an exhaustive search over a reduced
+space; we do the same for Algorithm 1, with every search method registered in
+:data:`paperlib.search.methods.SEARCH_METHODS` (random search as RANDOM_POLICY draws; exhaustive
+search over (p, uniform bits); any method registered there is compared too).
 
-* **random search** draws genomes exactly as Algorithm 1's RANDOM_POLICY (``search.random_genome``:
-  p uniform, every layer's (b_w, b_a) uniform in R_w x R_a: the full mixed-precision space);
-* **exhaustive search over (p, uniform bits)** scores every p in 0..num_units with every searched
-  layer at one weight width b in R_w (b_a = max R_a = 8): at most ``1 + num_units * |R_w|``
-  distinct strategies (all p = 0 genomes are one strategy, the stem alone), in a deterministic
-  order (``order="grid"``: p, then b, ascending) or shuffled by the seed (``order="shuffled"``, the
-  default, so that seeds give a spread when the budget truncates the grid).
-
-All three use the *same* :class:`paperlib.search.Evaluator` (P, E, ε and Eq. 11 of the search's
+All methods use the *same* :class:`paperlib.search.Evaluator` (P, E, ε and Eq. 11 of the search's
 context; nothing is reimplemented here) and the *same budget*: the number of distinct strategies
 the genetic search scored for that seed (``SearchResult.evaluations``; cache hits are free for
 every method). "Best fitness after n evaluations" is the running maximum over the first n distinct
@@ -28,7 +23,8 @@ Decisions (ours):
 * Files: ``results/<profile>/baselines/<model>-eb<E_b>-seed<s>/`` holds ``evaluations.jsonl`` (the
   evaluator's log, shared by the two baselines of that seed) and ``<method>.json`` (the trace); a
   trace whose fingerprint (budget, order, search settings) matches is reused.
-* Radio energy per bit (:data:`RADIO_E_TRAN_PJ_PER_BIT`): the paper's E_tran = 100 pJ/bit against
+* Radio energy per bit (:data:`RADIO_E_TRAN_PJ_PER_BIT`, from :mod:`paperlib.network.constants`):
+  the paper's E_tran = 100 pJ/bit against
   orders of magnitude for smartphone radios from Huang et al., "A close examination of performance
   and power characteristics of 4G LTE networks", MobiSys 2012: an uplink power model
   ``P = alpha_u * t_u + beta`` (mW, t_u in Mbit/s), so the energy per bit is ``alpha_u + beta / t_u``
@@ -42,170 +38,29 @@ Decisions (ours):
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Protocol, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from . import io
+from .config import results_dir
 from .constants import E_TRAN_PJ_PER_BIT, ENERGY_BOUND_MJ, FULL_PRECISION
+from .io import json_safe
+# per-bit uplink energies and their source: with every radio constant in paperlib.network.constants
+from .network.constants import RADIO_E_TRAN_PJ_PER_BIT, RADIO_SOURCE
 from .profiles import Profile, get_profile
-
-METHODS: tuple[str, ...] = ("ga", "random", "exhaustive")
-METHOD_LABELS = {"ga": "genetic search (Algorithm 1)", "random": "random search",
-                 "exhaustive": "exhaustive (p, uniform bits)"}
-TRACE_VERSION = 1
-SEED_FREE_ESTIMATORS = frozenset({"sensitivity"})  # ε does not depend on the search seed
-
-# Per-bit uplink energy, pJ/bit: the paper's constant and smartphone radios (orders of magnitude,
-# Huang et al. MobiSys 2012 power model alpha_u + beta / t_u; see the module docstring).
-RADIO_E_TRAN_PJ_PER_BIT: dict[str, float] = {
-    "paper (Eq. 9)": E_TRAN_PJ_PER_BIT,
-    "Wi-Fi": 283.17e3 + 132.86e3 / 10.0,   # t_u = 10 Mbit/s -> ~0.30 µJ/bit
-    "4G (LTE)": 438.39e3 + 1288.04e3 / 6.0,  # t_u = 6 Mbit/s (median LTE uplink) -> ~0.65 µJ/bit
-    "3G": 868.98e3 + 817.88e3 / 1.0,       # t_u = 1 Mbit/s -> ~1.7 µJ/bit
-}
-RADIO_SOURCE = ("Huang et al., MobiSys 2012 (uplink power model P = alpha_u t_u + beta; "
-                "orders of magnitude at 10 / 6 / 1 Mbit/s)")
+from .search.estimators import ESTIMATORS
+from .search.methods import (REFERENCE_METHOD, SEARCH_METHODS, TRACE_VERSION, SearchTrace,
+                             check_budget, exhaustive_grid, exhaustive_search, ga_trace, grid_size,
+                             random_search, run_method)
+from .strategies import FIXED, Reference, deepest_partition, uniform_genome
 
 
-class _Evaluation(Protocol):
-    key: str
-    fitness: float
 
-
-class EvaluatorLike(Protocol):
-    """What the baselines need from an evaluator (``paperlib.search.Evaluator`` or a fake)."""
-
-    space: Any
-
-    def evaluate(self, genome: Any) -> _Evaluation: ...
-
-
-# --- the two baselines ----------------------------------------------------------------------------
-
-def exhaustive_grid(space, order: str = "grid", seed: int = 0) -> list:
-    """Every distinct (p, uniform weight bits) strategy of ``space``: p in 0..num_units, every
-    searched layer at (b, max R_a) for b in R_w; the p = 0 strategies (nothing but the stem on the
-    edge) are one. ``order``: ``"grid"`` (p, then b, ascending) or ``"shuffled"`` (by ``seed``)."""
-    from .search.genome import Genome, key
-
-    if order not in ("grid", "shuffled"):
-        raise ValueError(f"order must be 'grid' or 'shuffled', got {order!r}")
-    genomes, seen = [], set()
-    for p in range(space.num_units + 1):
-        for b in sorted(space.weight_bits):
-            g = Genome.uniform(space, p, b)
-            k = key(g, space)
-            if k not in seen:
-                seen.add(k)
-                genomes.append(g)
-    if order == "shuffled":
-        perm = np.random.default_rng(seed).permutation(len(genomes))
-        genomes = [genomes[i] for i in perm]
-    return genomes
-
-
-def grid_size(space) -> int:
-    """``1 + num_units * |R_w|``: the distinct strategies of the exhaustive grid."""
-    return 1 + space.num_units * len(space.weight_bits)
-
-
-@dataclass
-class Trace:
-    """One method's run: the distinct strategies it scored, in order, and its best-so-far curve."""
-
-    method: str
-    seed: int
-    budget: int
-    records: list[dict[str, Any]] = field(default_factory=list)  # one per distinct strategy
-    draws: int = 0  # genomes drawn (random search: cache hits among its own draws included)
-    seconds: float = 0.0
-    fingerprint: dict[str, Any] = field(default_factory=dict)
-    version: int = TRACE_VERSION
-
-    @property
-    def evaluations(self) -> int:
-        return len(self.records)
-
-    @property
-    def curve(self) -> list[float]:
-        """Best fitness after 1, 2, ... distinct evaluations."""
-        return list(np.maximum.accumulate([r["fitness"] for r in self.records])) if self.records else []
-
-    @property
-    def best(self) -> dict[str, Any]:
-        return max(self.records, key=lambda r: r["fitness"]) if self.records else {}
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Trace":
-        names = cls.__dataclass_fields__
-        return cls(**{k: v for k, v in d.items() if k in names})
-
-
-def _record(ev: Any) -> dict[str, Any]:
-    d = {"key": ev.key, "fitness": float(ev.fitness)}
-    for name in ("p", "privacy", "energy", "energy_no_tx", "eps", "feasible"):
-        if hasattr(ev, name):
-            d[name] = getattr(ev, name)
-    return d
-
-
-def _check_budget(budget: int) -> int:
-    if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
-        raise ValueError(f"the evaluation budget must be a positive integer, got {budget!r}")
-    return int(budget)
-
-
-def random_search(evaluator: EvaluatorLike, budget: int, seed: int = 0, *,
-                  max_draws: int | None = None, progress: bool = False) -> Trace:
-    """Draw genomes as RANDOM_POLICY (the genetic search's initial population) until ``budget``
-    distinct strategies are scored (or ``max_draws`` genomes drawn, default 100 x budget)."""
-    from .search.genome import random_genome
-
-    budget = _check_budget(budget)
-    max_draws = max_draws or 100 * budget
-    rng = np.random.default_rng(seed)
-    trace = Trace("random", seed, budget)
-    seen: set[str] = set()
-    t0 = time.perf_counter()
-    bar = tqdm(total=budget, desc="random search", disable=not progress, dynamic_ncols=True)
-    try:
-        while len(seen) < budget and trace.draws < max_draws:
-            ev = evaluator.evaluate(random_genome(evaluator.space, rng))
-            trace.draws += 1
-            if ev.key not in seen:
-                seen.add(ev.key)
-                trace.records.append(_record(ev))
-                bar.update(1)
-    finally:
-        bar.close()
-    trace.seconds = time.perf_counter() - t0
-    return trace
-
-
-def exhaustive_search(evaluator: EvaluatorLike, budget: int, seed: int = 0, *,
-                      order: str = "shuffled", progress: bool = False) -> Trace:
-    """Score the (p, uniform bits) grid (:func:`exhaustive_grid`) in ``order``, stopping after
-    ``budget`` strategies or at the end of the grid, whichever comes first."""
-    budget = _check_budget(budget)
-    grid = exhaustive_grid(evaluator.space, order, seed)[:budget]
-    trace = Trace("exhaustive", seed, budget)
-    t0 = time.perf_counter()
-    for genome in tqdm(grid, desc="exhaustive search", disable=not progress, dynamic_ncols=True):
-        trace.records.append(_record(evaluator.evaluate(genome)))
-        trace.draws += 1
-    trace.seconds = time.perf_counter() - t0
-    return trace
-
-
-def curve_frame(traces: Iterable[Trace], budget: int | None = None) -> pd.DataFrame:
+def curve_frame(traces: Iterable[SearchTrace], budget: int | None = None) -> pd.DataFrame:
     """Long frame (method, seed, evaluations, best_fitness): one row per evaluation count 1..n;
     with ``budget``, a trace that stopped early (the exhaustive grid ran out) is held flat up to it."""
     rows = []
@@ -282,8 +137,7 @@ def describe_key(key: str) -> str:
 # --- the comparison for one model ---------------------------------------------------------------
 
 def baseline_dir(model: str, profile: str, energy_bound: float, seed: int) -> Path:
-    from .search.context import results_dir
-
+    """``results/<profile>/baselines/<model>-eb<E_b>-seed<seed>/``."""
     return results_dir() / profile / "baselines" / f"{model}-eb{energy_bound:g}-seed{seed}"
 
 
@@ -305,34 +159,6 @@ def _warm(evaluator, logs: Iterable[Path]) -> int:
     return added
 
 
-def ga_trace(result, evaluator=None) -> Trace:
-    """The genetic search's run as a :class:`Trace`: its evaluation log in the order scored
-    (the first ``result.evaluations`` records), fitness re-scored with ``evaluator``'s objective."""
-    from .search import LOG_FILE
-    from .search.evaluator import Evaluation
-
-    log = Path(result.out_dir) / LOG_FILE
-    records = []
-    for rec in io.read_jsonl(log):
-        if rec.get("estimator") != result.settings.get("estimator"):
-            continue
-        ev = Evaluation.from_dict(rec)
-        if evaluator is not None:
-            ev.fitness = evaluator.objective.fitness(ev.privacy, ev.energy, ev.energy_no_tx, ev.eps)
-            ev.feasible = evaluator.objective.feasible(ev.energy, ev.energy_no_tx, ev.eps)
-        records.append(_record(ev))
-    seen, unique = set(), []
-    for r in records:
-        if r["key"] not in seen:
-            seen.add(r["key"])
-            unique.append(r)
-    unique = unique[: result.evaluations]
-    t = Trace("ga", int(result.seed), int(result.evaluations), unique,
-              draws=int(result.timing.get("genomes", len(unique))),
-              seconds=float(result.timing.get("search_seconds", 0.0)))
-    return t
-
-
 @dataclass
 class Comparison:
     """Everything notebook 07 needs for one model: traces, evaluated points, reference points."""
@@ -344,10 +170,10 @@ class Comparison:
     include_transmission: bool
     estimator: str
     data: str
-    traces: list[Trace]
+    traces: list[SearchTrace]
     ga_results: dict[int, Any]
     points: pd.DataFrame  # every distinct strategy any method scored (one row per key)
-    references: pd.DataFrame  # fp32 / 8-bit uniform at max_partition, 8-bit conv/fc, searched
+    references: pd.DataFrame  # strategies.Reference rows: fixed strategies and the searched one
     budgets: dict[int, int]
     grid_size: int
     seconds: float = 0.0
@@ -390,43 +216,40 @@ def _objective_energy(include_tx: bool, energy: Any, energy_no_tx: Any) -> Any:
     return energy if include_tx else energy_no_tx
 
 
-def reference_points(ctx, objective, evaluator, result=None) -> pd.DataFrame:
-    """The paper's fixed strategies under ``objective.energy_bound``: fp32 and 8-bit uniform at
-    ``energy.max_partition`` (the energy the bound applies to), the whole feature extractor at
-    8 bits ("8-bit conv/fc", Table 5), and the searched strategy of ``result`` when given."""
-    from . import energy as en
-    from .search.genome import FP_PAIR, Genome
+def _score_uniform(ctx, evaluator, p: int, bits: int) -> dict[str, Any]:
+    """P, E and ε of every searched layer at ``bits`` at partition ``p``: quantized strategies by
+    ``evaluator``; full precision (ε = 0, not a genome of the search space) measured directly."""
+    genome = uniform_genome(ctx.space, p, bits)
+    if bits == FULL_PRECISION:
+        e, e0 = ctx.energy(genome)
+        return {"p": genome.p, "privacy": float(ctx.privacy(genome)), "energy": e,
+                "energy_no_tx": e0, "eps": 0.0, "key": f"p{genome.p}:fp32"}
+    ev = evaluator.evaluate(genome)
+    return {"p": ev.p, "privacy": ev.privacy, "energy": ev.energy,
+            "energy_no_tx": ev.energy_no_tx, "eps": ev.eps, "key": ev.key}
 
-    space, net = ctx.space, ctx.net
+
+def reference_points(ctx, objective, evaluator, result=None) -> pd.DataFrame:
+    """The paper's fixed strategies (:data:`paperlib.strategies.FIXED`) under
+    ``objective.energy_bound``: fp32 and 8-bit uniform at the deepest partition point under the
+    bound (the energy it applies to; left out when none fits), every block at 8 bits ("8-bit
+    conv/fc", Table 5), and the searched strategy of ``result`` when given.
+
+    One row per strategy: ``method`` (its :class:`~paperlib.strategies.Reference` table name),
+    ``strategy`` (plot label), ``p``, ``privacy``, ``energy``, ``energy_no_tx``, ``eps``, ``key``,
+    ``energy_bounded``. Quantized strategies are scored by ``evaluator``; full precision has ε = 0
+    and is measured directly (it is not a genome of the search space)."""
     tx = objective.include_transmission
     rows = []
-
-    def add(name, genome, ev=None, eps=0.0):
-        if ev is None:
-            e, e0 = ctx.energy(genome)
-            priv = float(ctx.privacy(genome))
-            rows.append({"strategy": name, "p": genome.p, "privacy": priv, "energy": e,
-                         "energy_no_tx": e0, "eps": eps, "key": f"p{genome.p}:fp32"})
-        else:
-            rows.append({"strategy": name, "p": ev.p, "privacy": ev.privacy, "energy": ev.energy,
-                         "energy_no_tx": ev.energy_no_tx, "eps": ev.eps, "key": ev.key})
-
-    try:
-        p32 = en.max_partition(net, FULL_PRECISION, objective.energy_bound, transmission=tx)
-        add("fp32 (max partition)", Genome(p32, (FP_PAIR,) * space.num_layers))
-    except ValueError:
-        pass
-    try:
-        p8 = en.max_partition(net, 8, objective.energy_bound, transmission=tx)
-        add("8-bit uniform (max partition)", None,
-            evaluator.evaluate(Genome.uniform(space, p8, 8)))
-    except ValueError:
-        pass
-    add("8-bit conv/fc (all blocks)", None,
-        evaluator.evaluate(Genome.uniform(space, space.num_units, 8)))
+    for ref in FIXED:
+        p = ref.partition(ctx.net, objective.energy_bound, tx)
+        if p is not None:
+            rows.append({"method": ref.method, "strategy": ref.display(),
+                         **_score_uniform(ctx, evaluator, p, ref.bits)})
     if result is not None:
         b = result.best
-        rows.append({"strategy": "searched (GA, seed %d)" % result.seed, "p": b["p"],
+        rows.append({"method": Reference.SEARCHED.method,
+                     "strategy": Reference.SEARCHED.display(result.seed), "p": b["p"],
                      "privacy": b["privacy"], "energy": b["energy_mj"],
                      "energy_no_tx": b["energy_no_tx_mj"], "eps": b["eps"], "key": b["key"]})
     df = pd.DataFrame(rows)
@@ -487,12 +310,18 @@ def _run_ga_for_budget(model: str, prof: Profile, energy_bound: float, seed: int
         iterations += budget - res.evaluations
 
 
+# the options of ``compare`` a method's trace depends on (JSON-able; ``ga_result`` is not needed:
+# the GA's best key is in the fingerprint)
+FINGERPRINT_OPTIONS = ("order",)
+
+
 def compare(model: str, profile: str | Profile | None = None, *,
             energy_bound: float = ENERGY_BOUND_MJ, seeds: Sequence[int] | None = None,
-            methods: Sequence[str] = METHODS, order: str = "shuffled",
+            methods: Sequence[str] | None = None, order: str = "shuffled",
             iterations: int | None = None, budget: int | None = None, context=None,
             progress: bool = True, force: bool = False) -> Comparison:
-    """Run (or reload) the genetic search and the two baselines for every seed, with equal
+    """Run (or reload) the genetic search and the other search ``methods`` (default: every one
+    registered in :data:`~paperlib.search.methods.SEARCH_METHODS`) for every seed, with equal
     budgets, and collect every evaluated strategy.
 
     ``seeds`` default to ``prof.baseline_seeds``; ``iterations`` overrides the profile's T for
@@ -509,18 +338,20 @@ def compare(model: str, profile: str | Profile | None = None, *,
 
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     seeds = list(prof.baseline_seeds if seeds is None else seeds)
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown or "ga" not in methods:
-        raise ValueError(f"methods must include 'ga' and come from {METHODS}, got {list(methods)}")
+    methods = SEARCH_METHODS.names(scalar=True) if methods is None else tuple(methods)
+    unknown = [m for m in methods if m not in SEARCH_METHODS]
+    if unknown or REFERENCE_METHOD not in methods:
+        raise ValueError(f"methods must include {REFERENCE_METHOD!r} and come from "
+                         f"{tuple(SEARCH_METHODS)}, got {list(methods)}")
     t0 = time.perf_counter()
     if context is None:
         context = search.build_context(model, prof, progress=progress)
     objective = context.objective(energy_bound)
     est_name = context.settings.estimator
-    traces: list[Trace] = []
+    traces: list[SearchTrace] = []
     results, budgets = {}, {}
     if budget is not None:
-        budget = _check_budget(budget)
+        budget = check_budget(budget)
     for seed in seeds:
         if budget is None:
             results[seed] = search.run(model, prof, energy_bound=energy_bound, seed=seed,
@@ -535,38 +366,36 @@ def compare(model: str, profile: str | Profile | None = None, *,
         res = results[seed]
         out = baseline_dir(model, prof.name, energy_bound, seed)
         ev = context.evaluator(objective, est_name, seed=seed, log_path=out / LOG_FILE)
-        shared = ([ga_logs[seed]] if est_name not in SEED_FREE_ESTIMATORS else
+        shared = ([ga_logs[seed]] if not ESTIMATORS.entry(est_name).seed_free else
                   list(ga_logs.values()) + [baseline_dir(model, prof.name, energy_bound, s) / LOG_FILE
                                             for s in seeds if s != seed])
         _warm(ev, shared)
         evaluators[seed] = ev
-        ga = ga_trace(res, ev)
-        if budget is not None and ga.evaluations > budget:
-            ga.records = ga.records[:budget]
-            ga.budget = budget
-        n_evals = ga.evaluations
+        options = {"order": order, "ga_result": res}
+        ga = run_method(REFERENCE_METHOD, ev, budget, seed, progress=progress, **options)
+        n_evals = ga.evaluations  # every other method gets the reference method's budget
         budgets[seed] = n_evals
         traces.append(ga)
         for method in methods:
-            if method == "ga":
+            if method == REFERENCE_METHOD:
                 continue
+            entry = SEARCH_METHODS.entry(method)
             path = out / f"{method}.json"
-            fingerprint = json_safe({"budget": n_evals, "order": order if method == "exhaustive" else None,
-                                     "search": settings_fp, "energy_bound": energy_bound,
-                                     "data": context.provenance, "ga_key": res.best["key"]})
+            fingerprint = json_safe({"budget": n_evals, "search": settings_fp,
+                                     **{k: options[k] if k in entry.options else None
+                                        for k in FINGERPRINT_OPTIONS},
+                                     "energy_bound": energy_bound, "data": context.provenance,
+                                     "ga_key": res.best["key"]})
             trace = None
-            if path.exists() and not force:
-                cached = Trace.from_dict(io.read_json(path))
+            if entry.cached and path.exists() and not force:
+                cached = SearchTrace.from_dict(io.read_json(path))
                 if cached.fingerprint == fingerprint and cached.version == TRACE_VERSION:
                     trace = cached
             if trace is None:
-                if method == "random":
-                    trace = random_search(ev, n_evals, seed, progress=progress)
-                else:
-                    trace = exhaustive_search(ev, n_evals, seed, order=order,
-                                              progress=progress)
+                trace = run_method(method, ev, n_evals, seed, progress=progress, **options)
                 trace.fingerprint = fingerprint
-                io.write_json(path, trace.to_dict())
+                if entry.cached:
+                    io.write_json(path, trace.to_dict())
             traces.append(trace)
     # every distinct strategy any method scored
     recs = {}
@@ -591,38 +420,24 @@ def compare(model: str, profile: str | Profile | None = None, *,
 
 def uniform_sweep(comparison: Comparison, bounds: Sequence[float], bits: int = 8) -> pd.DataFrame:
     """The paper's fixed baseline at every energy bound: all searched layers at ``bits`` (32 =
-    full precision) and the deepest partition point under the bound (``energy.max_partition``,
-    the energy the search's bound applies to), with its privacy and ε."""
-    from . import energy as en
-    from .search.genome import FP_PAIR, Genome
-
+    full precision) at the deepest partition point under the bound
+    (:func:`paperlib.strategies.deepest_partition`, the energy the search's bound applies to),
+    with its privacy and ε."""
     ctx = comparison.context
+    tx = comparison.include_transmission
     ev = comparison.evaluator() if bits != FULL_PRECISION else None
     rows = []
     for b in bounds:
-        try:
-            p = en.max_partition(ctx.net, bits, b, transmission=comparison.include_transmission)
-        except ValueError:
+        p = deepest_partition(ctx.net, bits, b, transmission=tx)
+        if p is None:
             rows.append({"energy_bound": b, "bits": bits, "p": np.nan, "privacy": np.nan,
                          "energy_bounded": np.nan, "eps": np.nan})
             continue
-        if bits == FULL_PRECISION:
-            g = Genome(p, (FP_PAIR,) * ctx.space.num_layers)
-            e, e0 = ctx.energy(g)
-            priv, eps = float(ctx.privacy(g)), 0.0
-        else:
-            r = ev.evaluate(Genome.uniform(ctx.space, p, bits))
-            e, e0, priv, eps = r.energy, r.energy_no_tx, r.privacy, r.eps
-        rows.append({"energy_bound": b, "bits": bits, "p": p, "privacy": priv,
-                     "energy_bounded": _objective_energy(comparison.include_transmission, e, e0),
-                     "eps": eps})
+        r = _score_uniform(ctx, ev, p, bits)
+        rows.append({"energy_bound": b, "bits": bits, "p": p, "privacy": r["privacy"],
+                     "energy_bounded": _objective_energy(tx, r["energy"], r["energy_no_tx"]),
+                     "eps": r["eps"]})
     return pd.DataFrame(rows)
-
-
-def json_safe(obj: Any) -> Any:
-    import json
-
-    return json.loads(json.dumps(obj, sort_keys=True, default=str))
 
 
 # --- E_tran sensitivity ---------------------------------------------------------------------------
@@ -651,11 +466,8 @@ def transmission_sensitivity(net, points: pd.DataFrame, references: pd.DataFrame
         tx = e_tran is not None
         kw = {"e_tran_pj_per_bit": e_tran} if tx else {}
         row: dict[str, Any] = {"setting": name, "E_tran_pJ_per_bit": e_tran if tx else 0.0}
-        for bits, label in ((FULL_PRECISION, "fp32"), (8, "8bit")):
-            try:
-                row[f"blocks_{label}"] = en.max_partition(net, bits, energy_bound, transmission=tx, **kw)
-            except ValueError:
-                row[f"blocks_{label}"] = None
+        for ref, label in ((Reference.FP32, "fp32"), (Reference.UNIFORM8, "8bit")):
+            row[f"blocks_{label}"] = ref.partition(net, energy_bound, tx, **kw)
         e8 = en.partition_energies(net, 8, transmission=tx, **kw)
         row["cheapest_p_8bit"] = int(np.argmin(e8))
         row["cheapest_energy_8bit_mJ"] = float(np.min(e8))
@@ -676,7 +488,7 @@ def transmission_sensitivity(net, points: pd.DataFrame, references: pd.DataFrame
     return pd.DataFrame(rows)
 
 
-__all__ = ["METHODS", "METHOD_LABELS", "RADIO_E_TRAN_PJ_PER_BIT", "RADIO_SOURCE", "Trace",
+__all__ = ["SEARCH_METHODS", "RADIO_E_TRAN_PJ_PER_BIT", "RADIO_SOURCE", "SearchTrace",
            "exhaustive_grid", "grid_size", "random_search", "exhaustive_search", "curve_frame",
            "curve_summary", "pareto_mask", "best_under_bounds", "energy_at", "describe_key",
            "baseline_dir", "ga_trace", "Comparison", "reference_points", "compare", "uniform_sweep",

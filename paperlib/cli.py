@@ -6,7 +6,10 @@ import argparse
 import logging
 import os
 import sys
+from pathlib import Path
 
+from . import bounds
+from .models import MODELS
 from .profiles import PROFILES
 
 
@@ -16,12 +19,22 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", default=None, help="CIFAR folder (default: $PAPERLIB_DATA_DIR or data/)")
     p.add_argument("--allow-partial-data", action="store_true",
                    help="accept a CIFAR copy whose md5 differs (e.g. ../shared/data); results are labelled partial")
+    p.add_argument("--hardware", default=None, metavar="NAME_OR_TOML",
+                   help="hardware description for every energy number: table3 (the paper's "
+                        "Table 3, default), horowitz2014, or your own TOML file (see "
+                        "paperlib/hardware_tables/); sets $PAPERLIB_HARDWARE")
     p.add_argument("-v", "--verbose", action="store_true")
 
 
 def cmd_data(args: argparse.Namespace) -> int:
     from . import data
 
+    if args.traces:  # the uplink traces of notebook 10 (paperlib.network.traces)
+        from .network import traces
+
+        for line in traces.check_all(download_missing=args.download):
+            print(line)
+        return 0
     if args.synthetic:
         for name in args.dataset:
             folder = data.write_synthetic(args.synthetic, name, args.synthetic_train, args.synthetic_test)
@@ -33,14 +46,17 @@ def cmd_data(args: argparse.Namespace) -> int:
         for split in ("train", "test"):
             ds = data.load(name, split)
             print(f"{name} {split}: {len(ds)} images, {ds.num_classes} classes"
-                  + (" (partial copy)" if ds.partial else " (md5 verified)"))
+                  + (" (md5 verified)" if not ds.partial else
+                     " (partial copy, verified by its MANIFEST.json)" if ds.verified else
+                     " (UNVERIFIED partial copy: no manifest lists its files)"))
     return 0
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     from . import train
+    from .models.user import resolve_model
 
-    for model in args.model:
+    for model in (resolve_model(m, args.dataset) for m in args.model):
         _, meta = train.load_or_train(model, args.profile, dataset=args.dataset, seed=args.seed,
                                       retrain=args.retrain, device=args.device)
         print(f"{model}: top-1 {meta['accuracy']:.4f} on {meta['data']} "
@@ -56,6 +72,15 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
+def _use_hardware(spec: str) -> None:
+    """Validate ``--hardware`` now and make it the process's (and its notebooks') default."""
+    from . import hardware
+
+    hardware.load(spec)  # a clear error naming a missing or negative field
+    path = Path(spec).expanduser()
+    os.environ["PAPERLIB_HARDWARE"] = str(path.resolve()) if path.exists() else spec
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m paperlib", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -67,14 +92,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--download", action="store_true", help="download the official archives (internet)")
     p.add_argument("--synthetic", metavar="DIR", default=None,
                    help="write a synthetic copy (random pixels, official layout) into DIR instead")
-    p.add_argument("--synthetic-train", type=int, default=600, help="training images of --synthetic")
-    p.add_argument("--synthetic-test", type=int, default=200, help="test images of --synthetic")
+    p.add_argument("--synthetic-train", type=bounds.POSITIVE_INT.argtype(), default=600,
+                   help="training images of --synthetic")
+    p.add_argument("--synthetic-test", type=bounds.POSITIVE_INT.argtype(), default=200,
+                   help="test images of --synthetic")
+    p.add_argument("--traces", action="store_true",
+                   help="check the network traces (md5) instead of CIFAR; with --download, fetch "
+                        "the missing ones")
     p.set_defaults(func=cmd_data)
 
     p = sub.add_parser("train", help="train (or reuse the cached checkpoint of) a model")
     _common(p)
-    p.add_argument("--model", nargs="+", required=True,
-                   choices=["vgg11", "resnet18", "resnet50", "mobilenet"])
+    p.add_argument("--model", nargs="+", required=True, metavar="MODEL",
+                   help=f"registered models ({', '.join(MODELS)}) or your own as "
+                        "path/to/file.py:build_fn")
     p.add_argument("--dataset", choices=["cifar10", "cifar100"], default=None,
                    help="default: the profile's (the paper's data set unless the profile overrides it)")
     p.add_argument("--seed", type=int, default=0)
@@ -105,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "allow_partial_data", False):
         os.environ["PAPERLIB_ALLOW_PARTIAL_DATA"] = "1"
     try:
+        if getattr(args, "hardware", None):
+            _use_hardware(args.hardware)
         return args.func(args)
     except (ValueError, RuntimeError) as exc:  # user errors: one clear line, no traceback
         if args.verbose:

@@ -9,6 +9,7 @@
 | ``PAPERLIB_RESULTS_DIR`` | searches, attacks, executed notebooks | ``results/`` |
 | ``PAPERLIB_FIGURES_DIR`` | figures and tables | see :func:`figures_dir` |
 | ``PAPERLIB_CACHE_DIR`` | md5 cache | ``~/.cache/paperlib`` |
+| ``PAPERLIB_HARDWARE`` | hardware description: a shipped name or a TOML file (``--hardware``) | ``table3`` |
 
 Functions read the environment when called (never at import), so tests and notebooks can change it.
 """
@@ -23,6 +24,7 @@ DEFAULT_PROFILE = "quick"
 # The committed ``figures/`` and the committed notebook outputs come from this profile's run;
 # every other profile writes its figures under ``results/<profile>/figures/`` (see figures_dir).
 COMMITTED_PROFILE = "quick"
+DEFAULT_HARDWARE = "table3"  # the paper's Table 3 (paperlib/hardware_tables/table3.toml)
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 
 
@@ -68,12 +70,25 @@ def figures_dir(profile: str | None = None) -> Path:
 
     ``$PAPERLIB_FIGURES_DIR`` when set; else the committed ``figures/`` for the profile that
     produced them (:data:`COMMITTED_PROFILE`), and ``<results>/<profile>/figures/`` for every
-    other profile, so a smoke run never overwrites the committed figures."""
+    other profile, so a smoke run never overwrites the committed figures. On another hardware
+    description than Table 3 (``--hardware``, ``$PAPERLIB_HARDWARE`` or ``hardware.use``),
+    ``<results>/<profile>/hw-<tag>/figures/``: its energies are not the committed ones."""
     explicit = os.environ.get("PAPERLIB_FIGURES_DIR", "").strip()
     if explicit:
         return Path(explicit).expanduser()
     name = profile_name(profile)
+    from .hardware import current  # late: paperlib.hardware reads this module
+
+    tag = current().tag
+    if tag:
+        return results_dir() / name / f"hw-{tag}" / "figures"
     return REPO_ROOT / "figures" if name == COMMITTED_PROFILE else results_dir() / name / "figures"
+
+
+def hardware_spec() -> str | None:
+    """``$PAPERLIB_HARDWARE`` (a name from ``paperlib.hardware.HARDWARE`` or a TOML file), else
+    None (the paper's Table 3; see :func:`paperlib.hardware.current`)."""
+    return os.environ.get("PAPERLIB_HARDWARE", "").strip() or None
 
 
 def cache_dir() -> Path:
@@ -82,4 +97,5 @@ def cache_dir() -> Path:
 
 
 __all__ = ["REPO_ROOT", "DEFAULT_PROFILE", "COMMITTED_PROFILE", "profile_name", "data_dir",
-           "allow_partial", "checkpoint_dir", "results_dir", "figures_dir", "cache_dir"]
+           "allow_partial", "checkpoint_dir", "results_dir", "figures_dir", "cache_dir",
+           "hardware_spec"]

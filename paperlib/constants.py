@@ -1,26 +1,25 @@
-"""The paper's constants, in one place (Guo, Lin & Song 2023; ``../shared/SPEC.md``).
+"""The paper's constants, in one place (Guo, Lin & Song 2023; ``docs/decisions/paper-method.md``).
 
-Every number the paper gives lives here and nowhere else: the energy table (Table 3), the bit
+Every number the paper gives lives here and nowhere else, except its energy table (Table 3), which
+is data (``paperlib/hardware_tables/table3.toml``, read by :mod:`paperlib.hardware`): the bit
 ranges, the genetic-search settings (Algorithm 1, Eq. 10-12) and the targets it reports
 (Tables 2, 4, 5), which are kept for side-by-side comparison only.
 """
 
 from __future__ import annotations
 
-# --- Quantization (Sect. "Experiment"; SPEC §2) -------------------------------------------------
+# --- Quantization (Sect. "Experiment"; paper-method.md §2) ---------------------------------------
 WEIGHT_BITS: tuple[int, ...] = (2, 4, 6, 8)  # R_w
 ACTIVATION_BITS: tuple[int, ...] = (8,)  # R_a
 FULL_PRECISION: int = 32  # "not quantized"
 POLICY_BITS: tuple[int, ...] = (2, 4, 6, 8, FULL_PRECISION)  # every bit width a policy may name
 
-# --- Energy (Eq. 7-9, Table 3; SPEC §3) ---------------------------------------------------------
-E_MEM_PJ_PER_BIT: float = 2.5  # E_mem|k = 2.5 k pJ
-E_MAC_PJ_PER_BIT: float = 3.1 / 32  # E_MAC|k = (3.1 k / 32 + 0.1) pJ
-E_MAC_PJ_OFFSET: float = 0.1
+# --- Energy (Eq. 7-9, Table 3; paper-method.md §3) -----------------------------------------------
+# E_MAC|k and E_mem|k (Table 3) are data: paperlib/hardware_tables/table3.toml (paperlib.hardware)
 E_TRAN_PJ_PER_BIT: float = 100.0  # E_tran, 1 Mbps link
 ENERGY_BOUND_MJ: float = 0.35  # E_b of Tables 4 and 5
 
-# --- Search (Algorithm 1, Eq. 10-12; SPEC §5) ---------------------------------------------------
+# --- Search (Algorithm 1, Eq. 10-12; paper-method.md §5) -----------------------------------------
 POPULATION: int = 20  # N
 SAMPLE: int = 10  # S
 ITERATIONS: int = 1000  # T
@@ -32,7 +31,7 @@ ACCURACY_LOSS_BOUND: float = 0.03  # ε_b: "the loss stays < 3 %"
 FINETUNE_LR: float = 1e-3
 FINETUNE_MOMENTUM: float = 0.9
 
-# --- What the paper reports (SPEC §6): targets to put beside ours, never inputs -----------------
+# --- What the paper reports (paper-method.md §6): targets to put beside ours, never inputs -------
 PAPER_TABLE4 = [  # model, method, offloaded blocks, offloaded conv layers, privacy, top-1
     ("resnet18", "full precision", 1, 2, 0.8045, 0.7679),
     ("resnet18", "8-bit uniform", 5, 12, 0.8877, 0.7679),
@@ -52,3 +51,9 @@ PAPER_TABLE5 = [  # model, method, blocks, conv layers, energy (mJ), privacy
 ]
 PAPER_TABLE2_HOURS = {"mobilenet": 2.0, "resnet18": 3.4, "resnet50": 12.0}  # 1000 iterations, 1 GPU
 PAPER_TOP1 = {"resnet18": 0.7679, "resnet50": 0.7812, "mobilenet": 0.6516, "vgg11": 0.90}
+# Fig. 11 (Guo et al. 2023, "Experiment results"): the searched strategy's edge-energy saving
+# against 8-bit uniform at the same partition point, given in the text rounded to tens of percent
+PAPER_FIG11_SAVING = {"resnet18": 0.40, "resnet50": 0.30, "mobilenet": 0.20}
+PAPER_CONVERGED_WITHIN: int = 600  # Fig. 10: the search settles within 600 of T = 1000 iterations
+PAPER_FIG12_P: int = 7  # Fig. 12: ResNet18's searched partition point (blocks on the edge)
+PAPER_FIG12_IR_SHRINK: int = 8  # Fig. 12: that IR has 1/8 of the first block's elements

@@ -1,11 +1,18 @@
 """CIFAR-10 / CIFAR-100 from the official "python version" files, held in memory as uint8 tensors.
 
-* Location: ``$PAPERLIB_DATA_DIR``, else the repository's ``data/`` folder.
-* Every file is checked against the official md5 on first use (the result is cached per file
-  size and modification time). A copy that does not match (corrupted, or a partial copy such as
-  the one in ``../shared/data``) is refused unless the user opts in with
+* Location: ``$PAPERLIB_DATA_DIR``, else the repository's ``data/`` folder (``paperlib.config``).
+* Every file is checked on first use (md5 cached per file identity, size and times):
+  - official md5: the full, genuine file;
+  - else, a ``MANIFEST.json`` beside the data folders (``{"md5": {"<folder>/<file>": md5},
+    "images": {"<folder>/<file>": count}}``, the format of the shared partial copy) that lists the
+    file with this md5: a *verified partial copy*;
+  - a manifest that lists the file with another md5: the file is *damaged* and refused, always,
+    with an error naming it;
+  - no manifest entry: an *UNVERIFIED* copy (a damaged file would go unnoticed).
+  Anything but the official files is refused unless the user opts in with
   ``PAPERLIB_ALLOW_PARTIAL_DATA=1`` (or ``allow_partial=True``); results computed from an accepted
-  partial copy carry ``provenance(...)``: "partial data: N train / M test images".
+  copy carry ``provenance(...)``: "partial data: N train / M test images", with "UNVERIFIED" in
+  front when no manifest vouched for it (docs/decisions/data-integrity.md §1).
 * Batches are slices of the in-memory tensors; augmentation (random crop with 4-pixel zero padding,
   horizontal flip) is applied to the whole batch at once.
 """
@@ -20,7 +27,7 @@ import pickle
 import tarfile
 import tempfile
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
@@ -29,12 +36,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import io
+from . import config, io
 
 log = logging.getLogger(__name__)
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = config.REPO_ROOT
 PARTIAL_ENV = "PAPERLIB_ALLOW_PARTIAL_DATA"
+MANIFEST_FILE = "MANIFEST.json"
 
 
 @dataclass(frozen=True)
@@ -116,41 +124,48 @@ def spec(name: str) -> CifarSpec:
         raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(CIFAR)}") from None
 
 
+def label(name: str) -> str:
+    """Display label of a data set: "CIFAR-10", "CIFAR-100"."""
+    return f"CIFAR-{spec(name).num_classes}"
+
+
 def data_dir(root: str | os.PathLike | None = None) -> Path:
     """``root``, else ``$PAPERLIB_DATA_DIR``, else the repository's ``data/``."""
-    return Path(root or os.environ.get("PAPERLIB_DATA_DIR") or REPO_ROOT / "data").expanduser()
+    return config.data_dir(root)
 
 
 def partial_allowed(allow_partial: bool | None = None) -> bool:
-    if allow_partial is not None:
-        return allow_partial
-    return os.environ.get(PARTIAL_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+    """``allow_partial`` when given, else ``$PAPERLIB_ALLOW_PARTIAL_DATA``."""
+    return config.allow_partial(allow_partial)
 
 
 # --- integrity -----------------------------------------------------------------------------------
 
 def _cache_file() -> Path:
-    base = os.environ.get("PAPERLIB_CACHE_DIR") or Path.home() / ".cache" / "paperlib"
-    return Path(base) / "md5.json"
+    return config.cache_dir() / "md5.json"
 
 
 def file_md5(path: Path) -> str:
-    """md5 of a file, cached by absolute path, size and modification time."""
+    """md5 of a file, cached by absolute path, inode, size, modification and change time (the
+    change time moves on every write, even one that restores the modification time)."""
     stat = path.stat()
     key = str(path.resolve())
+    ident = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "ctime_ns": stat.st_ctime_ns,
+             "inode": stat.st_ino}
     cache_path = _cache_file()
     try:
-        cache = json.loads(cache_path.read_text())
-    except (OSError, ValueError):
+        cache = io.read_json(cache_path)
+    except (OSError, RuntimeError):  # missing or damaged: the cache is only a cache
         cache = {}
-    hit = cache.get(key)
-    if hit and hit["size"] == stat.st_size and hit["mtime_ns"] == stat.st_mtime_ns:
+    hit = cache.get(key) if isinstance(cache, dict) else None
+    if hit and all(hit.get(k) == v for k, v in ident.items()):
         return hit["md5"]
     digest = hashlib.md5()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
-    cache[key] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "md5": digest.hexdigest()}
+    cache = cache if isinstance(cache, dict) else {}
+    cache[key] = {**ident, "md5": digest.hexdigest()}
     try:
         io.write_json(cache_path, cache)
     except OSError:  # a read-only home: verification still works, only uncached
@@ -164,23 +179,97 @@ def _fix_hint(s: CifarSpec, root: Path) -> str:
             f"that holds {s.folder}/")
 
 
-def verify_file(s: CifarSpec, root: Path, filename: str, allow_partial: bool) -> bool:
-    """Check one file against its official md5; True when it is an accepted partial copy."""
+@dataclass(frozen=True)
+class Manifest:
+    """A partial copy's own checksums and image counts, keyed ``"<folder>/<file>"``."""
+
+    path: Path
+    md5: dict[str, str]
+    images: dict[str, int]
+
+
+def read_manifest(root: Path) -> Manifest | None:
+    """``root/MANIFEST.json`` (None when there is none); a damaged one is named, never ignored."""
+    path = root / MANIFEST_FILE
+    if not path.is_file():
+        return None
+    fix = (f"restore it from where the data came from, or delete it to load the copy as "
+           f"UNVERIFIED (with {PARTIAL_ENV}=1)")
+    raw = io.read_json(path, fix=fix)
+    md5, images = (raw.get("md5"), raw.get("images", {})) if isinstance(raw, dict) else (None, None)
+    if not isinstance(md5, dict) or not isinstance(images, dict):
+        raise io.DamagedFileError(path, 'it needs {"md5": {file: md5}, "images": {file: count}}', fix)
+    return Manifest(path, {str(k): str(v) for k, v in md5.items()},
+                    {str(k): int(v) for k, v in images.items()})
+
+
+def write_manifest(root: str | os.PathLike, names: tuple[str, ...] = tuple(CIFAR)) -> Path:
+    """Write (or update) ``root/MANIFEST.json`` with the md5 and image count of every file of
+    ``names`` present under ``root``: how a copy that is not the official one becomes verifiable.
+    Entries of other files already in the manifest are kept."""
+    root = Path(root)
+    old = read_manifest(root)
+    md5 = dict(old.md5) if old else {}
+    images = dict(old.images) if old else {}
+    for name in names:
+        s = spec(name)
+        for f in s.md5:
+            path = root / s.folder / f
+            if not path.is_file():
+                continue
+            md5[f"{s.folder}/{f}"] = file_md5(path)
+            if f != s.meta_file:
+                images[f"{s.folder}/{f}"] = len(_read_batch(s, path)[1])
+    target = root / MANIFEST_FILE
+    io.write_json(target, {"md5": md5, "images": images})
+    return target
+
+
+OFFICIAL, VERIFIED_PARTIAL, UNVERIFIED = "official", "verified partial", "unverified"
+
+
+def file_status(s: CifarSpec, root: Path, filename: str, manifest: Manifest | None) -> str:
+    """``OFFICIAL``, ``VERIFIED_PARTIAL`` or ``UNVERIFIED`` for one file; a :class:`DataError`
+    naming the file when it is missing or when the manifest shows it is damaged."""
     path = root / s.folder / filename
     if not path.is_file():
         raise DataError(f"{s.name}: missing file {path}. To fix it, {_fix_hint(s, root)}.")
     got = file_md5(path)
     if got == s.md5[filename]:
-        return False
-    if not allow_partial:
+        return OFFICIAL
+    listed = manifest.md5.get(f"{s.folder}/{filename}") if manifest else None
+    if listed is None:
+        return UNVERIFIED
+    if got != listed:
         raise DataError(
-            f"{s.name}: {path} does not match the official md5 (got {got}, expected "
-            f"{s.md5[filename]}): the file is corrupted or a partial copy. To use the full data "
-            f"set, {_fix_hint(s, root)}. To accept a partial copy of genuine images anyway, set "
-            f"{PARTIAL_ENV}=1 (or pass --allow-partial-data / ALLOW_PARTIAL=1 to make); every "
-            "result is then labelled as computed from partial data."
-        )
-    return True
+            f"{s.name}: {path} is damaged: its md5 {got} matches neither the official file nor "
+            f"the partial copy listed in {manifest.path} ({listed}). Copy that file again from "
+            f"where the data came from, or {_fix_hint(s, root)}. (If you changed it on purpose, "
+            f"update its entry in {MANIFEST_FILE}.)")
+    return VERIFIED_PARTIAL
+
+
+def verify_files(s: CifarSpec, root: Path, filenames: tuple[str, ...], allow_partial: bool,
+                 manifest: Manifest | None = None) -> dict[str, str]:
+    """Every file's :func:`file_status` against the official md5 and ``manifest`` (default:
+    ``root``'s); refuses damaged files first (whatever ``allow_partial`` says), then any copy
+    that is not the official one unless ``allow_partial``."""
+    manifest = manifest or read_manifest(root)
+    status = {f: file_status(s, root, f, manifest) for f in filenames}
+    other = [f for f, st in status.items() if st != OFFICIAL]
+    if other and not allow_partial:
+        first = root / s.folder / other[0]
+        verified = all(status[f] == VERIFIED_PARTIAL for f in other)
+        what = (f"a partial copy verified by {manifest.path}" if verified and manifest else
+                "corrupted or a partial copy")
+        raise DataError(
+            f"{s.name}: {first}{f' and {len(other) - 1} more file(s)' if len(other) > 1 else ''} "
+            f"does not match the official md5 (got {file_md5(first)}, expected "
+            f"{s.md5[other[0]]}): {what}. To use the full data set, {_fix_hint(s, root)}. To "
+            f"accept a partial copy of genuine images anyway, set {PARTIAL_ENV}=1 (or pass "
+            "--allow-partial-data / ALLOW_PARTIAL=1 to make); every result is then labelled as "
+            "computed from partial data.")
+    return status
 
 
 # --- loading -------------------------------------------------------------------------------------
@@ -195,6 +284,7 @@ class CifarArrays:
     labels: torch.Tensor
     partial: bool
     classes: tuple[str, ...]
+    verified: bool = True  # official, or a partial copy whose manifest matches
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -236,15 +326,31 @@ def _load(name: str, split: str, root: Path, allow_partial: bool) -> CifarArrays
     files = {"train": s.train_files, "test": s.test_files}.get(split)
     if files is None:
         raise ValueError(f"unknown split {split!r}; use 'train' or 'test'")
-    partial = any([verify_file(s, root, f, allow_partial) for f in (*files, s.meta_file)])
+    manifest = read_manifest(root)
+    status = verify_files(s, root, (*files, s.meta_file), allow_partial, manifest)
     parts = [_read_batch(s, root / s.folder / f) for f in files]
+    for f, (_, labels) in zip(files, parts):
+        expected = manifest.images.get(f"{s.folder}/{f}") if manifest else None
+        if status[f] == VERIFIED_PARTIAL and expected is not None and expected != len(labels):
+            raise DataError(f"{s.name}: {root / s.folder / f} holds {len(labels)} images but "
+                            f"{manifest.path} says {expected}; the manifest does not describe "
+                            "this copy: restore the copy or its manifest")
     images = torch.from_numpy(np.concatenate([p[0] for p in parts]))
     labels = torch.from_numpy(np.concatenate([p[1] for p in parts]))
     classes = tuple(_read_pickle(root / s.folder / s.meta_file)[s.class_key])
-    if partial:
-        log.warning("%s %s: partial copy accepted, %d of %d images", name, split, len(labels),
-                    s.train_size if split == "train" else s.test_size)
-    return CifarArrays(name, split, images, labels, partial, classes)
+    partial = any(st != OFFICIAL for st in status.values())
+    unverified = sorted(f for f, st in status.items() if st == UNVERIFIED)
+    total = s.train_size if split == "train" else s.test_size
+    if unverified:
+        log.warning(
+            "UNVERIFIED data: %s %s is not the official copy and no %s in %s lists %s, so a "
+            "damaged file would go unnoticed; using %d of %d images, and every result says "
+            "UNVERIFIED. Write a manifest of a copy you trust with paperlib.data.write_manifest.",
+            name, split, MANIFEST_FILE, root, ", ".join(unverified), len(labels), total)
+    elif partial:
+        log.warning("%s %s: partial copy verified by %s, %d of %d images", name, split,
+                    root / MANIFEST_FILE, len(labels), total)
+    return CifarArrays(name, split, images, labels, partial, classes, verified=not unverified)
 
 
 def load(name: str, split: str, *, root: str | os.PathLike | None = None,
@@ -258,17 +364,19 @@ def subset(ds: CifarArrays, n: int | None, seed: int = 0) -> CifarArrays:
     if n is None or n >= len(ds):
         return ds
     idx = torch.randperm(len(ds), generator=torch.Generator().manual_seed(seed))[:n].sort().values
-    return CifarArrays(ds.dataset, ds.split, ds.images[idx], ds.labels[idx], ds.partial, ds.classes)
+    return replace(ds, images=ds.images[idx], labels=ds.labels[idx])
 
 
 def provenance(train: CifarArrays | None, test: CifarArrays | None) -> str:
-    """The label every result carries: "partial data: N train / M test images" or "full data"."""
+    """The label every result carries: "partial data: N train / M test images" (with
+    "UNVERIFIED " in front when no manifest vouched for the copy) or "full data"."""
     used = [d for d in (train, test) if d is not None]
     name = used[0].dataset if used else "?"
     n_train = len(train) if train is not None else 0
     n_test = len(test) if test is not None else 0
     if any(d.partial for d in used):
-        return f"{name}, partial data: {n_train} train / {n_test} test images"
+        flag = "" if all(d.verified for d in used) else "UNVERIFIED "
+        return f"{name}, {flag}partial data: {n_train} train / {n_test} test images"
     s = spec(name)
     if n_train < s.train_size or n_test < s.test_size:
         return f"{name}, subset of full data: {n_train} train / {n_test} test images"
@@ -360,8 +468,7 @@ def download(name: str, root: str | os.PathLike | None = None) -> Path:
         if target.exists():
             raise DataError(f"{target} already exists; move it away to download afresh")
         os.replace(Path(tmp) / s.folder, target)
-    for f in s.md5:
-        verify_file(s, root, f, allow_partial=False)
+    verify_files(s, root, tuple(s.md5), allow_partial=False)
     return root / s.folder
 
 
@@ -369,8 +476,9 @@ def write_synthetic(root: str | os.PathLike, name: str, n_train: int, n_test: in
                     seed: int = 0) -> Path:
     """Write a synthetic copy (random pixels, random labels) in the official layout.
 
-    Its md5 sums never match, so it loads only with ``allow_partial=True``. Used by the tests and
-    to time full-size epochs where no full data set is present.
+    Its md5 sums never match the official ones, so it loads only with ``allow_partial=True``; a
+    ``MANIFEST.json`` (:func:`write_manifest`) makes it a verified partial copy. Used by the tests
+    and to time full-size epochs where no full data set is present.
     """
     s = spec(name)
     rng = np.random.default_rng(seed)
@@ -391,5 +499,7 @@ def write_synthetic(root: str | os.PathLike, name: str, n_train: int, n_test: in
     for f in s.test_files:
         dump(f, batch(n_test))
     dump(s.meta_file, {s.class_key: [f"class_{i}" for i in range(s.num_classes)]})
-    (Path(root) / "SYNTHETIC").write_text("random pixels and labels written by paperlib.data.write_synthetic\n")
+    io.write_text(Path(root) / "SYNTHETIC",
+                  "random pixels and labels written by paperlib.data.write_synthetic\n")
+    write_manifest(root, (name,))
     return folder

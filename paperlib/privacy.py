@@ -1,4 +1,5 @@
-"""Privacy of an intermediate result (IR): the paper's Eq. 1-2, made precise by SPEC §4.
+"""Privacy of an intermediate result (IR): the paper's Eq. 1-2, made precise in
+docs/decisions/paper-method.md §4.
 
     P(x, IR) = min_i dist(x, resize(IR[i]))                                          (Eq. 1)
 
@@ -28,10 +29,10 @@ mean of the per-image values. Three distances, all vectorised over images and ch
     ignored). f(x) is evaluated on the colour input.
 
 Decisions not in the paper: the normalisation above (so absolute values differ from the paper's;
-compare trends and ratios, SPEC §6); computation in float32 by default (``dtype``; skimage too
-computes SSIM in float32 for float32 images; float64 agrees with skimage to ~1e-15, float32 to
-~1e-6); a channel is "constant" when its spread (std for ``standard``, max - min otherwise) is
-below 100 machine epsilons of its magnitude. Resizing and the Gaussian filter are done as matrix
+compare trends and ratios, paper-method.md §6); computation in float32 by default (``dtype``;
+skimage too computes SSIM in float32 for float32 images; float64 agrees with skimage to ~1e-15,
+float32 to ~1e-6); a channel is "constant" when its spread (std for ``standard``, max - min
+otherwise) is below 100 machine epsilons of its magnitude. Resizing and the Gaussian filter are done as matrix
 products (the bilinear matrix is F.interpolate applied to the identity), which is much faster on
 CPU than ``F.interpolate``/``conv2d`` over many one-channel images; SSIM runs in chunks of
 images (``SSIM_CHUNK_ELEMENTS``) so its buffers stay in cache.
@@ -114,6 +115,24 @@ def check_inputs(x: torch.Tensor, ir: torch.Tensor) -> None:
         raise ValueError(f"x must hold float images in [0, 1], got dtype {x.dtype} (divide uint8 by 255)")
     if x.shape[0] == 0 or ir.shape[1] == 0 or min(ir.shape[2:]) == 0 or min(x.shape[2:]) == 0:
         raise ValueError(f"empty input: x {tuple(x.shape)}, ir {tuple(ir.shape)}")
+    check_values(x, ir)
+
+
+def check_values(x: torch.Tensor, ir: torch.Tensor) -> None:
+    """Raise ValueError unless x and ir are finite and x lies in [0, 1] (SPEC §4: P compares the
+    un-normalised input; images in [0, 255] or [-1, 1] would give a plausible but wrong P;
+    docs/decisions/data-integrity.md §7)."""
+    for name, t in (("x", x), ("ir", ir)):
+        finite = torch.isfinite(t.detach())
+        if not bool(finite.all()):
+            raise ValueError(f"{name} holds {int((~finite).sum())} non-finite value(s) (NaN or ±inf); "
+                             "P is undefined for them")
+    lo, hi = (float(v) for v in torch.aminmax(x.detach()))
+    if lo < 0.0 or hi > 1.0:
+        raise ValueError(
+            f"x must hold un-normalised images in [0, 1], got values in [{lo:.4g}, {hi:.4g}]: "
+            "divide uint8 images by 255 (paperlib.data.to_unit) and undo any mean/std or [-1, 1] "
+            "normalisation before measuring privacy")
 
 
 def grayscale(x: torch.Tensor) -> torch.Tensor:
@@ -394,7 +413,7 @@ def privacy_details(x: torch.Tensor | np.ndarray, ir: torch.Tensor | np.ndarray,
 def privacy(x: torch.Tensor | np.ndarray, ir: torch.Tensor | np.ndarray, dist: str = "mse",
             normalise: str = "standard", classifier: Classifier | None = None,
             chunk_size: int = 256, dtype: torch.dtype = torch.float32) -> float:
-    """P(x, IR) of Eq. 1 averaged over the batch (SPEC §4); MSE (Eq. 2) by default."""
+    """P(x, IR) of Eq. 1 averaged over the batch (paper-method.md §4); MSE (Eq. 2) by default."""
     return privacy_details(x, ir, dist, normalise, classifier, chunk_size, dtype).value
 
 

@@ -3,14 +3,18 @@ an hour) and ``paper`` (the paper's settings, for a GPU).
 
 Every notebook and CLI takes a profile name; ``PAPERLIB_PROFILE`` sets the default (``quick``).
 Figures and tables carry the profile's name.
+
+A profile gives training recipes by model *family* (the ``family`` of a registered model, see
+:data:`paperlib.models.MODELS`), may override them per model, and has a profile-wide default, so
+that a newly registered model trains without editing this file (:meth:`Profile.recipe`).
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from . import config
 from . import constants as C
 
 
@@ -46,26 +50,48 @@ class SearchSettings:
     privacy_images: int = 64  # evaluation images for P inside the search
     # Whether E in the energy punishment includes the transmission energy E_T (Eq. 9). The paper's
     # Tables 4 and 5 are compute only: without E_T our energy model gives Table 5's 0.7269 and
-    # 1.6776 mJ to four decimals, with E_T it does not (SPEC §3 asks to check this).
+    # 1.6776 mJ to four decimals, with E_T it does not (docs/decisions/paper-method.md §3).
     include_transmission: bool = False
 
 
 @dataclass(frozen=True)
 class AttackSettings:
-    """Bounds on the learned inversion attack (notebook 06)."""
+    """Budgets of the attacks of ``paperlib.attacks`` (notebooks 06 and 08; the defaults are He et
+    al.'s settings where they give one, docs/decisions/attacks.md §3-§4, §8)."""
 
-    train_images: int | None = None
-    test_images: int = 256
-    epochs: int = 10
-    batch_size: int = 64
-    lr: float = 1e-3
+    # black-box inverse network (notebook 06 runs it alone)
+    train_images: int | None = None  # the attacker's query images (training split); None: all
+    test_images: int = 256  # evaluated test images (notebook 06)
+    epochs: int = 10  # decoder training epochs
+    batch_size: int = 64  # decoder and shadow training batch
+    lr: float = 1e-3  # decoder learning rate (Adam)
     points: int | None = None  # partition points attacked per model (spread evenly); None: all
+    # notebook 08: the three attacks on the same test images
+    images: int = 64  # test images every attack inverts in notebook 08
+    models: tuple[str, ...] | None = None  # models of notebook 08; None: every registered model
+    sweep_points: int | None = 5  # points per model in notebook 08's sweep (spread); None: all
+    # white-box rMLE (He et al.: Adam, lr 1e-2, 5000 iterations)
+    rmle_iterations: int = 5000
+    rmle_lr: float = 1e-2
+    rmle_tv: float = 0.05  # λ_TV of the relative objective (docs/decisions/attacks.md §3)
+    rmle_l2: float = 0.0  # λ_2 (He et al. use none by default)
+    # query-free shadow model (He et al.: rMLE against the shadow, 500 iterations, lr 0.1)
+    shadow_images: int | None = None  # the attacker's labelled images (training split); None: all
+    shadow_epochs: int = 10
+    shadow_lr: float = 1e-3
+    shadow_rmle_iterations: int = 500
+    shadow_rmle_lr: float = 0.1
+    shadow_rmle_tv: float = 0.05
+    # notebook 08: does P rank quantization policies at a fixed point as the attacks do?
+    policies: int = 32  # random quantization policies per fixed point
+    policy_models: tuple[str, ...] = ("cifar10cnn",)  # models of the within-point study
+    bootstrap: int = 2000  # bootstrap resamples of the Spearman correlation
 
 
 @dataclass(frozen=True)
 class Profile:
     name: str
-    train: dict[str, TrainRecipe]
+    train: dict[str, TrainRecipe]  # per-model recipes: override the family's and the default
     search: SearchSettings
     attack: AttackSettings
     privacy_images: int  # evaluation images for the privacy notebooks
@@ -76,6 +102,8 @@ class Profile:
     # per-model changes to ``search`` (e.g. a smaller validation subset for a model whose forward
     # pass is costly); read them through :meth:`search_for`
     search_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+    train_by_family: dict[str, TrainRecipe] = field(default_factory=dict)  # by ``family``
+    train_default: TrainRecipe | None = None  # any other model
 
     def search_for(self, model: str) -> SearchSettings:
         """The search settings of ``model`` in this profile: ``search`` with its overrides."""
@@ -88,23 +116,38 @@ class Profile:
         return self.dataset or architecture(model).dataset
 
     def recipe(self, model: str) -> TrainRecipe:
-        try:
+        """The training recipe of ``model``: its own (``train``), else its family's
+        (``train_by_family``), else the profile's default (``train_default``)."""
+        if model in self.train:
             return self.train[model]
-        except KeyError:
-            raise ValueError(f"profile {self.name!r} has no training recipe for {model!r}") from None
+        from .models import architecture
 
+        family = architecture(model).family
+        recipe = self.train_by_family.get(family, self.train_default)
+        if recipe is None:
+            raise ValueError(f"profile {self.name!r} has no training recipe for {model!r} "
+                             f"(family {family!r}) and no default one")
+        return recipe
+
+
+# notebook 08's models outside the paper profile (ResNet50's attacks are for a GPU)
+ATTACK_MODELS = ("cifar10cnn", "vgg11", "resnet18", "mobilenet")
 
 PROFILES: dict[str, Profile] = {
     "smoke": Profile(
         name="smoke",
         description="CI: seconds per step, tiny subsets; numbers mean nothing.",
-        train={m: TrainRecipe(epochs=1, lr=0.05, batch_size=64, train_images=256, test_images=256)
-               for m in ("vgg11", "resnet18", "resnet50", "mobilenet")},
+        train={},
+        train_default=TrainRecipe(epochs=1, lr=0.05, batch_size=64, train_images=256,
+                                  test_images=256),
         search=SearchSettings(iterations=12, population=6, sample=3, estimator="sensitivity",
                               reference_estimator="finetune-batches", finetune_batches=2,
                               validation_images=32, privacy_images=8),
         search_overrides={"resnet50": {"validation_images": 16}},
-        attack=AttackSettings(train_images=64, test_images=16, epochs=1, batch_size=32, points=3),
+        attack=AttackSettings(train_images=64, test_images=16, epochs=1, batch_size=32, points=3,
+                              images=4, models=ATTACK_MODELS, rmle_iterations=40, rmle_lr=0.05,
+                              shadow_images=64, shadow_epochs=1, shadow_rmle_iterations=40,
+                              policies=4, bootstrap=200),
         privacy_images=8,
         dataset="cifar10",
         baseline_seeds=(0, 1),
@@ -112,12 +155,15 @@ PROFILES: dict[str, Profile] = {
     "quick": Profile(
         name="quick",
         description="2 CPU cores, about an hour end to end; CIFAR-10 for every model.",
-        train={
-            "vgg11": TrainRecipe(epochs=10, lr=0.05),
-            "resnet18": TrainRecipe(epochs=6, lr=0.1),
-            "resnet50": TrainRecipe(epochs=3, lr=0.05),
+        train_by_family={
+            "vgg": TrainRecipe(epochs=10, lr=0.05),
+            "resnet": TrainRecipe(epochs=6, lr=0.1),
             "mobilenet": TrainRecipe(epochs=12, lr=0.1),
+            # He et al.'s network: no batch norm, so a gentler peak rate (docs/decisions/attacks.md §1)
+            "cifar10cnn": TrainRecipe(epochs=10, lr=0.02),
         },
+        train={"resnet50": TrainRecipe(epochs=3, lr=0.05)},  # ~4x ResNet18's cost per image
+        train_default=TrainRecipe(epochs=6, lr=0.05),
         search=SearchSettings(iterations=300, estimator="sensitivity",
                               reference_estimator="finetune-batches", finetune_batches=20,
                               validation_images=500, privacy_images=32),
@@ -132,12 +178,10 @@ PROFILES: dict[str, Profile] = {
     "paper": Profile(
         name="paper",
         description="The paper's settings (1000 iterations, one-epoch finetuning); needs a GPU.",
-        train={
-            "vgg11": TrainRecipe(epochs=100, lr=0.05),
-            "resnet18": TrainRecipe(epochs=200, lr=0.1),
-            "resnet50": TrainRecipe(epochs=200, lr=0.1),
-            "mobilenet": TrainRecipe(epochs=200, lr=0.1),
-        },
+        train={},
+        train_by_family={"vgg": TrainRecipe(epochs=100, lr=0.05),
+                         "cifar10cnn": TrainRecipe(epochs=100, lr=0.02)},
+        train_default=TrainRecipe(epochs=200, lr=0.1),
         search=SearchSettings(estimator="finetune", reference_estimator="finetune",
                               validation_images=10000, privacy_images=256),
         attack=AttackSettings(train_images=None, test_images=1000, epochs=30),
@@ -145,12 +189,12 @@ PROFILES: dict[str, Profile] = {
     ),
 }
 
-DEFAULT_PROFILE = "quick"
+DEFAULT_PROFILE = config.DEFAULT_PROFILE
 
 
 def get_profile(name: str | None = None) -> Profile:
     """The named profile, else ``$PAPERLIB_PROFILE``, else ``quick``."""
-    name = name or os.environ.get("PAPERLIB_PROFILE") or DEFAULT_PROFILE
+    name = config.profile_name(name)
     try:
         return PROFILES[name]
     except KeyError:
@@ -160,4 +204,48 @@ def get_profile(name: str | None = None) -> Profile:
         ) from None
 
 
-__all__ = ["Profile", "TrainRecipe", "SearchSettings", "AttackSettings", "PROFILES", "get_profile"]
+def scaled(profile: Profile, *, epochs: int = 1, images: int = 64, iterations: int = 2,
+           population: int = 3, sample: int = 2) -> Profile:
+    """``profile`` with only its sizes scaled down (docs/decisions/scale.md §5): every training
+    recipe to ``epochs`` epochs on ``images`` train and test images, the search to ``iterations``
+    iterations of a population ``population`` (sample ``sample``) and subsets of at most
+    ``images`` images, the attacks to one epoch on tiny subsets. Everything else (data set, ε
+    estimators, searched models, hyper-parameters) stays the profile's, so a CPU run of the
+    result walks the same code paths as the full profile. The name gets ``-scaled``, so that its
+    outputs are never taken for the full profile's."""
+    if min(epochs, images, iterations, population, sample) < 1 or sample > population:
+        raise ValueError("scaled(): epochs, images, iterations, population and sample must be "
+                         f">= 1 and sample <= population, got {epochs}, {images}, {iterations}, "
+                         f"{population}, {sample}")
+
+    def recipe(r: TrainRecipe) -> TrainRecipe:
+        return replace(r, epochs=min(r.epochs, epochs),
+                       train_images=min(r.train_images or images, images),
+                       test_images=min(r.test_images or images, images))
+
+    def search(s: SearchSettings) -> SearchSettings:
+        return replace(s, iterations=min(s.iterations, iterations),
+                       population=min(s.population, population), sample=min(s.sample, sample),
+                       finetune_batches=min(s.finetune_batches, 2),
+                       validation_images=min(s.validation_images, images),
+                       privacy_images=min(s.privacy_images, 8))
+
+    small = min(images, 16)
+    return replace(
+        profile, name=f"{profile.name}-scaled",
+        train={m: recipe(r) for m, r in profile.train.items()},
+        train_by_family={f: recipe(r) for f, r in profile.train_by_family.items()},
+        train_default=None if profile.train_default is None else recipe(profile.train_default),
+        search=search(profile.search),
+        search_overrides={m: {k: (min(v, images) if k.endswith("_images") else v)
+                              for k, v in o.items()} for m, o in profile.search_overrides.items()},
+        attack=replace(profile.attack, train_images=small, test_images=small, epochs=1,
+                       points=min(profile.attack.points or 2, 2), images=4, rmle_iterations=5,
+                       shadow_images=small, shadow_epochs=1, shadow_rmle_iterations=5, policies=2,
+                       bootstrap=20),
+        privacy_images=min(profile.privacy_images, 8),
+        description=f"{profile.description} (sizes scaled down for a CPU test)")
+
+
+__all__ = ["Profile", "TrainRecipe", "SearchSettings", "AttackSettings", "PROFILES", "get_profile",
+           "scaled"]

@@ -1,19 +1,20 @@
-"""Symmetric uniform fake quantization (Eq. 5-6, SPEC §2) and the quantized edge model (Eq. 3).
+"""Symmetric uniform fake quantization (Eq. 5-6) and the quantized edge model (Eq. 3);
+docs/decisions/paper-method.md §2.
 
 ``Q_b(T) = round(clamp(T, -c, c) / s) · s`` with ``c = max|T|`` and ``s = c / (2^(b-1) - 1)``
 for weights (signed); activations are unsigned: clamped to ``[0, c]`` with ``s = c / (2^b - 1)``.
 32 bits means "not quantized". Gradients pass by the straight-through estimator (STE): 1 where the
 value lies inside the clamp range, 0 where it was clamped (torch's ``fake_quantize_*`` kernels).
 
-Decisions (SPEC §2 leaves them open):
+Decisions (the paper leaves them open; paper-method.md §2):
 
 * Weights are quantized per output channel by default (axis 0 of conv and linear weights) or per
   layer (``per_channel=False``); both are selectable per call.
 * Activations use a *per-sample* dynamic range: ``c`` is the max of each sample's tensor (the batch
   axis is the "channel" axis), so a sample's quantized IR never depends on the other images in
   the batch -- the edge device quantizes one image at a time.
-* ``c = max|T|`` for activations too (SPEC §2). Every quantized activation in these models follows
-  a ReLU, so this equals ``max T``; a negative input is clamped to 0.
+* ``c = max|T|`` for activations too (paper-method.md §2). Every quantized activation in these
+  models follows a ReLU, so this equals ``max T``; a negative input is clamped to 0.
 * Biases stay in floating point (in these models only the classifier, which is never quantized,
   has one).
 * A tensor whose range is (numerically) zero, ``c <= 1e-30``, gets scale 1 and comes back as zeros.
@@ -24,6 +25,7 @@ Decisions (SPEC §2 leaves them open):
 from __future__ import annotations
 
 import copy
+import inspect
 from dataclasses import dataclass
 
 import torch
@@ -33,21 +35,9 @@ from torch import nn
 from . import models
 from .constants import FULL_PRECISION
 from .policy import FP, Policy, ir_bits, resolve
+from .strategies import MAX_BITS, MIN_BITS, check_bits  # noqa: F401  (quant.check_bits: 2..16, 32)
 
-MIN_BITS, MAX_BITS = 2, 16
 _TINY_RANGE = 1e-30  # below this c counts as zero (1 / scale would overflow float32)
-
-
-def check_bits(bits: object) -> int:
-    """``bits`` if it is an int in 2..16 or 32, else a ``ValueError`` saying what is allowed."""
-    if isinstance(bits, bool) or not isinstance(bits, int) or not (
-        MIN_BITS <= bits <= MAX_BITS or bits == FULL_PRECISION
-    ):
-        raise ValueError(
-            f"bit width {bits!r} is not supported; use an int in {MIN_BITS}..{MAX_BITS}, "
-            f"or {FULL_PRECISION} for 'not quantized'"
-        )
-    return bits
 
 
 def levels(bits: int, signed: bool = True) -> tuple[int, int]:
@@ -62,6 +52,16 @@ def _scale(c: torch.Tensor, q_max: int) -> torch.Tensor:
     return torch.where(c > _TINY_RANGE, c / q_max, torch.ones_like(c))
 
 
+def _check_finite(t: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor) -> None:
+    """ValueError unless ``t`` is finite, read off its range (a NaN or ±inf reaches min or max),
+    so the check costs no extra pass (docs/decisions/data-integrity.md §7)."""
+    if not bool(torch.isfinite(lo).all() and torch.isfinite(hi).all()):
+        bad = int((~torch.isfinite(t.detach())).sum())
+        raise ValueError(f"quantize: argument t holds {bad} non-finite value(s) (NaN or ±inf) of "
+                         f"{t.numel()}; c = max|t| of Eq. 6 is undefined. Find where they come "
+                         "from (a diverged model, a bad input) before quantizing")
+
+
 def quantize(t: torch.Tensor, bits: int, signed: bool = True, per_channel: bool = False,
              ch_axis: int = 0) -> torch.Tensor:
     """Fake-quantize ``t`` to ``bits`` bits (Eq. 5-6); 32 bits returns ``t`` itself.
@@ -69,7 +69,8 @@ def quantize(t: torch.Tensor, bits: int, signed: bool = True, per_channel: bool 
     ``c = max|T|`` over the whole tensor, or per slice along ``ch_axis`` when ``per_channel``.
     Signed: values in ``[-c, c]``, ``2^b - 1`` levels; unsigned: clamp to ``[0, c]``, ``2^b``
     levels. Differentiable by STE. Computed in float32, returned in ``t``'s dtype. ``meta``
-    tensors (shape tracing, as ``energy.trace`` does) pass through unchanged.
+    tensors (shape tracing, as ``energy.trace`` does) pass through unchanged. A ``t`` holding NaN
+    or ±inf raises ``ValueError`` (32 bits returns it untouched).
     """
     if check_bits(bits) == FULL_PRECISION or t.numel() == 0 or t.is_meta:
         return t
@@ -85,11 +86,13 @@ def quantize(t: torch.Tensor, bits: int, signed: bool = True, per_channel: bool 
             )
         axis = ch_axis % x.dim()
         lo, hi = torch.aminmax(x.detach().movedim(axis, 0).reshape(x.shape[axis], -1), dim=1)
+        _check_finite(x, lo, hi)
         scale = _scale(torch.maximum(hi, -lo), q_max)  # c = max|T| per channel
         zero = torch.zeros_like(scale, dtype=torch.int32)
         out = torch.fake_quantize_per_channel_affine(x, scale, zero, axis, q_min, q_max)
     else:
         lo, hi = torch.aminmax(x.detach())
+        _check_finite(x, lo, hi)
         scale = _scale(torch.maximum(hi, -lo), q_max)  # c = max|T|
         zero = torch.zeros((), dtype=torch.int32, device=x.device)
         out = torch.fake_quantize_per_tensor_affine(x, scale, zero, q_min, q_max)
@@ -114,26 +117,27 @@ def quantize_weight(w: torch.Tensor, bits: int, per_channel: bool = True) -> tor
     return quantize(w, bits, signed=True, per_channel=per_channel, ch_axis=0)
 
 
-class ActivationQuantizer(nn.Module):
-    """``quantize_activation`` as a module (identity at 32 bits)."""
-
-    def __init__(self, bits: int) -> None:
-        super().__init__()
-        self.bits = check_bits(bits)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return quantize_activation(x, self.bits)
-
-    def extra_repr(self) -> str:
-        return f"bits={self.bits}"
-
-
 class _QuantMixin:
     """Shared state of the fake-quant conv/linear layers: (b_w, b_a) and the weight granularity."""
 
     w_bits: int
     a_bits: int
     per_channel: bool
+
+    @classmethod
+    def wrap(cls, layer: nn.Module, w_bits: int, a_bits: int, per_channel: bool = True):
+        """A quantized layer that *shares* ``layer``'s parameters, so finetuning updates them.
+
+        Built (on the meta device, no allocation) from the float layer's constructor arguments,
+        which conv and linear layers keep as attributes of the same names."""
+        base = next(b for b in cls.__mro__[1:] if b is not _QuantMixin and issubclass(b, nn.Module))
+        names = [n for n in inspect.signature(base.__init__).parameters
+                 if n not in ("self", "device", "dtype")]
+        kwargs = {n: (layer.bias is not None) if n == "bias" else getattr(layer, n) for n in names}
+        q = cls(**kwargs, device="meta")
+        q.weight, q.bias = layer.weight, layer.bias
+        q._set_bits(w_bits, a_bits, per_channel)
+        return q.train(layer.training)
 
     def _set_bits(self, w_bits: int, a_bits: int, per_channel: bool) -> None:
         self.w_bits, self.a_bits = check_bits(w_bits), check_bits(a_bits)
@@ -153,16 +157,6 @@ class _QuantMixin:
 class QuantConv2d(_QuantMixin, nn.Conv2d):
     """A ``Conv2d`` whose input (unsigned, b_a) and weight (signed, b_w) are fake-quantized (Eq. 3)."""
 
-    @classmethod
-    def wrap(cls, conv: nn.Conv2d, w_bits: int, a_bits: int, per_channel: bool = True) -> "QuantConv2d":
-        """A quantized layer that *shares* ``conv``'s parameters, so finetuning updates them."""
-        q = cls(conv.in_channels, conv.out_channels, conv.kernel_size, stride=conv.stride,
-                padding=conv.padding, dilation=conv.dilation, groups=conv.groups,
-                bias=conv.bias is not None, padding_mode=conv.padding_mode, device="meta")
-        q.weight, q.bias = conv.weight, conv.bias
-        q._set_bits(w_bits, a_bits, per_channel)
-        return q.train(conv.training)
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x, w = self._quantized(x)
         return self._conv_forward(x, w, self.bias)
@@ -171,30 +165,22 @@ class QuantConv2d(_QuantMixin, nn.Conv2d):
 class QuantLinear(_QuantMixin, nn.Linear):
     """A ``Linear`` whose input (unsigned, b_a) and weight (signed, b_w) are fake-quantized (Eq. 3)."""
 
-    @classmethod
-    def wrap(cls, linear: nn.Linear, w_bits: int, a_bits: int, per_channel: bool = True) -> "QuantLinear":
-        """A quantized layer that *shares* ``linear``'s parameters, so finetuning updates them."""
-        q = cls(linear.in_features, linear.out_features, bias=linear.bias is not None, device="meta")
-        q.weight, q.bias = linear.weight, linear.bias
-        q._set_bits(w_bits, a_bits, per_channel)
-        return q.train(linear.training)
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x, w = self._quantized(x)
         return F.linear(x, w, self.bias)
 
 
 QUANT_LAYERS = (QuantConv2d, QuantLinear)
+_QUANT_OF = {nn.Conv2d: QuantConv2d, nn.Linear: QuantLinear}  # float layer -> its fake-quant one
 
 
 def wrap_layer(layer: nn.Module, w_bits: int, a_bits: int, per_channel: bool = True) -> nn.Module:
     """The fake-quant version of a conv or linear layer (sharing its parameters)."""
     if isinstance(layer, QUANT_LAYERS):
         raise ValueError(f"{layer!r} is already quantized; wrap the full-precision layer")
-    if isinstance(layer, nn.Conv2d):
-        return QuantConv2d.wrap(layer, w_bits, a_bits, per_channel)
-    if isinstance(layer, nn.Linear):
-        return QuantLinear.wrap(layer, w_bits, a_bits, per_channel)
+    for float_cls, quant_cls in _QUANT_OF.items():
+        if isinstance(layer, float_cls):
+            return quant_cls.wrap(layer, w_bits, a_bits, per_channel)
     raise ValueError(f"only Conv2d and Linear layers can be quantized, got {type(layer).__name__}")
 
 
@@ -226,7 +212,8 @@ def is_quantized(net: nn.Module) -> bool:
     return hasattr(net, "quant_config") or any(isinstance(m, QUANT_LAYERS) for m in net.modules())
 
 
-def _set_submodule(root: nn.Module, name: str, module: nn.Module) -> None:
+def set_submodule(root: nn.Module, name: str, module: nn.Module) -> None:
+    """Replace the submodule called ``name`` (dotted) of ``root`` by ``module``."""
     parent_name, _, child = name.rpartition(".")
     parent = root.get_submodule(parent_name) if parent_name else root
     setattr(parent, child, module)
@@ -249,7 +236,7 @@ def quantize_edge(model: nn.Module, p: int, policy: Policy, per_channel: bool = 
     qnet = copy.deepcopy(model)
     for (name, layer), (bw, ba) in zip(models.quantizable_layers(qnet), pairs):
         if (bw, ba) != FP:
-            _set_submodule(qnet, name, wrap_layer(layer, bw, ba, per_channel))
+            set_submodule(qnet, name, wrap_layer(layer, bw, ba, per_channel))
     if bits_ir != FULL_PRECISION:
         models.units(qnet)[p].register_forward_hook(_OutputQuantizer(bits_ir))
     qnet.quant_config = QuantConfig(p, tuple(pairs), bits_ir, per_channel)  # type: ignore[attr-defined]

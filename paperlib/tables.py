@@ -27,35 +27,33 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
 from torch import nn
 
 from . import energy, io, models
-from .constants import (ENERGY_BOUND_MJ, FULL_PRECISION, ITERATIONS, PAPER_TABLE2_HOURS,
+from .config import results_dir
+from .constants import (ENERGY_BOUND_MJ, ITERATIONS, PAPER_TABLE2_HOURS,
                         PAPER_TABLE4, PAPER_TABLE5)
 from .policy import Policy
+from .search import LOG_FILE, REFERENCE_FILE
+from .search.reference import reference_estimate
+from .strategies import TABLE4, TABLE5, Reference
 
 if TYPE_CHECKING:  # pragma: no cover
     from .profiles import Profile
     from .search import SearchContext, SearchResult
 
-MODEL_LABELS = {"vgg11": "VGG11", "resnet18": "ResNet18", "resnet50": "ResNet50",
-                "mobilenet": "MobileNet"}
-FP32 = "full precision"
-UNIFORM8 = "8-bit uniform"
-CONV_FC = "8-bit conv/fc"
-SEARCHED = "searched"
-TABLE4_METHODS = (FP32, UNIFORM8, SEARCHED)
-TABLE5_METHODS = (CONV_FC, SEARCHED)
-# baselines.reference_points labels its rows "fp32 (max partition)", ...: their prefixes
-_REFERENCE_LABELS = (("fp32", FP32), ("8-bit uniform", UNIFORM8), ("8-bit conv/fc", CONV_FC),
-                     ("searched", SEARCHED))
-REFERENCE_FILE = "reference.json"
+# the tables' "method" column: the names of :class:`paperlib.strategies.Reference`
+FP32 = Reference.FP32.method
+UNIFORM8 = Reference.UNIFORM8.method
+CONV_FC = Reference.CONV_FC.method
+SEARCHED = Reference.SEARCHED.method
+TABLE4_METHODS = tuple(r.method for r in TABLE4)
+TABLE5_METHODS = tuple(r.method for r in TABLE5)
 FINGERPRINT_FILE = "fingerprint.json"
-LOG_FILE = "evaluations.jsonl"
 
 
 # --- loading searches ----------------------------------------------------------------------------
@@ -64,8 +62,6 @@ def tables_dir(profile: str, model: str, energy_bound: float = ENERGY_BOUND_MJ, 
     """``results/<profile>/tables/<model>-eb<E_b>-seed<seed>/``: the notebooks' own measurements
     of the fixed strategies (an evaluation log and the reference estimator's ε), kept apart from
     the search's folder so that reading a search never changes it."""
-    from .search import results_dir
-
     return results_dir() / profile / "tables" / f"{model}-eb{energy_bound:g}-seed{seed}"
 
 
@@ -123,15 +119,10 @@ def analytic_references(net: nn.Module, energy_bound: float = ENERGY_BOUND_MJ,
     ``total_mj``. ResNet18's and ResNet50's conv/fc rows give Table 5's 0.7269 and 1.6776 mJ.
     """
     rows: list[dict[str, Any]] = []
-    for method, bits in ((FP32, FULL_PRECISION), (UNIFORM8, 8), (CONV_FC, 8)):
-        if method == CONV_FC:
-            p: int | None = models.num_units(net)
-        else:
-            try:
-                p = energy.max_partition(net, bits, energy_bound, transmission=transmission)
-            except ValueError:
-                p = None
-        row: dict[str, Any] = {"method": method, "bits": bits}
+    for ref in (Reference.FP32, Reference.UNIFORM8, Reference.CONV_FC):
+        p = ref.partition(net, energy_bound, transmission)
+        bits = ref.bits
+        row: dict[str, Any] = {"method": ref.method, "bits": bits}
         if p is None:
             row.update(p=math.nan, blocks=math.nan, conv_layers=math.nan,
                        conv_layers_with_stem=math.nan, energy_mj=math.nan,
@@ -149,7 +140,7 @@ def same_partition_energies(net: nn.Module, p: int, policy: Policy) -> pd.DataFr
     Columns: ``method``, ``p``, ``energy_mj`` (compute), ``transmission_mj``, ``total_mj`` and
     ``saving_vs_8bit`` (1 − compute energy / the 8-bit uniform one; the paper's "about 40 %")."""
     rows = [{"method": m, "p": int(p), **_energies(net, p, pol)}
-            for m, pol in ((FP32, FULL_PRECISION), (UNIFORM8, 8), (SEARCHED, policy))]
+            for m, pol in ((r.method, r.bits if r.fixed else policy) for r in TABLE4)]
     df = pd.DataFrame(rows)
     e8 = float(df.loc[df["method"] == UNIFORM8, "energy_mj"].iloc[0])
     df["saving_vs_8bit"] = 1.0 - df["energy_mj"] / e8 if e8 > 0 else math.nan
@@ -161,23 +152,14 @@ def same_partition_energies(net: nn.Module, p: int, policy: Policy) -> pd.DataFr
 def _match_fingerprint(out: Path, fingerprint: dict[str, Any]) -> None:
     """Keep ``out``'s cached measurements only if they were made for ``fingerprint`` (checkpoint,
     data, search settings); otherwise drop them and record the new fingerprint."""
-    from .baselines import json_safe
-
     path = out / FINGERPRINT_FILE
-    want = json_safe(fingerprint)
+    want = io.json_safe(fingerprint)
     if path.exists() and io.read_json(path) == want:
         return
     out.mkdir(parents=True, exist_ok=True)
     for name in (LOG_FILE, REFERENCE_FILE):
         (out / name).unlink(missing_ok=True)
     io.write_json(path, want)
-
-
-def _method_of(label: str) -> str:
-    for prefix, method in _REFERENCE_LABELS:
-        if label.startswith(prefix):
-            return method
-    raise ValueError(f"unknown reference strategy {label!r} from baselines.reference_points")
 
 
 def measure_references(ctx: "SearchContext", result: "SearchResult", *,
@@ -193,7 +175,6 @@ def measure_references(ctx: "SearchContext", result: "SearchResult", *,
     estimator), ``eps_reference`` (``NaN`` where not measured) and ``key``.
     """
     from . import baselines
-    from .search import Genome, seed_for
 
     if ctx.model != result.model:
         raise ValueError(f"context is for {ctx.model!r}, the result for {result.model!r}")
@@ -203,7 +184,6 @@ def measure_references(ctx: "SearchContext", result: "SearchResult", *,
     objective = ctx.objective(result.energy_bound)
     evaluator = ctx.evaluator(objective, seed=result.seed, log_path=out / LOG_FILE)
     refs = baselines.reference_points(ctx, objective, evaluator, result)
-    refs.insert(0, "method", [_method_of(s) for s in refs["strategy"]])
     refs["eps_reference"] = math.nan
     refs.loc[refs["method"] == FP32, "eps_reference"] = 0.0
     refs.loc[refs["method"] == SEARCHED, "eps_reference"] = result.best["eps_reference"]
@@ -214,60 +194,49 @@ def measure_references(ctx: "SearchContext", result: "SearchResult", *,
         if ref_name == ctx.settings.estimator:
             refs.loc[i, "eps_reference"] = refs.loc[i, "eps"]
         else:
-            path = out / REFERENCE_FILE
-            cache = io.read_json(path) if path.exists() else {}
-            k = str(refs.loc[i, "key"])
-            hit = cache.get(k)
-            if hit is None or hit.get("estimator") != ref_name:
-                est = ctx.estimator(ref_name)
-                est.prepare()
-                genome = Genome.uniform(ctx.space, int(refs.loc[i, "p"]), 8)
-                acc = est.estimate(genome, seed_for(result.seed, k))
-                hit = {"estimator": ref_name, "eps": float(acc.eps), "top1_fp": float(acc.top1_fp),
-                       "top1_quant": float(acc.top1_quant)}
-                cache[k] = hit
-                io.write_json(path, cache)
-            refs.loc[i, "eps_reference"] = hit["eps"]
+            genome = Reference.UNIFORM8.genome(ctx.space, int(refs.loc[i, "p"]))
+            acc, _ = reference_estimate(out / REFERENCE_FILE, ref_name,
+                                        lambda: ctx.estimator(ref_name), genome,
+                                        str(refs.loc[i, "key"]), result.seed)
+            refs.loc[i, "eps_reference"] = float(acc.eps)
     cols = ["method", "p", "privacy", "energy", "energy_no_tx", "eps", "eps_reference", "key"]
     return refs[cols].reset_index(drop=True)
+
+
+def _measured_rows(net: nn.Module, refs: pd.DataFrame,
+                   strategies: Sequence[Reference]) -> Iterator[tuple[pd.Series, dict[str, Any]]]:
+    """For each of ``strategies`` present in :func:`measure_references`' frame: its row there and
+    the columns both tables share (``method``, :func:`offload_counts`, ``privacy``, ``energy_mj``
+    (compute), ``transmission_mj``)."""
+    for ref in strategies:
+        sel = refs[refs["method"] == ref.method]
+        if sel.empty:
+            continue
+        r = sel.iloc[0]
+        yield r, {"method": ref.method, **offload_counts(net, int(r["p"])),
+                  "privacy": float(r["privacy"]), "energy_mj": float(r["energy_no_tx"]),
+                  "transmission_mj": float(r["energy"] - r["energy_no_tx"])}
 
 
 def table4(net: nn.Module, refs: pd.DataFrame, top1_fp: float) -> pd.DataFrame:
     """Table 4's rows for one model from :func:`measure_references`' frame: ``method``,
     :func:`offload_counts`, ``privacy``, ``energy_mj`` (compute), ``transmission_mj``, ``eps``
     (search estimator), ``eps_reference`` and ``top1`` = ``top1_fp − eps_reference``."""
-    rows = []
-    for method in TABLE4_METHODS:
-        sel = refs[refs["method"] == method]
-        if sel.empty:
-            continue
-        r = sel.iloc[0]
-        p = int(r["p"])
-        rows.append({"method": method, **offload_counts(net, p), "privacy": float(r["privacy"]),
-                     "energy_mj": float(r["energy_no_tx"]),
-                     "transmission_mj": float(r["energy"] - r["energy_no_tx"]),
-                     "eps": float(r["eps"]), "eps_reference": float(r["eps_reference"]),
-                     "top1": top1_fp - float(r["eps_reference"])})
-    return pd.DataFrame(rows)
+    return pd.DataFrame([{**row, "eps": float(r["eps"]), "eps_reference": float(r["eps_reference"]),
+                          "top1": top1_fp - float(r["eps_reference"])}
+                         for r, row in _measured_rows(net, refs, TABLE4)])
+
+
+TABLE5_COLUMNS = ("method", "blocks", "conv_layers_with_stem", "energy_mj", "transmission_mj",
+                  "privacy")
 
 
 def table5(net: nn.Module, refs: pd.DataFrame) -> pd.DataFrame:
     """Table 5's rows for one model: "8-bit conv/fc" (every block on the edge at 8 bits) and the
     searched strategy, with ``blocks``, ``conv_layers_with_stem`` (Table 5's #L), ``energy_mj``
     (compute), ``transmission_mj`` and ``privacy``."""
-    rows = []
-    for method in TABLE5_METHODS:
-        sel = refs[refs["method"] == method]
-        if sel.empty:
-            continue
-        r = sel.iloc[0]
-        c = offload_counts(net, int(r["p"]))
-        rows.append({"method": method, "blocks": c["blocks"],
-                     "conv_layers_with_stem": c["conv_layers_with_stem"],
-                     "energy_mj": float(r["energy_no_tx"]),
-                     "transmission_mj": float(r["energy"] - r["energy_no_tx"]),
-                     "privacy": float(r["privacy"])})
-    return pd.DataFrame(rows)
+    return pd.DataFrame([{k: row[k] for k in TABLE5_COLUMNS}
+                         for _, row in _measured_rows(net, refs, TABLE5)])
 
 
 def paper_table4() -> pd.DataFrame:
@@ -403,7 +372,7 @@ def timing_table(results: Iterable["SearchResult"], iterations: int = ITERATIONS
     return df
 
 
-__all__ = ["FP32", "UNIFORM8", "CONV_FC", "SEARCHED", "MODEL_LABELS", "tables_dir",
+__all__ = ["FP32", "UNIFORM8", "CONV_FC", "SEARCHED", "tables_dir",
            "search_result", "offload_counts", "analytic_references", "same_partition_energies",
            "measure_references", "table4", "table5", "paper_table4", "paper_table5",
            "beside_paper", "strategy_layers", "ir_sizes", "history_frame", "convergence",

@@ -1,16 +1,19 @@
-"""Training and finetuning of the CIFAR models, with cached, resumable checkpoints.
+"""Training and finetuning of the CIFAR models, with cached, resumable, verified checkpoints.
 
-A checkpoint lives at ``data/checkpoints/<profile>/<model>-<dataset>-seed<seed>.pt`` with its
-metadata (architecture, data set and the data actually used, recipe, accuracy, seed, package
-version) beside it as JSON. ``load_or_train`` reuses a matching checkpoint and refuses one whose
-metadata disagree with the request. An interrupted training run resumes from its last epoch.
+A checkpoint is ``<checkpoint_dir>/<profile>/<model>-<dataset>-seed<seed>.json``: its metadata
+(architecture, data set and the data actually used, recipe, accuracy, seed, package version, and the
+name and sha256 of its weights file beside it; layout in :mod:`paperlib.checkpoint`).
+``load_or_train`` reuses a matching checkpoint after checking the hash of its weights, refuses one
+whose metadata disagree with the request, that is damaged or that an older paperlib wrote (each with
+an error that names the file and the way out), and trains otherwise. An interrupted training run
+resumes from its last epoch and says so. Decisions: docs/decisions/data-integrity.md §2–§3.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import io as _bytes_io
 import logging
-import os
 import time
 from pathlib import Path
 from typing import Iterable
@@ -19,14 +22,13 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from . import __version__, data, io, models
+from . import __version__, config, data, io, models
+from .checkpoint import (CheckpointCorrupted, CheckpointError, CheckpointFiles, CheckpointMismatch,
+                         LegacyCheckpoint)
+from . import checkpoint as ckpt
 from .profiles import Profile, TrainRecipe, get_profile
 
 log = logging.getLogger(__name__)
-
-
-class CheckpointMismatch(RuntimeError):
-    """A cached checkpoint was made for other settings than the ones requested."""
 
 
 def default_device() -> torch.device:
@@ -34,16 +36,15 @@ def default_device() -> torch.device:
 
 
 def checkpoint_dir(root: str | Path | None = None) -> Path:
-    """``root``, else ``$PAPERLIB_CHECKPOINT_DIR``, else the repository's ``data/checkpoints``.
-
-    Kept apart from ``PAPERLIB_DATA_DIR``, which may point at a read-only copy of CIFAR."""
-    return Path(root or os.environ.get("PAPERLIB_CHECKPOINT_DIR")
-                or data.REPO_ROOT / "data" / "checkpoints").expanduser()
+    """``root``, else ``$PAPERLIB_CHECKPOINT_DIR``, else the repository's ``data/checkpoints``."""
+    return config.checkpoint_dir(root)
 
 
 def checkpoint_path(model: str, profile: str, dataset: str, seed: int,
                     root: str | Path | None = None) -> Path:
-    return checkpoint_dir(root) / profile / f"{model}-{dataset}-seed{seed}.pt"
+    """The checkpoint's metadata file ``<dir>/<profile>/<model>-<dataset>-seed<seed>.json``, which
+    names its weights file (``paperlib.checkpoint``)."""
+    return checkpoint_dir(root) / profile / f"{model}-{dataset}-seed{seed}.json"
 
 
 @torch.no_grad()
@@ -88,8 +89,9 @@ def fit(net: nn.Module, batch_iter: Iterable[tuple[torch.Tensor, torch.Tensor]],
 
 def finetune(net: nn.Module, ds: data.CifarArrays, *, lr: float, momentum: float,
              batch_size: int = 128, max_batches: int | None = None, seed: int = 0) -> nn.Module:
-    """The paper's quantization-loss finetune (SPEC §5): SGD at a fixed learning rate over one
-    epoch of augmented training data, or over its first ``max_batches`` batches."""
+    """The paper's quantization-loss finetune (docs/decisions/paper-method.md §5): SGD at a fixed
+    learning rate over one epoch of augmented training data, or over its first ``max_batches``
+    batches."""
     optimizer = torch.optim.SGD(net.parameters(), lr=lr, momentum=momentum)
     batch_iter = data.batches(ds, batch_size, shuffle=True, augment_images=True, seed=seed)
     if max_batches is not None:
@@ -129,8 +131,23 @@ def _check_meta(meta: dict, request: dict, path: Path) -> None:
                     meta.get("version"), __version__)
 
 
+def _load_state(state_path: Path, request: dict, device: torch.device) -> dict | None:
+    """The saved state of an interrupted training for ``request`` (None when there is none)."""
+    if not state_path.exists():
+        return None
+    state = io.torch_load(state_path, fix="delete it to restart this training from epoch 0",
+                          map_location=device, weights_only=False)
+    saved = state.get("request") if isinstance(state, dict) else None
+    if saved is not None and saved != request:
+        raise CheckpointMismatch(
+            f"{state_path} holds an interrupted training for other settings; delete it, or pass "
+            "--retrain (retrain=True) to train afresh")
+    return state
+
+
 def _train(net: nn.Module, recipe: TrainRecipe, train_ds: data.CifarArrays, seed: int,
-           device: torch.device, state_path: Path, progress: bool, desc: str) -> float:
+           device: torch.device, state_path: Path, progress: bool, desc: str,
+           request: dict | None = None) -> float:
     """The training recipe: SGD (Nesterov, momentum 0.9) with a one-cycle learning rate.
     Saves its state after every epoch to ``state_path`` and resumes from it."""
     steps = -(-len(train_ds) // recipe.batch_size)
@@ -139,13 +156,14 @@ def _train(net: nn.Module, recipe: TrainRecipe, train_ds: data.CifarArrays, seed
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=recipe.lr,
                                                     total_steps=steps * recipe.epochs)
     start, seconds = 0, 0.0
-    if state_path.exists():
-        state = torch.load(state_path, map_location=device, weights_only=False)
+    state = _load_state(state_path, request, device)
+    if state is not None:
         net.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         start, seconds = state["epoch"], state["seconds"]
-        log.info("resuming %s from epoch %d", desc, start)
+        log.warning("%s: resuming from epoch %d of %d (the state an interrupted run saved in %s)",
+                    desc, start, recipe.epochs, state_path)
     bar = tqdm(total=steps * recipe.epochs, initial=steps * start, desc=desc, disable=not progress)
     for epoch in range(start, recipe.epochs):
         t0 = time.perf_counter()
@@ -157,7 +175,7 @@ def _train(net: nn.Module, recipe: TrainRecipe, train_ds: data.CifarArrays, seed
         with io.atomic_path(state_path) as tmp:
             torch.save({"model": net.state_dict(), "optimizer": optimizer.state_dict(),
                         "scheduler": scheduler.state_dict(), "epoch": epoch + 1,
-                        "seconds": seconds}, tmp)
+                        "seconds": seconds, "request": request}, tmp)
     bar.close()
     return seconds
 
@@ -168,8 +186,11 @@ def load_or_train(model: str, profile: str | Profile | None = None, *, dataset: 
                   progress: bool = True) -> tuple[nn.Module, dict]:
     """A trained model for ``(model, profile, dataset, seed)`` in eval mode, and its metadata.
 
-    Reuses the cached checkpoint when its metadata match the request, refuses it (with
-    :class:`CheckpointMismatch`) when they do not, and trains (resuming if interrupted) otherwise.
+    Reuses the cached checkpoint when its metadata match the request and its weights their
+    sha256; refuses it when they do not (:class:`CheckpointMismatch`, :class:`CheckpointCorrupted`,
+    :class:`LegacyCheckpoint`, ``io.DamagedFileError``: each names the file and the way out); trains
+    (resuming if interrupted) when there is none or ``retrain``. One process at a time trains a
+    checkpoint (others wait), and the leftovers of a killed run are removed first.
     """
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     dataset = dataset or prof.dataset_for(model)
@@ -177,28 +198,83 @@ def load_or_train(model: str, profile: str | Profile | None = None, *, dataset: 
     device = torch.device(device) if device else default_device()
     train_ds, test_ds = training_data(model, prof, dataset, seed, allow_partial)
     request = _request(model, prof, dataset, seed, data.provenance(train_ds, test_ds))
-    path = checkpoint_path(model, prof.name, dataset, seed, checkpoint_root)
-    meta_path = path.with_suffix(".json")
-    net = models.build(model, dataset)
-    if path.exists() and meta_path.exists() and not retrain:
-        meta = io.read_json(meta_path)
-        _check_meta(meta, request, path)
-        net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-        return net.to(device).eval(), meta
-    torch.manual_seed(seed)
-    net = models.build(model, dataset).to(device)
-    state_path = path.with_suffix(".partial.pt")
-    if retrain and state_path.exists():
-        state_path.unlink()
-    seconds = _train(net, prof.recipe(model), train_ds, seed, device, state_path, progress,
-                     desc=f"train {model} ({prof.name})")
-    accuracy = evaluate(net, test_ds, device=device)
-    meta = {**request, "accuracy": accuracy, "train_seconds": round(seconds, 1),
-            "device": str(device), "version": __version__,
-            "date": time.strftime("%Y-%m-%dT%H:%M:%S")}
-    with io.atomic_path(path) as tmp:
-        torch.save({k: v.cpu() for k, v in net.state_dict().items()}, tmp)
-    io.write_json(meta_path, meta)
-    state_path.unlink(missing_ok=True)
+    files = CheckpointFiles(checkpoint_path(model, prof.name, dataset, seed, checkpoint_root))
+    with ckpt.locked(files) as writable:
+        if writable:
+            ckpt.clean_leftovers(files)
+        if files.meta.exists() and not retrain:
+            meta = ckpt.read_meta(files)
+            _check_meta(meta, request, files.meta)
+            net = models.build(model, dataset)
+            net.load_state_dict(ckpt.load_weights(files, meta))
+            if files.partial.exists():
+                log.warning("ignoring %s, an interrupted training beside the complete checkpoint "
+                            "%s; delete it to free the space", files.partial, files.meta)
+            return net.to(device).eval(), meta
+        torch.manual_seed(seed)
+        net = models.build(model, dataset).to(device)
+        if retrain:
+            files.partial.unlink(missing_ok=True)
+        seconds = _train(net, prof.recipe(model), train_ds, seed, device, files.partial, progress,
+                         desc=f"train {model} ({prof.name})", request=request)
+        accuracy = evaluate(net, test_ds, device=device)
+        meta = {**request, "accuracy": accuracy, "train_seconds": round(seconds, 1),
+                "device": str(device), "version": __version__,
+                "date": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        meta = ckpt.save(files, net.state_dict(), meta)
+        files.partial.unlink(missing_ok=True)
     log.info("trained %s: top-1 %.4f in %.0f s", model, accuracy, seconds)
     return net.eval(), meta
+
+
+def adopt_checkpoint(path: str | Path, *, profile: str | Profile | None = None,
+                     allow_partial: bool | None = None, device: torch.device | str | None = None,
+                     tolerance_images: int = 1) -> dict:
+    """Record the sha256 of a checkpoint written by an older paperlib (``<stem>.pt`` beside
+    metadata without a hash) that **you vouch for**, so that ``load_or_train`` accepts it.
+
+    It is refused unless the weights load into the architecture the metadata name, are finite,
+    the metadata match what the profile (default: the one they name) would train today (recipe,
+    data provenance, seed), and the top-1 accuracy re-measured on the profile's test split is the
+    one recorded, within ``tolerance_images`` images. Flipped bytes that change no prediction
+    cannot be detected this way: that is what vouching means (docs/decisions/data-integrity.md
+    §3). The metadata keep an ``adopted`` entry (date, re-measured accuracy, former file).
+    ``path``: the legacy ``.pt`` or its ``.json``. Returns the new metadata.
+    """
+    files = CheckpointFiles.of(path)
+    with ckpt.locked(files):
+        meta = io.read_json(files.meta, fix=files.retrain_fix())
+        if "sha256" in meta:
+            raise ValueError(f"{files.meta} already records the sha256 of its weights; "
+                             "there is nothing to adopt")
+        legacy = files.legacy_weights
+        payload = legacy.read_bytes()
+        state = io.torch_load(_bytes_io.BytesIO(payload), name=str(legacy),
+                              fix=files.retrain_fix(), map_location="cpu", weights_only=True)
+        prof = profile if isinstance(profile, Profile) else get_profile(profile or meta.get("profile"))
+        model, dataset, seed = meta["arch"], meta["dataset"], meta["seed"]
+        net = models.build(model, dataset)
+        net.load_state_dict(state)  # strict: another architecture is refused here
+        if not all(torch.isfinite(t).all() for t in state.values() if t.is_floating_point()):
+            raise CheckpointCorrupted(f"{legacy} holds non-finite weights; {files.retrain_fix()}")
+        train_ds, test_ds = training_data(model, prof, dataset, seed, allow_partial)
+        _check_meta(meta, _request(model, prof, dataset, seed, data.provenance(train_ds, test_ds)),
+                    files.meta)
+        device = torch.device(device) if device else default_device()
+        accuracy = evaluate(net.to(device), test_ds, device=device)
+        if abs(accuracy - float(meta["accuracy"])) * len(test_ds) > tolerance_images + 1e-9:
+            raise CheckpointMismatch(
+                f"{legacy} scores top-1 {accuracy:.4f} on {len(test_ds)} test images, but "
+                f"{files.meta} records accuracy {meta['accuracy']:.4f}: the weights do not match "
+                f"their metadata and cannot be adopted; {files.retrain_fix()}")
+        adopted = {"date": time.strftime("%Y-%m-%dT%H:%M:%S"), "accuracy": accuracy,
+                   "from": legacy.name, "version": __version__}
+        meta = ckpt.commit(files, payload, {**meta, "adopted": adopted})
+    log.warning("adopted %s: top-1 %.4f re-measured, sha256 %s recorded in %s", legacy, accuracy,
+                meta["sha256"][:16], files.meta)
+    return meta
+
+
+__all__ = ["CheckpointError", "CheckpointMismatch", "CheckpointCorrupted", "LegacyCheckpoint",
+           "default_device", "checkpoint_dir", "checkpoint_path", "evaluate", "fit", "finetune",
+           "training_data", "load_or_train", "adopt_checkpoint"]

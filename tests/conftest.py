@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,12 +10,23 @@ import pytest
 from paperlib import data
 
 
+# What tests write lives under their own root, never where a user's runs write
+# (docs/decisions/reporting.md §5): ``$PAPERLIB_TEST_ROOT`` when set (``make test`` sets one per
+# data folder, so checkpoints are reused between runs), else a fresh temporary folder.
+TEST_ROOT_ENV = "PAPERLIB_TEST_ROOT"
+ISOLATED_DIRS = {"PAPERLIB_CHECKPOINT_DIR": "checkpoints", "PAPERLIB_RESULTS_DIR": "results",
+                 "PAPERLIB_FIGURES_DIR": "figures", "PAPERLIB_CACHE_DIR": "cache"}
+
+
 @pytest.fixture(autouse=True, scope="session")
-def _isolated_md5_cache(tmp_path_factory):
-    """Keep the tests' md5 cache out of the user's home."""
+def isolated_root(tmp_path_factory) -> Path:
+    """The tests' own root for checkpoints, results, figures and the md5 cache."""
+    given = os.environ.get(TEST_ROOT_ENV, "").strip()
+    root = Path(given) if given else tmp_path_factory.mktemp("paperlib-test-root")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("PAPERLIB_CACHE_DIR", str(tmp_path_factory.mktemp("md5cache")))
-        yield
+        for var, sub in ISOLATED_DIRS.items():
+            mp.setenv(var, str(root / sub))
+        yield root
 
 
 @pytest.fixture()
@@ -42,3 +54,15 @@ def synthetic_dir(tmp_path_factory) -> Path:
     data.write_synthetic(root, "cifar10", n_train=50, n_test=20, seed=1)
     data.write_synthetic(root, "cifar100", n_train=30, n_test=10, seed=2)
     return root
+
+
+@pytest.fixture()
+def one_thread():
+    """Small CPU workloads run many times faster on one thread when the cores are shared
+    (``pytestmark = pytest.mark.usefixtures("one_thread")`` in a test module)."""
+    import torch
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)

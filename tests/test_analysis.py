@@ -34,8 +34,8 @@ def vgg() -> nn.Module:
     return models.build("vgg11", DATASET).eval()
 
 
-def test_layer_table_follows_the_models_conv_layers(net):
-    table = analysis.layer_table(net)
+def test_conv_layer_table_follows_the_models_conv_layers(net):
+    table = analysis.conv_layer_table(net)
     convs = [name for unit in models.unit_layers(net) for name, m in unit if isinstance(m, nn.Conv2d)]
     assert list(table["layer"]) == convs
     assert list(table["depth"]) == list(range(1, len(convs) + 1))
@@ -43,12 +43,14 @@ def test_layer_table_follows_the_models_conv_layers(net):
     if net.arch_name == "resnet18":
         assert (table["kind"] == "shortcut").sum() == 3
     if net.arch_name == "mobilenet":
-        assert (table["kind"] == "depthwise").sum() == 13
+        assert (table["kind"] == "depthwise").sum() == 13 == (table["kind"] == "pointwise").sum()
+    if net.arch_name == "resnet50":  # 1x1 convs that follow no depthwise conv are plain convs
+        assert not (table["kind"] == "pointwise").any()
 
 
 def test_layerwise_privacy_equals_privacy_of_the_raw_conv_output(vgg, images):
     every = analysis.layerwise_privacy(vgg, images, DATASET, batch_size=3)
-    assert len(every) == len(analysis.layer_table(vgg)) * len(images)
+    assert len(every) == len(analysis.conv_layer_table(vgg)) * len(images)
     assert set(every["dist"]) == {"mse"}
     df = analysis.layerwise_privacy(vgg, images, DATASET, dists=("mse", "ssim"), batch_size=3,
                                     layers=["stem.0", "blocks.3.0"])
@@ -165,7 +167,7 @@ def test_summarise_and_normalise_to_max():
     df = pd.DataFrame({"dist": ["mse"] * 4 + ["kl"] * 4, "depth": [1, 1, 2, 2] * 2,
                        "privacy": [1.0, 3.0, 4.0, 4.0, 0.1, 0.1, 0.3, 0.5]})
     s = analysis.summarise(df, ["dist", "depth"])
-    assert list(s["dist"]) == ["mse", "mse", "kl", "kl"]  # DISTS order, not alphabetical
+    assert list(s["dist"]) == ["mse", "mse", "kl", "kl"]  # privacy.DISTANCES order
     first = s.iloc[0]
     assert (first["mean"], first["n"], first["median"]) == (2.0, 2, 2.0)
     assert first["sd"] == pytest.approx(np.sqrt(2.0))

@@ -7,27 +7,18 @@ The searches score genomes with cheap fake measurements through the real
 
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 import pandas as pd
 import pytest
 
 from paperlib import baselines, energy, io, models
 from paperlib.constants import E_TRAN_PJ_PER_BIT, WEIGHT_BITS
-from paperlib.search import (AccuracyEstimate, Evaluator, EvolutionSettings, GenomeSpace,
-                             Objective, evolve, key)
+from paperlib.search import EvolutionSettings, GenomeSpace, evolve, key
+
+import fakes  # noqa: I001  (tests/fakes.py: the shared fake measurements)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small CPU workloads run many times faster on one thread when the cores are shared."""
-    import torch
-
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
@@ -40,35 +31,9 @@ def space(net) -> GenomeSpace:
     return GenomeSpace.from_net(net)
 
 
-def _noise(k: str) -> float:
-    return int(hashlib.sha256(k.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
-
-
-class FakeEstimator:
-    name = "fake"
-
-    def __init__(self, space):
-        self.space, self.calls = space, 0
-
-    def prepare(self):
-        pass
-
-    def estimate(self, genome, seed):
-        self.calls += 1
-        eps = sum((8 - w) * 0.002 for w, _ in genome.edge_bits(self.space))
-        return AccuracyEstimate(eps, 0.9, 0.9 - eps)
-
-
-def make_evaluator(space, log_path=None, seed=0) -> Evaluator:
-    def energy_fn(g):
-        e0 = 0.01 + sum(w * 0.004 for w, _ in g.edge_bits(space))
-        return e0 + 0.2 / (1 + g.p), e0
-
-    def privacy_fn(g):
-        return 0.5 + 0.06 * g.p + 0.05 * _noise(key(g, space))
-
-    return Evaluator(space, energy_fn, privacy_fn, FakeEstimator(space), Objective(0.35, 0.03),
-                     seed=seed, log_path=log_path)
+def make_evaluator(space, log_path=None, seed=0):
+    """The shared fake measurements, E_b applied to the compute energy (the profiles' default)."""
+    return fakes.make_evaluator(space, log_path, seed=seed, include_transmission=False)
 
 
 # --- the exhaustive grid --------------------------------------------------------------------------
@@ -214,7 +179,7 @@ def test_compare_on_smoke_checkpoint(real_data_dir, results_root):
                                iterations=4, reference_estimator="sensitivity")
     cmp = baselines.compare("resnet18", "smoke", seeds=[0, 1], context=ctx, progress=False)
     final = cmp.final()
-    assert set(final["method"]) == set(baselines.METHODS)
+    assert set(final["method"]) == set(baselines.SEARCH_METHODS)
     for seed in (0, 1):
         rows = final[final["seed"] == seed].set_index("method")
         budget = cmp.budgets[seed]

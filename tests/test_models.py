@@ -1,4 +1,5 @@
-"""paperlib.models: layer and unit counts (SPEC §1) and exact edge/cloud composition."""
+"""paperlib.models: layer and unit counts (docs/decisions/paper-method.md §1) and exact edge/cloud
+composition."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Privacy metric (Eq. 1-2, SPEC §4): MSE identities, SSIM against scikit-image, KL against a loop."""
+"""Privacy metric (Eq. 1-2, docs/decisions/paper-method.md §4): MSE identities, SSIM against
+scikit-image, KL against a loop."""
 
 from __future__ import annotations
 
@@ -323,3 +324,26 @@ def test_channel_image(rng):
     torch.testing.assert_close(privacy.channel_image(ir[None], 2, (32, 32)), img)
     with pytest.raises(ValueError, match="out of range"):
         privacy.channel_image(ir, 4, 32)
+
+
+# --- damaged inputs (docs/decisions/data-integrity.md §7) ----------------------------------------
+
+@pytest.mark.parametrize("scale", ["0-255", "-1-1"])
+def test_images_outside_unit_range_are_refused(scale):
+    gen = torch.Generator().manual_seed(0)
+    x01 = torch.rand(2, 3, 16, 16, generator=gen)
+    ir = torch.randn(2, 4, 8, 8, generator=gen)
+    x = x01 * 255 if scale == "0-255" else x01 * 2 - 1
+    for fn in (privacy.privacy, privacy.distance_matrix):
+        with pytest.raises(ValueError, match=r"\bx\b.*\[0, 1\]"):
+            fn(x, ir)
+    assert 0 <= privacy.privacy(x01, ir) <= 4  # the same images in [0, 1] are fine
+
+
+@pytest.mark.parametrize("which", ["x", "ir"])
+def test_non_finite_inputs_are_refused(which):
+    x = torch.rand(2, 3, 16, 16)
+    ir = torch.randn(2, 4, 8, 8)
+    (x if which == "x" else ir)[1, 0, 3, 3] = float("nan")
+    with pytest.raises(ValueError, match=rf"\b{which}\b.*non-finite"):
+        privacy.privacy(x, ir)

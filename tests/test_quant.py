@@ -359,3 +359,17 @@ def test_8bit_within_one_point_of_fp32(tmp_path, monkeypatch, synthetic_dir):
     fp_top1 = train.evaluate(net, test_ds)
     q_top1 = train.evaluate(qnet, test_ds)
     assert abs(fp_top1 - q_top1) <= 0.01, (fp_top1, q_top1)
+
+
+# --- damaged inputs (docs/decisions/data-integrity.md §7) ----------------------------------------
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+@pytest.mark.parametrize("per_channel", [False, True])
+def test_quantize_refuses_non_finite_values(bad, per_channel):
+    t = torch.tensor([[0.5, -0.25, 1.0], [0.1, 0.2, 0.3]])
+    t[0, 1] = bad
+    with pytest.raises(ValueError, match=r"\bt\b.*non-finite"):
+        quant.quantize(t, 4, per_channel=per_channel)
+    with pytest.raises(ValueError, match="non-finite"):
+        quant.quantize_activation(t.abs(), 8)
+    assert quant.quantize(t, FULL_PRECISION) is t  # 32 bits: untouched, as documented

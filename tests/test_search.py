@@ -7,7 +7,6 @@ smoke profile's ResNet18 checkpoint.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -22,9 +21,11 @@ import pytest
 
 from paperlib import io, models
 from paperlib.constants import ACTIVATION_BITS, FULL_PRECISION, WEIGHT_BITS
-from paperlib.search import (AccuracyEstimate, Evaluator, EvolutionSettings, Genome, GenomeSpace,
-                             Objective, evolve, fitness, key, mutate, punish, random_genome)
+from paperlib.search import (EvolutionSettings, Genome, GenomeSpace, Objective, evolve, fitness, key,
+                             mutate, punish, random_genome)
 from paperlib.search.fitness import feasible
+
+from fakes import make_evaluator  # noqa: I001  (tests/fakes.py: the shared fake measurements)
 
 REPO = Path(__file__).resolve().parents[1]
 FP = (FULL_PRECISION, FULL_PRECISION)
@@ -141,43 +142,6 @@ def test_genome_rejects_bad_entries(space):
 
 
 # --- a fake, deterministic set of measurements ---------------------------------------------------
-
-def _noise(k: str) -> float:
-    return int(hashlib.sha256(k.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
-
-
-class FakeEstimator:
-    name = "fake"
-
-    def __init__(self, space: GenomeSpace, fail_at: int | None = None) -> None:
-        self.space, self.calls, self.fail_at = space, 0, fail_at
-
-    def prepare(self) -> None:
-        pass
-
-    def estimate(self, genome: Genome, seed: int) -> AccuracyEstimate:
-        self.calls += 1
-        if self.fail_at is not None and self.calls == self.fail_at:
-            raise KeyboardInterrupt("simulated kill during an evaluation")
-        eps = sum((8 - w) * 0.002 for w, _ in genome.edge_bits(self.space)) + 0.001 * (seed % 7)
-        return AccuracyEstimate(eps, 0.9, 0.9 - eps)
-
-
-def fake_energy(space):
-    def energy(g: Genome) -> tuple[float, float]:
-        e0 = 0.01 + sum(w * 0.004 for w, _ in g.edge_bits(space))
-        return e0 + 0.2 / (1 + g.p), e0
-    return energy
-
-
-def fake_privacy(space):
-    return lambda g: 0.5 + 0.06 * g.p + 0.05 * _noise(key(g, space))
-
-
-def make_evaluator(space, log_path=None, fail_at=None, seed=0) -> Evaluator:
-    return Evaluator(space, fake_energy(space), fake_privacy(space), FakeEstimator(space, fail_at),
-                     Objective(0.35, 0.03, include_transmission=True), seed=seed, log_path=log_path)
-
 
 SMALL = EvolutionSettings(population=8, sample=4, iterations=40, seed=3)
 
@@ -468,3 +432,116 @@ def test_per_model_search_overrides_apply_only_to_that_model():
     assert smoke.search_for("resnet50").validation_images == 16
     assert smoke.search_for("resnet18") == smoke.search
     assert smoke.search_for("resnet50").iterations == smoke.search.iterations
+
+
+# --- damaged inputs and concurrent runs (docs/decisions/data-integrity.md §6, §8-§9) -----------
+
+@pytest.mark.parametrize("argv,flag", [
+    (["--accuracy-bound", "3"], "--accuracy-bound"),
+    (["--accuracy-bound", "0"], "--accuracy-bound"),
+    (["--accuracy-bound", "nan"], "--accuracy-bound"),
+    (["--energy-bound", "0"], "--energy-bound"),
+    (["--energy-bound", "-0.35"], "--energy-bound"),
+    (["--energy-bound", "inf"], "--energy-bound"),
+    (["--iterations", "0"], "--iterations"),
+    (["--population", "-4"], "--population"),
+    (["--sample", "0"], "--sample"),
+    (["--lambda-energy", "1"], "--lambda-energy"),
+    (["--p-mutate-layer", "1.5"], "--p-mutate-layer"),
+    (["--privacy-images", "0"], "--privacy-images"),
+    (["--finetune-batches", "zero"], "--finetune-batches"),
+])
+def test_cli_refuses_out_of_range_settings_by_name(argv, flag, capsys):
+    from paperlib.cli import build_parser
+
+    with pytest.raises(SystemExit) as exit_:
+        build_parser().parse_args(["search", "--model", "resnet18", *argv])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument {flag}:" in err and argv[1] in err
+
+
+def test_library_refuses_out_of_range_settings_by_name(results_root):
+    from paperlib import search
+    from paperlib.profiles import get_profile
+
+    with pytest.raises(ValueError, match=r"accuracy_bound \(eps_b\) must lie in \(0, 1\).*got 3"):
+        search.search_settings(get_profile("smoke"), accuracy_bound=3.0)
+    with pytest.raises(ValueError, match=r"sample size S = 7.*population N = 6"):
+        search.search_settings(get_profile("smoke"), sample=7)
+    with pytest.raises(ValueError, match=r"population \(N\) must be >= 1, got 0"):
+        search.search_settings(get_profile("smoke"), population=0)
+    assert search.search_settings(get_profile("smoke"), iterations=0).iterations == 0  # T = 0: N only
+    with pytest.raises(ValueError, match="eps_b"):
+        Objective(0.35, 1.5)
+    with pytest.raises(ValueError, match="E_b"):
+        Objective(float("inf"), 0.03)
+    with pytest.raises(ValueError, match="accuracy_bound"):  # before any model is loaded
+        search.run("resnet18", "smoke", accuracy_bound=3.0, out_dir=results_root / "never")
+    assert not (results_root / "never").exists()
+
+
+def test_a_second_search_into_a_locked_folder_is_refused(results_root):
+    from paperlib import search
+
+    out = results_root / "busy"
+    with io.folder_lock(out, "the first search"):
+        with pytest.raises(io.FolderLockedError) as err:
+            search.run("resnet18", "smoke", out_dir=out)  # refused before loading anything
+    msg = str(err.value)
+    assert str(out) in msg and f"pid {os.getpid()}" in msg and "the first search" in msg
+
+
+def test_a_resumed_search_says_where_it_resumes(space, tmp_path, caplog):
+    state, log = tmp_path / "state.json", tmp_path / "log.jsonl"
+
+    def hook(phase, i, ev):
+        if phase == "iteration" and i == 5:
+            raise Killed
+
+    with pytest.raises(Killed):
+        evolve(make_evaluator(space, log), SMALL, state, progress=False, hook=hook)
+    ev = make_evaluator(space, log)
+    ev.load_log()
+    with caplog.at_level("WARNING", logger="paperlib.search"):
+        evolve(ev, SMALL, state, progress=False)
+    assert f"resuming at iteration 6 of {SMALL.iterations}" in caplog.text  # 5 were done
+    assert str(tmp_path) in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="paperlib.search"):
+        evolve(make_evaluator(space, log), SMALL, state, progress=False)
+    assert f"all {SMALL.iterations} iterations" in caplog.text
+
+
+def test_summary_reports_this_runs_time_apart_from_the_cached_setup():
+    from paperlib.search import SearchResult
+
+    best = {"p": 3, "layers": [], "edge_conv_layers": 6, "edge_conv_layers_with_stem": 7,
+            "ir_bits": 8, "energy_mj": 0.3, "energy_no_tx_mj": 0.2, "privacy": 0.7,
+            "fitness": 0.7, "top1_fp": 0.6, "eps": 0.01, "eps_reference": 0.02, "top1": 0.58}
+    timing = {"wall_seconds": 76.0, "setup_seconds": 30.0, "setup_cached": True,
+              "search_seconds": 40.0, "reference_seconds": 6.0, "session_seconds": 46.0,
+              "seconds_per_1000_iterations": 400.0}
+    text = SearchResult("resnet18", "smoke", "cifar10", "d", 0, 0.35, 0.03, best,
+                        timing=timing).summary()
+    assert "this run 46 s" in text and "76 s" not in text.split("this run")[1].split(";")[0]
+    assert "setup 30 s" in text and "cached" in text
+    fresh = SearchResult("resnet18", "smoke", "cifar10", "d", 0, 0.35, 0.03, best,
+                         timing={**timing, "setup_cached": False, "session_seconds": 76.0}).summary()
+    assert "this run 76 s" in fresh and "cached" not in fresh
+
+
+def test_truncated_state_and_reference_files_are_named(space, tmp_path):
+    from paperlib.search.reference import reference_estimate
+
+    state = tmp_path / "state.json"
+    evolve(make_evaluator(space), SMALL, state, progress=False)
+    state.write_text(state.read_text()[:200])
+    with pytest.raises(io.DamagedFileError) as err:
+        evolve(make_evaluator(space), SMALL, state, progress=False)
+    assert str(state) in str(err.value) and "delete it to restart the search" in str(err.value)
+    ref = tmp_path / "reference.json"
+    ref.write_text('{"abc": {"estimator": "finetune-batches", "eps": 0.0')
+    with pytest.raises(io.DamagedFileError, match=rf"{ref}.*delete it"):
+        reference_estimate(ref, "finetune-batches", lambda: pytest.fail("must not measure"),
+                           None, "abc", 0)

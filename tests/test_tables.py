@@ -120,13 +120,18 @@ def test_table4_and_table5_rows(nets):
     assert tables.beside_paper(mob, tables.paper_table5(), ["energy_mj"])["energy_mj_paper"].isna().all()
 
 
-def test_reference_labels_map_to_methods():
-    assert tables._method_of("fp32 (max partition)") == tables.FP32
-    assert tables._method_of("8-bit uniform (max partition)") == tables.UNIFORM8
-    assert tables._method_of("8-bit conv/fc (all blocks)") == tables.CONV_FC
-    assert tables._method_of("searched (GA, seed 0)") == tables.SEARCHED
+def test_reference_strategies_are_data_not_labels():
+    from paperlib.strategies import FIXED, Reference
+
+    methods = [tables.FP32, tables.UNIFORM8, tables.CONV_FC, tables.SEARCHED]
+    assert methods == [r.method for r in Reference]
+    assert tables.TABLE4_METHODS == (tables.FP32, tables.UNIFORM8, tables.SEARCHED)
+    assert FIXED == (Reference.FP32, Reference.UNIFORM8, Reference.CONV_FC)
+    assert Reference.of(tables.UNIFORM8) is Reference.of("UNIFORM8") is Reference.UNIFORM8
+    assert Reference.SEARCHED.display(3) == "searched (GA, seed 3)"
+    assert Reference.FP32.display() == "fp32 (max partition)"
     with pytest.raises(ValueError, match="unknown"):
-        tables._method_of("something else")
+        Reference.of("something else")
 
 
 def test_strategy_layers_and_ir_sizes(nets):

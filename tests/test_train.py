@@ -1,16 +1,21 @@
-"""paperlib.train: cached checkpoints, refusal of mismatched ones, resume, CLI."""
+"""paperlib.train: cached checkpoints, refusal of mismatched, damaged and legacy ones, resume, CLI.
+
+Checkpoint layout and its guarantees: docs/decisions/data-integrity.md §2–§3.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
 
-from paperlib import profiles, train
+from paperlib import io, profiles, train
 from paperlib.profiles import TrainRecipe
 
 
@@ -27,14 +32,18 @@ def test_train_caches_and_reuses(tiny_profile, tmp_path):
     net, meta = train.load_or_train("vgg11", tiny_profile, checkpoint_root=tmp_path,
                                     allow_partial=True, progress=False)
     path = train.checkpoint_path("vgg11", "tiny", "cifar10", 0, tmp_path)
-    assert path.exists() and path.with_suffix(".json").exists()
+    weights = path.parent / meta["weights"]
+    assert path.suffix == ".json" and path.exists() and weights.exists()
+    assert meta["sha256"] == io.sha256_file(weights) and meta["sha256"][:16] in weights.name
     assert not path.with_suffix(".partial.pt").exists()
+    assert sorted(p.name for p in path.parent.iterdir()) == sorted(
+        [path.name, weights.name, path.with_suffix(".lock").name])
     assert meta["data"] == "cifar10, partial data: 32 train / 20 test images"
     assert 0.0 <= meta["accuracy"] <= 1.0 and meta["recipe"]["epochs"] == 2
-    mtime = path.stat().st_mtime_ns
+    mtime = weights.stat().st_mtime_ns
     net2, meta2 = train.load_or_train("vgg11", tiny_profile, checkpoint_root=tmp_path,
                                       allow_partial=True, progress=False)
-    assert path.stat().st_mtime_ns == mtime and meta2 == meta
+    assert weights.stat().st_mtime_ns == mtime and meta2 == meta
     x = torch.randn(2, 3, 32, 32)
     assert torch.equal(net(x), net2(x))
 
@@ -50,7 +59,7 @@ def test_same_seed_same_weights(tiny_profile, tmp_path):
 def test_mismatched_checkpoint_is_refused(tiny_profile, tmp_path):
     train.load_or_train("vgg11", tiny_profile, checkpoint_root=tmp_path, allow_partial=True,
                         progress=False)
-    meta_path = train.checkpoint_path("vgg11", "tiny", "cifar10", 0, tmp_path).with_suffix(".json")
+    meta_path = train.checkpoint_path("vgg11", "tiny", "cifar10", 0, tmp_path)
     meta = json.loads(meta_path.read_text())
     meta["recipe"]["epochs"] = 99
     meta_path.write_text(json.dumps(meta))
@@ -94,7 +103,8 @@ def test_cli_train_smoke_writes_and_reuses(synthetic_dir, tmp_path):
     first = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert first.returncode == 0, first.stderr
     assert "partial data" in first.stdout
-    ckpt = tmp_path / "smoke" / "vgg11-cifar10-seed0.pt"
+    meta_path = tmp_path / "smoke" / "vgg11-cifar10-seed0.json"
+    ckpt = meta_path.parent / json.loads(meta_path.read_text())["weights"]
     mtime = ckpt.stat().st_mtime_ns
     second = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert second.returncode == 0 and ckpt.stat().st_mtime_ns == mtime
@@ -106,3 +116,148 @@ def test_cli_reports_user_errors_in_one_line(tmp_path):
                          env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 2
     assert out.stderr.startswith("error: cifar10: missing file") and "Traceback" not in out.stderr
+
+
+# --- damaged, interrupted and legacy checkpoints (docs/decisions/data-integrity.md §2-§3) --------
+
+def _train_tiny(profile, root, **kw):
+    return train.load_or_train("vgg11", profile, checkpoint_root=root, allow_partial=True,
+                               progress=False, **kw)
+
+
+def _paths(root):
+    meta_path = train.checkpoint_path("vgg11", "tiny", "cifar10", 0, root)
+    return meta_path, meta_path.parent / json.loads(meta_path.read_text())["weights"]
+
+
+def test_flipped_bytes_in_the_weights_are_refused(tiny_profile, tmp_path):
+    _train_tiny(tiny_profile, tmp_path)
+    meta_path, weights = _paths(tmp_path)
+    raw = bytearray(weights.read_bytes())
+    mid = len(raw) // 2
+    raw[mid:mid + 1000] = bytes(b ^ 0xFF for b in raw[mid:mid + 1000])
+    weights.write_bytes(bytes(raw))
+    assert isinstance(torch.load(weights, weights_only=True), dict)  # it still loads: only a hash sees it
+    with pytest.raises(train.CheckpointCorrupted) as err:
+        _train_tiny(tiny_profile, tmp_path)
+    msg = str(err.value)
+    assert str(weights) in msg and "sha256" in msg and "--retrain" in msg
+    _, meta = _train_tiny(tiny_profile, tmp_path, retrain=True)
+    assert _paths(tmp_path)[1].exists() and meta["sha256"] == io.sha256_file(_paths(tmp_path)[1])
+
+
+@pytest.mark.parametrize("which", ["metadata", "weights"])
+def test_truncated_checkpoint_files_are_named(tiny_profile, tmp_path, which):
+    _train_tiny(tiny_profile, tmp_path)
+    meta_path, weights = _paths(tmp_path)
+    target = meta_path if which == "metadata" else weights
+    target.write_bytes(target.read_bytes()[: len(target.read_bytes()) // 2])
+    with pytest.raises(RuntimeError) as err:
+        _train_tiny(tiny_profile, tmp_path)
+    assert str(target) in str(err.value) and "--retrain" in str(err.value)
+
+
+def test_a_kill_between_new_weights_and_new_metadata_keeps_the_old_pair(tiny_profile, tmp_path,
+                                                                        monkeypatch):
+    net_old, meta_old = _train_tiny(tiny_profile, tmp_path)
+    old_weights = _paths(tmp_path)[1]
+    real_write_json = io.write_json
+
+    def killed_before_metadata(path, obj):
+        if Path(path).suffix == ".json" and "sha256" in obj:
+            raise KeyboardInterrupt("killed after the new weights, before the new metadata")
+        return real_write_json(path, obj)
+
+    retrained = profiles.Profile(**{**tiny_profile.__dict__, "train": {
+        "vgg11": TrainRecipe(epochs=1, batch_size=16, train_images=32, lr=0.05)}})
+    monkeypatch.setattr(train.io, "write_json", killed_before_metadata)
+    with pytest.raises(KeyboardInterrupt):
+        train.load_or_train("vgg11", retrained, checkpoint_root=tmp_path, allow_partial=True,
+                            progress=False, retrain=True)
+    monkeypatch.setattr(train.io, "write_json", real_write_json)
+    files = train.CheckpointFiles(_paths(tmp_path)[0])
+    assert len(files.weight_files()) == 2  # the new weights, orphaned
+    net, meta = _train_tiny(tiny_profile, tmp_path)  # the old, consistent pair is reused
+    assert meta == meta_old and old_weights.exists()
+    assert files.weight_files() == [old_weights]  # the orphan is removed
+    x = torch.randn(2, 3, 32, 32)
+    assert torch.equal(net(x), net_old(x))
+
+
+def test_legacy_checkpoint_without_hash_is_refused_with_the_way_out(tiny_profile, tmp_path):
+    _, meta = _train_tiny(tiny_profile, tmp_path)
+    meta_path, weights = _paths(tmp_path)
+    legacy = {k: v for k, v in meta.items() if k not in ("sha256", "weights", "format")}
+    weights.rename(meta_path.with_suffix(".pt"))
+    meta_path.write_text(json.dumps(legacy))
+    with pytest.raises(train.LegacyCheckpoint) as err:
+        _train_tiny(tiny_profile, tmp_path)
+    msg = str(err.value)
+    assert "older paperlib" in msg and "--retrain" in msg and str(meta_path) in msg
+    assert "adopt_checkpoint" in msg
+    _, fresh = _train_tiny(tiny_profile, tmp_path, retrain=True)
+    assert "sha256" in fresh and not meta_path.with_suffix(".pt").exists()
+
+
+def test_adopt_checkpoint_records_the_hash_after_re_evaluating(tiny_profile, tmp_path):
+    net0, meta = _train_tiny(tiny_profile, tmp_path)
+    meta_path, weights = _paths(tmp_path)
+    legacy = {k: v for k, v in meta.items() if k not in ("sha256", "weights", "format")}
+    legacy_pt = meta_path.with_suffix(".pt")
+    weights.rename(legacy_pt)
+    meta_path.write_text(json.dumps(legacy))
+    bad = {**legacy, "accuracy": legacy["accuracy"] + 0.3}  # metadata that the weights do not earn
+    meta_path.write_text(json.dumps(bad))
+    with pytest.raises(train.CheckpointMismatch, match="accuracy"):
+        train.adopt_checkpoint(legacy_pt, profile=tiny_profile, allow_partial=True)
+    assert legacy_pt.exists() and "sha256" not in json.loads(meta_path.read_text())
+    meta_path.write_text(json.dumps(legacy))
+    adopted = train.adopt_checkpoint(legacy_pt, profile=tiny_profile, allow_partial=True)
+    assert adopted["adopted"]["accuracy"] == pytest.approx(legacy["accuracy"])
+    assert not legacy_pt.exists()
+    net, meta2 = _train_tiny(tiny_profile, tmp_path)
+    assert meta2["sha256"] == adopted["sha256"]
+    x = torch.randn(2, 3, 32, 32)
+    assert torch.equal(net(x), net0(x))
+    with pytest.raises(ValueError, match="already"):
+        train.adopt_checkpoint(meta_path, profile=tiny_profile, allow_partial=True)
+
+
+def test_killed_training_leftovers_are_cleaned_and_the_resume_reported(tiny_profile, tmp_path,
+                                                                      monkeypatch, caplog):
+    calls = []
+    real_fit = train.fit
+
+    def fit_then_die(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr(train, "fit", fit_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        _train_tiny(tiny_profile, tmp_path)
+    monkeypatch.setattr(train, "fit", real_fit)
+    meta_path = train.checkpoint_path("vgg11", "tiny", "cifar10", 0, tmp_path)
+    folder = meta_path.parent
+    hidden = [folder / ".vgg11-cifar10-seed0.partial.pt.1a2b3c4d.tmp",
+              folder / ".vgg11-cifar10-seed0.0123456789abcdef.pt.5e6f7a8b.tmp"]
+    for tmp in hidden:
+        tmp.write_bytes(b"a killed writer's half file")
+    other = folder / ".resnet18-cifar10-seed0.partial.pt.00000000.tmp"
+    other.write_bytes(b"another checkpoint's")
+    with caplog.at_level(logging.WARNING, logger="paperlib.train"):
+        _train_tiny(tiny_profile, tmp_path)
+    assert not any(t.exists() for t in hidden) and other.exists()
+    assert "resuming" in caplog.text and "from epoch 1 of 2" in caplog.text
+    assert "removed" in caplog.text
+
+
+def test_truncated_training_state_is_named(tiny_profile, tmp_path):
+    meta_path = train.checkpoint_path("vgg11", "tiny", "cifar10", 0, tmp_path)
+    state = meta_path.with_suffix(".partial.pt")
+    state.parent.mkdir(parents=True)
+    state.write_bytes(b"PK\x03\x04 truncated")
+    with pytest.raises(io.DamagedFileError) as err:
+        _train_tiny(tiny_profile, tmp_path)
+    assert str(state) in str(err.value) and "delete it" in str(err.value)

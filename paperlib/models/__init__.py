@@ -1,49 +1,46 @@
-"""CIFAR models and their partition units (SPEC §1 and §7).
+"""CIFAR models and their partition units (docs/decisions/paper-method.md §1, §7; any model:
+:mod:`paperlib.graph`).
 
-Every model has three parts: ``stem`` (always on the edge), ``blocks`` (the partition units, in
-order) and ``head`` (the classifier, always in the cloud). A partition point ``p`` puts the stem and
-the first ``p`` blocks on the edge.
+The units of *any* model come from its torch.fx graph (:mod:`paperlib.graph`, one mechanism for
+all): the ``stem`` (always on the edge), the partition units in forward order, and the ``head``
+(the classifier, always in the cloud). A partition point ``p`` puts the stem and the first ``p``
+units on the edge. The built-in models are written as ``stem``/``blocks``/``head`` and their
+traced units are exactly those (tests/test_graph.py).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
-
 import torch
 from torch import nn
 
-from .mobilenet import MobileNet
-from .resnet import resnet18, resnet50
-from .vgg import VGG11
+from .. import graph
+from ..registry import Entry, Registry
 
+# Every model, by name: its factory ``(num_classes) -> nn.Module`` and metadata. ``dataset`` is the
+# paper's data set for the model, ``unit_name`` what one partition unit is called, ``family`` picks
+# the training recipe of a profile (:meth:`paperlib.profiles.Profile.recipe`), ``color`` and
+# ``marker`` are the model's plot style. Register a new model beside its class::
+#
+#     @MODELS.register("tiny", label="TinyNet", dataset="cifar10", unit_name="block", family="tiny")
+#     def tiny(num_classes: int) -> nn.Module: ...
+MODELS: Registry = Registry("model", required=("dataset", "unit_name", "family"),
+                            defaults={"color": None, "marker": "o"})
+Architecture = Entry  # :func:`architecture` returns it: ``.name``, ``.obj`` (the factory), metadata
 
-@dataclass(frozen=True)
-class Architecture:
-    name: str
-    factory: Callable[[int], nn.Module]
-    dataset: str  # the paper's data set for this model
-    unit_name: str  # what one partition unit is called
+# importing them registers the built-in models, in this order (CLI choices, loops, plots)
+from . import vgg, resnet, mobilenet, cifar10cnn  # noqa: E402, I001
+from .mobilenet import MobileNet  # noqa: E402
+from .resnet import resnet18, resnet50  # noqa: E402
+from .vgg import VGG11  # noqa: E402
 
-
-ARCHITECTURES: dict[str, Architecture] = {
-    "vgg11": Architecture("vgg11", lambda k: VGG11(k), "cifar10", "conv layer"),
-    "resnet18": Architecture("resnet18", resnet18, "cifar100", "BasicBlock"),
-    "resnet50": Architecture("resnet50", resnet50, "cifar100", "Bottleneck"),
-    "mobilenet": Architecture("mobilenet", lambda k: MobileNet(k), "cifar100", "DW-separable block"),
-}
 NUM_CLASSES = {"cifar10": 10, "cifar100": 100}
-QUANTIZABLE = (nn.Conv2d, nn.Linear)
+QUANTIZABLE = graph.QUANTIZABLE
 
 
-def architecture(name: str) -> Architecture:
-    """Look up a model by name, with an error that lists the known ones."""
-    try:
-        return ARCHITECTURES[name]
-    except KeyError:
-        raise ValueError(
-            f"unknown model {name!r}; choose one of {', '.join(ARCHITECTURES)}"
-        ) from None
+def architecture(name: str) -> Entry:
+    """The registry entry of a model (``.dataset``, ``.unit_name``, ``.family``, ``.label``, ...),
+    with an error that lists the registered ones."""
+    return MODELS.entry(name)
 
 
 def build(name: str, dataset: str | None = None, num_classes: int | None = None) -> nn.Module:
@@ -54,63 +51,61 @@ def build(name: str, dataset: str | None = None, num_classes: int | None = None)
         if dataset not in NUM_CLASSES:
             raise ValueError(f"unknown dataset {dataset!r}; choose one of {', '.join(NUM_CLASSES)}")
         num_classes = NUM_CLASSES[dataset]
-    net = arch.factory(num_classes)
+    net = arch.obj(num_classes)
     net.arch_name = name  # type: ignore[attr-defined]
     return net
 
 
+CIFAR_INPUT: tuple[int, int, int] = (3, 32, 32)
+
+
+def input_shape(net: nn.Module) -> tuple[int, ...]:
+    """The shape of one input image, (C, H, W): ``net.input_shape`` when the model states one,
+    else its registry entry's ``input_shape``, else CIFAR's 3x32x32."""
+    stated = getattr(net, "input_shape", None)
+    if stated is None and getattr(net, "arch_name", None) in MODELS:
+        stated = MODELS.entry(net.arch_name).meta.get("input_shape")
+    return tuple(int(s) for s in stated) if stated is not None else CIFAR_INPUT
+
+
 def units(net: nn.Module) -> list[nn.Module]:
-    """The ordered partition units: the stem first, then every block."""
-    return [net.stem, *net.blocks]
+    """Per partition point ``p``, the module whose output leaves the edge (stem first); for the
+    built-in models the stem and every block. Derived from the traced graph (:mod:`paperlib.graph`)."""
+    return graph.units(net)
 
 
 def num_units(net: nn.Module) -> int:
-    """How many blocks can go to the edge (the largest partition point)."""
-    return len(net.blocks)
-
-
-def _conv_linear(module: nn.Module, prefix: str) -> list[tuple[str, nn.Module]]:
-    return [
-        (f"{prefix}.{name}" if name else prefix, m)
-        for name, m in module.named_modules()
-        if isinstance(m, QUANTIZABLE)
-    ]
+    """How many units can go to the edge after the stem (the largest partition point)."""
+    return graph.analyse(net).num_units
 
 
 def unit_layers(net: nn.Module) -> list[list[tuple[str, nn.Module]]]:
-    """Per unit (stem first), its quantizable layers as ``(qualified name, module)``."""
-    return [_conv_linear(net.stem, "stem")] + [
-        _conv_linear(block, f"blocks.{i}") for i, block in enumerate(net.blocks)
-    ]
+    """Per unit (stem first), its quantizable layers as ``(qualified name, module)``, in forward
+    order (docs/decisions/graph-and-hardware.md §1)."""
+    return [[(name, graph.submodule(net, name)) for name in unit]
+            for unit in graph.analyse(net).unit_layers()]
 
 
 def quantizable_layers(net: nn.Module) -> list[tuple[str, nn.Module]]:
-    """Every conv and linear layer in forward order: stem, blocks, then the classifier."""
-    layers = [layer for unit in unit_layers(net) for layer in unit]
-    return layers + _conv_linear(net.head, "head")
+    """Every conv and linear layer in forward order: stem, units, then the head (classifier)."""
+    return [(name, graph.submodule(net, name)) for name in graph.analyse(net).layers]
 
 
 def edge_layer_count(net: nn.Module, p: int) -> int:
     """Number of quantizable layers on the edge for partition point ``p`` (stem included)."""
     check_partition(net, p)
-    return sum(len(u) for u in unit_layers(net)[: p + 1])
+    return sum(u <= p for u in graph.analyse(net).layer_units)
 
 
 def check_partition(net: nn.Module, p: int) -> None:
-    n = num_units(net)
-    if not isinstance(p, int) or isinstance(p, bool) or not 0 <= p <= n:
-        raise ValueError(
-            f"partition point p={p!r} is out of range: it counts the blocks on the edge after "
-            f"the stem and must be an integer in 0..{n} for this model"
-        )
+    """A clear error unless ``p`` is in 0..``num_units(net)``."""
+    graph.check_partition(net, p)
 
 
-def split(net: nn.Module, p: int) -> tuple[nn.Sequential, nn.Sequential]:
-    """Edge (stem + first ``p`` blocks) and cloud (other blocks + head); shares the modules."""
-    check_partition(net, p)
-    edge = nn.Sequential(net.stem, *list(net.blocks)[:p])
-    cloud = nn.Sequential(*list(net.blocks)[p:], net.head)
-    return edge, cloud
+def split(net: nn.Module, p: int) -> tuple[nn.Module, nn.Module]:
+    """Edge (stem + first ``p`` units) and cloud (other units + head), traced from ``net`` and
+    sharing its modules; ``cloud(edge(x))`` equals ``net(x)`` bit for bit."""
+    return graph.split(net, p)
 
 
 @torch.no_grad()
@@ -135,9 +130,11 @@ def layer_outputs(net: nn.Module, x: torch.Tensor) -> dict[str, torch.Tensor]:
 
 
 @torch.no_grad()
-def unit_outputs(net: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
-    """The IR after the stem and after every block: ``unit_outputs(net, x)[p]`` leaves the edge at p."""
-    outs = [net.stem(x)]
-    for block in net.blocks:
-        outs.append(block(outs[-1]))
+def unit_outputs(net: nn.Module, x: torch.Tensor, upto: int | None = None) -> list[torch.Tensor]:
+    """The IR after the stem and after every unit (up to unit ``upto``, default all):
+    ``unit_outputs(net, x)[p]`` is what leaves the edge at ``p``."""
+    outs = []
+    for piece in graph.segments(net, num_units(net) if upto is None else upto):
+        x = piece(x)
+        outs.append(x)
     return outs

@@ -1,4 +1,5 @@
-"""MobileNet V1 for CIFAR (Howard et al. 2017; stride-1 stem of 32 channels, SPEC §1).
+"""MobileNet V1 for CIFAR (Howard et al. 2017; stride-1 stem of 32 channels;
+docs/decisions/paper-method.md §1).
 
 Partition units are the 13 depthwise-separable blocks (depthwise 3x3 then pointwise 1x1).
 """
@@ -6,6 +7,8 @@ Partition units are the 13 depthwise-separable blocks (depthwise 3x3 then pointw
 from __future__ import annotations
 
 from torch import nn
+
+from . import MODELS
 
 # (output channels, stride) of the 13 depthwise-separable blocks, CIFAR strides.
 MOBILENET_BLOCKS: tuple[tuple[int, int], ...] = (
@@ -47,3 +50,9 @@ class MobileNet(nn.Module):
 
     def forward(self, x):
         return self.head(self.blocks(self.stem(x)))
+
+
+@MODELS.register("mobilenet", label="MobileNet", dataset="cifar100", unit_name="DW-separable block",
+                 family="mobilenet", color="C3", marker="D")
+def mobilenet(num_classes: int = 100) -> MobileNet:
+    return MobileNet(num_classes)

@@ -1,4 +1,5 @@
-"""CIFAR ResNet18 / ResNet50 (3x3 stride-1 stem, no max-pool; He et al. 2016, SPEC §1).
+"""CIFAR ResNet18 / ResNet50 (3x3 stride-1 stem, no max-pool; He et al. 2016;
+docs/decisions/paper-method.md §1).
 
 Partition units are the residual blocks: 8 BasicBlocks (ResNet18), 16 Bottlenecks (ResNet50).
 Inside a block the convolutions are registered in forward order, the 1x1 shortcut last, so that
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+
+from . import MODELS
 
 
 def _shortcut(c_in: int, c_out: int, stride: int) -> nn.Module:
@@ -83,9 +86,13 @@ class ResNet(nn.Module):
         return self.head(self.blocks(self.stem(x)))
 
 
+@MODELS.register("resnet18", label="ResNet18", dataset="cifar100", unit_name="BasicBlock",
+                 family="resnet", color="C0", marker="o")
 def resnet18(num_classes: int = 100) -> ResNet:
     return ResNet(BasicBlock, (2, 2, 2, 2), num_classes)
 
 
+@MODELS.register("resnet50", label="ResNet50", dataset="cifar100", unit_name="Bottleneck",
+                 family="resnet", color="C1", marker="s")
 def resnet50(num_classes: int = 100) -> ResNet:
     return ResNet(Bottleneck, (3, 4, 6, 3), num_classes)

@@ -1,9 +1,11 @@
-"""VGG11 with batch norm for CIFAR (3x3 stride-1 convolutions, SPEC §1): a chain network whose
-partition units are its conv layers."""
+"""VGG11 with batch norm for CIFAR (3x3 stride-1 convolutions; docs/decisions/paper-method.md
+§1): a chain network whose partition units are its conv layers."""
 
 from __future__ import annotations
 
 from torch import nn
+
+from . import MODELS
 
 # Output channels of the eight conv layers; True where a 2x2 max-pool follows the layer.
 VGG11_LAYERS: tuple[tuple[int, bool], ...] = (
@@ -36,3 +38,9 @@ class VGG11(nn.Module):
 
     def forward(self, x):
         return self.head(self.blocks(self.stem(x)))
+
+
+@MODELS.register("vgg11", label="VGG11", dataset="cifar10", unit_name="conv layer", family="vgg",
+                 color="C2", marker="^")
+def vgg11(num_classes: int = 10) -> VGG11:
+    return VGG11(num_classes)

@@ -7,41 +7,50 @@
 Modules: :mod:`.genome` (V, RANDOM_POLICY, MUTATE, canonical keys), :mod:`.fitness` (Eq. 11-12),
 :mod:`.estimators` (ε by name: ``finetune``, ``finetune-batches``, ``sensitivity``),
 :mod:`.evaluator` (P, E, ε and the cache), :mod:`.context` (checkpoint, data, measurements),
-:mod:`.evolution` (Algorithm 1, resumable), :mod:`.result` (``result.json``), :mod:`.cli`.
+:mod:`.evolution` (Algorithm 1, resumable), :mod:`.result` (``result.json``), :mod:`.reference`
+(the reference estimator's ε, ``reference.json``), :mod:`.methods` (the registry of search methods:
+Algorithm 1 and the baselines), :mod:`.cli`.
 
 Output folder (default ``results/<profile>/search/<model>-eb<E_b>-seed<seed>/``):
 ``evaluations.jsonl`` (one line per scored strategy), ``state.json`` (checkpoint after every
 iteration), ``sensitivity.json`` (for that estimator), ``reference.json`` (the reference
-estimator's score of the best strategy) and ``result.json``. Rerunning the same command resumes.
+estimator's score of the best strategy, :mod:`.reference`) and ``result.json``. Rerunning the same
+command resumes.
 """
 
 from __future__ import annotations
 
 import os
 import time
+from contextlib import ExitStack
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from .. import io
-from ..constants import ENERGY_BOUND_MJ, FULL_PRECISION
-from ..profiles import Profile, get_profile
-from .context import SearchContext, build_context, results_dir, search_settings
+from .. import io, strategies
+from ..config import results_dir
+from ..constants import ENERGY_BOUND_MJ
+from ..profiles import Profile, SearchSettings, get_profile
+from .context import SearchContext, build_context, search_settings
 from .estimators import ESTIMATORS, EstimatorContext, register
 from .evaluator import AccuracyEstimate, Evaluation, Evaluator, Objective, seed_for
-from .evolution import EvolutionOutcome, EvolutionSettings, evolve
+from .evolution import EVOLUTION_FIELDS, EvolutionOutcome, EvolutionSettings, evolve
 from .fitness import feasible, fitness, punish
 from .genome import Genome, GenomeSpace, key, mutate, random_genome
-from .result import SearchResult, load_result
+from . import nsga  # noqa: E402,F401  (registers the "nsga2" search method)
+from .reference import REFERENCE_FILE, reference_estimate
+from .result import BestStrategy, SearchResult, SearchTiming, load_result
 
 LOG_FILE = "evaluations.jsonl"
 STATE_FILE = "state.json"
-REFERENCE_FILE = "reference.json"
 
 
-def default_out_dir(model: str, profile: str, energy_bound: float, seed: int) -> Path:
-    """``results/<profile>/search/<model>-eb<E_b>-seed<seed>/``."""
-    return results_dir() / profile / "search" / f"{model}-eb{energy_bound:g}-seed{seed}"
+def default_out_dir(model: str, profile: str, energy_bound: float, seed: int,
+                    hardware_tag: str = "") -> Path:
+    """``results/<profile>/search/<model>-eb<E_b>-seed<seed>/`` (``...-hw-<tag>/`` on another
+    hardware description than Table 3, ``Hardware.tag``)."""
+    suffix = f"-hw-{hardware_tag}" if hardware_tag else ""
+    return results_dir() / profile / "search" / f"{model}-eb{energy_bound:g}-seed{seed}{suffix}"
 
 
 def run(model: str, profile: str | Profile | None = None, *, energy_bound: float = ENERGY_BOUND_MJ,
@@ -50,7 +59,8 @@ def run(model: str, profile: str | Profile | None = None, *, energy_bound: float
         population: int | None = None, sample: int | None = None, dataset: str | None = None,
         allow_partial: bool | None = None, progress: bool = True, train_seed: int = 0,
         device: str | None = None, context: SearchContext | None = None, hook=None,
-        **overrides: Any) -> SearchResult:
+        checkpoint: str | os.PathLike | None = None, batch: int = 1, executor: Any = None,
+        attack_scores: bool = False, hardware: Any = None, **overrides: Any) -> SearchResult:
     """Run (or resume, or reload) Algorithm 1 for ``model`` and return its :class:`SearchResult`.
 
     Settings come from the profile's :class:`~paperlib.profiles.SearchSettings`; every field can be
@@ -58,7 +68,15 @@ def run(model: str, profile: str | Profile | None = None, *, energy_bound: float
     the search (the checkpoint is the one trained with ``train_seed``). A ``context`` from
     :func:`build_context` may be passed to reuse a loaded model (its settings then apply, with
     the overrides given here). ``hook(phase, index, evaluation)`` is called after every scored
-    genome.
+    genome. ``checkpoint``: weights trained elsewhere (a ``state_dict`` file) instead of the
+    profile's checkpoint. ``batch`` K children are scored per round through ``executor`` (a
+    :mod:`paperlib.executors` executor; default in this process): parallel Algorithm 1,
+    docs/decisions/scale.md §1. Energies use ``hardware`` (a :class:`paperlib.hardware.Hardware`,
+    a shipped name or a TOML file), else the description in use (:func:`paperlib.hardware.current`;
+    a ``context`` passed in keeps the one it was built with).
+    ``attack_scores``: also score the best strategy with every registered attack
+    (:func:`paperlib.attacks.scoring.strategy_scores`) and keep the scores in
+    ``result.best["attack_scores"]`` (off by default: the result file is then unchanged).
     """
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     if context is not None:
@@ -67,49 +85,71 @@ def run(model: str, profile: str | Profile | None = None, *, energy_bound: float
     settings = search_settings(base, estimator=estimator, reference_estimator=reference_estimator,
                                iterations=iterations, population=population, sample=sample,
                                **overrides)
-    evo = EvolutionSettings(population=settings.population, sample=settings.sample,
-                            iterations=settings.iterations,
-                            p_mutate_partition=settings.p_mutate_partition,
-                            p_mutate_layer=settings.p_mutate_layer, seed=seed)
+    evo = EvolutionSettings.from_search(settings, seed, batch)
     # fail fast on impossible bounds, before loading anything
     Objective(energy_bound, settings.accuracy_bound, settings.lambda_energy,
               settings.lambda_accuracy, settings.include_transmission)
     t_session = time.perf_counter()
-    if context is None:
-        context = build_context(model, prof, dataset=dataset, train_seed=train_seed,
-                                allow_partial=allow_partial, progress=progress, settings=settings,
-                                device=device)
-    else:
-        if context.model != model:
-            raise ValueError(f"context is for {context.model!r}, not {model!r}")
-        context = context.with_settings(settings)
-    objective = context.objective(energy_bound)
-    context.check_energy_bound(energy_bound)
-    out = Path(out_dir) if out_dir is not None else default_out_dir(model, prof.name, energy_bound, seed)
-    out.mkdir(parents=True, exist_ok=True)
+    purpose = f"search {model} ({prof.name}, E_b {energy_bound:g} mJ, seed {seed})"
+    with ExitStack() as held:  # one search per output folder (docs/decisions/data-integrity.md §6)
+        if hardware is not None:  # every energy of this search (docs/decisions/graph-and-hardware.md §5)
+            from .. import hardware as hardware_descriptions
 
-    t0 = time.perf_counter()
-    evaluator = context.evaluator(objective, settings.estimator, seed=seed, log_path=out / LOG_FILE,
-                                  out_dir=out)
-    evaluator.estimator.prepare()  # the sensitivity table; the fp baseline of the others
-    elapsed = time.perf_counter() - t0
-    # a cached sensitivity table reports the seconds it took when it was measured
-    setup_seconds = float(getattr(evaluator.estimator, "setup_seconds", 0.0) or elapsed)
-    fingerprint = {"model": model, "profile": prof.name, "dataset": context.dataset,
-                   "train_seed": context.train_seed, "data": context.provenance,
-                   "checkpoint_accuracy": context.top1_fp, "energy_bound": energy_bound,
-                   **{k: v for k, v in asdict(settings).items()
-                      if k not in ("iterations", "population", "sample", "p_mutate_partition",
-                                   "p_mutate_layer", "reference_estimator")}}
-    outcome = evolve(evaluator, evo, out / STATE_FILE, fingerprint=fingerprint, progress=progress,
-                     hook=hook)
-    ref, ref_seconds = _reference(context, outcome.best, settings.reference_estimator,
-                                  settings.estimator, seed, out)
-    result = _assemble(context, settings, evo, objective, outcome, evaluator, ref, out,
-                       setup_seconds=setup_seconds, reference_seconds=ref_seconds,
-                       session_seconds=time.perf_counter() - t_session)
-    result.save()
-    return result
+            held.enter_context(hardware_descriptions.use(hardware))
+        if out_dir is not None:  # refuse a busy folder before loading anything
+            held.enter_context(io.folder_lock(out_dir, purpose))
+        if context is None:
+            context = build_context(model, prof, dataset=dataset, train_seed=train_seed,
+                                    allow_partial=allow_partial, progress=progress,
+                                    settings=settings, device=device, checkpoint=checkpoint)
+        else:
+            if context.model != model:
+                raise ValueError(f"context is for {context.model!r}, not {model!r}")
+            context = context.with_settings(settings)
+        objective = context.objective(energy_bound)
+        context.check_energy_bound(energy_bound)
+        hw_tag = context.energy.hardware.tag
+        out = (Path(out_dir) if out_dir is not None
+               else default_out_dir(model, prof.name, energy_bound, seed, hw_tag))
+        if out_dir is None:
+            held.enter_context(io.folder_lock(out, purpose))
+
+        t0 = time.perf_counter()
+        evaluator = context.evaluator(objective, settings.estimator, seed=seed,
+                                      log_path=out / LOG_FILE, out_dir=out)
+        evaluator.estimator.prepare()  # the sensitivity table; the fp baseline of the others
+        elapsed = time.perf_counter() - t0
+        # a cached sensitivity table reports the seconds it took when it was measured; it was
+        # loaded, not measured, when this run spent under half of that preparing it
+        recorded = float(getattr(evaluator.estimator, "setup_seconds", 0.0) or 0.0)
+        setup_seconds = recorded or elapsed
+        setup_cached = recorded > 0 and elapsed < recorded / 2
+        fingerprint = {"model": model, "profile": prof.name, "dataset": context.dataset,
+                       "train_seed": context.train_seed, "data": context.provenance,
+                       "checkpoint_accuracy": context.top1_fp, "energy_bound": energy_bound,
+                       **{k: v for k, v in asdict(settings).items()
+                          if k not in (*EVOLUTION_FIELDS, "reference_estimator")}}
+        if hw_tag:  # another hardware description than Table 3: its energies are not comparable
+            fingerprint["hardware"] = hw_tag
+        if "checkpoint" in context.meta:  # weights from --checkpoint
+            fingerprint["checkpoint_sha256"] = context.meta.get("sha256")
+        outcome = evolve(evaluator, evo, out / STATE_FILE, fingerprint=fingerprint,
+                         progress=progress, hook=hook, executor=executor)
+        ref, ref_seconds = _reference(context, outcome.best, settings.reference_estimator,
+                                      settings.estimator, seed, out)
+        result = _assemble(context, settings, evo, objective, outcome, evaluator, ref, out,
+                           setup_seconds=setup_seconds, reference_seconds=ref_seconds,
+                           session_seconds=time.perf_counter() - t_session)
+        result.timing.update(setup_cached=setup_cached, setup_seconds_this_run=elapsed)
+        if attack_scores:
+            from ..attacks.scoring import strategy_scores
+
+            best = Genome.from_dict(result.best["genome"])
+            result.best["attack_scores"] = strategy_scores(
+                model, prof, best.p, best.policy, net=context.net, meta=context.meta,
+                dataset=context.dataset, progress=progress, allow_partial=allow_partial)
+        result.save()
+        return result
 
 
 def _reference(ctx: SearchContext, best: Evaluation, name: str, search_name: str, seed: int,
@@ -117,90 +157,91 @@ def _reference(ctx: SearchContext, best: Evaluation, name: str, search_name: str
     """The reference estimator's ε of the best strategy (cached in ``reference.json``)."""
     if name == search_name:
         return AccuracyEstimate(best.eps, best.top1_fp, best.top1_quant), 0.0
-    path = out / REFERENCE_FILE
-    cached = io.read_json(path) if path.exists() else {}
-    if cached.get("key") == best.key and cached.get("estimator") == name:
-        return AccuracyEstimate(cached["eps"], cached["top1_fp"], cached["top1_quant"]), cached["seconds"]
-    t0 = time.perf_counter()
-    est = ctx.estimator(name, out)
-    est.prepare()
-    acc = est.estimate(Genome.from_dict(best.genome), seed_for(seed, best.key))
-    seconds = time.perf_counter() - t0
-    io.write_json(path, {"key": best.key, "estimator": name, "eps": acc.eps, "top1_fp": acc.top1_fp,
-                         "top1_quant": acc.top1_quant, "seconds": seconds})
-    return acc, seconds
+    return reference_estimate(out / REFERENCE_FILE, name, lambda: ctx.estimator(name, out),
+                              Genome.from_dict(best.genome), best.key, seed)
 
 
-def _assemble(ctx: SearchContext, settings, evo: EvolutionSettings, objective: Objective,
-              outcome: EvolutionOutcome, evaluator: Evaluator, ref: AccuracyEstimate, out: Path, *,
-              setup_seconds: float, reference_seconds: float, session_seconds: float) -> SearchResult:
+def _best_strategy(ctx: SearchContext, objective: Objective, best: Evaluation,
+                   ref: AccuracyEstimate) -> BestStrategy:
+    """The best strategy's record: counts, bits, energies, privacy and both ε."""
     space = ctx.space
-    best = outcome.best
     genome = Genome.from_dict(best.genome)
     edge = list(space.edge_range(genome.p))
-    layers = [{"name": space.layer_names[i], "b_w": genome.bits[i][0], "b_a": genome.bits[i][1]}
-              for i in edge]
-    quantized = [layer["b_a"] for layer in layers if (layer["b_w"], layer["b_a"]) != (FULL_PRECISION,) * 2]
     eps_ref = float(ref.eps)
-    best_d = {
-        "p": genome.p, "key": best.key, "genome": best.genome, "layers": layers,
-        "ir_bits": quantized[-1] if quantized else FULL_PRECISION,
-        "edge_blocks": genome.p,
-        "edge_conv_layers": len(edge),
-        "edge_conv_layers_with_stem": space.edge_counts[genome.p],
-        "energy_mj": best.energy, "energy_no_tx_mj": best.energy_no_tx,
-        "transmission_mj": best.energy - best.energy_no_tx,
-        "energy_bounded_mj": objective.energy(best.energy, best.energy_no_tx),
-        "energy_includes_transmission": objective.include_transmission,
-        "privacy": best.privacy, "fitness": best.fitness, "feasible": best.feasible,
-        "top1_fp": ctx.top1_fp,
-        "eps": best.eps, "top1_fp_estimator": best.top1_fp, "top1_quant": best.top1_quant,
-        "eps_reference": eps_ref, "top1_fp_reference": float(ref.top1_fp),
-        "top1_quant_reference": float(ref.top1_quant),
-        "fitness_reference": objective.fitness(best.privacy, best.energy, best.energy_no_tx, eps_ref),
-        "feasible_reference": objective.feasible(best.energy, best.energy_no_tx, eps_ref),
-        "top1": ctx.top1_fp - eps_ref,
-    }
+    return BestStrategy(
+        p=genome.p, key=best.key, genome=best.genome,
+        layers=[{"name": space.layer_names[i], "b_w": genome.bits[i][0], "b_a": genome.bits[i][1]}
+                for i in edge],
+        ir_bits=strategies.ir_bits(genome.edge_bits(space)),
+        edge_blocks=genome.p, edge_conv_layers=len(edge),
+        edge_conv_layers_with_stem=space.edge_counts[genome.p],
+        energy_mj=best.energy, energy_no_tx_mj=best.energy_no_tx,
+        transmission_mj=best.energy - best.energy_no_tx,
+        energy_bounded_mj=objective.energy(best.energy, best.energy_no_tx),
+        energy_includes_transmission=objective.include_transmission,
+        privacy=best.privacy, fitness=best.fitness, feasible=best.feasible,
+        top1_fp=ctx.top1_fp, eps=best.eps, top1_fp_estimator=best.top1_fp,
+        top1_quant=best.top1_quant, eps_reference=eps_ref, top1_fp_reference=float(ref.top1_fp),
+        top1_quant_reference=float(ref.top1_quant),
+        fitness_reference=objective.fitness(best.privacy, best.energy, best.energy_no_tx, eps_ref),
+        feasible_reference=objective.feasible(best.energy, best.energy_no_tx, eps_ref),
+        top1=ctx.top1_fp - eps_ref)
+
+
+def _timing(evo: EvolutionSettings, outcome: EvolutionOutcome, evaluator: Evaluator, *,
+            setup_seconds: float, reference_seconds: float, session_seconds: float) -> SearchTiming:
+    """Table 2's numbers: wall times, the time per 1000 iterations and its split."""
     seen = {rec.key: rec for rec in evaluator.cache.values()}
-    keys = outcome.seen_keys
     split = {"accuracy": 0.0, "privacy": 0.0, "energy": 0.0}
-    for k in keys:
+    for k in outcome.seen_keys:
         for name in split:
             split[name] += seen[k].seconds.get(name, 0.0) if k in seen else 0.0
     search_seconds = outcome.search_seconds
     split["other"] = max(0.0, search_seconds - sum(split.values()))
     genomes = evo.population + evo.iterations
-    per_1000 = setup_seconds + search_seconds * (evo.population + 1000) / max(genomes, 1)
-    timing = {
-        "wall_seconds": setup_seconds + search_seconds + reference_seconds,
-        "setup_seconds": setup_seconds, "search_seconds": search_seconds,
-        "reference_seconds": reference_seconds, "session_seconds": session_seconds,
-        "seconds_per_1000_iterations": per_1000,
-        "seconds_per_1000_iterations_note": (
+    return SearchTiming(
+        wall_seconds=setup_seconds + search_seconds + reference_seconds,
+        setup_seconds=setup_seconds, search_seconds=search_seconds,
+        reference_seconds=reference_seconds, session_seconds=session_seconds,
+        seconds_per_1000_iterations=(setup_seconds + search_seconds * (evo.population + 1000)
+                                     / max(genomes, 1)),
+        seconds_per_1000_iterations_note=(
             "setup + search time scaled from N+T to N+1000 genomes"
             + (" (extrapolated)" if evo.iterations < 1000 else "")),
-        "split_seconds": split,
-        "split_share": {k: v / search_seconds if search_seconds > 0 else 0.0 for k, v in split.items()},
-        "genomes": genomes, "evaluations": outcome.evaluations,
-        "cache_hits": genomes - outcome.evaluations,
-        "cache_hit_rate": (genomes - outcome.evaluations) / genomes if genomes else 0.0,
-    }
+        split_seconds=split,
+        split_share={k: v / search_seconds if search_seconds > 0 else 0.0
+                     for k, v in split.items()},
+        genomes=genomes, evaluations=outcome.evaluations,
+        cache_hits=genomes - outcome.evaluations,
+        cache_hit_rate=(genomes - outcome.evaluations) / genomes if genomes else 0.0)
+
+
+def _assemble(ctx: SearchContext, settings: SearchSettings, evo: EvolutionSettings,
+              objective: Objective, outcome: EvolutionOutcome, evaluator: Evaluator,
+              ref: AccuracyEstimate, out: Path, *, setup_seconds: float, reference_seconds: float,
+              session_seconds: float) -> SearchResult:
+    """The :class:`SearchResult` of a finished run: best strategy, timing and settings."""
+    space = ctx.space
     settings_d = {**asdict(settings), "seed": evo.seed, "energy_bound": objective.energy_bound,
                   "train_seed": ctx.train_seed, "privacy_dist": "mse",
+                  "hardware": ctx.energy.hardware.name,
                   "weight_bits": list(space.weight_bits),
                   "activation_bits": list(space.activation_bits)}
+    timing = _timing(evo, outcome, evaluator, setup_seconds=setup_seconds,
+                     reference_seconds=reference_seconds, session_seconds=session_seconds)
     return SearchResult(model=ctx.model, profile=ctx.profile.name, dataset=ctx.dataset,
                         data=ctx.provenance, seed=evo.seed, energy_bound=objective.energy_bound,
-                        accuracy_bound=objective.accuracy_bound, best=best_d,
-                        history=outcome.history, timing=timing, settings=settings_d,
+                        accuracy_bound=objective.accuracy_bound,
+                        best=_best_strategy(ctx, objective, outcome.best, ref).to_dict(),
+                        history=outcome.history, timing=timing.to_dict(), settings=settings_d,
                         evaluations=outcome.evaluations, out_dir=str(out))
 
 
 __all__ = [
-    "run", "load_result", "SearchResult", "default_out_dir",
+    "run", "load_result", "SearchResult", "BestStrategy", "SearchTiming", "default_out_dir",
     "Genome", "GenomeSpace", "key", "random_genome", "mutate",
     "punish", "fitness", "feasible", "Objective",
     "Evaluator", "Evaluation", "AccuracyEstimate", "seed_for",
     "EvolutionSettings", "evolve", "SearchContext", "build_context", "search_settings",
-    "ESTIMATORS", "EstimatorContext", "register", "results_dir",
+    "ESTIMATORS", "EstimatorContext", "register",
 ]

@@ -6,8 +6,9 @@ import argparse
 import dataclasses
 from typing import Callable
 
+from .. import bounds
 from ..constants import ENERGY_BOUND_MJ
-from ..models import ARCHITECTURES
+from ..models import MODELS
 from ..profiles import SearchSettings
 
 # Help for the SearchSettings fields; every field becomes a flag (--iterations, ...).
@@ -41,8 +42,15 @@ def add_parser(subparsers: argparse._SubParsersAction,
                     "rerunning the same command resumes an interrupted search. Settings default "
                     "to the profile's.")
     add_common_args(p)
-    p.add_argument("--model", required=True, choices=list(ARCHITECTURES))
-    p.add_argument("--energy-bound", type=float, default=ENERGY_BOUND_MJ, metavar="MJ",
+    p.add_argument("--model", required=True, metavar="MODEL",
+                   help=f"a registered model ({', '.join(MODELS)}) or your own, as "
+                        "path/to/file.py:build_fn (build_fn(num_classes) returns an nn.Module; "
+                        "README: 'Use it on your own model')")
+    p.add_argument("--checkpoint", default=None, metavar="FILE",
+                   help="search on these weights (a state_dict saved with torch.save) instead of "
+                        "training or reusing the profile's checkpoint")
+    p.add_argument("--energy-bound", type=bounds.ENERGY_BOUND.argtype(), default=ENERGY_BOUND_MJ,
+                   metavar="MJ",
                    help=f"E_b in mJ per image (default {ENERGY_BOUND_MJ})")
     p.add_argument("--seed", type=int, default=0, help="search seed (default 0)")
     p.add_argument("--out", default=None, metavar="DIR",
@@ -52,6 +60,21 @@ def add_parser(subparsers: argparse._SubParsersAction,
     p.add_argument("--train-seed", type=int, default=0, help="seed of the checkpoint to search on")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--attack-scores", action="store_true",
+                   help="also score the best strategy with every attack (paperlib.attacks) and "
+                        "keep the scores in result.json (best.attack_scores)")
+    from ..executors import EXECUTORS
+    par = p.add_argument_group("parallel search (docs/decisions/scale.md §1-2)")
+    par.add_argument("--batch", type=int, default=1, metavar="K",
+                     help="children scored per round (default 1: Algorithm 1 exactly)")
+    par.add_argument("--executor", choices=list(EXECUTORS), default="local",
+                     help="where the children are scored (default local: in this process)")
+    par.add_argument("--workers", type=int, default=1, metavar="W",
+                     help="children scored at once (default 1)")
+    par.add_argument("--address", default=None,
+                     help="Ray cluster address (e.g. auto; --executor ray only)")
+    par.add_argument("--gpus-per-worker", type=float, default=None, metavar="G",
+                     help="GPU share of each Ray worker (e.g. 0.25; --executor ray only)")
     group = p.add_argument_group("search settings (default: the profile's)")
     for f in dataclasses.fields(SearchSettings):
         flag = "--" + f.name.replace("_", "-")
@@ -64,6 +87,8 @@ def add_parser(subparsers: argparse._SubParsersAction,
             continue
         extra = {"choices": list(ESTIMATORS)} if f.name in ("estimator", "reference_estimator") else {}
         metavar = None if extra else f.name.split("_")[0].upper()
+        if bounds.cli_range(f.name) is not None:  # range-checked, refused by flag name
+            kind = bounds.cli_range(f.name).argtype()
         group.add_argument(flag, dest=f"set_{f.name}", type=kind, default=None, metavar=metavar,
                            help=helptext, **extra)
     p.set_defaults(func=cmd_search)
@@ -71,12 +96,24 @@ def add_parser(subparsers: argparse._SubParsersAction,
 
 
 def cmd_search(args: argparse.Namespace) -> int:
+    from ..models.user import resolve_model
     from . import run
 
+    from ..executors import make_executor
+
+    model = resolve_model(args.model, args.dataset)
     overrides = {k[4:]: v for k, v in vars(args).items() if k.startswith("set_") and v is not None}
-    result = run(args.model, args.profile, energy_bound=args.energy_bound, seed=args.seed,
-                 out_dir=args.out, dataset=args.dataset, train_seed=args.train_seed,
-                 device=args.device, progress=not args.no_progress, **overrides)
+    options = {k: v for k, v in (("address", args.address),
+                                 ("gpus_per_worker", args.gpus_per_worker)) if v is not None}
+    if options and args.executor != "ray":
+        raise SystemExit(f"--address / --gpus-per-worker apply to --executor ray only, not "
+                         f"{args.executor!r}")
+    with make_executor(args.executor, args.workers, **options) as executor:
+        result = run(model, args.profile, energy_bound=args.energy_bound, seed=args.seed,
+                     out_dir=args.out, dataset=args.dataset, train_seed=args.train_seed,
+                     device=args.device, progress=not args.no_progress,
+                     checkpoint=args.checkpoint, batch=args.batch, executor=executor,
+                     attack_scores=args.attack_scores, **overrides)
     print(result.summary())
     print(f"result: {result.out_dir}/result.json")
     return 0

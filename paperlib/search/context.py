@@ -17,17 +17,12 @@ from typing import Any
 
 from torch import nn
 
-from .. import data, train
-from ..data import REPO_ROOT
+from .. import bounds, data, train
+from ..config import results_dir
 from ..profiles import Profile, SearchSettings, get_profile
 from .estimators import EstimatorContext, check_name, make_estimator
 from .evaluator import EdgeEnergy, EdgePrivacy, Evaluator, Objective
 from .genome import FP_PAIR, Genome, GenomeSpace
-
-
-def results_dir() -> Path:
-    """``$PAPERLIB_RESULTS_DIR``, else the repository's (git-ignored) ``results/``."""
-    return Path(os.environ.get("PAPERLIB_RESULTS_DIR") or REPO_ROOT / "results").expanduser()
 
 
 def search_settings(base: Profile | SearchSettings, **overrides: Any) -> SearchSettings:
@@ -41,9 +36,7 @@ def search_settings(base: Profile | SearchSettings, **overrides: Any) -> SearchS
     settings = dataclasses.replace(base, **{k: v for k, v in overrides.items() if v is not None})
     check_name(settings.estimator)
     check_name(settings.reference_estimator)
-    for name in ("validation_images", "privacy_images"):
-        if getattr(settings, name) < 1:
-            raise ValueError(f"{name} must be >= 1, got {getattr(settings, name)}")
+    bounds.check_search_settings(settings)  # every number in its range, named when it is not
     return settings
 
 
@@ -140,15 +133,23 @@ class SearchContext:
 def build_context(model: str, profile: str | Profile | None = None, *, dataset: str | None = None,
                   train_seed: int = 0, allow_partial: bool | None = None, progress: bool = True,
                   settings: SearchSettings | None = None, device: str | None = None,
-                  **overrides: Any) -> SearchContext:
+                  checkpoint: str | os.PathLike | None = None, **overrides: Any) -> SearchContext:
     """Load (or train) ``model``'s checkpoint for ``profile`` and build the search's context
-    (on ``device``, default CUDA when present)."""
+    (on ``device``, default CUDA when present). ``checkpoint``: a ``state_dict`` file trained
+    elsewhere, used instead (``paperlib.models.user.load_checkpoint``)."""
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     settings = settings or search_settings(prof.search_for(model), **overrides)
     dataset = dataset or prof.dataset_for(model)
-    net, meta = train.load_or_train(model, prof, dataset=dataset, seed=train_seed,
-                                    allow_partial=allow_partial, progress=progress, device=device)
     train_ds, test_ds = train.training_data(model, prof, dataset, train_seed, allow_partial)
+    if checkpoint is not None:
+        from ..models.user import load_checkpoint
+
+        net, meta = load_checkpoint(model, checkpoint, train_ds, test_ds, dataset,
+                                    device=device or train.default_device())
+    else:
+        net, meta = train.load_or_train(model, prof, dataset=dataset, seed=train_seed,
+                                        allow_partial=allow_partial, progress=progress,
+                                        device=device)
     net.eval()
     for param in net.parameters():
         param.requires_grad_(True)
@@ -157,4 +158,4 @@ def build_context(model: str, profile: str | Profile | None = None, *, dataset: 
                          test_ds=test_ds, train_seed=train_seed, progress=progress)
 
 
-__all__ = ["SearchContext", "build_context", "search_settings", "results_dir"]
+__all__ = ["SearchContext", "build_context", "search_settings"]

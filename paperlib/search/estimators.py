@@ -29,9 +29,10 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .. import data, io, models, train
+from .. import data, io, models, strategies, train
 from ..constants import FINETUNE_LR, FINETUNE_MOMENTUM, FULL_PRECISION
 from ..profiles import SearchSettings
+from ..registry import Registry
 from .evaluator import AccuracyEstimate
 from .genome import Genome, GenomeSpace
 
@@ -63,27 +64,27 @@ class EstimatorContext:
         return data.subset(self.test_ds, self.settings.validation_images, seed=0)
 
 
-ESTIMATORS: dict[str, Callable[[EstimatorContext], Any]] = {}
+# Every ε estimator, by name: a class built from an :class:`EstimatorContext`. ``seed_free``: its
+# ε does not depend on the search seed (so logs of other seeds may warm its cache, see baselines).
+ESTIMATORS: Registry = Registry("accuracy estimator", defaults={"seed_free": False})
 
 
-def register(name: str) -> Callable:
-    """Class decorator: make an estimator available by ``name``."""
+def register(name: str, *, label: str | None = None, **meta: Any) -> Callable:
+    """Class decorator: make an estimator available by ``name`` (``meta``: e.g. ``seed_free``)."""
     def deco(cls):
         cls.name = name
-        ESTIMATORS[name] = cls
-        return cls
+        return ESTIMATORS.add(name, cls, label=label, **meta)
     return deco
 
 
 def check_name(name: str) -> str:
-    if name not in ESTIMATORS:
-        raise ValueError(f"unknown accuracy estimator {name!r}; choose one of {', '.join(ESTIMATORS)}")
+    ESTIMATORS.entry(name)  # raises, listing the registered names
     return name
 
 
 def make_estimator(name: str, ctx: EstimatorContext):
     """The estimator registered as ``name``, built on ``ctx`` (not yet prepared)."""
-    return ESTIMATORS[check_name(name)](ctx)
+    return ESTIMATORS.get(name)(ctx)
 
 
 # --- finetuning estimators ---------------------------------------------------------------------
@@ -150,7 +151,7 @@ def _pair_key(w: int, a: int) -> str:
     return f"w{w}a{a}"
 
 
-@register("sensitivity")
+@register("sensitivity", seed_free=True)
 class SensitivityEstimator:
     """EvoQ-style additive ε (Yuan et al.), no finetuning.
 
@@ -215,7 +216,7 @@ class SensitivityEstimator:
     @torch.no_grad()
     def _measure(self, partial: dict[str, Any] | None) -> dict[str, Any]:
         """Measure the table, resuming a partial one (it is saved after every unit)."""
-        from .. import quant
+        from .. import graph, quant
 
         ctx, space = self.ctx, self.ctx.space
         net = ctx.net.eval()
@@ -223,7 +224,9 @@ class SensitivityEstimator:
         device = next(net.parameters()).device
         x = data.normalize(val.images, val.dataset).to(device)
         y = val.labels.to(device)
-        blocks = list(net.blocks)
+        # stem, units and head as composable pieces sharing net's modules (paperlib.graph)
+        pieces = graph.segments(net)
+        stem, blocks, head = pieces[0], pieces[1:-1], pieces[-1]
         chunk = ctx.eval_batch_size
         table = partial or {"identity": self._identity(), "layers": {}, "ir": {},
                             "seconds": 0.0, "complete": False}
@@ -241,13 +244,13 @@ class SensitivityEstimator:
                     z = transform(z)
                 for j in range(start, len(blocks)):
                     z = (first if (j == start and first is not None) else blocks[j])(z)
-                correct += (net.head(z).argmax(1) == y[i:i + chunk]).sum().item()
+                correct += (head(z).argmax(1) == y[i:i + chunk]).sum().item()
             return correct / max(len(h), 1)
 
         def ir_quantizer(bits: int) -> Callable[[torch.Tensor], torch.Tensor]:
             return lambda z: quant.quantize_activation(z, bits)  # as quantize_edge's output hook
 
-        h = torch.cat([net.stem(x[i:i + chunk]) for i in range(0, len(x), chunk)])
+        h = torch.cat([stem(x[i:i + chunk]) for i in range(0, len(x), chunk)])
         fp = top1_from(h, 0)
         if "top1_fp" in table and table["top1_fp"] != fp:  # another machine's numbers: start over
             table = {"identity": self._identity(), "layers": {}, "ir": {}, "seconds": 0.0,
@@ -269,16 +272,15 @@ class SensitivityEstimator:
                                            for a in space.activation_bits}
                     bar.update(len(space.activation_bits))
                 for name, layer in unit_layers[u + 1]:
-                    rel = name[len(f"blocks.{u}."):]
                     losses = {}
                     for w in space.weight_bits:
                         for a in space.activation_bits:
                             qlayer = quant.wrap_layer(layer, w, a, ctx.per_channel)
-                            _set_submodule(block, rel, qlayer)
+                            quant.set_submodule(block, name, qlayer)  # the piece runs unit u+1
                             try:
                                 losses[_pair_key(w, a)] = fp - top1_from(h, u)
                             finally:
-                                _set_submodule(block, rel, layer)
+                                quant.set_submodule(block, name, layer)
                             bar.update(1)
                     table["layers"][name] = losses
                 table["seconds"] = round(prior + time.perf_counter() - t0, 3)
@@ -310,25 +312,13 @@ class SensitivityEstimator:
         total = 0.0
         for i in space.edge_range(genome.p):
             w, a = genome.bits[i]
-            if (w, a) != (FULL_PRECISION, FULL_PRECISION):
+            if (w, a) != strategies.FP_PAIR:
                 total += t["layers"][space.layer_names[i]][_pair_key(w, a)]
-        ir = _ir_bits(genome, space)
+        ir = strategies.ir_bits(genome.edge_bits(space))
         if ir != FULL_PRECISION:
             total += t["ir"][str(genome.p)][f"a{ir}"]
         eps = max(0.0, total)
         return AccuracyEstimate(eps=eps, top1_fp=t["top1_fp"], top1_quant=t["top1_fp"] - eps)
-
-
-def _ir_bits(genome: Genome, space: GenomeSpace) -> int:
-    """``policy.ir_bits`` from the genome alone: the b_a of the last quantized edge layer."""
-    quantized = [a for w, a in genome.edge_bits(space) if (w, a) != (FULL_PRECISION, FULL_PRECISION)]
-    return quantized[-1] if quantized else FULL_PRECISION
-
-
-def _set_submodule(root: nn.Module, name: str, module: nn.Module) -> None:
-    parent_name, _, child = name.rpartition(".")
-    parent = root.get_submodule(parent_name) if parent_name else root
-    setattr(parent, child, module)
 
 
 __all__ = ["EstimatorContext", "ESTIMATORS", "register", "check_name", "make_estimator",

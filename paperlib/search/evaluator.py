@@ -6,11 +6,11 @@ canonical genome key (:func:`genome.key`): a strategy is measured once however m
 it. Every measured strategy is appended to a JSONL log as soon as it is done; reloading the log
 rebuilds the cache, which is how an interrupted search resumes without measuring anything twice.
 
-Decisions (SPEC §5 is silent on them):
+Decisions (the paper is silent on them; docs/decisions/paper-method.md §4, §5):
 
 * P is measured on the *post-training* quantized edge (the trained weights quantized by Π, no
   finetuning), so that it does not depend on the ε estimator; the IR is quantized at the policy's
-  IR width as it is sent. MSE with the standard per-image normalisation (SPEC §4).
+  IR width as it is sent. MSE with the standard per-image normalisation (§4 there).
 * E is logged with and without the transmission term E_T (Eq. 7, 9); the :class:`Objective`
   says which of the two the energy bound applies to (``SearchSettings.include_transmission``).
 * ε may be negative (the quantized model scores better); Eq. 12 then does not punish.
@@ -18,12 +18,13 @@ Decisions (SPEC §5 is silent on them):
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
@@ -31,7 +32,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import data, io, models
+from .. import bounds, data, io, models
 from ..constants import LAMBDA_ACCURACY, LAMBDA_ENERGY
 from . import fitness as fit
 from .genome import Genome, GenomeSpace, key as genome_key
@@ -78,7 +79,8 @@ class EdgeEnergy:
         from .. import energy
 
         self.space = space
-        self._model = energy.EnergyModel.for_net(net)
+        self._model = energy.EnergyModel.for_net(net)  # on the hardware description in use
+        self.hardware = self._model.hardware
         if self._model.n_layers != space.num_layers:
             raise ValueError(f"energy model has {self._model.n_layers} layers, the genome space "
                              f"{space.num_layers}")
@@ -135,14 +137,10 @@ class Objective:
     include_transmission: bool = False
 
     def __post_init__(self) -> None:
-        if not self.energy_bound > 0:
-            raise ValueError(f"the energy bound E_b must be positive, got {self.energy_bound} mJ")
-        if not self.accuracy_bound > 0:
-            raise ValueError(f"the accuracy-loss bound eps_b must be positive, got {self.accuracy_bound}")
+        bounds.ENERGY_BOUND.check("the energy bound E_b", self.energy_bound)
+        bounds.ACCURACY_BOUND.check("the accuracy-loss bound eps_b", self.accuracy_bound)
         for name in ("lambda_energy", "lambda_accuracy"):
-            lam = getattr(self, name)
-            if not 0 < lam < 1:
-                raise ValueError(f"{name} must lie in (0, 1), got {lam}")
+            bounds.SEARCH_SETTINGS[name].check(name, getattr(self, name))
 
     def energy(self, energy: float, energy_no_tx: float) -> float:
         """The E that Eq. 11 punishes: with or without E_T."""
@@ -160,7 +158,7 @@ class Objective:
 # --- evaluations -------------------------------------------------------------------------------
 
 @dataclass
-class Evaluation:
+class Evaluation(io.JsonRecord):
     """One measured strategy, as logged (one JSONL line per strategy)."""
 
     key: str
@@ -176,14 +174,6 @@ class Evaluation:
     feasible: bool
     estimator: str
     seconds: dict[str, float] = field(default_factory=dict)  # accuracy, privacy, energy
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Evaluation":
-        names = cls.__dataclass_fields__
-        return cls(**{k: v for k, v in d.items() if k in names})
 
 
 class Evaluator:
@@ -247,6 +237,12 @@ class Evaluator:
             self.hits += hit is not None
         if hit is not None:
             return hit
+        return self.store(self.measure(genome))
+
+    def measure(self, genome: Genome) -> Evaluation:
+        """E, P and ε of ``genome`` and its Eq. 11 fitness, without the cache or the log (what a
+        worker of a parallel search runs; docs/decisions/scale.md §1)."""
+        k = self.key(genome)
         t0 = time.perf_counter()
         energy, energy_no_tx = self.energy(genome)
         t1 = time.perf_counter()
@@ -258,23 +254,58 @@ class Evaluator:
             if not math.isfinite(value):
                 raise RuntimeError(f"strategy {k}: {name} is {value}; cannot score it")
         seconds = {"energy": t1 - t0, "privacy": t2 - t1, "accuracy": t3 - t2}
-        for name, s in seconds.items():
-            self.seconds[name] += s
         ev = Evaluation(key=k, genome=genome.to_dict(), p=int(genome.p), privacy=privacy,
                         energy=float(energy), energy_no_tx=float(energy_no_tx), eps=float(acc.eps),
                         top1_fp=float(acc.top1_fp), top1_quant=float(acc.top1_quant), fitness=0.0,
                         feasible=False, estimator=self.estimator.name,
                         seconds={n: round(s, 6) for n, s in seconds.items()})
         self._refresh(ev)
+        return ev
+
+    def store(self, ev: Evaluation) -> Evaluation:
+        """Log and cache a measured strategy (the driver alone calls this)."""
+        for name in self.seconds:
+            self.seconds[name] += ev.seconds.get(name, 0.0)
         if self.log_path is not None:
             io.append_jsonl(self.log_path, ev.to_dict())
-        self.cache[k] = ev
+        self.cache[ev.key] = ev
         self.computed += 1
         return ev
 
-    @property
-    def hit_rate(self) -> float:
-        return self.hits / self.requests if self.requests else 0.0
+    def detached(self) -> "Evaluator":
+        """A copy without cache, log or counters: what is shipped to workers (made once, so that an
+        executor ships it once)."""
+        twin = self.__dict__.get("_twin")
+        if twin is None:
+            twin = copy.copy(self)
+            twin.log_path, twin.cache, twin._twin = None, {}, None
+            twin.seconds = dict.fromkeys(self.seconds, 0.0)
+            self._twin = twin
+        return twin
+
+    def evaluate_many(self, genomes: list[Genome], executor: Any = None) -> list[Evaluation]:
+        """:meth:`evaluate` for every genome, the distinct uncached strategies measured through
+        ``executor.map`` (default: here, in order) and logged in the order of ``genomes``."""
+        keys = [self.key(g) for g in genomes]
+        todo: dict[str, Genome] = {}
+        for k, g in zip(keys, genomes):
+            if k not in self.cache and k not in todo:
+                todo[k] = g
+        self.requests += len(genomes)
+        self.hits += len(genomes) - len(todo)
+        if todo:
+            if executor is None:
+                measured = [self.measure(g) for g in todo.values()]
+            else:
+                measured = executor.map(measure_strategy, self.detached(), list(todo.values()))
+            for ev in measured:
+                self.store(ev)
+        return [self.cache[k] for k in keys]
+
+
+def measure_strategy(evaluator: Evaluator, genome: Genome) -> Evaluation:
+    """``evaluator.measure(genome)``: the job an executor runs for one strategy."""
+    return evaluator.measure(genome)
 
 
 def _end_with_newline(path: Path) -> None:

@@ -17,12 +17,22 @@ generator's ``bit_generator.state``, history, best key) is written atomically to
 the initial population and after every iteration; a rerun reloads it and the evaluation log and
 continues exactly where the interrupted run stood (an iteration cut short is redone; its child is
 then a cache hit if it was already logged).
+
+Parallel Algorithm 1 (``batch`` K > 1, docs/decisions/scale.md §1): each round draws K samples of S
+from the same population and mutates each winner (all of the round's random draws happen before
+any scoring), scores the K children concurrently through an executor
+(:mod:`paperlib.executors`), then applies them in draw order: the worst of the child's sample that
+is still in the population leaves, the child joins. ``iterations`` T still counts children (the last
+round is cut to what is left), so equal T means an equal budget for every K. K = 1 is the serial
+algorithm above, draw for draw. The state is saved after every round; a round cut short is redrawn
+from the saved generator state and its already-logged children are cache hits.
 """
 
 from __future__ import annotations
 
+import logging
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Callable
 
@@ -30,23 +40,47 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .. import io
-from ..constants import ITERATIONS, P_MUTATE_LAYER, P_MUTATE_PARTITION, POPULATION, SAMPLE
+from ..profiles import SearchSettings
 from .evaluator import Evaluation, Evaluator
 from .genome import Genome, mutate, random_genome
 
+log = logging.getLogger(__name__)
+STATE_FIX = ("delete it to restart the search (the strategies already scored stay in "
+             "evaluations.jsonl and are not measured again)")
+
 STATE_VERSION = 1
+_SEARCH_DEFAULTS = SearchSettings()
 
 
 @dataclass(frozen=True)
 class EvolutionSettings:
-    """Algorithm 1's N, S, T and mutation probabilities, and the seed."""
+    """Algorithm 1's N, S, T and mutation probabilities, and the seed.
 
-    population: int = POPULATION
-    sample: int = SAMPLE
-    iterations: int = ITERATIONS
-    p_mutate_partition: float = P_MUTATE_PARTITION
-    p_mutate_layer: float = P_MUTATE_LAYER
+    The first five are the :class:`~paperlib.profiles.SearchSettings` fields of the same names,
+    with their defaults; :meth:`from_search` takes them from a profile's settings."""
+
+    population: int = _SEARCH_DEFAULTS.population
+    sample: int = _SEARCH_DEFAULTS.sample
+    iterations: int = _SEARCH_DEFAULTS.iterations
+    p_mutate_partition: float = _SEARCH_DEFAULTS.p_mutate_partition
+    p_mutate_layer: float = _SEARCH_DEFAULTS.p_mutate_layer
     seed: int = 0
+    batch: int = 1  # K children per round (docs/decisions/scale.md §1)
+
+    @classmethod
+    def from_search(cls, settings: SearchSettings, seed: int = 0,
+                    batch: int = 1) -> "EvolutionSettings":
+        """The evolution part of ``settings``, with ``seed`` and ``batch`` K."""
+        return cls(**{name: getattr(settings, name) for name in EVOLUTION_FIELDS}, seed=seed,
+                   batch=batch)
+
+    def fingerprint(self) -> dict[str, Any]:
+        """The settings a saved state must match (``batch`` only when K > 1, so that a serial
+        state written before K existed still resumes)."""
+        d = asdict(self)
+        if d["batch"] == 1:
+            del d["batch"]
+        return d
 
     def __post_init__(self) -> None:
         if self.population < 1:
@@ -54,6 +88,8 @@ class EvolutionSettings:
         if not 1 <= self.sample <= self.population:
             raise ValueError(f"sample size S={self.sample} must lie in 1..N={self.population} "
                              "(S distinct members are drawn from the population)")
+        if isinstance(self.batch, bool) or not isinstance(self.batch, int) or self.batch < 1:
+            raise ValueError(f"batch K (--batch) must be a positive integer, got {self.batch!r}")
         if self.iterations < 0:
             raise ValueError(f"iterations T must be >= 0, got {self.iterations}")
         for name in ("p_mutate_partition", "p_mutate_layer"):
@@ -90,19 +126,46 @@ def _better(ev: Evaluation, best: Evaluation | None) -> bool:
     return best is None or ev.fitness > best.fitness
 
 
+def _draw_round(population: list[Genome], fits: list[float], settings: EvolutionSettings,
+                space, rng: np.random.Generator, k: int) -> list[tuple[np.ndarray, Genome]]:
+    """The ``k`` (sample, child) pairs of one round, all drawn before any scoring (Alg. 1 lines
+    4-6 repeated k times on the same population)."""
+    draws = []
+    for _ in range(k):
+        idx = rng.choice(len(population), size=settings.sample, replace=False)
+        parent = population[int(idx[int(np.argmax([fits[j] for j in idx]))])]
+        draws.append((idx, mutate(parent, space, rng, settings.p_mutate_partition,
+                                  settings.p_mutate_layer)))
+    return draws
+
+
+def _leaver(idx: np.ndarray, gone: set[int], fits: list[float]) -> int:
+    """The member of the round's population that a child drawn with sample ``idx`` replaces: the
+    worst of its sample still present (ties: first in the draw); when every member of the sample
+    has already left this round, the worst member still present (docs/decisions/scale.md §1)."""
+    present = [int(j) for j in idx if int(j) not in gone]
+    if not present:
+        present = [j for j in range(len(fits)) if j not in gone]
+    return present[int(np.argmin([fits[j] for j in present]))]
+
+
 def evolve(evaluator: Evaluator, settings: EvolutionSettings, state_path: str | Path | None = None,
            *, fingerprint: dict[str, Any] | None = None, progress: bool = True,
-           hook: Hook | None = None) -> EvolutionOutcome:
+           hook: Hook | None = None, executor: Any = None) -> EvolutionOutcome:
     """Run (or resume) Algorithm 1. ``fingerprint`` (JSON-able) must match a resumed state's.
 
-    ``hook`` is called after every scored genome (tests use it to simulate a kill)."""
+    ``hook`` is called after every scored genome (tests use it to simulate a kill). ``executor``
+    (:mod:`paperlib.executors`; default: in this process) scores each round's children; the
+    result does not depend on it."""
     space = evaluator.space
     state_path = Path(state_path) if state_path is not None else None
-    fingerprint = {"settings": asdict(settings), **(fingerprint or {})}
+    fingerprint = {"settings": settings.fingerprint(), **(fingerprint or {})}
     rng = np.random.default_rng(settings.seed)
-    state = io.read_json(state_path) if state_path is not None and state_path.exists() else None
+    state = (io.read_json(state_path, fix=STATE_FIX)
+             if state_path is not None and state_path.exists() else None)
     if state is not None:
         _check_state(state, fingerprint, settings, state_path)
+        _report_resume(state, settings, state_path)
     t_start = time.perf_counter()
     prior_seconds = state["search_seconds"] if state else 0.0
     bar = tqdm(total=settings.population + settings.iterations, desc="search", disable=not progress,
@@ -148,25 +211,31 @@ def evolve(evaluator: Evaluator, settings: EvolutionSettings, state_path: str | 
             start = state["iteration"] + 1
             bar.update(settings.population + state["iteration"])
             bar.set_postfix(best=f"{best.fitness:.4f}", refresh=False)
-        for it in range(start, settings.iterations + 1):
-            idx = rng.choice(len(population), size=settings.sample, replace=False)
-            fits = [evaluator.fitness(population[j]) for j in idx]
-            parent = population[int(idx[int(np.argmax(fits))])]
-            worst = int(idx[int(np.argmin(fits))])
-            child = mutate(parent, space, rng, settings.p_mutate_partition, settings.p_mutate_layer)
-            ev = evaluator.evaluate(child)
-            seen[ev.key] = None
-            del population[worst]
-            population.append(child)
-            if _better(ev, best):
-                best = ev
-            history.append(_history_entry(it, best, [evaluator.fitness(g) for g in population], ev,
-                                          seen))
+        it = start - 1  # children applied so far
+        while it < settings.iterations:
+            k = min(settings.batch, settings.iterations - it)
+            fits = [evaluator.fitness(g) for g in population]
+            draws = _draw_round(population, fits, settings, space, rng, k)
+            evs = evaluator.evaluate_many([child for _, child in draws], executor)
+            gone: set[int] = set()
+            survivors = list(population)
+            children: list[Genome] = []
+            for (idx, child), ev in zip(draws, evs):
+                it += 1
+                gone.add(_leaver(idx, gone, fits))
+                children.append(child)
+                seen[ev.key] = None
+                if _better(ev, best):
+                    best = ev
+                population = [g for j, g in enumerate(survivors) if j not in gone] + children
+                history.append(_history_entry(it, best, [evaluator.fitness(g) for g in population],
+                                              ev, seen))
+                bar.update(1)
+                bar.set_postfix(best=f"{best.fitness:.4f}", refresh=False)
             save(it, population, best, history)
-            bar.update(1)
-            bar.set_postfix(best=f"{best.fitness:.4f}", refresh=False)
             if hook:
-                hook("iteration", it, ev)
+                for j, ev in enumerate(evs):
+                    hook("iteration", it - k + 1 + j, ev)
     finally:
         bar.close()
     return EvolutionOutcome(best=best, history=history, population=population,
@@ -188,6 +257,18 @@ def _replay_best(evaluator: Evaluator, population: list[Genome], state: dict) ->
     return ev
 
 
+def _report_resume(state: dict, settings: EvolutionSettings, path: Path) -> None:
+    """Say that (and where) a saved search is resumed: its output is partly from an earlier run."""
+    done = state["iteration"]
+    if done >= settings.iterations:
+        log.warning("the search in %s already ran all %d iterations; reusing it", path.parent,
+                    settings.iterations)
+    else:
+        log.warning("resuming at iteration %d of %d: the search in %s was interrupted after %d "
+                    "(%d strategies already scored)", done + 1, settings.iterations, path.parent,
+                    done, len(state.get("seen_keys", [])))
+
+
 def _check_state(state: dict, fingerprint: dict, settings: EvolutionSettings, path: Path) -> None:
     if state.get("version") != STATE_VERSION:
         raise RuntimeError(f"{path} was written by another version of the search; delete it to restart")
@@ -195,7 +276,7 @@ def _check_state(state: dict, fingerprint: dict, settings: EvolutionSettings, pa
     want = dict(fingerprint)
     saved_settings = dict(saved.pop("settings", {}))
     want_settings = dict(want.pop("settings", {}))
-    saved_t = saved_settings.pop("iterations", None)
+    saved_settings.pop("iterations", None)
     want_settings.pop("iterations", None)
     diff = sorted(k for k in set(saved) | set(want) if saved.get(k) != want.get(k))
     diff += sorted(k for k in set(saved_settings) | set(want_settings)
@@ -209,7 +290,9 @@ def _check_state(state: dict, fingerprint: dict, settings: EvolutionSettings, pa
             f"the saved search in {path.parent} has already run {state['iteration']} iterations, "
             f"more than the {settings.iterations} requested; ask for at least that many or use "
             "another --out folder")
-    del saved_t
 
 
-__all__ = ["EvolutionSettings", "EvolutionOutcome", "evolve"]
+EVOLUTION_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(EvolutionSettings)
+                                          if f.name not in ("seed", "batch"))
+
+__all__ = ["EvolutionSettings", "EVOLUTION_FIELDS", "EvolutionOutcome", "evolve"]

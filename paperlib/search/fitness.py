@@ -1,4 +1,4 @@
-"""The search objective: Eq. 11-12 of the paper (SPEC §5).
+"""The search objective: Eq. 11-12 of the paper (docs/decisions/paper-method.md §5).
 
 ``F(V, E_b, ε_b) = P · punish(λ1, E, E_b) · punish(λ2, ε, ε_b)`` with the exponential punishment
 ``punish(λ, v, b) = λ^(v/b − 1)`` when ``v > b`` and 1 otherwise (λ ∈ (0, 1); smaller is stricter).

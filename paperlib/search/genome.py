@@ -1,4 +1,5 @@
-"""Strategy vectors ``V = (p, Π)`` of the paper's "Searching algorithm" section (SPEC §5).
+"""Strategy vectors ``V = (p, Π)`` of the paper's "Searching algorithm" section
+(docs/decisions/paper-method.md §5).
 
 ``p`` is the partition point (blocks after the stem on the edge, 0..num_units) and ``Π`` holds one
 ``(b_w, b_a)`` pair for *every* quantizable layer of the model, in ``models.quantizable_layers``
@@ -18,9 +19,9 @@ import numpy as np
 from torch import nn
 
 from .. import models
-from ..constants import ACTIVATION_BITS, FULL_PRECISION, P_MUTATE_LAYER, P_MUTATE_PARTITION, WEIGHT_BITS
+from ..constants import ACTIVATION_BITS, P_MUTATE_LAYER, P_MUTATE_PARTITION, WEIGHT_BITS
+from ..strategies import FP_PAIR  # (32, 32): not quantized
 
-FP_PAIR = (FULL_PRECISION, FULL_PRECISION)
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,8 @@ class Genome:
 
     @property
     def policy(self) -> list[tuple[int, int]]:
-        """The genome as a per-layer policy (SPEC §7); entries past ``p`` are ignored there."""
+        """The genome as a per-layer policy (paper-method.md §7); entries past ``p`` are ignored
+        there."""
         return [tuple(b) for b in self.bits]  # type: ignore[misc]
 
     def edge_bits(self, space: GenomeSpace) -> list[tuple[int, int]]:

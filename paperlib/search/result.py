@@ -8,7 +8,6 @@ and data provenance the numbers were computed from.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,19 +20,64 @@ FORMAT_VERSION = 1
 
 
 @dataclass
-class SearchResult:
-    """One search's outcome. ``best`` is a dict (JSON-ready) with at least:
+class BestStrategy(io.JsonRecord):
+    """The highest-fitness strategy of a search, as ``result.json`` holds it
+    (``SearchResult.best``)."""
 
-    ``p``, ``key``, ``genome``, ``layers`` (one ``{"name", "b_w", "b_a"}`` per edge layer after the
-    stem), ``ir_bits``, ``edge_blocks`` (= p), ``edge_conv_layers`` (conv layers in the edge blocks,
-    stem excluded — the paper's Table 4 "#L"), ``edge_conv_layers_with_stem`` (Table 5's count),
-    ``energy_mj`` (with E_T), ``energy_no_tx_mj``, ``transmission_mj``, ``energy_bounded_mj`` (the
-    one E_b applies to, per ``energy_includes_transmission``), ``privacy``, ``fitness``,
-    ``feasible``, and the accuracy block: ``top1_fp`` (checkpoint, full test split of the profile),
-    ``eps`` / ``top1_quant`` by the search estimator, ``eps_reference`` / ``top1_quant_reference`` by
-    the reference estimator, ``fitness_reference`` and ``top1`` (= ``top1_fp − eps_reference``, the
-    number to put beside the paper's top-1).
-    """
+    p: int
+    key: str
+    genome: dict[str, Any]
+    layers: list[dict[str, Any]]  # one {"name", "b_w", "b_a"} per edge layer after the stem
+    ir_bits: int
+    edge_blocks: int  # = p
+    edge_conv_layers: int  # conv layers in the edge blocks, stem excluded: Table 4's "#L"
+    edge_conv_layers_with_stem: int  # Table 5's "#L"
+    energy_mj: float  # with E_T
+    energy_no_tx_mj: float
+    transmission_mj: float
+    energy_bounded_mj: float  # the one E_b applies to, per energy_includes_transmission
+    energy_includes_transmission: bool
+    privacy: float
+    fitness: float
+    feasible: bool
+    top1_fp: float  # the checkpoint's, on the profile's full test split
+    eps: float  # by the search estimator
+    top1_fp_estimator: float
+    top1_quant: float
+    eps_reference: float  # by the reference estimator
+    top1_fp_reference: float
+    top1_quant_reference: float
+    fitness_reference: float
+    feasible_reference: bool
+    top1: float  # top1_fp − eps_reference: the number to put beside the paper's top-1
+
+
+@dataclass
+class SearchTiming(io.JsonRecord):
+    """Where a search's time went (Table 2), as ``result.json`` holds it
+    (``SearchResult.timing``)."""
+
+    wall_seconds: float  # setup + search + reference, as measured (possibly by earlier runs)
+    setup_seconds: float  # the estimator's preparation (e.g. the sensitivity table) when measured
+    search_seconds: float  # the loop, summed over the runs that resumed it
+    reference_seconds: float  # when measured (the re-score is cached in reference.json)
+    session_seconds: float  # this call, loading included: the wall time of this run
+    seconds_per_1000_iterations: float
+    seconds_per_1000_iterations_note: str
+    split_seconds: dict[str, float]  # accuracy, privacy, energy, other
+    split_share: dict[str, float]
+    genomes: int  # N + T
+    evaluations: int  # distinct strategies scored
+    cache_hits: int
+    cache_hit_rate: float
+    setup_cached: bool = False  # the setup was loaded, not measured, in this run
+    setup_seconds_this_run: float = 0.0
+
+
+@dataclass
+class SearchResult(io.JsonRecord):
+    """One search's outcome: ``best`` is :class:`BestStrategy` as a dict (JSON-ready), ``timing``
+    :class:`SearchTiming` as a dict."""
 
     model: str
     profile: str
@@ -49,14 +93,6 @@ class SearchResult:
     evaluations: int = 0  # distinct strategies evaluated (N + T genomes minus cache hits)
     out_dir: str = ""
     version: int = FORMAT_VERSION
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "SearchResult":
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
 
     def save(self, path: str | os.PathLike | None = None) -> Path:
         """Write ``result.json`` atomically (into ``out_dir`` unless a path is given)."""
@@ -78,9 +114,20 @@ class SearchResult:
             f"privacy {b['privacy']:.4f}, fitness {b['fitness']:.4f}",
             f"  top-1 fp {b['top1_fp']:.4f}; eps {b['eps']:.4f} ({self.settings.get('estimator')}), "
             f"{b['eps_reference']:.4f} ({self.settings.get('reference_estimator')}) -> top-1 {b['top1']:.4f}",
-            f"  {self.evaluations} evaluations, {self.timing.get('wall_seconds', 0):.0f} s "
-            f"({self.timing.get('seconds_per_1000_iterations', 0) / 3600:.2f} h per 1000 iterations)",
+            f"  {self.evaluations} evaluations; {self.timing_line()}",
         ])
+
+    def timing_line(self) -> str:
+        """This run's wall time apart from the time earlier runs spent on the same result (a
+        cached setup, resumed iterations): docs/decisions/data-integrity.md §9."""
+        t = self.timing
+        run = t.get("session_seconds", t.get("wall_seconds", 0.0))
+        setup = t.get("setup_seconds", 0.0)
+        cached = " (cached, measured by an earlier run)" if t.get("setup_cached") else ""
+        return (f"this run {run:.0f} s; the search's cost in all: setup {setup:.0f} s{cached}, "
+                f"search {t.get('search_seconds', 0.0):.0f} s, reference re-score "
+                f"{t.get('reference_seconds', 0.0):.0f} s "
+                f"({t.get('seconds_per_1000_iterations', 0) / 3600:.2f} h per 1000 iterations)")
 
 
 def load_result(path: str | os.PathLike) -> SearchResult:
@@ -93,4 +140,4 @@ def load_result(path: str | os.PathLike) -> SearchResult:
     return SearchResult.from_dict(io.read_json(path))
 
 
-__all__ = ["SearchResult", "load_result", "RESULT_FILE"]
+__all__ = ["SearchResult", "BestStrategy", "SearchTiming", "load_result", "RESULT_FILE"]

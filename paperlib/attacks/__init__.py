@@ -1,0 +1,47 @@
+"""Attacks on the IR: privacy measured by what an adversary recovers (He et al. ACSAC 2019;
+Zhang et al. 2021 §5.3). Decisions: docs/decisions/attacks.md.
+
+Three attacks behind one interface (:class:`Attack`: ``fit(access, aux)``, ``invert(ir)``),
+registered in :data:`ATTACKS` by threat model:
+
+| name | threat | fitted on | module |
+|---|---|---|---|
+| ``rmle`` | white-box | the edge's weights (:class:`Edge`) | :mod:`.rmle` |
+| ``inverse-network`` | black-box | queries of the edge (:class:`Oracle`) + own images | :mod:`.inverse_network` |
+| ``shadow`` | query-free | the cloud part (:class:`Cloud`) + own labelled images | :mod:`.shadow` |
+
+>>> from paperlib import attacks, train
+>>> net, meta = train.load_or_train("cifar10cnn", "smoke")                       # doctest: +SKIP
+>>> victim = attacks.deploy(net, attacks.resolve_point("cifar10cnn", "ReLU22"), 8,
+...                         dataset="cifar10")                                    # doctest: +SKIP
+>>> atk = attacks.build("rmle", prof.attack).fit(victim.edge())                  # doctest: +SKIP
+>>> images = atk.invert(victim.oracle()(x))                                        # doctest: +SKIP
+
+:func:`run` does all of it for many points, with caching: it returns one :class:`AttackResult`
+(SSIM, PSNR, the paper's P of the same IRs, the mean-image reference) per attack, point and IR
+width. :mod:`.metrics` has SSIM and PSNR, :mod:`.compare` the tables and correlations.
+"""
+
+from . import compare, metrics, results, scoring  # noqa: F401
+from . import rmle, inverse_network, shadow  # noqa: F401, I001  (registers the attacks, in this order)
+from .base import ATTACKS, THREATS, Attack, Aux, build
+from .compare import (agreement_words, bootstrap_spearman, discordant_pairs, proxy_agreement,
+                      results_frame, ssim_difference, strongest)
+from .inverse_network import Decoder, InverseNetwork, build_decoder, load_decoder
+from .metrics import psnr, ssim
+from .points import point_label, resolve_point, resolve_points, split_names, spread_points
+from .results import AttackResult, attacks_dir, load_samples, load_state
+from .rmle import RMLE, invert_by_optimisation
+from .runner import ATTACK_SEED, attack_data, compute_irs, compute_unit_irs, run
+from .shadow import ShadowAttack, ShadowEdge
+from .victim import Cloud, Edge, Oracle, SplitInfo, Victim, deploy, policy_tag
+
+__all__ = [
+    "ATTACKS", "THREATS", "Attack", "Aux", "build", "run", "deploy", "Victim", "SplitInfo", "Edge",
+    "Oracle", "Cloud", "RMLE", "InverseNetwork", "ShadowAttack", "ShadowEdge", "Decoder",
+    "build_decoder", "load_decoder", "invert_by_optimisation", "ssim", "psnr", "AttackResult",
+    "attacks_dir", "load_samples", "load_state", "attack_data", "compute_irs", "compute_unit_irs",
+    "policy_tag", "resolve_point", "resolve_points", "point_label", "split_names", "spread_points",
+    "results_frame", "strongest", "proxy_agreement", "discordant_pairs", "ssim_difference",
+    "bootstrap_spearman", "agreement_words", "ATTACK_SEED",
+]

@@ -1,0 +1,41 @@
+"""Score a strategy ``(p, policy)`` with every attack: what the search's result file carries when
+asked (``search.run(..., attack_scores=True)``, CLI ``--attack-scores``; docs/decisions/attacks.md
+§9). Results are cached by :func:`paperlib.attacks.run`, so a rerun only reloads them."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from torch import nn
+
+from ..policy import Policy
+from ..profiles import Profile
+from .base import ATTACKS
+from .results import AttackResult
+
+SCORE_FIELDS = ("ssim", "ssim_sd", "psnr", "psnr_sd", "privacy", "baseline_ssim", "baseline_psnr",
+                "test_images", "split", "tag", "ir_bits")
+
+
+def score_record(result: AttackResult) -> dict[str, Any]:
+    """The fields of one attack result that a search result keeps."""
+    return {k: getattr(result, k) for k in SCORE_FIELDS}
+
+
+def strategy_scores(model: str, profile: Profile, p: int, policy: Policy, *, net: nn.Module,
+                    meta: dict, dataset: str, attacks: Sequence[str] | None = None,
+                    images: int | None = None, progress: bool = False,
+                    allow_partial: bool | None = None) -> dict[str, dict[str, Any]]:
+    """``{attack: {ssim, ssim_sd, psnr, …}}`` of the strategy ``(p, policy)`` under every attack
+    of ``attacks`` (default: every registered one), on ``images`` test images (default: the
+    profile's ``attack.images``, notebook 08's evaluation set)."""
+    from .runner import run
+
+    names = tuple(attacks or ATTACKS.names())
+    results = run(model, profile, [p], policy, attacks=names, net=net, meta=meta, dataset=dataset,
+                  images=images if images is not None else profile.attack.images,
+                  progress=progress, allow_partial=allow_partial)
+    return {r.attack: score_record(r) for r in results}
+
+
+__all__ = ["strategy_scores", "score_record", "SCORE_FIELDS"]

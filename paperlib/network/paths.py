@@ -1,0 +1,260 @@
+"""Execution paths: every way one request can be served, with what it costs and what it reveals.
+
+A path runs ``device_macs`` on the device, sends ``bits`` up (0: nothing leaves the device), runs
+``cloud_macs`` in the cloud, and answers image ``i`` correctly with probability ``correct[i]``:
+0/1 per test image for full-precision paths (the model and its exits, measured), the search's
+top-1 for a searched (quantized, finetuned) strategy, which has no per-image record
+(docs/decisions/network.md §8). ``privacy`` is P (Eq. 1-2) of what is sent; NaN when nothing is.
+
+:func:`build` makes, for one model and profile, the paths every scheduler chooses from:
+
+* ``device_exits``: the model's exits run wholly on the device (the last = the full model);
+* ``server``: the raw 8-bit image sent up, the full model in the cloud;
+* ``ddnn_cloud``: DDNN's second chance: the first exit ran on the device, the raw image follows;
+* ``jointdnn``: the partition point with the smallest IR (fp32, ties to the shallowest);
+* ``static``: the paper's searched strategy at E_b = 0.35 mJ;
+* ``sweep``: the searched strategies at every E_b of the sweep (the static one among them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from .. import data, energy, models
+from ..constants import ENERGY_BOUND_MJ, FULL_PRECISION
+from ..profiles import Profile, get_profile
+from .constants import RAW_IMAGE_BITS
+from .exits import Exits, unit_macs
+
+PJ_PER_MJ = 1e9
+RAW_POINT = -1  # "partition point" of the raw image: nothing computed on the device
+
+
+@dataclass(frozen=True)
+class ExecutionPath:
+    """One way to serve a request (see the module docstring)."""
+
+    name: str
+    label: str
+    local: bool  # answered on the device, nothing sent
+    point: int  # blocks run on the device (RAW_POINT: none, the raw image goes up)
+    device_macs: float
+    cloud_macs: float
+    bits: int  # sent up
+    device_mj: float  # edge compute energy, Eq. 7-8
+    correct: np.ndarray = field(repr=False)  # per test image, in [0, 1]
+    privacy: float  # P of what is sent (nan: nothing is)
+    raw_image: bool = False
+    energy_bound: float | None = None  # for searched strategies
+
+    @property
+    def accuracy(self) -> float:
+        return float(np.mean(self.correct))
+
+
+@dataclass
+class PathSet:
+    """All paths of one model (see :func:`build`) and where their numbers came from."""
+
+    model: str
+    profile: str
+    data: str
+    device_exits: list[ExecutionPath]
+    server: ExecutionPath
+    ddnn_cloud: ExecutionPath
+    jointdnn: ExecutionPath
+    static: ExecutionPath
+    sweep: list[ExecutionPath]
+    exit_confidence: np.ndarray  # (exits, images): max softmax of every exit
+    num_units: int
+
+    @property
+    def full_top1(self) -> float:
+        return self.device_exits[-1].accuracy
+
+    @property
+    def images(self) -> int:
+        return int(self.device_exits[-1].correct.size)
+
+    def all_paths(self) -> list[ExecutionPath]:
+        seen, out = set(), []
+        for p in [*self.device_exits, self.server, self.ddnn_cloud, self.jointdnn, self.static,
+                  *self.sweep]:
+            if p.name not in seen:
+                seen.add(p.name)
+                out.append(p)
+        return out
+
+
+def _fp32_edge_mj(net: torch.nn.Module, p: int) -> float:
+    em = energy.EnergyModel.for_net(net)
+    bits = np.full(em.n_layers, float(FULL_PRECISION))
+    return em.compute_mj(p, bits, bits)
+
+
+def _linear_mj(in_features: int, out_features: int) -> float:
+    """Eq. 8 of one fp32 linear layer (weights, bias, inputs read at 32 bits)."""
+    return energy.layer_energy_pj(in_features * out_features, in_features * out_features + out_features,
+                                  in_features, FULL_PRECISION, FULL_PRECISION) / PJ_PER_MJ
+
+
+def _classifier_mj(net: torch.nn.Module) -> float:
+    em = energy.EnergyModel.for_net(net)
+    head = [c for c, u in zip(em.trace.costs, em.unit) if u == em.num_units + 1]
+    return sum(energy.layer_energy_pj(c.n_mac, c.n_params, c.n_inputs, FULL_PRECISION,
+                                      FULL_PRECISION) for c in head) / PJ_PER_MJ
+
+
+def device_exit_paths(net: torch.nn.Module, ex: Exits) -> list[ExecutionPath]:
+    """The exits of ``ex`` run wholly on the device (fp32); the last is the full model."""
+    macs = unit_macs(net)
+    n = models.num_units(net)
+    paths = []
+    for k, p in enumerate(ex.points):
+        final = p == n and k == len(ex.points) - 1
+        head_mj = (_classifier_mj(net) if final
+                   else _linear_mj(ex.heads[p].fc.in_features, ex.heads[p].fc.out_features))
+        paths.append(ExecutionPath(
+            name="device-full" if final else f"device-exit{p}",
+            label="full model on the device" if final else f"exit after block {p} on the device",
+            local=True, point=p, device_macs=float(macs[: p + 1].sum() + ex.head_macs[k]),
+            cloud_macs=0.0, bits=0, device_mj=_fp32_edge_mj(net, p) + head_mj,
+            correct=ex.correct[k], privacy=float("nan")))
+    return paths
+
+
+def searched_path(net: torch.nn.Module, result, n_images: int, name: str | None = None) -> ExecutionPath:
+    """A search result (``SearchResult``) as a path: its partition point and bit widths, its IR at
+    ``ir_bits``, its Eq. 7-8 energy without E_T, P, and its top-1 as the expected correctness."""
+    b = result.best
+    macs = unit_macs(net)
+    p = int(b["p"])
+    em = energy.EnergyModel.for_net(net)
+    return ExecutionPath(
+        name=name or f"searched-eb{result.energy_bound:g}",
+        label=f"searched at E_b = {result.energy_bound:g} mJ (p = {p})",
+        local=False, point=p, device_macs=float(macs[: p + 1].sum()),
+        cloud_macs=float(macs[p + 1:].sum()), bits=int(em.ir_elements[p]) * int(b["ir_bits"]),
+        device_mj=float(b["energy_no_tx_mj"]), correct=np.full(n_images, float(b["top1"])),
+        privacy=float(b["privacy"]), energy_bound=float(result.energy_bound))
+
+
+@torch.no_grad()
+def _privacy_of(x01: torch.Tensor, ir: torch.Tensor) -> float:
+    from .. import privacy
+
+    return float(privacy.privacy(x01, ir))
+
+
+def smallest_transfer_point(net: torch.nn.Module) -> int:
+    """JointDNN-style: the partition point whose IR has the fewest elements (ties: shallowest)."""
+    return int(np.argmin(energy.EnergyModel.for_net(net).ir_elements))
+
+
+def build(model: str, profile: str | Profile | None = None, *, results: Sequence | None = None,
+          exits: Exits | None = None, net: torch.nn.Module | None = None, meta: dict | None = None
+          ) -> PathSet:
+    """Every path of ``model`` for ``profile``: loads the checkpoint (``train.load_or_train``),
+    the exits (:func:`paperlib.network.exits.load_or_train`) and the E_b sweep
+    (:func:`paperlib.network.sweep.run_sweep`) unless given."""
+    from .. import train
+    from . import exits as exits_mod
+    from .sweep import run_sweep
+
+    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    if net is None or meta is None:
+        net, meta = train.load_or_train(model, prof)
+    net.eval()
+    ex = exits if exits is not None else exits_mod.load_or_train(model, prof, net=net, meta=meta)
+    results = list(results) if results is not None else run_sweep(model, prof)
+    static_results = [r for r in results if abs(r.energy_bound - ENERGY_BOUND_MJ) < 1e-12]
+    if not static_results:
+        raise ValueError(f"the sweep of {model} has no search at the paper's E_b = "
+                         f"{ENERGY_BOUND_MJ} mJ; include it in the bounds")
+    n_images = ex.correct.shape[1]
+    full_correct = ex.correct[-1]
+    macs = unit_macs(net)
+    n = models.num_units(net)
+
+    dataset = ex.dataset
+    test = data.subset(data.load(dataset, "test"), prof.recipe(model).test_images, 0)
+    images = data.subset(test, prof.search_for(model).privacy_images, seed=0).images
+    x01 = data.to_unit(images)
+    device = next(net.parameters()).device
+    raw_privacy = _privacy_of(x01, x01)
+    p_small = smallest_transfer_point(net)
+    edge, _ = models.split(net, p_small)
+    with torch.no_grad():
+        ir = edge(data.normalize(x01, dataset).to(device)).float().cpu()
+    em = energy.EnergyModel.for_net(net)
+
+    device_exits = device_exit_paths(net, ex)
+    server = ExecutionPath("server", "server only (raw image up)", False, RAW_POINT, 0.0,
+                           float(macs.sum()), RAW_IMAGE_BITS, 0.0, full_correct, raw_privacy,
+                           raw_image=True)
+    first = device_exits[0]
+    ddnn_cloud = ExecutionPath("ddnn-cloud", f"DDNN re-send after exit {first.point}", False,
+                               first.point, first.device_macs, float(macs.sum()), RAW_IMAGE_BITS,
+                               first.device_mj, full_correct, raw_privacy, raw_image=True)
+    jointdnn = ExecutionPath("jointdnn", f"JointDNN-style smallest transfer (p = {p_small}, fp32)",
+                             False, p_small, float(macs[: p_small + 1].sum()),
+                             float(macs[p_small + 1:].sum()),
+                             int(em.ir_elements[p_small]) * FULL_PRECISION,
+                             _fp32_edge_mj(net, p_small), full_correct, _privacy_of(x01, ir))
+    sweep = [searched_path(net, r, n_images) for r in results]
+    static = searched_path(net, static_results[0], n_images)
+    return PathSet(model, prof.name, ex.data, device_exits, server, ddnn_cloud, jointdnn, static,
+                   sweep, ex.confidence, n)
+
+
+def synthetic(model: str = "resnet18", images: int = 200, seed: int = 0) -> PathSet:
+    """A model-shaped :class:`PathSet` without training anything, for tests and benchmarks: the
+    architecture's real MACs, IR sizes, exit points and fp32 energies, but *made-up* accuracies
+    (exits from 0.6 to 1.0 of a full top-1 of 0.6) and privacy (P rising with the partition
+    point); searched strategies at p = n - 3, n - 1, n with 8-bit IRs at 0.2 / 0.35 / 0.75 mJ."""
+    from .exits import exit_points
+
+    with torch.device("meta"):
+        net = models.build(model, "cifar10")
+    rng = np.random.default_rng(seed)
+    n = models.num_units(net)
+    macs = unit_macs(net)
+    em = energy.EnergyModel.for_net(net)
+    points = exit_points(net)
+    full_top1 = 0.6
+
+    def correct(acc: float) -> np.ndarray:
+        return (rng.random(images) < acc).astype(np.float64)
+
+    exits = [ExecutionPath("device-full" if p == n else f"device-exit{p}",
+                           f"exit after block {p}", True, p, float(macs[: p + 1].sum()), 0.0, 0,
+                           _fp32_edge_mj(net, p), correct(full_top1 * (0.6 + 0.4 * p / n)),
+                           float("nan")) for p in points]
+    full = exits[-1].correct
+
+    def off(name: str, p: int, bits: int, mj: float, acc: np.ndarray, privacy: float,
+            raw: bool = False, bound: float | None = None) -> ExecutionPath:
+        dm = float(macs[: p + 1].sum()) if p >= 0 else 0.0
+        return ExecutionPath(name, name, False, p, dm, float(macs.sum()) - dm, bits, mj, acc,
+                             privacy, raw, bound)
+
+    sweep = [off(f"searched-eb{b:g}", p, int(em.ir_elements[p]) * 8, mj,
+                 np.full(images, full_top1 - eps), 0.4 + 0.6 * p / n, bound=b)
+             for b, p, mj, eps in ((0.2, n - 3, 0.18, 0.01), (ENERGY_BOUND_MJ, n - 1, 0.24, 0.005),
+                                   (0.75, n, 0.7, 0.004))]
+    p_small = smallest_transfer_point(net)
+    return PathSet(model, "synthetic", "synthetic paths (made-up accuracies and privacy)", exits,
+                   off("server", RAW_POINT, RAW_IMAGE_BITS, 0.0, full, 0.05, raw=True),
+                   off("ddnn-cloud", exits[0].point, RAW_IMAGE_BITS, exits[0].device_mj, full, 0.05,
+                       raw=True),
+                   off("jointdnn", p_small, int(em.ir_elements[p_small]) * FULL_PRECISION,
+                       _fp32_edge_mj(net, p_small), full, 0.4 + 0.6 * p_small / n),
+                   sweep[1], sweep, rng.random((len(points), images)), n)
+
+
+__all__ = ["ExecutionPath", "PathSet", "RAW_POINT", "device_exit_paths", "searched_path",
+           "smallest_transfer_point", "build", "synthetic"]

@@ -1,0 +1,54 @@
+"""Cheap, deterministic stand-ins for the search's measurements (P, E, ε), shared by the search and
+baseline tests: they score genomes through the real :class:`paperlib.search.Evaluator`."""
+
+from __future__ import annotations
+
+import hashlib
+
+from paperlib.search import AccuracyEstimate, Evaluator, Genome, GenomeSpace, Objective, key
+
+
+def noise(k: str) -> float:
+    """A deterministic number in [0, 1] from a strategy key."""
+    return int(hashlib.sha256(k.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+
+
+class FakeEstimator:
+    """ε grows as weights get fewer bits (plus a seed-dependent term); ``fail_at`` simulates a kill
+    during that call."""
+
+    name = "fake"
+
+    def __init__(self, space: GenomeSpace, fail_at: int | None = None) -> None:
+        self.space, self.calls, self.fail_at = space, 0, fail_at
+
+    def prepare(self) -> None:
+        pass
+
+    def estimate(self, genome: Genome, seed: int) -> AccuracyEstimate:
+        self.calls += 1
+        if self.fail_at is not None and self.calls == self.fail_at:
+            raise KeyboardInterrupt("simulated kill during an evaluation")
+        eps = sum((8 - w) * 0.002 for w, _ in genome.edge_bits(self.space)) + 0.001 * (seed % 7)
+        return AccuracyEstimate(eps, 0.9, 0.9 - eps)
+
+
+def fake_energy(space: GenomeSpace):
+    """(E with E_T, E without E_T): grows with the weight bits, E_T shrinks with p."""
+    def energy(g: Genome) -> tuple[float, float]:
+        e0 = 0.01 + sum(w * 0.004 for w, _ in g.edge_bits(space))
+        return e0 + 0.2 / (1 + g.p), e0
+    return energy
+
+
+def fake_privacy(space: GenomeSpace):
+    """P grows with p, plus a little deterministic noise per strategy."""
+    return lambda g: 0.5 + 0.06 * g.p + 0.05 * noise(key(g, space))
+
+
+def make_evaluator(space: GenomeSpace, log_path=None, fail_at: int | None = None, seed: int = 0,
+                   include_transmission: bool = True) -> Evaluator:
+    """An evaluator on the fake measurements, E_b = 0.35 mJ, ε_b = 0.03."""
+    return Evaluator(space, fake_energy(space), fake_privacy(space), FakeEstimator(space, fail_at),
+                     Objective(0.35, 0.03, include_transmission=include_transmission), seed=seed,
+                     log_path=log_path)

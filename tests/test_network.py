@@ -1,0 +1,354 @@
+"""paperlib.network: traces (md5, format), the delivery-opportunity link, the latency/energy terms,
+E3, the two simulation engines and the schedulers, on cases with known answers."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from paperlib import config
+from paperlib.network import constants as K
+from paperlib.network import costs, traces
+from paperlib.network.link import Link
+from paperlib.network import paths
+from paperlib.network.paths import PathSet
+from paperlib.network.schedulers import SCHEDULERS, ddnn_threshold
+from paperlib.network.simulate import PathTable, Scenario, run_adaptive, run_fixed
+
+SMALL_TRACE = "ATT-LTE-driving-2016"  # 19,101 lines: the smallest published trace
+
+
+@pytest.fixture(scope="module")
+def real_traces() -> Path:
+    """The folder holding the published traces (``<data_dir>/network-traces``), else skip."""
+    folder = traces.traces_dir()
+    if not (folder / traces.spec(SMALL_TRACE).file).is_file():
+        pytest.skip(f"no network traces in {folder}; set PAPERLIB_DATA_DIR")
+    return folder
+
+
+def _write_trace(folder: Path, name: str, text: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / traces.spec(name).file
+    path.write_text(text)
+    return path
+
+
+# --- traces: format and md5 ------------------------------------------------------------------------
+
+def test_parse_rules_of_mahimahi():
+    assert traces.parse("1\n1\n3\n").tolist() == [1.0, 1.0, 3.0]
+    for bad, words in (("", "no timestamps"), ("1\n\n2\n", "empty line 2"),
+                       ("3\n2\n", "non-decreasing"), ("0\n0\n", "nonzero"), ("1\nx\n", "integer")):
+        with pytest.raises(traces.TraceError, match=words):
+            traces.parse(bad, "t.up")
+
+
+def test_damaged_trace_is_refused_with_file_and_fix(tmp_path):
+    path = _write_trace(tmp_path / traces.TRACES_FOLDER, SMALL_TRACE, "1\n2\n3\n")
+    with pytest.raises(traces.TraceError) as err:
+        traces.load(SMALL_TRACE, tmp_path)
+    msg = str(err.value)
+    assert str(path) in msg and "damaged" in msg and "make data" in msg
+    assert traces.spec(SMALL_TRACE).md5 in msg
+
+
+def test_missing_trace_names_the_fix(tmp_path):
+    with pytest.raises(traces.TraceError, match="missing trace .*make data"):
+        traces.load(SMALL_TRACE, tmp_path)
+
+
+def test_published_traces_verify_and_match_their_manifest(real_traces, tmp_path):
+    lines = traces.check_all(real_traces.parent)
+    assert len(lines) == len(traces.CATALOGUE) and all("md5 verified" in line for line in lines)
+    manifest = real_traces / traces.MANIFEST_FILE
+    if manifest.exists():  # the catalogue's sums are the published manifest's
+        assert traces.read_manifest(manifest) == {s.file: s.md5 for s in traces.CATALOGUE.values()}
+    # the same bytes with one line changed are refused
+    damaged = tmp_path / traces.TRACES_FOLDER
+    damaged.mkdir()
+    text = (real_traces / traces.spec(SMALL_TRACE).file).read_text().splitlines()
+    text[10] = str(int(text[10]) + 1)
+    (damaged / traces.spec(SMALL_TRACE).file).write_text("\n".join(text) + "\n")
+    with pytest.raises(traces.TraceError, match="damaged"):
+        traces.load(SMALL_TRACE, tmp_path)
+
+
+def test_readme_mean_rates(real_traces):
+    """The traces' README: mean capacity = lines x 12,000 bits / last timestamp."""
+    readme = {"Verizon-LTE-short": 5.9, "TMobile-LTE-short": 13.3, "ATT-LTE-driving": 0.83,
+              "ATT-LTE-driving-2016": 1.9, "TMobile-UMTS-driving": 0.94, "Verizon-EVDO-driving": 0.84}
+    for name, mbps in readme.items():
+        t = traces.load(name, real_traces.parent)
+        assert t.mean_rate_bps / 1e6 == pytest.approx(mbps, abs=0.051)
+        assert Link.from_trace(t).mean_rate_bps == pytest.approx(t.mean_rate_bps)
+
+
+# --- the link ---------------------------------------------------------------------------------------
+
+def test_constant_one_packet_per_ms_takes_ceil_b_over_12000_ms(tmp_path):
+    path = tmp_path / "one-per-ms.up"
+    path.write_text("1\n")  # Mahimahi's 12 Mbit/s trace: one opportunity every ms
+    link = Link.from_trace(traces.read_file(path, "lte"))
+    bits = np.array([1, 11_999, 12_000, 12_001, 24_000, 65_536, 1_000_000])
+    for t in (0.0, 7.0, 12_345.0):
+        np.testing.assert_array_equal(link.send_time(bits, t), np.ceil(bits / 12_000))
+    assert link.send_time(0, 3.0) == 0.0
+    assert link.send_time(12_000, 0.25) == pytest.approx(0.75)  # the opportunity at 1 ms
+
+
+def test_several_packets_per_ms_and_the_repeat():
+    link = Link("burst", "lte", np.array([1.0, 1.0, 1.0, 2.0]))  # 3 packets at 1 ms, 1 at 2 ms
+    assert link.send_finish(4 * 12_000, 0.0) == 2.0
+    assert link.send_finish(5 * 12_000, 0.0) == 3.0  # the second pass: 3, 3, 3, 4
+    assert link.send_finish(12_000, 1.0) == 2.0  # data ready at 1 ms misses that ms's packets
+    assert link.count_le(2.0) == 4 and link.count_lt(2.0) == 3 and link.count_lt(4.0) == 7
+    # capacity over [0, 4): 3 + 1 + 3 packets
+    assert link.capacity_bps(0.0, 4.0) == pytest.approx(7 * 12_000 / 4e-3)
+
+
+def test_vectorised_send_equals_a_packet_by_packet_walk():
+    rng = np.random.default_rng(0)
+    schedule = np.sort(rng.integers(1, 400, 300)).astype(float)
+    link = Link("random", "3g", schedule)
+    times = [link.time_of(j) for j in range(3000)]
+    starts = rng.uniform(0, 1500, 50)
+    bits = rng.integers(1, 200_000, 50)
+    for t, b in zip(starts, bits):
+        n = math.ceil(b / 12_000)
+        after = [x for x in times if x > t]  # opportunities strictly after the data is ready
+        assert link.send_finish(b, t) == after[n - 1]
+
+
+def test_fixed_rate_link_is_synthetic_and_exact():
+    link = Link.fixed_rate(1e6, "paper")
+    assert link.synthetic and link.mean_rate_bps == pytest.approx(1e6)
+    assert link.send_time(65_536, 0.0) == pytest.approx(6 * 12.0)  # 6 packets, one per 12 ms
+
+
+# --- latency and energy terms ---------------------------------------------------------------------
+
+def test_compute_time_from_macs_and_cited_throughput():
+    macs = 1e9
+    expect = 2 * macs / (K.JETSON_TX1_PEAK_FLOPS * K.GPU_UTILISATION) * 1e3
+    assert costs.device_ms(macs) == pytest.approx(expect)
+    assert costs.device_ms(macs) / costs.cloud_ms(macs) == pytest.approx(
+        K.GTX1080TI_PEAK_FLOPS / K.JETSON_TX1_PEAK_FLOPS)
+
+
+def test_radio_energy_huang_model_and_per_bit_table():
+    lte = K.network_type("lte")
+    # 1 Mbit sent while busy 1 s at 1 Mbit/s: alpha + beta (mW x s = mJ)
+    assert costs.radio_mj(lte, 1e6, 1000.0) == pytest.approx(438.39 + 1288.04)
+    # the per-bit table of notebook 07 keeps its values (now derived from one coefficient table)
+    old = {"Wi-Fi": 283.17e3 + 132.86e3 / 10.0, "4G (LTE)": 438.39e3 + 1288.04e3 / 6.0,
+           "3G": 868.98e3 + 817.88e3 / 1.0}
+    for k, v in old.items():
+        assert K.RADIO_E_TRAN_PJ_PER_BIT[k] == pytest.approx(v, rel=1e-12)
+    assert costs.radio_mj(K.network_type("paper"), 1e6, 5.0) == pytest.approx(0.1)  # 100 pJ/bit
+
+
+def test_e3_by_hand_on_five_requests():
+    successes = np.array([1, 0, 1, 1, 0])
+    energy = np.array([2.0, 3.0, 1.0, 4.0, 5.0])
+    # N_s / (N * mean E) = 3 / (5 * 3 mJ)
+    assert costs.effective_energy_efficiency(successes, energy) == pytest.approx(0.2)
+
+
+# --- the engines on a 5-request example ---------------------------------------------------------
+
+def _toy_table(device_ms=(25.0, 2.0), cloud_ms=(0.0, 1.0), bits=(0, 36_000), device_mj=(1.0, 0.5),
+               correct=((1, 0, 1, 1, 0), (1, 1, 1, 1, 1)), privacy=(np.nan, 0.9)) -> PathTable:
+    bits = np.array(bits)
+    return PathTable(paths=[], device_ms=np.array(device_ms), cloud_ms=np.array(cloud_ms),
+                     bits=bits, packets=Link.packets(bits), device_mj=np.array(device_mj),
+                     local=bits == 0, raw_image=np.zeros(len(bits), bool),
+                     privacy=np.array(privacy), point=np.arange(len(bits)),
+                     correct=np.array(correct, dtype=float),
+                     index={f"path{i}": i for i in range(len(bits))})
+
+
+class _Always:
+    def __init__(self, choice):
+        self.choice = list(choice)
+
+    def choose(self, req):
+        return self.choice[req.i], -1
+
+
+def test_five_requests_by_hand_both_engines():
+    """Arrivals every 20 ms, deadline 12 ms, 1 packet/ms link at 100 pJ/bit, RTT 0.
+
+    r0 local: device busy 0-25 -> 25 ms, late.  r1 offload: device 25-27, packets at 28, 29, 30,
+    cloud 1 ms -> 31, 11 ms, on time.  r2: 42, 43-45, 46 -> on time.  r3 local: 60-85, late.
+    r4: device 85-87, 88-90, 91 -> 11 ms, on time. N_s = 3; energy 1 + 3 x (0.5 + 0.0036) + 1."""
+    table = _toy_table()
+    link = Link("1/ms", "paper", np.array([1.0]))
+    sc = Scenario(link, fps=50.0, deadline_ms=12.0, duration_ms=100.0, rtt_ms=0.0)
+    choice = np.array([0, 1, 1, 0, 1])
+    images = np.arange(5)
+    for out in (run_fixed(choice, table, sc, images=images),
+                run_adaptive(_Always(choice), table, sc, images=images)):
+        np.testing.assert_allclose(out.latency, [25.0, 11.0, 6.0, 25.0, 11.0])
+        assert out.on_time.tolist() == [False, True, True, False, True]
+        np.testing.assert_allclose(out.energy_mj, [1.0, 0.5036, 0.5036, 1.0, 0.5036])
+        s = out.summary()
+        assert s["e3_per_mj"] == pytest.approx(3 / 3.5108)
+        assert s["deadline_miss_share"] == pytest.approx(0.4)
+        assert s["mean_privacy"] == pytest.approx(0.9) and s["sent_share"] == pytest.approx(0.6)
+
+
+def test_give_up_falls_back_to_the_device():
+    """A 1 packet / 10 ms link: the 3-packet upload would end at 30 ms; with a 2 ms fallback and a
+    12 ms deadline the scheduler gives up at 10 ms (one packet sent) and answers at 12 ms."""
+    table = _toy_table(device_ms=(2.0, 0.0), cloud_ms=(0.0, 0.0), device_mj=(1.0, 0.0))
+    link = Link("slow", "paper", np.array([10.0]))
+    sc = Scenario(link, fps=10.0, deadline_ms=12.0, duration_ms=100.0, rtt_ms=0.0)
+
+    class GiveUp:
+        def choose(self, req):
+            return 1, 0
+
+    out = run_adaptive(GiveUp(), table, sc, images=np.zeros(1, int))
+    assert out.gave_up[0] and out.answered_by[0] == 0 and out.on_time[0]
+    assert out.latency[0] == pytest.approx(12.0)
+    assert out.energy_mj[0] == pytest.approx(1.0 + 12_000 * 1e-7)  # fallback + one packet's 100 pJ/bit
+
+
+def test_engines_agree_on_a_real_trace(real_traces):
+    link = Link.from_trace(traces.load(SMALL_TRACE, real_traces.parent))
+    table = _toy_table(device_ms=(3.0, 8.0, 1.0), cloud_ms=(0.0, 0.5, 0.1),
+                       bits=(0, 65_536, 24_576), device_mj=(1.0, 0.3, 0.0),
+                       correct=np.ones((3, 5)), privacy=(np.nan, 0.8, 0.05))
+    sc = Scenario(link, duration_ms=60_000.0)
+    n = sc.arrivals().size
+    choice = np.random.default_rng(1).integers(0, 3, n)
+    a = run_fixed(choice, table, sc)
+    b = run_adaptive(_Always(choice), table, sc)
+    np.testing.assert_allclose(a.finish, b.finish, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(a.energy_mj, b.energy_mj, rtol=1e-12)
+    assert (a.on_time == b.on_time).all()
+
+
+# --- schedulers ---------------------------------------------------------------------------------
+
+def test_ddnn_threshold_by_hand():
+    conf, local, cloud = [0.9, 0.8, 0.7, 0.6], [1, 1, 0, 0], [1, 1, 1, 1]
+    assert ddnn_threshold(conf, local, cloud, 0.75) == 0.7  # 3 local: (1 + 1 + 0 + 1) / 4
+    assert ddnn_threshold(conf, local, cloud, 0.8) == 0.8
+    assert ddnn_threshold(conf, local, cloud, 1.01) == math.inf
+    assert ddnn_threshold([0.5, 0.5], [1, 0], [1, 1], 0.9) == math.inf  # ties move together
+
+
+def test_registry_lists_every_scheduler():
+    assert set(SCHEDULERS.names()) == {"device-only", "server-only", "ddnn", "jointdnn", "static",
+                                       "mc-performance", "mc-energy", "dynamic-partition"}
+    assert set(SCHEDULERS.names(contains_static=True)) == {"static", "mc-performance", "mc-energy",
+                                                           "dynamic-partition"}
+
+
+def toy_pathset() -> PathSet:
+    """ResNet18-shaped paths (real MACs, IR sizes and exits; made-up accuracies), no training."""
+    return paths.synthetic("resnet18", images=50)
+
+
+@pytest.mark.parametrize("rate", [K.PAPER_LINK_BPS, 0.5e6, 2e6, 10e6])
+@pytest.mark.parametrize("qor", K.QOR_FLOORS)
+def test_schedulers_never_worse_than_the_static_strategy_they_contain(rate, qor):
+    from paperlib.network.experiment import simulate
+
+    ps = toy_pathset()
+    network = "paper" if rate == K.PAPER_LINK_BPS else "lte"
+    sc = Scenario(Link.fixed_rate(rate, network), duration_ms=20_000.0, rtt_ms=0.0)
+    static = simulate(ps, sc, "static", qor)
+    for name in SCHEDULERS.names(contains_static=True):
+        out = simulate(ps, sc, name, qor)
+        assert out.on_time.sum() >= static.on_time.sum(), name
+        if name == "mc-energy":  # takes the static strategy whenever it is predicted on time
+            assert out.success.sum() >= static.success.sum() - 1e-9, name
+        if name == "mc-performance":  # prefers the device, but only paths that meet the floor
+            served = out.answered_by >= 0
+            acc = np.array([p.accuracy for p in PathTable.from_set(ps).paths])
+            assert (acc[out.answered_by[served]] >= out.floor).all()
+        if name == "dynamic-partition":
+            sent = ~np.isnan(out.privacy)
+            assert np.nanmean(out.privacy[sent]) >= ps.static.privacy - 1e-12
+
+
+def test_paper_link_meets_the_deadline_that_a_slow_trace_misses():
+    """The static strategy's 65,536-bit IR takes 72 ms on the paper's 1 Mbit/s link (met) but
+    misses most deadlines on a link at a tenth of it."""
+    from paperlib.network.experiment import paper_link, simulate
+
+    ps = toy_pathset()
+    good = simulate(ps, Scenario(paper_link(), duration_ms=10_000.0), "static", 0.75)
+    bad = simulate(ps, Scenario(Link.fixed_rate(1e5, "lte"), duration_ms=10_000.0), "static", 0.75)
+    assert good.on_time.all() and not bad.on_time.any()
+
+
+def test_constants_note_names_every_assumption():
+    note = K.constants_note()
+    for word in ("Jetson TX1", "GTX 1080 Ti", "Huang", "assumed", "84 ms"):
+        assert word in note
+
+
+def test_traces_live_under_the_configured_data_dir(monkeypatch, tmp_path):
+    monkeypatch.setenv("PAPERLIB_DATA_DIR", str(tmp_path))
+    assert traces.traces_dir() == config.data_dir() / "network-traces"
+    assert traces.available() == []
+
+
+# --- early exits ----------------------------------------------------------------------------------
+
+def test_exits_after_blocks_of_similar_compute():
+    import torch
+
+    from paperlib import models
+    from paperlib.network.exits import exit_points, unit_macs
+
+    with torch.device("meta"):
+        resnet, mobilenet = models.build("resnet18", "cifar10"), models.build("mobilenet", "cifar10")
+    assert exit_points(resnet) == (2, 4, 6, 8)
+    assert exit_points(mobilenet) == (4, 7, 10, 13)
+    cum = np.cumsum(unit_macs(resnet)[:-1])  # stem and blocks
+    quarters = cum[[2, 4, 6]] / cum[-1]
+    np.testing.assert_allclose(quarters, [0.25, 0.5, 0.75], atol=0.04)
+
+
+def test_exit_head_fits_a_separable_problem():
+    import torch
+
+    from paperlib.network.exits import fit_head
+
+    g = torch.Generator().manual_seed(0)
+    labels = torch.arange(300) % 3
+    centres = torch.tensor([[4.0, 0, 0, 0], [0, 4.0, 0, 0], [0, 0, 4.0, 0]])
+    feats = centres[labels] + 0.3 * torch.randn(300, 4, generator=g)
+    fc = fit_head(feats, labels, 3)
+    with torch.no_grad():
+        assert (fc(feats).argmax(1) == labels).float().mean() == 1.0
+
+
+@pytest.mark.slow
+def test_exits_measure_the_checkpoint_and_are_cached(monkeypatch):
+    """The last exit is the model itself: its measured top-1 is the checkpoint's; a second call
+    reuses the cached heads and per-image answers."""
+    from paperlib import train
+    from paperlib.network import exits
+
+    net, meta = train.load_or_train("mobilenet", "smoke")
+    ex = exits.load_or_train("mobilenet", "smoke", net=net, meta=meta)
+    assert ex.points == (4, 7, 10, 13) and len(ex.heads) == 3
+    assert ex.top1[-1] == pytest.approx(meta["accuracy"])
+    assert ex.correct.shape == ex.confidence.shape == (4, len(ex.labels))
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("the cached exits were retrained")
+
+    monkeypatch.setattr(exits, "fit_head", no_training)
+    again = exits.load_or_train("mobilenet", "smoke", net=net, meta=meta)
+    np.testing.assert_array_equal(again.correct, ex.correct)
+    assert again.top1 == ex.top1
