@@ -106,10 +106,11 @@ test-unit: $(STAMP) | $(TEST_DATA)
 test-notebooks: $(STAMP) | $(TEST_DATA)
 	$(TEST_ENV) $(PY) -m pytest --nbval-lax --nbval-kernel-name $(KERNEL) notebooks
 
-benchmarks: $(STAMP)  ## print the speed figures (energy, privacy, search)
+benchmarks: $(STAMP)  ## print the speed figures (energy, privacy, search, attacks)
 	$(PY) benchmarks/bench_energy.py
 	$(PY) benchmarks/bench_privacy.py
 	$(PY) benchmarks/bench_search.py
+	$(PY) benchmarks/bench_attacks.py
 
 lab: $(STAMP)  ## open JupyterLab on the notebooks
 	$(VENV)/bin/jupyter lab notebooks

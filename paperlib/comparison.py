@@ -459,8 +459,8 @@ def attack_findings(agreement: pd.DataFrame, sweep: pd.DataFrame, disagreements:
         g = sweep[sweep["model"] == r.model].sort_values("p")
         leak = g[g["ssim_gain"] > LEAK_SSIM_GAIN]
         if r.irs < MIN_POINTS_FOR_RHO:
-            relation = (f"{rho_text(r.rho_ssim, r.irs, 'ρ(P, attack SSIM)')}, so no verdict on the agreement of proxy and "
-                        "attack")
+            relation = (f"{rho_text(r.rho_ssim, r.irs, 'ρ(P, attack SSIM)')}, so no verdict on the "
+                        "agreement of proxy and attack")
         else:
             relation = (f"Spearman ρ(P, attack SSIM) = {r.rho_ssim:.2f} (p = {r.p_value:.2g}), "
                         f"ρ(P, PSNR) = {r.rho_psnr:.2f}: proxy and attack {proxy_attack_verdict(r.rho_ssim)}")
@@ -517,7 +517,8 @@ def attack_findings(agreement: pd.DataFrame, sweep: pd.DataFrame, disagreements:
                      f"attack SSIM {s_.ssim:.3f} vs {e8.ssim:.3f} (difference {d:+.3f} ± {se:.3f} s.e.), so the "
                      f"searched strategy is {word}; the proxy calls it {'more' if more else 'less'} private "
                      f"(P {s_.privacy:.3f} vs {e8.privacy:.3f})"
-                     + ("." if agree is None else (" — the attack agrees." if agree else " — the attack disagrees.")))
+                     + ("." if agree is None else
+                        " — the attack agrees." if agree else " — the attack disagrees."))
     return Findings(pd.DataFrame(), lines)
 
 
@@ -531,8 +532,9 @@ def baseline_findings(comparisons: Mapping[str, Any], final: pd.DataFrame,
     (``final``: ``Comparison.final()`` rows), how soon the reference method (Algorithm 1) reaches
     each other method's final mean (``summaries``: ``baselines.curve_summary`` per model), the
     E_b sweep at ``energy_bound`` (``sweeps[model]``: column ``strategy`` with
-    :data:`SWEEP_BEST`, :data:`SWEEP_UNIFORM8`, :data:`SWEEP_FP32`) and the E_tran sensitivity (``baselines.transmission_sensitivity``: its row with E_tran 0 is compute
-    only, the one at the paper's E_tran the paper's setting, the others radios)."""
+    :data:`SWEEP_BEST`, :data:`SWEEP_UNIFORM8`, :data:`SWEEP_FP32`) and the E_tran sensitivity
+    (``baselines.transmission_sensitivity``: its row with E_tran 0 is compute only, the one at the
+    paper's E_tran the paper's setting, the others radios)."""
     from .search.methods import REFERENCE_METHOD, SEARCH_METHODS
 
     ref_label = SEARCH_METHODS.label(REFERENCE_METHOD)
@@ -595,7 +597,8 @@ def baseline_findings(comparisons: Mapping[str, Any], final: pd.DataFrame,
 
 
 __all__ = ["Findings", "FP32", "UNIFORM8", "CONV_FC", "SEARCHED", "SWEEP_BEST", "SWEEP_UNIFORM8",
-           "SWEEP_FP32", "ATTACK_SEARCHED", "ATTACK_UNIFORM8", "ATTACK_FP32", "STRONG_RHO", "WEAK_RHO", "MIN_POINTS_FOR_RHO", "rho_text", "agreement_word",
-           "consistency_word", "proxy_attack_verdict", "seeds_word", "feasibility", "block_count",
-           "layer_trend_findings", "blockwise_findings", "quantization_findings", "search_findings",
-           "edge_cloud_findings", "attack_findings", "baseline_findings"]
+           "SWEEP_FP32", "ATTACK_SEARCHED", "ATTACK_UNIFORM8", "ATTACK_FP32", "STRONG_RHO", "WEAK_RHO",
+           "MIN_POINTS_FOR_RHO", "rho_text", "agreement_word", "consistency_word", "proxy_attack_verdict",
+           "seeds_word", "feasibility", "block_count", "layer_trend_findings", "blockwise_findings",
+           "quantization_findings", "search_findings", "edge_cloud_findings", "attack_findings",
+           "baseline_findings"]

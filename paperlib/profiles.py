@@ -144,10 +144,11 @@ PROFILES: dict[str, Profile] = {
                               reference_estimator="finetune-batches", finetune_batches=2,
                               validation_images=32, privacy_images=8),
         search_overrides={"resnet50": {"validation_images": 16}},
+        # notebook 08 in smoke: two models, two points each, a few iterations (seconds per attack)
         attack=AttackSettings(train_images=64, test_images=16, epochs=1, batch_size=32, points=3,
-                              images=4, models=ATTACK_MODELS, rmle_iterations=40, rmle_lr=0.05,
-                              shadow_images=64, shadow_epochs=1, shadow_rmle_iterations=40,
-                              policies=4, bootstrap=200),
+                              images=4, models=("cifar10cnn", "resnet18"), sweep_points=2,
+                              rmle_iterations=10, rmle_lr=0.05, shadow_images=64, shadow_epochs=1,
+                              shadow_rmle_iterations=10, policies=5, bootstrap=200),
         privacy_images=8,
         dataset="cifar10",
         baseline_seeds=(0, 1),
@@ -171,7 +172,12 @@ PROFILES: dict[str, Profile] = {
         # paper profile only: its quick search would add ~25 min on 2 cores for a weak model
         search_models=("resnet18", "mobilenet"),
         # 1000 images x 4 epochs: notebook 06 (~90 decoders, every partition point) in ~15 min
-        attack=AttackSettings(train_images=1000, test_images=128, epochs=4, batch_size=32),
+        # notebook 08: 4 models x 3 points (+ He et al.'s), 8 test images, 150 rMLE iterations
+        # (docs/decisions/attacks.md §8 estimates its time)
+        attack=AttackSettings(train_images=1000, test_images=128, epochs=4, batch_size=32,
+                              images=8, models=ATTACK_MODELS, sweep_points=3, rmle_iterations=150,
+                              rmle_lr=0.05, shadow_images=512, shadow_epochs=2,
+                              shadow_rmle_iterations=150, policies=10),
         privacy_images=64,
         dataset="cifar10",
     ),
@@ -184,7 +190,9 @@ PROFILES: dict[str, Profile] = {
         train_default=TrainRecipe(epochs=200, lr=0.1),
         search=SearchSettings(estimator="finetune", reference_estimator="finetune",
                               validation_images=10000, privacy_images=256),
-        attack=AttackSettings(train_images=None, test_images=1000, epochs=30),
+        # He et al.'s budgets (5000 rMLE iterations at 1e-2; 500 against the shadow at 0.1)
+        attack=AttackSettings(train_images=None, test_images=1000, epochs=30, images=256,
+                              sweep_points=None, policy_models=("cifar10cnn", "resnet18", "mobilenet")),
         privacy_images=512,
     ),
 }

@@ -179,7 +179,7 @@ def test_compare_on_smoke_checkpoint(real_data_dir, results_root):
                                iterations=4, reference_estimator="sensitivity")
     cmp = baselines.compare("resnet18", "smoke", seeds=[0, 1], context=ctx, progress=False)
     final = cmp.final()
-    assert set(final["method"]) == set(baselines.SEARCH_METHODS)
+    assert set(final["method"]) == set(baselines.SEARCH_METHODS.names(scalar=True))
     for seed in (0, 1):
         rows = final[final["seed"] == seed].set_index("method")
         budget = cmp.budgets[seed]

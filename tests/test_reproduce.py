@@ -84,7 +84,9 @@ def test_tests_write_under_their_own_root(isolated_root):
 
 
 def _make(*args: str, env: dict | None = None, timeout: int = 60) -> subprocess.CompletedProcess:
-    full = {k: v for k, v in os.environ.items() if not k.startswith("PAPERLIB_")}
+    # drop PAPERLIB_* and the variables an outer `make test DATA_DIR=...` passes down (MAKEFLAGS)
+    inherited = ("PAPERLIB_", "MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")
+    full = {k: v for k, v in os.environ.items() if not k.startswith(inherited)}
     full.update(env or {})
     return subprocess.run([MAKE, "--no-print-directory", "-s", *args], cwd=REPO, env=full,
                           capture_output=True, text=True, timeout=timeout)

@@ -15,6 +15,7 @@ import pandas as pd
 from scipy import stats
 
 from ..analysis import spearman
+from ..comparison import MIN_POINTS_FOR_RHO
 from .results import AttackResult
 
 
@@ -37,7 +38,8 @@ def bootstrap_spearman(x: Sequence[float], y: Sequence[float], *, resamples: int
                        level: float = 0.95, seed: int = 0) -> dict[str, float]:
     """Spearman's ρ of ``(x, y)`` with a percentile bootstrap confidence interval: pairs are
     resampled with replacement ``resamples`` times (resamples where either side is constant are
-    dropped). Returns ``rho``, ``p_value``, ``ci_low``, ``ci_high``, ``n``, ``resamples`` (used)."""
+    dropped). Returns ``rho``, ``p_value``, ``ci_low``, ``ci_high``, ``n``, ``resamples`` (used);
+    no interval below ``comparison.MIN_POINTS_FOR_RHO`` pairs."""
     x, y = np.asarray(x, float), np.asarray(y, float)
     if len(x) != len(y):
         raise ValueError(f"x and y must pair up, got {len(x)} and {len(y)} values")
@@ -46,7 +48,7 @@ def bootstrap_spearman(x: Sequence[float], y: Sequence[float], *, resamples: int
     rho, pval = spearman(x, y)
     out = {"rho": rho, "p_value": pval, "ci_low": float("nan"), "ci_high": float("nan"),
            "n": len(x), "resamples": 0}
-    if len(x) < 3 or not np.isfinite(rho):
+    if len(x) < MIN_POINTS_FOR_RHO or not np.isfinite(rho) or resamples < 1:
         return out
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, len(x), size=(resamples, len(x)))

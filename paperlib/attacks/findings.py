@@ -62,8 +62,9 @@ def policy_lines(corr: pd.DataFrame) -> list[str]:
         lines.append(f"* **{MODELS.label(r.model)} at {r.split}, {_attack(r.attack)}** "
                      f"({r.policies} policies, P spans {r.P_range:.3f}, SSIM spans {r.ssim_range:.3f}): "
                      f"ρ(P, SSIM) = {r.rho_ssim:.2f}, 95 % interval {ci}: P and the attack {r.verdict}.")
-    against = corr[corr["ci_low"] > 0]
-    unclear = corr[~((corr["ci_high"] < 0) | (corr["ci_low"] > 0))]
+    judged = corr[corr["policies"] >= C.MIN_POINTS_FOR_RHO]
+    against = judged[judged["ci_low"] > 0]
+    unclear = judged[~((judged["ci_high"] < 0) | (judged["ci_low"] > 0))]
     if len(against):
         lines.append("* **Where P and the attacks disagree**: " + "; ".join(
             f"{MODELS.label(r.model)} at {r.split} under the {_attack(r.attack)}"
@@ -74,7 +75,7 @@ def policy_lines(corr: pd.DataFrame) -> list[str]:
             f"{MODELS.label(r.model)} at {r.split} under the {_attack(r.attack)}"
             for r in unclear.itertuples())
             + ". Within these points the search's ranking of policies by P is not the attack's.")
-    if not len(against) and not len(unclear) and len(corr):
+    if not len(against) and not len(unclear) and len(judged):
         lines.append("* Within every studied point P ranks the policies as every attack does.")
     return lines
 

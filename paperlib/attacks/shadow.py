@@ -7,8 +7,8 @@ images of its own (the training split, disjoint from the evaluated test images).
 (docs/decisions/attacks.md §4).
 
 Shadow architecture (:class:`ShadowEdge`, ours; all that is public is the IR's shape and sign): a
-3x3 conv (3 → 64) and ReLU at full resolution, then one stride-2 3x3 conv and ReLU per halving of
-the resolution down to the IR's (the width doubles each time, at most 256), an adaptive average
+3x3 conv (3 → 32) and ReLU at full resolution, then one stride-2 3x3 conv and ReLU per halving of
+the resolution down to the IR's (the width doubles each time, at most 128), an adaptive average
 pool when the IR's size is not 32 / 2^k, and a 3x3 conv to the IR's channels (1x1 for a 1x1 IR),
 followed by a softplus when the IR is non-negative (a final ReLU can die in the first steps, which
 leaves a constant shadow; measured on a toy cloud). The IR's scale is not pinned down by the frozen
@@ -30,8 +30,8 @@ from .rmle import BATCH_SIZE, INIT_VALUE, invert_by_optimisation
 
 SHADOW_VERSION = 1
 MATCH = "direction"  # the shadow's IR scale is arbitrary: match directions (rmle.direction_loss)
-FIRST_WIDTH = 64
-MAX_WIDTH = 256
+FIRST_WIDTH = 32
+MAX_WIDTH = 128
 IN_SIZE = 32
 
 

@@ -25,6 +25,7 @@ import pandas as pd
 from torch import nn
 
 from .. import models
+from ..comparison import MIN_POINTS_FOR_RHO
 from ..policy import Policy
 from .base import ATTACKS
 from .compare import agreement_words, bootstrap_spearman
@@ -101,7 +102,9 @@ def policy_correlation(df: pd.DataFrame, by: Sequence[str] = ("model", "split", 
                      "ci_low": s["ci_low"], "ci_high": s["ci_high"], "p_value": s["p_value"],
                      "rho_psnr": q["rho"], "P_range": float(g["privacy"].max() - g["privacy"].min()),
                      "ssim_range": float(g["ssim"].max() - g["ssim"].min()),
-                     "verdict": agreement_words(s["rho"], s["ci_low"], s["ci_high"])})
+                     "verdict": (agreement_words(s["rho"], s["ci_low"], s["ci_high"])
+                                 if len(g) >= MIN_POINTS_FOR_RHO else
+                                 f"too few policies for a verdict (n = {len(g)})")})
     return pd.DataFrame(rows)
 
 
