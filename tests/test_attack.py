@@ -92,6 +92,7 @@ def test_bad_requests_are_refused_by_name(synthetic_data, results_root):
         attacks.run("cifar10cnn", "smoke", [15], **kw)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", ["cifar10cnn"])
 def test_learned_attacks_beat_the_mean_image_on_a_trained_smoke_model(model, real_data_dir,
                                                                        results_root):
@@ -112,6 +113,9 @@ def test_learned_attacks_beat_the_mean_image_on_a_trained_smoke_model(model, rea
     assert by["rmle"].ssim > 0.9
 
 
-# budgets of the acceptance test: small, but enough for each attack to learn something
-ACCEPTANCE = dict(train_images=256, epochs=5, batch_size=32, images=8, rmle_iterations=150,
-                  rmle_lr=0.05, shadow_images=256, shadow_epochs=3, shadow_rmle_iterations=150)
+# budgets of the acceptance test: small, but enough for each attack to learn something. The smoke
+# cifar10cnn is weak (about 26 % top-1), so its shadow is too; a stronger pull towards mid-grey
+# (λ_2 = 3 instead of the profiles' 1) keeps the shadow's reconstruction from drifting in contrast
+ACCEPTANCE = dict(train_images=256, epochs=5, batch_size=32, images=8, rmle_iterations=60,
+                  rmle_lr=0.05, shadow_images=256, shadow_epochs=4, shadow_rmle_iterations=60,
+                  shadow_rmle_l2=3.0)

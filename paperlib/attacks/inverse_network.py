@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from ..profiles import AttackSettings
 from .base import ATTACKS, Attack, Aux
 
 DECODER_VERSION = 1
@@ -28,6 +29,7 @@ MAX_WIDTH = 96
 MIN_WIDTH = 16
 OUT_SIZE = 32
 RECONSTRUCT_BATCH = 256
+DEFAULTS = AttackSettings()  # the constructor's defaults: the profiles' defaults
 
 
 def decoder_width(resolution: int) -> int:
@@ -143,8 +145,9 @@ class InverseNetwork(Attack):
     threat = "black-box"
     version = DECODER_VERSION
 
-    def __init__(self, epochs: int = 10, batch_size: int = 64, lr: float = 1e-3, seed: int = 0,
-                 progress: bool = False, device: torch.device | str = "cpu") -> None:
+    def __init__(self, epochs: int = DEFAULTS.epochs, batch_size: int = DEFAULTS.batch_size,
+                 lr: float = DEFAULTS.lr, seed: int = 0, progress: bool = False,
+                 device: torch.device | str = "cpu") -> None:
         super().__init__()
         self.epochs, self.batch_size, self.lr, self.seed = int(epochs), int(batch_size), float(lr), int(seed)
         self.progress, self.device = progress, torch.device(device)

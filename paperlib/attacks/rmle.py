@@ -2,13 +2,13 @@
 
 The attacker knows the edge ``f_e`` and sees ``v = f_e(x)``; it searches the input
 
-    x* = argmin_{x ∈ [0, 1]}  ||f_e(x) − v||² / ||v||²  +  λ_TV · TV(x)  +  λ_2 · ||x||² / n
+    x* = argmin_{x ∈ [0, 1]}  ||f_e(x) − v||² / ||v||²  +  λ_TV · TV(x)  +  λ_2 · ||x − 0.5||² / n
 
 by Adam, projecting ``x`` back into [0, 1] after every step, from a grey image (0.5 everywhere).
 The feature term is relative (divided by the IR's own energy) so that one λ_TV serves IRs of any
 scale; ``TV(x)`` is the mean squared difference of vertically plus horizontally neighbouring
-pixels; the learning rate follows a cosine decay to zero over the iterations
-(docs/decisions/attacks.md §3).
+pixels; the λ_2 prior pulls towards mid-grey (He et al.'s ||x||² on a mean-subtracted input); the
+learning rate follows a cosine decay to zero over the iterations (docs/decisions/attacks.md §3).
 
 Each image's loss depends on its own pixels only and Adam's update is element-wise, so the batch
 is optimised as if image by image, in one forward and backward pass per iteration
@@ -24,6 +24,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from ..profiles import AttackSettings
 from .base import ATTACKS, Attack, Aux
 from .victim import module_device
 
@@ -31,6 +32,7 @@ TINY = 1e-12
 INIT_VALUE = 0.5  # the grey image every optimisation starts from
 INPUT_SHAPE = (3, 32, 32)
 BATCH_SIZE = 64  # images optimised together (memory bound only; results do not depend on it)
+DEFAULTS = AttackSettings()  # the constructors' defaults: the profiles' defaults
 
 
 def total_variation(x: torch.Tensor) -> torch.Tensor:
@@ -63,7 +65,7 @@ def objective(forward: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
     ``relative`` squared error, or ``direction`` for :func:`direction_loss`)."""
     loss = MATCHES[match](forward(x), target) + tv * total_variation(x)
     if l2:
-        loss = loss + l2 * x.square().mean(dim=(1, 2, 3))
+        loss = loss + l2 * (x - INIT_VALUE).square().mean(dim=(1, 2, 3))
     return loss
 
 
@@ -116,7 +118,8 @@ class RMLE(Attack):
     name = "rmle"
     threat = "white-box"
 
-    def __init__(self, iterations: int = 5000, lr: float = 1e-2, tv: float = 0.05, l2: float = 0.0,
+    def __init__(self, iterations: int = DEFAULTS.rmle_iterations, lr: float = DEFAULTS.rmle_lr,
+                 tv: float = DEFAULTS.rmle_tv, l2: float = DEFAULTS.rmle_l2,
                  batch_size: int = BATCH_SIZE, progress: bool = False) -> None:
         super().__init__()
         self.iterations, self.lr, self.tv, self.l2 = int(iterations), float(lr), float(tv), float(l2)

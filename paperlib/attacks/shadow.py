@@ -12,7 +12,8 @@ the resolution down to the IR's (the width doubles each time, at most 128), an a
 pool when the IR's size is not 32 / 2^k, and a 3x3 conv to the IR's channels (1x1 for a 1x1 IR),
 followed by a softplus when the IR is non-negative (a final ReLU can die in the first steps, which
 leaves a constant shadow; measured on a toy cloud). The IR's scale is not pinned down by the frozen
-cloud, so the rMLE against the shadow matches directions (``1 − cos``, ``rmle.direction_loss``).
+cloud, so the rMLE against the shadow matches directions (``1 − cos``, ``rmle.direction_loss``),
+which leaves the image's contrast free: a prior towards mid-grey (λ_2 = ``shadow_rmle_l2``) holds it.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .base import ATTACKS, Attack, Aux
-from .rmle import BATCH_SIZE, INIT_VALUE, invert_by_optimisation
+from .rmle import BATCH_SIZE, DEFAULTS, INIT_VALUE, invert_by_optimisation
 
 SHADOW_VERSION = 1
 MATCH = "direction"  # the shadow's IR scale is arbitrary: match directions (rmle.direction_loss)
@@ -116,9 +117,11 @@ class ShadowAttack(Attack):
     threat = "query-free"
     version = SHADOW_VERSION
 
-    def __init__(self, epochs: int = 10, lr: float = 1e-3, batch_size: int = 64,
-                 iterations: int = 500, rmle_lr: float = 0.1, tv: float = 0.05, l2: float = 0.0,
-                 seed: int = 0, progress: bool = False, device: torch.device | str = "cpu") -> None:
+    def __init__(self, epochs: int = DEFAULTS.shadow_epochs, lr: float = DEFAULTS.shadow_lr,
+                 batch_size: int = DEFAULTS.batch_size, iterations: int = DEFAULTS.shadow_rmle_iterations,
+                 rmle_lr: float = DEFAULTS.shadow_rmle_lr, tv: float = DEFAULTS.shadow_rmle_tv,
+                 l2: float = DEFAULTS.shadow_rmle_l2, seed: int = 0, progress: bool = False,
+                 device: torch.device | str = "cpu") -> None:
         super().__init__()
         self.epochs, self.lr, self.batch_size = int(epochs), float(lr), int(batch_size)
         self.iterations, self.rmle_lr, self.tv, self.l2 = int(iterations), float(rmle_lr), float(tv), float(l2)
@@ -130,7 +133,7 @@ class ShadowAttack(Attack):
     def from_settings(cls, settings: Any, seed: int = 0) -> "ShadowAttack":
         return cls(settings.shadow_epochs, settings.shadow_lr, settings.batch_size,
                    settings.shadow_rmle_iterations, settings.shadow_rmle_lr, settings.shadow_rmle_tv,
-                   settings.rmle_l2, seed)
+                   settings.shadow_rmle_l2, seed)
 
     def config(self) -> dict[str, Any]:
         return {"epochs": self.epochs, "lr": self.lr, "batch_size": self.batch_size,
