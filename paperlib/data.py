@@ -19,14 +19,11 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 import pickle
 import tarfile
 import tempfile
-import urllib.request
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -160,17 +157,14 @@ def file_md5(path: Path) -> str:
     hit = cache.get(key) if isinstance(cache, dict) else None
     if hit and all(hit.get(k) == v for k, v in ident.items()):
         return hit["md5"]
-    digest = hashlib.md5()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
+    digest = io.file_digest(path, "md5")
     cache = cache if isinstance(cache, dict) else {}
-    cache[key] = {**ident, "md5": digest.hexdigest()}
+    cache[key] = {**ident, "md5": digest}
     try:
         io.write_json(cache_path, cache)
     except OSError:  # a read-only home: verification still works, only uncached
         pass
-    return digest.hexdigest()
+    return digest
 
 
 def _fix_hint(s: CifarSpec, root: Path) -> str:
@@ -452,16 +446,8 @@ def download(name: str, root: str | os.PathLike | None = None) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=root) as tmp:
         archive = Path(tmp) / Path(s.url).name
-        log.info("downloading %s", s.url)
-        try:
-            urllib.request.urlretrieve(s.url, archive)
-        except OSError as exc:
-            raise DataError(f"could not download {s.url} ({exc}); check the internet connection "
-                            f"or copy {s.folder}/ into {root} by hand") from exc
-        digest = hashlib.md5(archive.read_bytes()).hexdigest()
-        if digest != s.archive_md5:
-            raise DataError(f"{archive.name}: md5 {digest} differs from the official "
-                            f"{s.archive_md5}; the download is damaged, try again")
+        io.download_verified(s.url, archive, s.archive_md5, error=DataError,
+                             by_hand=f"copy {s.folder}/ into {root} by hand")
         with tarfile.open(archive) as tar:
             tar.extractall(tmp, filter="data")
         target = root / s.folder

@@ -35,7 +35,6 @@ import weakref
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-import torch
 from torch import fx, nn
 
 QUANTIZABLE = (nn.Conv2d, nn.Linear)  # the layers the paper quantizes and the energy model costs

@@ -164,12 +164,36 @@ def sha256_bytes(payload: bytes) -> str:
     return hashlib.sha256(payload).hexdigest()
 
 
-def sha256_file(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
+def file_digest(path: str | os.PathLike, algorithm: str = "sha256") -> str:
+    """Hex digest of a file's bytes, read in chunks (``algorithm``: any of :mod:`hashlib`'s)."""
+    digest = hashlib.new(algorithm)
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(_CHUNK), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    return file_digest(path, "sha256")
+
+
+def download_verified(url: str, dest: str | os.PathLike, md5: str, *, error: type[Exception],
+                      by_hand: str) -> None:
+    """Fetch ``url`` into ``dest`` (needs internet) and check its md5 against the published one;
+    a failed or damaged download raises ``error`` saying what to do (``by_hand``: the offline way,
+    e.g. "copy X into Y by hand")."""
+    import urllib.request
+
+    log.info("downloading %s", url)
+    try:
+        urllib.request.urlretrieve(url, dest)
+    except OSError as exc:
+        raise error(f"could not download {url} ({exc}); check the internet connection or "
+                    f"{by_hand}") from exc
+    digest = file_digest(dest, "md5")
+    if digest != md5:
+        raise error(f"{url}: md5 {digest} differs from the published {md5}; the download is "
+                    "damaged, try again")
 
 
 # --- logs ------------------------------------------------------------------------------------------
@@ -255,4 +279,4 @@ def folder_lock(folder: str | os.PathLike, purpose: str, *, wait: bool = False):
 __all__ = ["DamagedFileError", "FolderLockedError", "LOCK_FILE", "atomic_path", "remove_temporaries",
            "write_bytes", "write_text", "JsonRecord", "json_safe", "write_json", "read_json", "torch_load",
            "sha256_bytes",
-           "sha256_file", "append_jsonl", "read_jsonl", "file_lock", "folder_lock"]
+           "file_digest", "sha256_file", "download_verified", "append_jsonl", "read_jsonl", "file_lock", "folder_lock"]

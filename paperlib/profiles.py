@@ -86,6 +86,7 @@ class AttackSettings:
     # notebook 08: does P rank quantization policies at a fixed point as the attacks do?
     policies: int = 32  # random quantization policies per fixed point
     policy_models: tuple[str, ...] = ("cifar10cnn",)  # models of the within-point study
+    max_policy_points: int | None = None  # fixed points per model in that study; None: all
     bootstrap: int = 2000  # bootstrap resamples of the Spearman correlation
 
 
@@ -153,7 +154,8 @@ PROFILES: dict[str, Profile] = {
         attack=AttackSettings(train_images=64, test_images=16, epochs=1, batch_size=32, points=3,
                               images=4, models=("cifar10cnn", "resnet18"), sweep_points=2,
                               rmle_iterations=10, rmle_lr=0.05, shadow_images=64, shadow_epochs=1,
-                              shadow_rmle_iterations=10, policies=5, bootstrap=200),
+                              shadow_rmle_iterations=10, policies=5, max_policy_points=1,
+                              bootstrap=200),
         privacy_images=8,
         dataset="cifar10",
         baseline_seeds=(0, 1),
@@ -177,11 +179,11 @@ PROFILES: dict[str, Profile] = {
         # paper profile only: its quick search would add ~25 min on 2 cores for a weak model
         search_models=("resnet18", "mobilenet"),
         # 1000 images x 4 epochs: notebook 06 (~90 decoders, every partition point) in ~15 min
-        # notebook 08: 4 models x 3 points (+ He et al.'s), 8 test images, 100 rMLE iterations
+        # notebook 08: 4 models x 3 points (+ He et al.'s), 6 test images, 100 rMLE iterations
         # (docs/decisions/attacks.md §8 estimates its time)
         attack=AttackSettings(train_images=1000, test_images=128, epochs=4, batch_size=32,
-                              images=8, models=ATTACK_MODELS, sweep_points=3, rmle_iterations=100,
-                              rmle_lr=0.05, shadow_images=256, shadow_epochs=4,
+                              images=6, models=ATTACK_MODELS, sweep_points=3, rmle_iterations=100,
+                              rmle_lr=0.05, shadow_images=256, shadow_epochs=3,
                               shadow_rmle_iterations=100, policies=8),
         privacy_images=64,
         dataset="cifar10",
@@ -197,7 +199,8 @@ PROFILES: dict[str, Profile] = {
                               validation_images=10000, privacy_images=256),
         # He et al.'s budgets (5000 rMLE iterations at 1e-2; 500 against the shadow at 0.1)
         attack=AttackSettings(train_images=None, test_images=1000, epochs=30, images=256,
-                              sweep_points=None, policy_models=("cifar10cnn", "resnet18", "mobilenet")),
+                              sweep_points=None,
+                              policy_models=("cifar10cnn", "resnet18", "mobilenet")),
         privacy_images=512,
     ),
 }

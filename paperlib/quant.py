@@ -35,7 +35,7 @@ from torch import nn
 from . import models
 from .constants import FULL_PRECISION
 from .policy import FP, Policy, ir_bits, resolve
-from .strategies import MAX_BITS, MIN_BITS, check_bits  # noqa: F401  (quant.check_bits: 2..16, 32)
+from .strategies import check_bits  # noqa: F401  (quant.check_bits: 2..16, 32)
 
 _TINY_RANGE = 1e-30  # below this c counts as zero (1 / scale would overflow float32)
 

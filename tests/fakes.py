@@ -52,3 +52,19 @@ def make_evaluator(space: GenomeSpace, log_path=None, fail_at: int | None = None
     return Evaluator(space, fake_energy(space), fake_privacy(space), FakeEstimator(space, fail_at),
                      Objective(0.35, 0.03, include_transmission=include_transmission), seed=seed,
                      log_path=log_path)
+
+
+class Killed(Exception):
+    """Stands for a kill of the search process (raised from a search hook)."""
+
+
+def kill_after(n: int):
+    """A search hook that raises :class:`Killed` at the ``n``-th scored strategy."""
+    count = {"n": 0}
+
+    def hook(phase, i, ev):
+        count["n"] += 1
+        if count["n"] == n:
+            raise Killed
+
+    return hook

@@ -18,12 +18,7 @@ TINY = dict(train_images=16, test_images=4, epochs=1, batch_size=8, images=3, rm
             shadow_images=16, shadow_epochs=1, shadow_rmle_iterations=3)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 @pytest.fixture()

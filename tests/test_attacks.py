@@ -14,12 +14,7 @@ from paperlib.attacks import compare, runner
 from paperlib.attacks.victim import SplitInfo, Victim
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def _images(n: int = 4, seed: int = 0) -> torch.Tensor:
@@ -267,3 +262,40 @@ def test_policy_tags():
     assert attacks.policy_tag(32, 4) == "fp32-ir4" and attacks.policy_tag(32, 32) == "fp32"
     a = attacks.policy_tag([(32, 32), (8, 8), (4, 8)])
     assert a.startswith("mixed-") and a != attacks.policy_tag([(32, 32), (8, 8), (2, 8)])
+
+
+def test_study_points_and_policies():
+    from paperlib.attacks import study
+    from paperlib.search.genome import Genome, GenomeSpace, key
+
+    net = models.build("cifar10cnn").eval()
+    assert study.reported_points("cifar10cnn") == [0, 8, 13]
+    assert study.sweep_points("cifar10cnn", net, 2) == [0, 8, 13, 14]
+    assert study.policy_points("cifar10cnn", net) == [8, 13]  # conv11 has nothing to quantize
+    assert study.policy_points("cifar10cnn", net, 1) == [8]
+    pols = study.random_policies(net, 8, 6, seed=1)
+    space = GenomeSpace.from_net(net)
+    keys = {key(Genome(8, tuple(map(tuple, pol))), space) for pol in pols}
+    assert len(pols) == 6 == len(keys)  # distinct on the edge
+    assert pols == study.random_policies(net, 8, 6, seed=1)  # deterministic
+    assert len(study.random_policies(net, 0, 5)) == 1  # the stem alone: one policy only
+
+
+def test_policy_correlation_and_findings_words():
+    import pandas as pd
+    from paperlib.attacks import findings, study
+
+    p = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]
+    rows = [{"model": "cifar10cnn", "split": "ReLU22", "attack": "rmle", "privacy": v,
+             "ssim": 1 - v, "psnr": 20 - v} for v in p]  # P up, SSIM down: agreement
+    rows += [{"model": "cifar10cnn", "split": "ReLU22", "attack": "shadow", "privacy": v,
+              "ssim": v, "psnr": v} for v in p]  # P up, SSIM up: disagreement
+    corr = study.policy_correlation(pd.DataFrame(rows), resamples=300)
+    by = corr.set_index("attack")
+    assert by.loc["rmle", "rho_ssim"] == pytest.approx(-1) and by.loc["rmle", "verdict"].startswith("agree")
+    assert by.loc["shadow", "ci_low"] > 0 and by.loc["shadow", "verdict"].startswith("disagree")
+    lines = findings.policy_lines(corr)
+    assert any(line.startswith("* **Where P and the attacks disagree**") and "query-free" in line
+               for line in lines)
+    few = study.policy_correlation(pd.DataFrame(rows[:3]), resamples=100)
+    assert few.loc[0, "verdict"].startswith("too few policies")

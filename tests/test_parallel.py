@@ -105,22 +105,11 @@ def test_batch_k_keeps_the_population_size_and_budget(space, tmp_path):
     assert out.history != other.history  # K changes the draws, as documented
 
 
-class Killed(Exception):
-    pass
-
-
-@pytest.mark.parametrize("kill_after", [2, 9, 14])
-def test_resume_of_a_killed_batch4_search(space, tmp_path, kill_after):
+@pytest.mark.parametrize("kill_at", [2, 9, 14])
+def test_resume_of_a_killed_batch4_search(space, tmp_path, kill_at):
     ref, _ = run(space, tmp_path / "ref", batch=4)
-    count = {"n": 0}
-
-    def hook(phase, i, ev):
-        count["n"] += 1
-        if count["n"] == kill_after:
-            raise Killed
-
-    with pytest.raises(Killed):
-        run(space, tmp_path / "run", batch=4, hook=hook)
+    with pytest.raises(fakes.Killed):
+        run(space, tmp_path / "run", batch=4, hook=fakes.kill_after(kill_at))
     ev = evaluator(space, tmp_path / "run" / "log.jsonl")
     ev.load_log()
     out, keys = run(space, tmp_path / "run", batch=4, ev=ev)

@@ -23,6 +23,8 @@ from paperlib.profiles import get_profile  # noqa: E402
 REPO = config.REPO_ROOT
 MAKE = shutil.which("make")
 needs_make = pytest.mark.skipif(MAKE is None, reason="make is not installed")
+# the Makefile's own variables (its header lists them)
+MAKEFILE_VARIABLES = {"PROFILE", "DATA_DIR", "ALLOW_PARTIAL", "TORCH_SPEC", "PYTHON", "VENV"}
 
 
 # --- 10.1: only the committed profile writes into figures/ ----------------------------------------
@@ -84,9 +86,11 @@ def test_tests_write_under_their_own_root(isolated_root):
 
 
 def _make(*args: str, env: dict | None = None, timeout: int = 60) -> subprocess.CompletedProcess:
-    # drop PAPERLIB_* and the variables an outer `make test DATA_DIR=...` passes down (MAKEFLAGS)
+    # drop PAPERLIB_* and what an outer `make test DATA_DIR=...` passes down: MAKEFLAGS, and the
+    # command-line variables themselves, which make exports into its recipes' environment
     inherited = ("PAPERLIB_", "MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")
-    full = {k: v for k, v in os.environ.items() if not k.startswith(inherited)}
+    full = {k: v for k, v in os.environ.items()
+            if not k.startswith(inherited) and k not in MAKEFILE_VARIABLES}
     full.update(env or {})
     return subprocess.run([MAKE, "--no-print-directory", "-s", *args], cwd=REPO, env=full,
                           capture_output=True, text=True, timeout=timeout)

@@ -25,7 +25,7 @@ from paperlib.search import (EvolutionSettings, Genome, GenomeSpace, Objective, 
                              mutate, punish, random_genome)
 from paperlib.search.fitness import feasible
 
-from fakes import make_evaluator  # noqa: I001  (tests/fakes.py: the shared fake measurements)
+from fakes import Killed, kill_after, make_evaluator  # noqa: I001  (tests/fakes.py: the shared fake measurements)
 
 REPO = Path(__file__).resolve().parents[1]
 FP = (FULL_PRECISION, FULL_PRECISION)
@@ -193,23 +193,12 @@ def test_evolution_follows_algorithm1(space):
     assert pop == out.population
 
 
-class Killed(Exception):
-    pass
-
-
-@pytest.mark.parametrize("kill_after", [3, 8, 9, 25])
-def test_resume_after_kill_gives_identical_result(space, tmp_path, kill_after):
+@pytest.mark.parametrize("kill_at", [3, 8, 9, 25])
+def test_resume_after_kill_gives_identical_result(space, tmp_path, kill_at):
     ref = evolve(make_evaluator(space), SMALL, progress=False)
     state, log = tmp_path / "state.json", tmp_path / "log.jsonl"
-    count = {"n": 0}
-
-    def hook(phase, i, ev):
-        count["n"] += 1
-        if count["n"] == kill_after:
-            raise Killed
-
     with pytest.raises(Killed):
-        evolve(make_evaluator(space, log), SMALL, state, progress=False, hook=hook)
+        evolve(make_evaluator(space, log), SMALL, state, progress=False, hook=kill_after(kill_at))
     ev = make_evaluator(space, log)
     ev.load_log()
     out = evolve(ev, SMALL, state, progress=False)

@@ -71,7 +71,8 @@ def test_mismatched_checkpoint_is_refused(tiny_profile, tmp_path):
     assert fresh["recipe"]["epochs"] == 2
 
 
-def test_interrupted_training_resumes(tiny_profile, tmp_path, monkeypatch):
+def _killed_in_the_second_epoch(monkeypatch):
+    """Make training raise KeyboardInterrupt when its second epoch starts; returns the real fit."""
     calls = []
     real_fit = train.fit
 
@@ -82,6 +83,11 @@ def test_interrupted_training_resumes(tiny_profile, tmp_path, monkeypatch):
         return real_fit(*args, **kwargs)
 
     monkeypatch.setattr(train, "fit", fit_then_die)
+    return real_fit
+
+
+def test_interrupted_training_resumes(tiny_profile, tmp_path, monkeypatch):
+    real_fit = _killed_in_the_second_epoch(monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         train.load_or_train("vgg11", tiny_profile, checkpoint_root=tmp_path, allow_partial=True,
                             progress=False)
@@ -225,16 +231,7 @@ def test_adopt_checkpoint_records_the_hash_after_re_evaluating(tiny_profile, tmp
 
 def test_killed_training_leftovers_are_cleaned_and_the_resume_reported(tiny_profile, tmp_path,
                                                                       monkeypatch, caplog):
-    calls = []
-    real_fit = train.fit
-
-    def fit_then_die(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        return real_fit(*args, **kwargs)
-
-    monkeypatch.setattr(train, "fit", fit_then_die)
+    real_fit = _killed_in_the_second_epoch(monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         _train_tiny(tiny_profile, tmp_path)
     monkeypatch.setattr(train, "fit", real_fit)

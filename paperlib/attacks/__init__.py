@@ -11,11 +11,12 @@ registered in :data:`ATTACKS` by threat model:
 | ``shadow`` | query-free | the cloud part (:class:`Cloud`) + own labelled images | :mod:`.shadow` |
 
 >>> from paperlib import attacks, train
+>>> from paperlib.profiles import get_profile
 >>> net, meta = train.load_or_train("cifar10cnn", "smoke")                       # doctest: +SKIP
 >>> victim = attacks.deploy(net, attacks.resolve_point("cifar10cnn", "ReLU22"), 8,
 ...                         dataset="cifar10")                                    # doctest: +SKIP
->>> atk = attacks.build("rmle", prof.attack).fit(victim.edge())                  # doctest: +SKIP
->>> images = atk.invert(victim.oracle()(x))                                        # doctest: +SKIP
+>>> atk = attacks.build("rmle", get_profile("smoke").attack).fit(victim.edge())  # doctest: +SKIP
+>>> images = atk.invert(victim.oracle()(x))   # x: (B, 3, 32, 32) in [0, 1]      # doctest: +SKIP
 
 :func:`run` does all of it for many points, with caching: it returns one :class:`AttackResult`
 (SSIM, PSNR, the paper's P of the same IRs, the mean-image reference) per attack, point and IR

@@ -127,6 +127,12 @@ class Attack(ABC):
         return f"{type(self).__name__}({cfg}; fitted on {self.fitted_on})"
 
 
+def check_training(epochs: int, batch_size: int, lr: float) -> None:
+    """Refuse training settings no attack model can be trained with (decoder, shadow)."""
+    if epochs < 0 or batch_size < 1 or not lr > 0:
+        raise ValueError(f"bad training settings: epochs={epochs}, batch_size={batch_size}, lr={lr}")
+
+
 def access_kind(threat: str) -> str:
     """What an attack of ``threat`` is fitted on, in words."""
     kinds = {"white-box": "the edge (an Edge)", "black-box": "query access (an Oracle)",

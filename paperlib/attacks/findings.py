@@ -47,7 +47,7 @@ def he2019_lines(table: pd.DataFrame) -> list[str]:
     lines = []
     for split, g in table.groupby("split", sort=False):
         best = g.loc[g["ssim"].idxmax()]
-        lines.append(f"* **cifar10cnn at {split}**: " + ", ".join(
+        lines.append(f"* **{MODELS.label('cifar10cnn')} at {split}**: " + ", ".join(
             f"{r.attack} SSIM {r.ssim:.2f} / {r.psnr_db:.1f} dB" for r in g.itertuples())
             + f"; strongest: {best['attack']} (mean image: SSIM {best['mean_image_ssim']:.2f}).")
     return lines
@@ -61,7 +61,7 @@ def policy_lines(corr: pd.DataFrame) -> list[str]:
         ci = (f"[{r.ci_low:.2f}, {r.ci_high:.2f}]" if math.isfinite(r.ci_low) else "no interval")
         lines.append(f"* **{MODELS.label(r.model)} at {r.split}, {_attack(r.attack)}** "
                      f"({r.policies} policies, P spans {r.P_range:.3f}, SSIM spans {r.ssim_range:.3f}): "
-                     f"ρ(P, SSIM) = {r.rho_ssim:.2f}, 95 % interval {ci}: P and the attack {r.verdict}.")
+                     f"ρ(P, SSIM) = {r.rho_ssim:.2f}, 95 % interval {ci}; P and the attack: {r.verdict}.")
     judged = corr[corr["policies"] >= C.MIN_POINTS_FOR_RHO]
     against = judged[judged["ci_low"] > 0]
     unclear = judged[~((judged["ci_high"] < 0) | (judged["ci_low"] > 0))]

@@ -22,7 +22,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..profiles import AttackSettings
-from .base import ATTACKS, Attack, Aux
+from .base import ATTACKS, Attack, Aux, check_training
 
 DECODER_VERSION = 1
 MAX_WIDTH = 96
@@ -95,8 +95,7 @@ def train_decoder(decoder: Decoder, irs: torch.Tensor, targets01: torch.Tensor, 
     if len(irs) != len(targets01) or len(irs) == 0:
         raise ValueError(f"need as many IRs as target images (and at least one), got {len(irs)} "
                          f"and {len(targets01)}")
-    if epochs < 0 or batch_size < 1 or not lr > 0:
-        raise ValueError(f"bad training settings: epochs={epochs}, batch_size={batch_size}, lr={lr}")
+    check_training(epochs, batch_size, lr)
     device = next(decoder.parameters()).device
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(decoder.parameters(), lr=lr)

@@ -12,8 +12,9 @@ with every requested attack, once per IR re-quantization width. Each step is its
 * :func:`compute_irs` — the IRs of every point in one forward pass per image set (the prefix of a
   quantized model is the quantized edge of every shallower point), as the attacker sees them;
 * :func:`cpu_threads` — torch's CPU threads while attacks run;
-* :func:`execute` — deploy the split, fit the attack on what its threat model allows, invert the
-  test IRs, score and save.
+* :func:`execute` — fit the attack on what its threat model allows of the deployed split (one
+  :func:`~.victim.deploy` per point and IR width, shared by the attacks), invert the test IRs,
+  score and save.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from .base import ATTACKS, Attack, Aux, build
 from .inverse_network import InverseNetwork
 from .points import point_label, resolve_points
 from .results import AttackResult
-from .victim import deploy, policy_json, policy_tag, requantize, sent_bits
+from .victim import Victim, deploy, policy_json, policy_tag, requantize, sent_bits
 
 ATTACK_SEED = 0  # data subsets and every attack's own randomness
 DEFAULT_ATTACKS = ("inverse-network",)
@@ -201,13 +202,12 @@ def fit_attack(atk: Attack, victim, adata: AttackData, aux_irs: torch.Tensor | N
     return atk.fit(victim.access(atk.threat), to_aux(adata.aux(atk.threat)))
 
 
-def execute(job: Job, net: nn.Module, policy: Policy, settings: AttackSettings, adata: AttackData,
+def execute(job: Job, victim: Victim, policy: Policy, settings: AttackSettings, adata: AttackData,
             test_ir: torch.Tensor, aux_ir: torch.Tensor | None, proxy: float, baseline: dict,
-            *, model: str, profile: str, dataset: str, provenance: str, samples: int,
+            *, model: str, profile: str, provenance: str, samples: int,
             progress: bool) -> AttackResult:
-    """Run one job and save its result."""
+    """Run one job on the deployed split ``victim`` and save its result."""
     t0 = time.perf_counter()
-    victim = deploy(net, job.p, policy, dataset=dataset, ir_bits=job.bits, model=model)
     atk = build(job.attack, settings, ATTACK_SEED)
     atk.progress = progress
     fit_attack(atk, victim, adata, aux_ir)
@@ -283,6 +283,8 @@ def run(model: str, profile: str | Profile | None = None, points: Sequence[int |
 def _run_jobs(jobs: list[Job], net: nn.Module, policy: Policy, settings: AttackSettings,
               adata: AttackData, *, model: str, profile: str, dataset: str, provenance: str,
               samples: int, progress: bool, threads: int | None) -> dict:
+    """The IRs of every point in one pass per image set, then every job in order (each result
+    saved as soon as it is done)."""
     points = sorted({j.p for j in jobs})
     decoder_points = sorted({j.p for j in jobs if j.attack == InverseNetwork.name})
     test_units = compute_irs(net, policy, points, adata.test.images, dataset)
@@ -290,18 +292,20 @@ def _run_jobs(jobs: list[Job], net: nn.Module, policy: Policy, settings: AttackS
                  if decoder_points else {})
     baseline = mean_image_baseline(adata)
     x_test01 = data.to_unit(adata.test.images)
-    done, proxies = {}, {}
+    done, proxies, victims = {}, {}, {}
     with cpu_threads(threads):
         for job in jobs:
+            split = (job.p, job.bits)
             test_ir = as_sent(test_units[job.p], net, job.p, policy, job.bits)
             aux_ir = (as_sent(aux_units[job.p], net, job.p, policy, job.bits)
                       if job.p in aux_units else None)
-            if (job.p, job.bits) not in proxies:
-                proxies[(job.p, job.bits)] = float(privacy.privacy(x_test01, test_ir.float(), dist="mse"))
-            done[job.key] = execute(job, net, policy, settings, adata, test_ir, aux_ir,
-                                    proxies[(job.p, job.bits)], baseline, model=model,
-                                    profile=profile, dataset=dataset, provenance=provenance,
-                                    samples=samples, progress=progress)
+            if split not in victims:  # one deployed split serves every attack on it
+                victims[split] = deploy(net, job.p, policy, dataset=dataset, ir_bits=job.bits,
+                                        model=model)
+                proxies[split] = float(privacy.privacy(x_test01, test_ir.float(), dist="mse"))
+            done[job.key] = execute(job, victims[split], policy, settings, adata, test_ir, aux_ir,
+                                    proxies[split], baseline, model=model, profile=profile,
+                                    provenance=provenance, samples=samples, progress=progress)
     return done
 
 

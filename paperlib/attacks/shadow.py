@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from .base import ATTACKS, Attack, Aux
+from .base import ATTACKS, Attack, Aux, check_training
 from .rmle import BATCH_SIZE, DEFAULTS, INIT_VALUE, invert_by_optimisation
 
 SHADOW_VERSION = 1
@@ -75,8 +75,7 @@ def train_shadow(shadow: nn.Module, cloud: nn.Module, aux: Aux, *, epochs: int, 
     Returns per epoch the mean loss and the accuracy of ``cloud(shadow(x))`` on ``aux``."""
     if aux.labels is None:
         raise ValueError("the shadow attack needs labelled auxiliary images (Aux.labels)")
-    if epochs < 0 or batch_size < 1 or not lr > 0:
-        raise ValueError(f"bad training settings: epochs={epochs}, batch_size={batch_size}, lr={lr}")
+    check_training(epochs, batch_size, lr)
     device = next(shadow.parameters()).device
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(shadow.parameters(), lr=lr)

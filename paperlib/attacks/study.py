@@ -43,16 +43,17 @@ def sweep_points(model: str, net: nn.Module, k: int | None) -> list[int]:
     return sorted(set(spread_points(models.num_units(net), k)) | set(reported_points(model)))
 
 
-def policy_points(model: str, net: nn.Module) -> list[int]:
-    """The fixed points of the within-point policy study (module docstring)."""
+def policy_points(model: str, net: nn.Module, limit: int | None = None) -> list[int]:
+    """The fixed points of the within-point policy study (module docstring); the first ``limit``
+    of them when given."""
     from ..analysis import pick_points
 
     stem_layers = models.edge_layer_count(net, 0)
     usable = [p for p in reported_points(model) if models.edge_layer_count(net, p) > stem_layers]
-    if usable:
-        return usable
-    picks = pick_points(net, 3)
-    return [picks[len(picks) // 2]]
+    if not usable:
+        picks = pick_points(net, 3)
+        usable = [picks[len(picks) // 2]]
+    return usable[:limit] if limit is not None else usable
 
 
 def random_policies(net: nn.Module, p: int, n: int, seed: int = 0) -> list[list[tuple[int, int]]]:

@@ -103,7 +103,21 @@ class _Stage(nn.Module):
         return requantize(self.edge(self.normalize(images01)), self.sent, self.bits)
 
 
-class Edge(nn.Module):
+class _SplitView:
+    """What every attacker's view tells about the split it looks at."""
+
+    info: SplitInfo
+
+    @property
+    def key(self) -> str:
+        return self.info.key
+
+    @property
+    def ir_shape(self) -> tuple[int, ...]:
+        return self.info.ir_shape
+
+
+class Edge(_SplitView, nn.Module):
     """White-box view: the edge as a module from images in [0, 1] to the IR it sends."""
 
     threat = "white-box"
@@ -112,19 +126,11 @@ class Edge(nn.Module):
         super().__init__()
         self.module, self.info = module, info
 
-    @property
-    def key(self) -> str:
-        return self.info.key
-
-    @property
-    def ir_shape(self) -> tuple[int, ...]:
-        return self.info.ir_shape
-
     def forward(self, images01: torch.Tensor) -> torch.Tensor:
         return self.module(images01)
 
 
-class Oracle:
+class Oracle(_SplitView):
     """Black-box view: answers a batch of images in [0, 1] with their IRs (float32, CPU); no
     weights, no gradients."""
 
@@ -133,14 +139,6 @@ class Oracle:
     def __init__(self, module: nn.Module, info: SplitInfo, batch_size: int = ORACLE_BATCH) -> None:
         self.__module, self.info, self.batch_size = module, info, batch_size
 
-    @property
-    def key(self) -> str:
-        return self.info.key
-
-    @property
-    def ir_shape(self) -> tuple[int, ...]:
-        return self.info.ir_shape
-
     @torch.no_grad()
     def __call__(self, images01: torch.Tensor) -> torch.Tensor:
         device = module_device(self.__module)
@@ -148,7 +146,7 @@ class Oracle:
                           for s in range(0, len(images01), self.batch_size)])
 
 
-class Cloud(nn.Module):
+class Cloud(_SplitView, nn.Module):
     """Query-free view: the frozen cloud part, from an IR to class scores."""
 
     threat = "query-free"
@@ -156,14 +154,6 @@ class Cloud(nn.Module):
     def __init__(self, module: nn.Module, info: SplitInfo) -> None:
         super().__init__()
         self.module, self.info = module, info
-
-    @property
-    def key(self) -> str:
-        return self.info.key
-
-    @property
-    def ir_shape(self) -> tuple[int, ...]:
-        return self.info.ir_shape
 
     def forward(self, ir: torch.Tensor) -> torch.Tensor:
         return self.module(ir)

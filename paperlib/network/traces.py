@@ -17,11 +17,8 @@ Decisions: docs/decisions/network.md §1.
 
 from __future__ import annotations
 
-import hashlib
-import logging
 import os
 import tempfile
-import urllib.request
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -30,7 +27,6 @@ import numpy as np
 
 from .. import config, io
 
-log = logging.getLogger(__name__)
 
 TRACES_FOLDER = "network-traces"
 MANIFEST_FILE = "MD5SUMS"
@@ -210,16 +206,8 @@ def download(names: list[str] | None = None, root: str | os.PathLike | None = No
         if not target.is_file():
             with tempfile.TemporaryDirectory(dir=folder) as tmp:
                 part = Path(tmp) / s.file
-                log.info("downloading %s", s.url)
-                try:
-                    urllib.request.urlretrieve(s.url, part)
-                except OSError as exc:
-                    raise TraceError(f"could not download {s.url} ({exc}); check the internet "
-                                     f"connection or copy {s.file} into {folder} by hand") from exc
-                digest = hashlib.md5(part.read_bytes()).hexdigest()
-                if digest != s.md5:
-                    raise TraceError(f"{s.url}: md5 {digest} differs from the published {s.md5}; "
-                                     "the download is damaged, try again")
+                io.download_verified(s.url, part, s.md5, error=TraceError,
+                                     by_hand=f"copy {s.file} into {folder} by hand")
                 os.replace(part, target)
         paths.append(verify(name, root))
     manifest = folder / MANIFEST_FILE
