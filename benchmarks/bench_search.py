@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from paperlib import constants as C  # noqa: E402
 from paperlib import data, models, quant, search, train  # noqa: E402
+from paperlib import device as paperlib_device  # noqa: E402
 from paperlib.profiles import get_profile  # noqa: E402
 
 
@@ -102,7 +103,8 @@ def bench_paper_scale(args: argparse.Namespace) -> dict:
             p = space.num_units // 2
             qnet = quant.quantize_edge(net, p, search.Genome.uniform(space, p, 4).policy)
             opt = torch.optim.SGD(qnet.parameters(), lr=C.FINETUNE_LR, momentum=C.FINETUNE_MOMENTUM)
-            batches = data.batches(train_ds, batch, shuffle=True, augment_images=True)
+            batches = paperlib_device.batches(paperlib_device.resident(train_ds, device), batch,
+                                              shuffle=True, augment_images=True)
 
             def step():
                 x, y = next(batches)

@@ -15,6 +15,7 @@ import time
 import torch
 
 from paperlib import data, models, train
+from paperlib import device as paperlib_device
 
 
 def time_epoch(model: str, ds: data.CifarArrays, batch_size: int, warmup: int, steps: int,
@@ -22,7 +23,9 @@ def time_epoch(model: str, ds: data.CifarArrays, batch_size: int, warmup: int, s
     """(seconds per training epoch, seconds per test pass of 10,000 images), extrapolated."""
     net = models.build(model, ds.dataset).to(device)
     optimizer = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
-    batch_iter = data.batches(ds, batch_size, shuffle=True, augment_images=True)
+    # the training path itself: data kept and augmented on the device (docs/decisions/scale.md §6)
+    batch_iter = paperlib_device.batches(paperlib_device.resident(ds, device), batch_size,
+                                         shuffle=True, augment_images=True)
     train.fit(net, (b for _, b in zip(range(warmup), batch_iter)), optimizer, device=device)
     if device.type == "cuda":
         torch.cuda.synchronize()

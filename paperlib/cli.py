@@ -110,7 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="default: the profile's (the paper's data set unless the profile overrides it)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--retrain", action="store_true", help="ignore and replace a cached checkpoint")
-    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
+    p.add_argument("--device", default=None,
+                   help="cpu, cuda, cuda:N or auto (default: $PAPERLIB_DEVICE, else auto: "
+                        "cuda when present)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("reproduce", help="models, searches and notebooks of a profile (cached)")

@@ -10,6 +10,8 @@
 | ``PAPERLIB_FIGURES_DIR`` | figures and tables | see :func:`figures_dir` |
 | ``PAPERLIB_CACHE_DIR`` | md5 cache | ``~/.cache/paperlib`` |
 | ``PAPERLIB_HARDWARE`` | hardware description: a shipped name or a TOML file (``--hardware``) | ``table3`` |
+| ``PAPERLIB_DEVICE`` | torch device: ``auto`` (CUDA when present), ``cpu``, ``cuda``, ``cuda:1`` | ``auto`` |
+| ``PAPERLIB_COMPILE`` | ``torch.compile`` the training step on CUDA (``1``) | off |
 
 Functions read the environment when called (never at import), so tests and notebooks can change it.
 """
@@ -24,6 +26,7 @@ DEFAULT_PROFILE = "quick"
 # The committed ``figures/`` and the committed notebook outputs come from this profile's run;
 # every other profile writes its figures under ``results/<profile>/figures/`` (see figures_dir).
 COMMITTED_PROFILE = "quick"
+DEFAULT_DEVICE = "auto"  # CUDA when present, else the CPU (paperlib.device.resolve)
 DEFAULT_HARDWARE = "table3"  # the paper's Table 3 (paperlib/hardware_tables/table3.toml)
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 
@@ -91,6 +94,16 @@ def hardware_spec() -> str | None:
     return os.environ.get("PAPERLIB_HARDWARE", "").strip() or None
 
 
+def device_spec() -> str:
+    """``$PAPERLIB_DEVICE``, else ``auto`` (CUDA when present; see :func:`paperlib.device.resolve`)."""
+    return os.environ.get("PAPERLIB_DEVICE", "").strip() or DEFAULT_DEVICE
+
+
+def compile_enabled(flag: bool | None = None) -> bool:
+    """``flag`` when given, else ``$PAPERLIB_COMPILE`` (off by default; docs/decisions/scale.md §6)."""
+    return _flag("PAPERLIB_COMPILE") if flag is None else bool(flag)
+
+
 def cache_dir() -> Path:
     """``$PAPERLIB_CACHE_DIR``, else ``~/.cache/paperlib``."""
     return _path("PAPERLIB_CACHE_DIR", Path.home() / ".cache" / "paperlib")
@@ -98,4 +111,4 @@ def cache_dir() -> Path:
 
 __all__ = ["REPO_ROOT", "DEFAULT_PROFILE", "COMMITTED_PROFILE", "profile_name", "data_dir",
            "allow_partial", "checkpoint_dir", "results_dir", "figures_dir", "cache_dir",
-           "hardware_spec"]
+           "hardware_spec", "device_spec", "compile_enabled"]

@@ -409,15 +409,29 @@ def normalize(images: torch.Tensor, dataset: str) -> torch.Tensor:
 
 def augment(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """Random 32x32 crop of the 4-pixel zero-padded image and a random horizontal flip, per image."""
-    b, _, h, w = images.shape
-    padded = torch.nn.functional.pad(images, (4, 4, 4, 4))
+    return apply_augmentation(images, *draw_augmentation(len(images), generator))
+
+
+def draw_augmentation(b: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor,
+                                                                   torch.Tensor]:
+    """The random draws of :func:`augment` for ``b`` images, in its order: row offsets ``dy``,
+    column offsets ``dx`` (0..8 into the padded image) and the flips."""
     dy = torch.randint(0, 9, (b,), generator=generator)
     dx = torch.randint(0, 9, (b,), generator=generator)
-    rows = (dy[:, None] + torch.arange(h))[:, :, None]  # (B, H, 1)
-    cols = (dx[:, None] + torch.arange(w))[:, None, :]  # (B, 1, W)
     flip = torch.rand(b, generator=generator) < 0.5
+    return dy, dx, flip
+
+
+def apply_augmentation(images: torch.Tensor, dy: torch.Tensor, dx: torch.Tensor,
+                       flip: torch.Tensor) -> torch.Tensor:
+    """Crop at (``dy``, ``dx``) of the zero-padded images and flip where ``flip``: pure indexing,
+    on the images' device (the draws must be on it too)."""
+    b, _, h, w = images.shape
+    padded = torch.nn.functional.pad(images, (4, 4, 4, 4))
+    rows = (dy[:, None] + torch.arange(h, device=images.device))[:, :, None]  # (B, H, 1)
+    cols = (dx[:, None] + torch.arange(w, device=images.device))[:, None, :]  # (B, 1, W)
     cols = torch.where(flip[:, None, None], cols.flip(-1), cols)
-    out = padded[torch.arange(b)[:, None, None], :, rows, cols]  # (B, H, W, C)
+    out = padded[torch.arange(b, device=images.device)[:, None, None], :, rows, cols]  # (B, H, W, C)
     return out.permute(0, 3, 1, 2).contiguous()
 
 

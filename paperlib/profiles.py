@@ -91,6 +91,42 @@ class AttackSettings:
 
 
 @dataclass(frozen=True)
+class DefenceSettings:
+    """Budgets of ``paperlib.defences`` and Zhang et al.'s RL search (notebook 09;
+    docs/decisions/defences.md §6)."""
+
+    models: tuple[str, ...] | None = ("cifar10cnn", "resnet18")  # notebook 09; None: every model
+    points: int = 3  # partition points per model where noise/dropout/DataMix are applied (spread)
+    images: int = 64  # test images every attack inverts
+    accuracy_images: int = 1000  # test images of the top-1
+    attacks: tuple[str, ...] | None = None  # None: every registered attack
+    energy_bound: float = C.ENERGY_BOUND_MJ  # E_b of the table of best points
+    accuracy_loss_bound: float = C.ACCURACY_LOSS_BOUND  # ε_b of that table
+    noise_kinds: tuple[str, ...] = ("gaussian", "laplacian")
+    noise_strengths: tuple[float, ...] = (0.1, 0.5, 1.0, 2.0, 4.0)  # x the IR's std (Zhang et al.'s range)
+    dropout_rates: tuple[float, ...] = (0.25, 0.5, 0.75, 0.9)
+    datamix_k: tuple[int, ...] = (2, 4)
+    datamix_epochs: int = 5  # mixing-aware fine-tuning of the cloud part
+    datamix_images: int | None = None  # training images of that fine-tuning; None: all
+    datamix_lr: float = 1e-3
+    batch_size: int = 64
+    rl_models: tuple[str, ...] | None = None  # models that get an RL row in notebook 09; None: all of ``models``
+    rl_episodes: int = 100  # Zhang et al.'s N (Alg. 2)
+    rl_samples: int = 4  # M strategies per episode
+    rl_lr: float = 1e-2  # Adam on the LSTM policies
+    rl_baseline_decay: float = 0.9  # exponential moving average of the rewards (Eq. 17)
+    rl_hidden: int = 32  # LSTM hidden size per direction
+    rl_decoder_images: int | None = 512  # the reactive adversary's query images inside the RL reward
+    rl_decoder_epochs: int = 2  # its decoder's epochs there (the final row uses the full attacks)
+    adv_lambdas: tuple[float, ...] = (1.0,)  # proactive retraining: weight of the decoder's SSIM
+    adv_rounds: int = 3  # Zhang et al.'s N_p
+    adv_decoder_epochs: int = 1  # N̂_d per round
+    adv_epochs: int = 1  # N_ec per round
+    adv_images: int | None = None  # training images of the retraining; None: all
+    adv_lr: float = 1e-4
+
+
+@dataclass(frozen=True)
 class Profile:
     name: str
     train: dict[str, TrainRecipe]  # per-model recipes: override the family's and the default
@@ -104,6 +140,7 @@ class Profile:
     # per-model changes to ``search`` (e.g. a smaller validation subset for a model whose forward
     # pass is costly); read them through :meth:`search_for`
     search_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+    defence: DefenceSettings = DefenceSettings()  # notebook 09 and the RL search
     train_by_family: dict[str, TrainRecipe] = field(default_factory=dict)  # by ``family``
     train_default: TrainRecipe | None = None  # any other model
 
@@ -159,6 +196,12 @@ PROFILES: dict[str, Profile] = {
         privacy_images=8,
         dataset="cifar10",
         baseline_seeds=(0, 1),
+        defence=DefenceSettings(models=("cifar10cnn",), points=1, images=4, accuracy_images=128,
+                                noise_kinds=("gaussian",), noise_strengths=(1.0,),
+                                dropout_rates=(0.5,), datamix_k=(2,), datamix_epochs=1,
+                                datamix_images=128, rl_episodes=2, rl_samples=2,
+                                rl_decoder_images=32, rl_decoder_epochs=1, adv_rounds=1,
+                                adv_images=128),
     ),
     "quick": Profile(
         name="quick",
@@ -187,6 +230,13 @@ PROFILES: dict[str, Profile] = {
                               shadow_rmle_iterations=100, policies=8),
         privacy_images=64,
         dataset="cifar10",
+        # notebook 09 in about 25 min (docs/decisions/defences.md §6, §10): one defence point, one
+        # strength per noise kind, the RL search on cifar10cnn only
+        defence=DefenceSettings(points=1, images=6, accuracy_images=500, noise_strengths=(1.0,),
+                                dropout_rates=(0.5,), datamix_k=(2,), datamix_epochs=2,
+                                datamix_images=256, rl_models=("cifar10cnn",), rl_episodes=6,
+                                rl_samples=4, rl_decoder_images=128, rl_decoder_epochs=2,
+                                adv_rounds=2, adv_images=256),
     ),
     "paper": Profile(
         name="paper",
@@ -202,6 +252,8 @@ PROFILES: dict[str, Profile] = {
                               sweep_points=None,
                               policy_models=("cifar10cnn", "resnet18", "mobilenet")),
         privacy_images=512,
+        defence=DefenceSettings(models=None, points=5, images=256, accuracy_images=10000,
+                                rl_decoder_images=None, rl_decoder_epochs=10),
     ),
 }
 
@@ -263,5 +315,5 @@ def scaled(profile: Profile, *, epochs: int = 1, images: int = 64, iterations: i
         description=f"{profile.description} (sizes scaled down for a CPU test)")
 
 
-__all__ = ["Profile", "TrainRecipe", "SearchSettings", "AttackSettings", "PROFILES", "get_profile",
+__all__ = ["Profile", "TrainRecipe", "SearchSettings", "AttackSettings", "DefenceSettings", "PROFILES", "get_profile",
            "scaled"]

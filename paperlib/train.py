@@ -16,13 +16,15 @@ import io as _bytes_io
 import logging
 import time
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
 from . import __version__, config, data, io, models
+from .device import plan_for, resident, resolve
+from .device import batches as device_batches
 from .checkpoint import (CheckpointCorrupted, CheckpointError, CheckpointFiles, CheckpointMismatch,
                          LegacyCheckpoint)
 from . import checkpoint as ckpt
@@ -31,8 +33,12 @@ from .profiles import Profile, TrainRecipe, get_profile
 log = logging.getLogger(__name__)
 
 
+POSTFIX_EVERY = 20  # steps between loss read-outs on the progress bar (each one waits for the GPU)
+
+
 def default_device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    """``$PAPERLIB_DEVICE``, else CUDA when present, else the CPU (:func:`paperlib.device.resolve`)."""
+    return resolve()
 
 
 def checkpoint_dir(root: str | Path | None = None) -> Path:
@@ -50,41 +56,51 @@ def checkpoint_path(model: str, profile: str, dataset: str, seed: int,
 @torch.no_grad()
 def evaluate(net: nn.Module, ds: data.CifarArrays, batch_size: int = 256,
              device: torch.device | None = None) -> float:
-    """Top-1 accuracy of ``net`` on ``ds``."""
+    """Top-1 accuracy of ``net`` on ``ds`` (float32; the images kept on ``net``'s device,
+    docs/decisions/scale.md §6)."""
     device = device or next(net.parameters()).device
+    plan = plan_for(device)
+    plan.prepare(net)
     was_training = net.training
     net.eval()
-    correct = 0
-    for x, y in data.batches(ds, batch_size):
-        correct += (net(x.to(device)).argmax(1).cpu() == y).sum().item()
+    correct = torch.zeros((), dtype=torch.long, device=device)
+    for x, y in device_batches(resident(ds, device), batch_size):
+        correct += (net(plan.input(x)).argmax(1) == y).sum()
     net.train(was_training)
-    return correct / max(len(ds), 1)
+    return int(correct) / max(len(ds), 1)
 
 
 def fit(net: nn.Module, batch_iter: Iterable[tuple[torch.Tensor, torch.Tensor]],
         optimizer: torch.optim.Optimizer, scheduler=None, *, label_smoothing: float = 0.0,
-        device: torch.device | None = None, progress: tqdm | None = None) -> float:
-    """One pass of SGD over ``batch_iter``; returns the mean training loss."""
+        device: torch.device | None = None, progress: tqdm | None = None,
+        forward: Callable[[torch.Tensor], torch.Tensor] | None = None) -> float:
+    """One pass of SGD over ``batch_iter``; returns the mean training loss. The device's plan
+    (:func:`paperlib.device.plan_for`: bf16 autocast and channels-last on CUDA, nothing on the
+    CPU) applies; ``forward``: ``net`` as :meth:`DevicePlan.compiled` returned it (default ``net``)."""
     device = device or next(net.parameters()).device
+    plan = plan_for(device)
+    plan.prepare(net)
+    forward = forward or net
     net.train()
     loss_fn = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
-    use_amp = device.type == "cuda"
-    total, count = 0.0, 0
+    total = torch.zeros((), dtype=torch.float64, device=device)  # read once, at the end
+    count = 0
     for x, y in batch_iter:
-        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-            loss = loss_fn(net(x), y)
+        x, y = plan.input(x.to(device, non_blocking=True)), y.to(device, non_blocking=True)
+        with plan.autocast_context():
+            loss = loss_fn(forward(x), y)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         if scheduler is not None:
             scheduler.step()
-        total += loss.item() * len(y)
+        total += loss.detach().double() * len(y)
         count += len(y)
         if progress is not None:
             progress.update(1)
-            progress.set_postfix(loss=f"{loss.item():.3f}")
-    return total / max(count, 1)
+            if not progress.disable and progress.n % POSTFIX_EVERY == 0:
+                progress.set_postfix(loss=f"{loss.item():.3f}")
+    return float(total) / max(count, 1)
 
 
 def finetune(net: nn.Module, ds: data.CifarArrays, *, lr: float, momentum: float,
@@ -93,7 +109,9 @@ def finetune(net: nn.Module, ds: data.CifarArrays, *, lr: float, momentum: float
     learning rate over one epoch of augmented training data, or over its first ``max_batches``
     batches."""
     optimizer = torch.optim.SGD(net.parameters(), lr=lr, momentum=momentum)
-    batch_iter = data.batches(ds, batch_size, shuffle=True, augment_images=True, seed=seed)
+    device = next(net.parameters()).device
+    batch_iter = device_batches(resident(ds, device), batch_size, shuffle=True,
+                                augment_images=True, seed=seed)
     if max_batches is not None:
         batch_iter = (b for _, b in zip(range(max_batches), batch_iter))
     fit(net, batch_iter, optimizer)
@@ -165,12 +183,15 @@ def _train(net: nn.Module, recipe: TrainRecipe, train_ds: data.CifarArrays, seed
         log.warning("%s: resuming from epoch %d of %d (the state an interrupted run saved in %s)",
                     desc, start, recipe.epochs, state_path)
     bar = tqdm(total=steps * recipe.epochs, initial=steps * start, desc=desc, disable=not progress)
+    plan = plan_for(device)
+    forward = plan.compiled(plan.prepare(net))  # compiled once for every epoch (scale.md §6)
+    train_on_device = resident(train_ds, device)
     for epoch in range(start, recipe.epochs):
         t0 = time.perf_counter()
-        batch_iter = data.batches(train_ds, recipe.batch_size, shuffle=True, augment_images=True,
-                                  seed=seed * 1000 + epoch)
+        batch_iter = device_batches(train_on_device, recipe.batch_size, shuffle=True,
+                                    augment_images=True, seed=seed * 1000 + epoch)
         fit(net, batch_iter, optimizer, scheduler, label_smoothing=recipe.label_smoothing,
-            device=device, progress=bar)
+            device=device, progress=bar, forward=forward)
         seconds += time.perf_counter() - t0
         with io.atomic_path(state_path) as tmp:
             torch.save({"model": net.state_dict(), "optimizer": optimizer.state_dict(),
@@ -195,7 +216,7 @@ def load_or_train(model: str, profile: str | Profile | None = None, *, dataset: 
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     dataset = dataset or prof.dataset_for(model)
     models.architecture(model)  # a clear error for an unknown name
-    device = torch.device(device) if device else default_device()
+    device = resolve(device)
     train_ds, test_ds = training_data(model, prof, dataset, seed, allow_partial)
     request = _request(model, prof, dataset, seed, data.provenance(train_ds, test_ds))
     files = CheckpointFiles(checkpoint_path(model, prof.name, dataset, seed, checkpoint_root))
@@ -260,7 +281,7 @@ def adopt_checkpoint(path: str | Path, *, profile: str | Profile | None = None,
         train_ds, test_ds = training_data(model, prof, dataset, seed, allow_partial)
         _check_meta(meta, _request(model, prof, dataset, seed, data.provenance(train_ds, test_ds)),
                     files.meta)
-        device = torch.device(device) if device else default_device()
+        device = resolve(device)
         accuracy = evaluate(net.to(device), test_ds, device=device)
         if abs(accuracy - float(meta["accuracy"])) * len(test_ds) > tolerance_images + 1e-9:
             raise CheckpointMismatch(

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from ..device import plan_for
 from ..profiles import AttackSettings
 from .base import ATTACKS, Attack, Aux, check_training
 
@@ -97,6 +98,8 @@ def train_decoder(decoder: Decoder, irs: torch.Tensor, targets01: torch.Tensor, 
                          f"and {len(targets01)}")
     check_training(epochs, batch_size, lr)
     device = next(decoder.parameters()).device
+    plan = plan_for(device)  # bf16 autocast on CUDA only (docs/decisions/scale.md §6)
+    irs, targets01 = irs.to(device), targets01.to(device)  # moved once, not per batch
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(decoder.parameters(), lr=lr)
     n = len(irs)
@@ -110,9 +113,10 @@ def train_decoder(decoder: Decoder, irs: torch.Tensor, targets01: torch.Tensor, 
             total = 0.0
             for start in range(0, n, batch_size):
                 idx = order[start:start + batch_size]
-                ir = irs[idx].to(device, torch.float32)
-                target = targets01[idx].to(device, torch.float32)
-                loss = F.mse_loss(decoder(ir), target)
+                ir = irs[idx].to(torch.float32)
+                target = targets01[idx].to(torch.float32)
+                with plan.autocast_context():
+                    loss = F.mse_loss(decoder(ir), target)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()

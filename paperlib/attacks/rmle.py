@@ -24,6 +24,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from ..device import plan_for
 from ..profiles import AttackSettings
 from .base import ATTACKS, Attack, Aux
 from .victim import module_device
@@ -77,7 +78,8 @@ def _optimise(forward: Callable, target: torch.Tensor, *, iterations: int, lr: f
     for i in range(iterations):
         for group in opt.param_groups:  # cosine decay from lr to 0
             group["lr"] = lr * 0.5 * (1.0 + math.cos(math.pi * i / iterations))
-        loss = objective(forward, x, target, tv, l2, match)
+        with plan_for(x.device).autocast_context():  # bf16 on CUDA only (scale.md §6)
+            loss = objective(forward, x, target, tv, l2, match)
         opt.zero_grad(set_to_none=True)
         loss.sum().backward()  # a sum: every image gets its own gradient
         opt.step()

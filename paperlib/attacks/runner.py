@@ -150,8 +150,9 @@ def compute_unit_irs(net: nn.Module, points: Sequence[int], images_uint8: torch.
         models.check_partition(net, p)
     device = next(net.parameters()).device
     out: dict[int, list[torch.Tensor]] = {p: [] for p in points}
+    images_uint8 = images_uint8.to(device)  # moved once, not per batch (scale.md §6)
     for start in range(0, len(images_uint8), batch_size):
-        x = data.normalize(images_uint8[start:start + batch_size].to(device), dataset)
+        x = data.normalize(images_uint8[start:start + batch_size], dataset)
         outs = models.unit_outputs(net, x, upto=max(points))
         for p in points:
             out[p].append(outs[p].float().to("cpu", dtype))

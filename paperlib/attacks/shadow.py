@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from ..device import plan_for
 from .base import ATTACKS, Attack, Aux, check_training
 from .rmle import BATCH_SIZE, DEFAULTS, INIT_VALUE, invert_by_optimisation
 
@@ -77,6 +78,8 @@ def train_shadow(shadow: nn.Module, cloud: nn.Module, aux: Aux, *, epochs: int, 
         raise ValueError("the shadow attack needs labelled auxiliary images (Aux.labels)")
     check_training(epochs, batch_size, lr)
     device = next(shadow.parameters()).device
+    plan = plan_for(device)  # bf16 autocast on CUDA only (docs/decisions/scale.md §6)
+    images, labels = aux.images.to(device), aux.labels.to(device)  # moved once, not per batch
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(shadow.parameters(), lr=lr)
     n = len(aux)
@@ -91,9 +94,10 @@ def train_shadow(shadow: nn.Module, cloud: nn.Module, aux: Aux, *, epochs: int, 
             total, correct = 0.0, 0
             for start in range(0, n, batch_size):
                 idx = order[start:start + batch_size]
-                x, y = aux.images[idx].to(device), aux.labels[idx].to(device)
-                logits = cloud(shadow(x))
-                loss = F.cross_entropy(logits, y)
+                x, y = images[idx], labels[idx]
+                with plan.autocast_context():
+                    logits = cloud(shadow(x))
+                    loss = F.cross_entropy(logits, y)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()

@@ -38,6 +38,7 @@ from .evolution import EVOLUTION_FIELDS, EvolutionOutcome, EvolutionSettings, ev
 from .fitness import feasible, fitness, punish
 from .genome import Genome, GenomeSpace, key, mutate, random_genome
 from . import nsga  # noqa: E402,F401  (registers the "nsga2" search method)
+from . import rl  # noqa: E402,F401  (registers the "rl" search method, Zhang et al. 2021)
 from .reference import REFERENCE_FILE, reference_estimate
 from .result import BestStrategy, SearchResult, SearchTiming, load_result
 

@@ -58,7 +58,9 @@ def add_parser(subparsers: argparse._SubParsersAction,
     p.add_argument("--dataset", choices=["cifar10", "cifar100"], default=None,
                    help="default: the profile's")
     p.add_argument("--train-seed", type=int, default=0, help="seed of the checkpoint to search on")
-    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
+    p.add_argument("--device", default=None,
+                   help="cpu, cuda, cuda:N or auto (default: $PAPERLIB_DEVICE, else auto: "
+                        "cuda when present)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--attack-scores", action="store_true",
                    help="also score the best strategy with every attack (paperlib.attacks) and "

@@ -110,6 +110,9 @@ class EdgePrivacy:
         self.x = data.normalize(self.x01, dataset)
         self.dist = dist
         self._device = next(net.parameters()).device
+        # kept on the model's device: P is computed there, in float32 (docs/decisions/scale.md §6)
+        self._x01_on_device = self.x01.to(self._device)
+        self._x_on_device = self.x.to(self._device)
 
     @torch.no_grad()
     def __call__(self, genome: Genome) -> float:
@@ -117,8 +120,8 @@ class EdgePrivacy:
 
         qnet = quant.quantize_edge(self.net, genome.p, genome.policy).eval()
         edge, _ = models.split(qnet, genome.p)
-        ir = edge(self.x.to(self._device)).float().cpu()
-        return float(privacy.privacy(self.x01, ir, dist=self.dist))
+        ir = edge(self._x_on_device).float()
+        return float(privacy.privacy(self._x01_on_device, ir, dist=self.dist))
 
 
 # --- the objective -----------------------------------------------------------------------------

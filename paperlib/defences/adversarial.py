@@ -1,0 +1,139 @@
+"""Zhang et al.'s proactive adversary as a defence (their §6.2, Alg. 1, Eq. 14;
+docs/decisions/defences.md §9): the chosen encoder (the edge) and the cloud are retrained against
+a decoder that is retrained in turn,
+
+    for N_p rounds:  train d for N̂_d epochs to min MSE(d(e(x)), x)              (max P)
+                     train e, c for N_ec epochs to min CE(c(e(x)), y) + λ·SSIM(d(e(x)), x)   (min −A + P)
+
+P is the decoder's SSIM (their P_1); cross-entropy stands in for −A. The retrained edge and cloud
+are the defended split; every attack of the attacks package then attacks it afresh (a new
+decoder, rMLE on the new weights, a new shadow): what the proactive training buys against
+adversaries it did not train with.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+from tqdm.auto import tqdm
+
+from .. import config, data, io
+from ..attacks import metrics
+from ..attacks.inverse_network import Decoder
+from ..attacks.victim import SplitInfo, Victim
+from .base import DEFENCES, Context, Defence, number_tag, replace_edge
+
+
+def _trainable(module: nn.Module) -> nn.Module:
+    module = copy.deepcopy(module)
+    for param in module.parameters():
+        param.requires_grad_(True)
+    return module
+
+
+def _frozen(module: nn.Module) -> nn.Module:
+    for param in module.parameters():
+        param.requires_grad_(False)
+    return module.eval()
+
+
+def adversarial_retraining(victim: Victim, images_uint8: torch.Tensor, labels: torch.Tensor,
+                           settings: Any, lam: float, seed: int = 0,
+                           progress: bool = False) -> tuple[nn.Module, nn.Module, dict]:
+    """Alg. 1's proactive branch on ``victim``'s edge and cloud (copies) over the training images
+    ``images_uint8`` / ``labels``, with the ``adv_*`` budgets of ``settings``; returns the
+    retrained edge, cloud and a log of the losses."""
+    s = settings
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    edge, cloud = _trainable(victim.edge_module), _trainable(victim.cloud_module)
+    c, h = victim.info.ir_shape[0], victim.info.ir_shape[-1]
+    decoder = Decoder(c, h)
+    opt_d = torch.optim.Adam(decoder.parameters(), lr=s.adv_lr)
+    opt_ec = torch.optim.Adam([*edge.parameters(), *cloud.parameters()], lr=s.adv_lr)
+    log: dict[str, list[float]] = {"decoder_mse": [], "ce": [], "ssim": []}
+    steps = s.adv_rounds * (s.adv_decoder_epochs + s.adv_epochs) * max(1, math.ceil(len(images_uint8) / s.batch_size))
+    bar = tqdm(total=steps, desc=f"proactive retraining λ={lam:g}", disable=not progress, dynamic_ncols=True)
+
+    def batches():
+        perm = torch.randperm(len(images_uint8), generator=gen)
+        for start in range(0, len(images_uint8), s.batch_size):
+            idx = perm[start:start + s.batch_size]
+            yield data.to_unit(images_uint8[idx]), labels[idx].long()
+
+    for _ in range(s.adv_rounds):
+        edge.eval(), decoder.train()
+        for _ in range(s.adv_decoder_epochs):  # max P over the decoder
+            for x, _y in batches():
+                with torch.no_grad():
+                    v = edge(x)
+                loss = F.mse_loss(decoder(v), x)
+                opt_d.zero_grad(); loss.backward(); opt_d.step()
+                log["decoder_mse"].append(loss.item()); bar.update(1)
+        decoder.eval(), edge.train(), cloud.train()
+        for _ in range(s.adv_epochs):  # min over encoder and cloud of −A + λ P
+            for x, y in batches():
+                v = edge(x)
+                ce = F.cross_entropy(cloud(v), y)
+                leak = metrics.ssim(x, decoder(v)).mean().float()
+                loss = ce + lam * leak
+                opt_ec.zero_grad(); loss.backward(); opt_ec.step()
+                log["ce"].append(ce.item()); log["ssim"].append(leak.item()); bar.update(1)
+    bar.close()
+    return _frozen(edge), _frozen(cloud), log
+
+
+@DEFENCES.register("proactive", label="proactive adversarial retraining (Zhang et al.)", color="C7",
+                   marker="h", sweep=("lam",))
+class Proactive(Defence):
+    """The edge and cloud retrained against a decoder (Alg. 1, proactive); weight ``lam`` on the
+    decoder's SSIM."""
+
+    name = "proactive"
+
+    def __init__(self, lam: float = 1.0, seed: int = 0) -> None:
+        if not lam >= 0:
+            raise ValueError(f"the privacy weight lam must be >= 0, got {lam!r}")
+        self.lam, self.seed = float(lam), int(seed)
+        self.log: dict[str, Any] = {}
+
+    def config(self) -> dict[str, Any]:
+        return {"lam": self.lam, "seed": self.seed}
+
+    def tag(self) -> str:
+        return f"proactive-l{number_tag(self.lam)}"
+
+    def edge_macs(self, info: SplitInfo) -> float:
+        return 0.0  # the same layers with other weights
+
+    def apply(self, victim: Victim, context: Context | None = None) -> Victim:
+        if context is None:
+            raise ValueError("proactive retraining trains the edge and cloud: pass a Context")
+        s = context.settings
+        fp = io.json_safe({"key": victim.key, **self.config(), "settings": {k: getattr(s, k) for k in (
+            "adv_rounds", "adv_decoder_epochs", "adv_epochs", "adv_images", "adv_lr", "batch_size")},
+            "checkpoint": {k: context.meta.get(k) for k in ("accuracy", "date", "data", "seed")}})
+        path = (config.results_dir() / context.profile / "defences" / "proactive"
+                / f"{victim.key.replace('/', '-')}-{self.tag()}.pt")
+        edge, cloud = copy.deepcopy(victim.edge_module), copy.deepcopy(victim.cloud_module)
+        blob = torch.load(path, map_location="cpu", weights_only=True) if path.exists() else None
+        if blob is not None and blob.get("fingerprint") == fp:
+            edge.load_state_dict(blob["edge"]); cloud.load_state_dict(blob["cloud"])
+            self.log = blob["log"]
+        else:
+            train = data.subset(data.load(context.dataset, "train", allow_partial=context.allow_partial),
+                                s.adv_images, seed=self.seed)
+            edge, cloud, self.log = adversarial_retraining(victim, train.images, train.labels, s,
+                                                           self.lam, self.seed, context.progress)
+            with io.atomic_path(path) as tmp:
+                torch.save({"fingerprint": fp, "edge": edge.state_dict(), "cloud": cloud.state_dict(),
+                            "log": self.log}, tmp)
+        return replace_edge(victim, _frozen(edge), self.tag(), cloud=_frozen(cloud))
+
+
+__all__ = ["adversarial_retraining", "Proactive"]

@@ -1,0 +1,106 @@
+"""The interface every defence implements, and the registry of defences
+(docs/decisions/defences.md §1).
+
+A defence turns a deployed split (:class:`paperlib.attacks.Victim`) into a defended one whose edge
+module ends with the defence, so every attack of :mod:`paperlib.attacks` runs on it unchanged::
+
+    d = DEFENCES.get("noise")(kind="gaussian", strength=0.5)
+    defended = d.apply(victim, context)          # a Victim; the attacks see only its views
+    logits = d.predict(defended, images01)       # what the user gets back (top-1)
+    macs = d.edge_macs(victim.info)              # the defence's own operations on the edge
+
+Register a new defence with ``@DEFENCES.register(name, label=..., color=..., marker=...)`` on a
+subclass of :class:`Defence`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from ..attacks.victim import SplitInfo, Victim
+from ..registry import Registry
+
+DEFENCES: Registry = Registry("defence", defaults={"color": None, "marker": "o", "sweep": ()})
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a defence may need to set itself up: the trained ``net`` and its checkpoint ``meta``,
+    the split point ``p`` and ``policy``, the ``dataset``, the profile's ``settings``
+    (:class:`~paperlib.profiles.DefenceSettings`), the profile name and a ``seed``."""
+
+    net: nn.Module
+    meta: dict
+    p: int
+    policy: Any
+    dataset: str
+    settings: Any
+    profile: str
+    seed: int = 0
+    allow_partial: bool | None = None
+    progress: bool = False
+
+
+class Defence(ABC):
+    """Base class. ``name`` is the registry name; :meth:`config` the settings that change a result
+    (part of every cache key); :meth:`tag` a short file-name-safe name of the configuration."""
+
+    name: ClassVar[str] = "defence"
+    version: ClassVar[int] = 1  # bump when a change alters results: it is part of the cache key
+
+    @abstractmethod
+    def config(self) -> dict[str, Any]:
+        """The settings that change the result."""
+
+    @abstractmethod
+    def tag(self) -> str:
+        """A short name of this configuration (``noise-gaussian-s0.5``)."""
+
+    @abstractmethod
+    def edge_macs(self, info: SplitInfo) -> float:
+        """The defence's own multiply-accumulates per image on the edge (docs/decisions/defences.md §2)."""
+
+    @abstractmethod
+    def apply(self, victim: Victim, context: Context | None = None) -> Victim:
+        """The defended split: its edge module ends with the defence; its key names it."""
+
+    def predict(self, defended: Victim, images01: torch.Tensor) -> torch.Tensor:
+        """Class scores the user obtains for ``images01`` (default: cloud(edge(x)))."""
+        with torch.no_grad():
+            return defended.cloud_module(defended.edge_module(images01))
+
+    def sent_bits(self, info: SplitInfo) -> int:
+        """Bit width of what the edge transmits per IR element (default: the split's own)."""
+        return int(info.ir_bits)
+
+    def fingerprint(self) -> dict[str, Any]:
+        return {"defence": self.name, "version": self.version, "config": self.config()}
+
+    def __repr__(self) -> str:
+        cfg = ", ".join(f"{k}={v}" for k, v in self.config().items())
+        return f"{type(self).__name__}({cfg})"
+
+
+def replace_edge(victim: Victim, edge: nn.Module, tag: str,
+                 cloud: nn.Module | None = None) -> Victim:
+    """``victim`` with a new edge module (and cloud part), its key extended by ``tag``."""
+    defended = replace(victim, edge_module=edge, cloud_module=cloud or victim.cloud_module)
+    return defended.with_key(tag)
+
+
+def build(name: str, **config: Any) -> Defence:
+    """The registered defence ``name`` with ``config`` (an unknown name lists the known ones)."""
+    return DEFENCES.get(name)(**config)
+
+
+def number_tag(x: float) -> str:
+    """``0.5`` → ``0.5``, ``1.0`` → ``1``: a compact, file-name-safe number."""
+    return f"{float(x):g}"
+
+
+__all__ = ["DEFENCES", "Context", "Defence", "build", "number_tag", "replace_edge"]

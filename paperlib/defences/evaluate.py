@@ -1,0 +1,219 @@
+"""One function evaluates every defence: top-1, edge energy (Eq. 7–9 plus the defence's own
+operations) and every registered attack (docs/decisions/defences.md §1, §2, §7).
+
+Results are cached atomically: the attacks' results through :mod:`paperlib.attacks.results`
+(one file per attack, its tag ``<policy tag>+<defence tag>``, the defence's configuration in the
+fingerprint); the defence's row in ``<results>/<profile>/defences/<model>/<key>-n<images>.json``.
+Nothing is recomputed while the fingerprint (defence, split, policy, attacks' settings, checkpoint,
+data sizes) holds; DataMix's mixing-aware cloud is trained once per split (:mod:`.datamix`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+from torch import nn
+
+from .. import config, data, io, privacy
+from ..attacks import results as attack_results
+from ..attacks import runner
+from ..attacks.base import ATTACKS, build as build_attack
+from ..attacks.points import point_label
+from ..attacks.victim import Victim, deploy, policy_json, policy_tag
+from ..profiles import Profile, get_profile
+from .base import DEFENCES, Context, Defence
+from .costs import edge_cost
+from .reference import NoDefence
+
+PREDICT_BATCH = 256
+
+
+@dataclass
+class DefenceResult(io.JsonRecord):
+    """One defence on one split: what it costs on the edge, what the user gets, what attackers
+    recover (per attack: SSIM/PSNR mean and sd, the mean-image reference, the result file)."""
+
+    model: str
+    profile: str
+    defence: str
+    tag: str
+    config: dict[str, Any]
+    p: int
+    split: str
+    policy: Any
+    policy_tag: str
+    top1: float
+    accuracy_images: int
+    energy: float  # mJ per image, E_T included
+    energy_no_tx: float
+    compute: float
+    defence_energy: float
+    defence_macs: float
+    transmission: float
+    attacks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    reference: str = ""  # the paper's strategy this row is (reference rows only)
+    data: str = ""
+    seconds: float = 0.0
+    fingerprint: dict[str, Any] = field(default_factory=dict)
+    path: str = ""
+
+    @property
+    def strongest(self) -> str:
+        """The attack with the highest mean SSIM."""
+        return max(self.attacks, key=lambda a: self.attacks[a]["ssim"])
+
+    @property
+    def ssim(self) -> float:
+        """SSIM of the strongest attack."""
+        return float(self.attacks[self.strongest]["ssim"]) if self.attacks else float("nan")
+
+    @property
+    def scheme(self) -> str:
+        """What protects in this row, for legends: the reference strategy's name, else the
+        defence's label."""
+        return self.reference or DEFENCES.label(self.defence)
+
+    def row(self) -> dict[str, Any]:
+        """A flat record for a DataFrame."""
+        d = {k: v for k, v in self.to_dict().items() if k not in ("attacks", "fingerprint", "config", "path")}
+        d.update(label=DEFENCES.label(self.defence), strongest=self.strongest if self.attacks else "",
+                 ssim=self.ssim, scheme=self.scheme)
+        for a, s in self.attacks.items():
+            d[f"ssim_{a}"], d[f"psnr_{a}"] = s["ssim"], s["psnr"]
+        return d
+
+
+TRAINING_BUDGETS = ("datamix_epochs", "datamix_images", "datamix_lr", "batch_size", "adv_rounds",
+                    "adv_decoder_epochs", "adv_epochs", "adv_images", "adv_lr")
+
+
+def training_budgets(settings: Any) -> dict[str, Any]:
+    """The budgets of the defences that retrain a part (DataMix's cloud, the proactive edge and
+    cloud): part of every cache key of a defended split."""
+    return {k: getattr(settings, k) for k in TRAINING_BUDGETS}
+
+
+def result_path(profile: str, model: str, key_tag: str, p: int, images: int) -> Path:
+    return config.results_dir() / profile / "defences" / model / f"p{int(p)}-{key_tag}-n{int(images)}.json"
+
+
+def predict_top1(defence: Defence, defended: Victim, test: data.CifarArrays) -> float:
+    """Top-1 of the defended split on ``test`` (batches of :data:`PREDICT_BATCH`)."""
+    correct = 0
+    for s in range(0, len(test), PREDICT_BATCH):
+        logits = defence.predict(defended, data.to_unit(test.images[s:s + PREDICT_BATCH]))
+        correct += int((logits.argmax(1).cpu() == test.labels[s:s + PREDICT_BATCH].long()).sum())
+    return correct / max(len(test), 1)
+
+
+@torch.no_grad()
+def defended_irs(defended: Victim, images_uint8: torch.Tensor, batch: int = PREDICT_BATCH) -> torch.Tensor:
+    """What the attacker receives for ``images_uint8``: the defended edge's output (float32)."""
+    return torch.cat([defended.edge_module(data.to_unit(images_uint8[s:s + batch])).float()
+                      for s in range(0, len(images_uint8), batch)])
+
+
+def attack_defended(defence: Defence, defended: Victim, *, model: str, prof: Profile, p: int,
+                    policy: Any, names: Sequence[str], meta: dict, dataset: str, images: int,
+                    force: bool, progress: bool, allow_partial: bool | None,
+                    threads: int | None, budgets: dict | None = None) -> dict[str, attack_results.AttackResult]:
+    """Every attack of ``names`` on the defended split (cached per attack; ``budgets``: the
+    defence's training budgets, part of each attack's fingerprint)."""
+    settings = prof.attack
+    adata = runner.attack_data(dataset, settings, images, allow_partial)
+    tag = f"{policy_tag(policy)}+{defence.tag()}"
+    out, test_ir, baseline, proxy = {}, None, None, None
+    with runner.cpu_threads(threads):
+        for name in names:
+            atk = build_attack(name, settings, runner.ATTACK_SEED)
+            aux = adata.aux(atk.threat)
+            json_path, pt_path = attack_results.result_paths(name, model, prof.name, p, tag, len(adata.test))
+            fp = attack_results.fingerprint(name, atk.version, {**atk.config(), "defence": defence.fingerprint(),
+                                                                "defence_budgets": budgets or {}},
+                                            policy_json(policy), None, dataset, meta, aux, adata.test,
+                                            runner.ATTACK_SEED)
+            hit = None if force else attack_results.cached(json_path, pt_path, fp)
+            if hit is not None:
+                out[name] = hit
+                continue
+            if test_ir is None:
+                test_ir = defended_irs(defended, adata.test.images)
+                baseline = runner.mean_image_baseline(adata)
+                proxy = float(privacy.privacy(data.to_unit(adata.test.images), test_ir, dist="mse"))
+            job = runner.Job(name, p, None, tag, json_path, fp)
+            out[name] = runner.execute(job, defended, policy, settings, adata, test_ir, None, proxy,
+                                       baseline, model=model, profile=prof.name,
+                                       provenance=adata.provenance(meta), samples=8,
+                                       progress=progress)
+    return out
+
+
+def evaluate(model: str, defence: Defence | None, p: int, policy: Any = 32, *,
+             profile: str | Profile | None = None, net: nn.Module | None = None,
+             meta: dict | None = None, attacks: Sequence[str] | None = None,
+             images: int | None = None, accuracy_images: int | None = None, reference: str = "",
+             force: bool = False, progress: bool = False, allow_partial: bool | None = None,
+             threads: int | None = 1) -> DefenceResult:
+    """Evaluate ``defence`` (None: no defence) on ``model`` split at ``p`` under ``policy``: top-1
+    on ``accuracy_images`` test images, edge energy per image, and every attack of ``attacks``
+    (default: the profile's, else every registered one) on ``images`` test images (default: the
+    profile's ``defence.images``). ``reference`` names the paper's strategy a row stands for."""
+    from .. import train
+
+    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    s = prof.defence
+    defence = defence or NoDefence()
+    dataset = prof.dataset_for(model)
+    names = tuple(attacks or s.attacks or ATTACKS.names())
+    for n in names:
+        ATTACKS.entry(n)
+    images = s.images if images is None else images
+    accuracy_images = s.accuracy_images if accuracy_images is None else accuracy_images
+    if net is None or meta is None:
+        net, meta = train.load_or_train(model, prof, dataset=dataset, allow_partial=allow_partial,
+                                        progress=progress)
+    net.eval()
+    victim = deploy(net, p, policy, dataset=dataset, model=model)
+    key_tag = f"{victim.info.tag}+{defence.tag()}"
+    path = result_path(prof.name, model, key_tag, p, images)
+    attack_cfg = {n: build_attack(n, prof.attack, runner.ATTACK_SEED).config() for n in names}
+    budgets = training_budgets(s)
+    fp = io.json_safe({"defence": defence.fingerprint(), "model": model, "p": p,
+                       "policy": policy_json(policy), "attacks": attack_cfg,
+                       "images": images, "accuracy_images": accuracy_images,
+                       "defence_settings": budgets,
+                       "checkpoint": {k: meta.get(k) for k in ("accuracy", "date", "data", "seed")}})
+    if not force and path.exists():
+        stored = io.read_json(path)
+        if stored.get("fingerprint") == fp:  # a row's name (``reference``) is not part of the key
+            return DefenceResult.from_dict({**stored, "reference": reference, "path": str(path)})
+    t0 = time.perf_counter()
+    ctx = Context(net=net, meta=meta, p=p, policy=policy, dataset=dataset, settings=s,
+                  profile=prof.name, allow_partial=allow_partial, progress=progress)
+    defended = defence.apply(victim, ctx)
+    test = data.subset(data.load(dataset, "test", allow_partial=allow_partial), accuracy_images, seed=0)
+    top1 = predict_top1(defence, defended, test)
+    cost = edge_cost(net, p, policy, victim.info, defence)
+    found = attack_defended(defence, defended, model=model, prof=prof, p=p, policy=policy,
+                            names=names, meta=meta, dataset=dataset, images=images, force=force,
+                            progress=progress, allow_partial=allow_partial, threads=threads,
+                            budgets=budgets)
+    result = DefenceResult(
+        model=model, profile=prof.name, defence=defence.name, tag=defence.tag(),
+        config=defence.config(), p=int(p), split=point_label(model, p), policy=policy_json(policy),
+        policy_tag=victim.info.tag, top1=top1, accuracy_images=len(test), energy=cost["energy"],
+        energy_no_tx=cost["energy_no_tx"], compute=cost["compute"], defence_energy=cost["defence"],
+        defence_macs=cost["defence_macs"], transmission=cost["transmission"],
+        attacks={n: {"ssim": r.ssim, "ssim_sd": r.ssim_sd, "psnr": r.psnr, "psnr_sd": r.psnr_sd,
+                     "baseline_ssim": r.baseline_ssim, "path": r.path} for n, r in found.items()},
+        reference=reference, data=meta.get("data", ""), seconds=round(time.perf_counter() - t0, 2),
+        fingerprint=fp, path=str(path))
+    io.write_json(path, {k: v for k, v in result.to_dict().items() if k != "path"})
+    return result
+
+
+__all__ = ["DefenceResult", "evaluate", "predict_top1", "defended_irs", "attack_defended", "result_path"]

@@ -1,0 +1,176 @@
+"""The device path (paperlib/device.py, docs/decisions/scale.md §6): device choice, on-device
+batches identical to ``data.batches``, and CPU training bit for bit as before the fast path."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from paperlib import data, device, train
+
+CUDA = torch.cuda.is_available()
+
+
+def arrays(n: int = 37, seed: int = 0, dataset: str = "cifar10") -> data.CifarArrays:
+    gen = torch.Generator().manual_seed(seed)
+    images = torch.randint(0, 256, (n, 3, 32, 32), dtype=torch.uint8, generator=gen)
+    labels = torch.randint(0, 10, (n,), generator=gen)
+    return data.CifarArrays(dataset, "train", images, labels, partial=True,
+                            classes=tuple(str(i) for i in range(10)))
+
+
+def tiny_net(seed: int = 0) -> nn.Module:
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
+                         nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Linear(16, 10))
+
+
+# --- device choice -----------------------------------------------------------------------------
+
+def test_resolve_reads_config_and_refuses_bad_names(monkeypatch):
+    monkeypatch.setenv("PAPERLIB_DEVICE", "cpu")
+    assert device.resolve() == torch.device("cpu")
+    monkeypatch.delenv("PAPERLIB_DEVICE")
+    assert device.resolve() == torch.device("cuda" if CUDA else "cpu")  # auto
+    assert device.resolve("cpu") == torch.device("cpu")
+    with pytest.raises(ValueError, match="PAPERLIB_DEVICE"):
+        device.resolve("gpu0")
+    if not CUDA:
+        with pytest.raises(RuntimeError, match="no CUDA"):
+            device.resolve("cuda")
+
+
+def test_cpu_plan_changes_nothing(monkeypatch):
+    monkeypatch.setenv("PAPERLIB_COMPILE", "1")
+    plan = device.plan_for("cpu")
+    assert (plan.autocast, plan.channels_last, plan.compile) == (False, False, False)
+    net = tiny_net()
+    x = torch.rand(2, 3, 8, 8)
+    assert plan.prepare(net) is net and plan.compiled(net) is net and plan.input(x) is x
+    assert net[0].weight.is_contiguous()
+
+
+def test_cuda_plan_is_the_fast_one(monkeypatch):
+    monkeypatch.delenv("PAPERLIB_COMPILE", raising=False)
+    plan = device.DevicePlan(torch.device("cuda"), autocast=True, channels_last=True)
+    x = plan.input(torch.rand(2, 3, 8, 8))  # memory formats work on any device
+    assert x.is_contiguous(memory_format=torch.channels_last)
+    net = plan.prepare(tiny_net())
+    assert net[0].weight.is_contiguous(memory_format=torch.channels_last)
+    if CUDA:
+        fast = device.plan_for("cuda")
+        assert (fast.autocast, fast.channels_last, fast.compile) == (True, True, False)
+        assert device.plan_for("cuda", compile=True).compile
+
+
+# --- the augmenter and the batches -------------------------------------------------------------
+
+def test_apply_augmentation_known_crops():
+    img = torch.arange(2 * 3 * 32 * 32, dtype=torch.int64).view(2, 3, 32, 32)
+    zero, four = torch.tensor([0, 0]), torch.tensor([4, 4])
+    same = data.apply_augmentation(img, four, four, torch.tensor([False, False]))
+    assert torch.equal(same, img)  # offset 4 into the 4-pixel padding: the image itself
+    flipped = data.apply_augmentation(img, four, four, torch.tensor([True, False]))
+    assert torch.equal(flipped[0], img[0].flip(-1)) and torch.equal(flipped[1], img[1])
+    corner = data.apply_augmentation(img, zero, zero, torch.tensor([False, False]))
+    assert torch.equal(corner[:, :, :4], torch.zeros_like(corner[:, :, :4]))  # padding rows
+    assert torch.equal(corner[:, :, 4:, 4:], img[:, :, :28, :28])
+
+
+def test_draws_then_apply_is_augment():
+    images = arrays(9).images
+    a = data.augment(images, torch.Generator().manual_seed(3))
+    b = data.apply_augmentation(images, *data.draw_augmentation(9, torch.Generator().manual_seed(3)))
+    assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("batch_size,shuffle,augment,drop_last",
+                         [(8, True, True, False), (8, True, True, True), (37, False, False, False),
+                          (5, True, False, False), (64, True, True, False)])
+def test_device_batches_equal_data_batches(batch_size, shuffle, augment, drop_last):
+    ds = arrays()
+    old = list(data.batches(ds, batch_size, shuffle=shuffle, augment_images=augment, seed=11,
+                            drop_last=drop_last))
+    new = list(device.batches(device.resident(ds), batch_size, shuffle=shuffle,
+                              augment_images=augment, seed=11, drop_last=drop_last))
+    assert len(old) == len(new) > 0
+    for (xa, ya), (xb, yb) in zip(old, new):
+        assert torch.equal(xa, xb) and torch.equal(ya, yb)  # bit for bit
+
+
+@pytest.mark.skipif(not CUDA, reason="needs a CUDA GPU")
+def test_cuda_batches_equal_cpu_batches():
+    ds = arrays(70)
+    cpu = list(data.batches(ds, 16, shuffle=True, augment_images=True, seed=2))
+    gpu = list(device.batches(device.resident(ds, "cuda"), 16, shuffle=True, augment_images=True,
+                              seed=2))
+    for (xa, ya), (xb, yb) in zip(cpu, gpu):
+        assert xb.device.type == "cuda"
+        assert torch.equal(xa, xb.cpu()) and torch.equal(ya, yb.cpu())
+
+
+def test_resident_copies_nothing_on_the_cpu():
+    ds = arrays()
+    r = device.resident(ds, "cpu")
+    assert r.images is ds.images and r.labels is ds.labels and len(r) == len(ds)
+    with pytest.raises(ValueError, match="batch_size"):
+        next(device.batches(r, 0))
+
+
+# --- CPU training bit for bit as before ----------------------------------------------------------
+
+def reference_finetune(net: nn.Module, ds: data.CifarArrays, lr: float, momentum: float,
+                       batch_size: int, max_batches: int, seed: int) -> list[float]:
+    """The finetune loop as it was before the device path: host batches, plain SGD steps."""
+    optimizer = torch.optim.SGD(net.parameters(), lr=lr, momentum=momentum)
+    net.train()
+    loss_fn = nn.CrossEntropyLoss()
+    losses = []
+    batch_iter = data.batches(ds, batch_size, shuffle=True, augment_images=True, seed=seed)
+    for _, (x, y) in zip(range(max_batches), batch_iter):
+        loss = loss_fn(net(x), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses
+
+
+def test_finetune_on_cpu_is_bit_identical_to_the_old_loop():
+    ds = arrays(50)
+    old, new = tiny_net(1), tiny_net(1)
+    reference_finetune(old, ds, lr=0.05, momentum=0.9, batch_size=8, max_batches=5, seed=4)
+    train.finetune(new, ds, lr=0.05, momentum=0.9, batch_size=8, max_batches=5, seed=4)
+    assert old.state_dict().keys() == new.state_dict().keys()
+    for name, value in old.state_dict().items():
+        assert torch.equal(value, new.state_dict()[name]), name
+
+
+def test_fit_loss_and_weights_match_host_batches():
+    ds = arrays(40)
+    a, b = tiny_net(2), tiny_net(2)
+    host = [(x, y) for x, y in data.batches(ds, 16, shuffle=True, augment_images=True, seed=9)]
+    loss_a = train.fit(a, iter(host), torch.optim.SGD(a.parameters(), lr=0.1))
+    loss_b = train.fit(b, device.batches(ds, 16, shuffle=True, augment_images=True, seed=9),
+                       torch.optim.SGD(b.parameters(), lr=0.1))
+    assert loss_a == loss_b
+    ref = tiny_net(2)
+    opt = torch.optim.SGD(ref.parameters(), lr=0.1)
+    total = 0.0
+    for x, y in host:  # the old mean: a Python sum of loss.item() * batch size
+        loss = nn.CrossEntropyLoss()(ref(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        total += loss.item() * len(y)
+    assert loss_a == total / len(ds)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), ref.parameters()))
+
+
+def test_evaluate_counts_as_before():
+    ds = arrays(45)
+    net = tiny_net(3).eval()
+    with torch.no_grad():
+        correct = sum(int((net(x).argmax(1) == y).sum()) for x, y in data.batches(ds, 10))
+    assert train.evaluate(net, ds, batch_size=10) == correct / len(ds)
