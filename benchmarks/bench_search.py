@@ -103,8 +103,8 @@ def bench_paper_scale(args: argparse.Namespace) -> dict:
             p = space.num_units // 2
             qnet = quant.quantize_edge(net, p, search.Genome.uniform(space, p, 4).policy)
             opt = torch.optim.SGD(qnet.parameters(), lr=C.FINETUNE_LR, momentum=C.FINETUNE_MOMENTUM)
-            batches = paperlib_device.batches(paperlib_device.resident(train_ds, device), batch,
-                                              shuffle=True, augment_images=True)
+            batches = data.batches(paperlib_device.resident(train_ds, device), batch,
+                                   shuffle=True, augment_images=True)
 
             def step():
                 x, y = next(batches)

@@ -24,8 +24,8 @@ def time_epoch(model: str, ds: data.CifarArrays, batch_size: int, warmup: int, s
     net = models.build(model, ds.dataset).to(device)
     optimizer = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
     # the training path itself: data kept and augmented on the device (docs/decisions/scale.md §6)
-    batch_iter = paperlib_device.batches(paperlib_device.resident(ds, device), batch_size,
-                                         shuffle=True, augment_images=True)
+    batch_iter = data.batches(paperlib_device.resident(ds, device), batch_size, shuffle=True,
+                              augment_images=True)
     train.fit(net, (b for _, b in zip(range(warmup), batch_iter)), optimizer, device=device)
     if device.type == "cuda":
         torch.cuda.synchronize()

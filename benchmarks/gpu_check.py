@@ -39,7 +39,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from paperlib import config, data, device, io, models, quant, train  # noqa: E402
+from paperlib import config, data, device, io, models, train  # noqa: E402
 from paperlib import constants as C  # noqa: E402
 from paperlib.executors import EXECUTORS, make_executor  # noqa: E402
 from paperlib.profiles import get_profile  # noqa: E402
@@ -128,11 +128,11 @@ def epoch_seconds(model: str, train_ds: data.CifarArrays, sizes: Sizes, dev: tor
     opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, nesterov=True)
     on_device = device.resident(train_ds, dev)
     bs = batch_size(model, sizes)
-    warm = device.batches(on_device, bs, shuffle=True, augment_images=True, seed=1)
+    warm = data.batches(on_device, bs, shuffle=True, augment_images=True, seed=1)
     train.fit(net, islice(warm, sizes.warmup_batches), opt, device=dev, forward=forward)
     synchronize(dev)
     t0 = time.perf_counter()
-    train.fit(net, device.batches(on_device, bs, shuffle=True, augment_images=True, seed=0), opt,
+    train.fit(net, data.batches(on_device, bs, shuffle=True, augment_images=True, seed=0), opt,
               device=dev, forward=forward)
     synchronize(dev)
     return time.perf_counter() - t0, net.eval()

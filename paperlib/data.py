@@ -437,17 +437,28 @@ def apply_augmentation(images: torch.Tensor, dy: torch.Tensor, dx: torch.Tensor,
 
 def batches(ds: CifarArrays, batch_size: int, *, shuffle: bool = False, augment_images: bool = False,
             seed: int = 0, drop_last: bool = False) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """Yield normalised float32 ``(x, y)`` batches sliced from the in-memory tensors."""
+    """Yield normalised float32 ``(x, y)`` batches sliced from the in-memory tensors, on the
+    device ``ds`` lives on (:func:`paperlib.device.resident`). One CPU generator draws the
+    permutation, then every batch's crops and flips (:func:`draw_augmentation`, batch by batch),
+    made for the whole pass at once and moved to the device in one copy, so the batches are the
+    same on every device."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
+    device = ds.images.device
     gen = torch.Generator().manual_seed(seed)
     order = torch.randperm(len(ds), generator=gen) if shuffle else torch.arange(len(ds))
     stop = len(ds) - (len(ds) % batch_size if drop_last else 0)
-    for start in range(0, stop, batch_size):
+    starts = range(0, stop, batch_size)
+    draws = None
+    if augment_images and len(starts):
+        per_batch = [draw_augmentation(min(batch_size, stop - s), gen) for s in starts]
+        draws = [torch.cat(parts).to(device) for parts in zip(*per_batch)]  # dy, dx, flip
+    order = order.to(device)
+    for start in starts:
         idx = order[start:start + batch_size]
         images = ds.images[idx]
-        if augment_images:
-            images = augment(images, gen)
+        if draws is not None:
+            images = apply_augmentation(images, *(d[start:start + len(idx)] for d in draws))
         yield normalize(images, ds.dataset), ds.labels[idx]
 
 

@@ -7,18 +7,16 @@ One place for everything that depends on where tensors live (docs/decisions/scal
 * :class:`DevicePlan` (:func:`plan_for`) — on CUDA: bf16 autocast for gradient steps, channels-last
   models and inputs, optionally ``torch.compile`` (``$PAPERLIB_COMPILE``); on the CPU every one of
   them is off, so CPU numerics are those of plain float32 PyTorch.
-* :func:`resident` and :func:`batches` — a data set copied to the device once (uint8) and batched
-  there: the same order, the same random crops and flips as :func:`paperlib.data.batches` (the
-  draws come from the same CPU generator, made for a whole epoch at once and moved in one copy),
-  augmented and normalised by tensor ops on the device. No image crosses the host–device bus
-  per batch. On the CPU the batches are bit for bit those of :func:`paperlib.data.batches`.
+* :func:`resident` — a data set copied to the device once (uint8); :func:`paperlib.data.batches`
+  batches it there (the same order, crops and flips on every device, augmented and normalised by
+  tensor ops on the device). No image crosses the host–device bus per batch.
 """
 
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
-from typing import Callable, Iterator
+from dataclasses import dataclass, replace
+from typing import Callable
 
 import torch
 from torch import nn
@@ -83,39 +81,21 @@ def plan_for(device: torch.device | str | None = None, *, compile: bool | None =
 
 # --- data kept on the device ---------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class ResidentArrays:
-    """A split on one device: uint8 ``images`` (N, 3, 32, 32), ``labels`` and its normaliser."""
-
-    dataset: str
-    images: torch.Tensor
-    labels: torch.Tensor
-    normalize: nn.Module  # data.Normalize on the same device
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    @property
-    def device(self) -> torch.device:
-        return self.images.device
+_RESIDENT: dict[tuple[int, str], tuple[torch.Tensor, data.CifarArrays]] = {}
 
 
-_RESIDENT: dict[tuple[int, str], tuple[torch.Tensor, ResidentArrays]] = {}
-
-
-def resident(ds: data.CifarArrays, device: torch.device | str | None = None) -> ResidentArrays:
-    """``ds`` on ``device`` (default: where its images are). Copies to an accelerator are made
-    once and kept for the last :data:`RESIDENT_CACHE_SIZE` data sets; on the CPU nothing is
-    copied."""
+def resident(ds: data.CifarArrays, device: torch.device | str | None = None) -> data.CifarArrays:
+    """``ds`` with its tensors on ``device`` (default: where its images are), for
+    :func:`paperlib.data.batches` to batch there. Copies to an accelerator are made once and kept
+    for the last :data:`RESIDENT_CACHE_SIZE` data sets; on the CPU nothing is copied."""
     dev = torch.device(device) if device is not None else ds.images.device
     if ds.images.device == dev:
-        return ResidentArrays(ds.dataset, ds.images, ds.labels, data.Normalize(ds.dataset).to(dev))
+        return ds
     key = (id(ds.images), str(dev))
     hit = _RESIDENT.get(key)
     if hit is not None and hit[0] is ds.images:
         return hit[1]
-    arrays = ResidentArrays(ds.dataset, ds.images.to(dev), ds.labels.to(dev),
-                            data.Normalize(ds.dataset).to(dev))
+    arrays = replace(ds, images=ds.images.to(dev), labels=ds.labels.to(dev))
     _RESIDENT[key] = (ds.images, arrays)  # the source is held, so its id is not reused
     while len(_RESIDENT) > RESIDENT_CACHE_SIZE:
         _RESIDENT.pop(next(iter(_RESIDENT)))
@@ -127,33 +107,4 @@ def clear_resident() -> None:
     _RESIDENT.clear()
 
 
-def batches(ds: ResidentArrays | data.CifarArrays, batch_size: int, *, shuffle: bool = False,
-            augment_images: bool = False, seed: int = 0,
-            drop_last: bool = False) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """:func:`paperlib.data.batches` on the data's device: normalised float32 ``(x, y)`` in the
-    same order with the same crops and flips (the generator is drawn in the same sequence: the
-    permutation, then per batch :func:`paperlib.data.draw_augmentation`)."""
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be positive, got {batch_size}")
-    if isinstance(ds, data.CifarArrays):
-        ds = resident(ds)
-    gen = torch.Generator().manual_seed(seed)
-    n = len(ds)
-    order = torch.randperm(n, generator=gen) if shuffle else torch.arange(n)
-    stop = n - (n % batch_size if drop_last else 0)
-    starts = range(0, stop, batch_size)
-    draws = None
-    if augment_images and len(starts):
-        per_batch = [data.draw_augmentation(min(batch_size, stop - s), gen) for s in starts]
-        draws = [torch.cat(parts).to(ds.device) for parts in zip(*per_batch)]  # dy, dx, flip
-    order = order.to(ds.device)
-    for start in starts:
-        idx = order[start:start + batch_size]
-        images = ds.images[idx]
-        if draws is not None:
-            images = data.apply_augmentation(images, *(d[start:start + len(idx)] for d in draws))
-        yield ds.normalize(data.to_unit(images)), ds.labels[idx]
-
-
-__all__ = ["resolve", "DevicePlan", "plan_for", "ResidentArrays", "resident", "clear_resident",
-           "batches", "RESIDENT_CACHE_SIZE"]
+__all__ = ["resolve", "DevicePlan", "plan_for", "resident", "clear_resident", "RESIDENT_CACHE_SIZE"]

@@ -24,7 +24,6 @@ from tqdm.auto import tqdm
 
 from . import __version__, config, data, io, models
 from .device import plan_for, resident, resolve
-from .device import batches as device_batches
 from .checkpoint import (CheckpointCorrupted, CheckpointError, CheckpointFiles, CheckpointMismatch,
                          LegacyCheckpoint)
 from . import checkpoint as ckpt
@@ -64,7 +63,7 @@ def evaluate(net: nn.Module, ds: data.CifarArrays, batch_size: int = 256,
     was_training = net.training
     net.eval()
     correct = torch.zeros((), dtype=torch.long, device=device)
-    for x, y in device_batches(resident(ds, device), batch_size):
+    for x, y in data.batches(resident(ds, device), batch_size):
         correct += (net(plan.input(x)).argmax(1) == y).sum()
     net.train(was_training)
     return int(correct) / max(len(ds), 1)
@@ -110,7 +109,7 @@ def finetune(net: nn.Module, ds: data.CifarArrays, *, lr: float, momentum: float
     batches."""
     optimizer = torch.optim.SGD(net.parameters(), lr=lr, momentum=momentum)
     device = next(net.parameters()).device
-    batch_iter = device_batches(resident(ds, device), batch_size, shuffle=True,
+    batch_iter = data.batches(resident(ds, device), batch_size, shuffle=True,
                                 augment_images=True, seed=seed)
     if max_batches is not None:
         batch_iter = (b for _, b in zip(range(max_batches), batch_iter))
@@ -188,7 +187,7 @@ def _train(net: nn.Module, recipe: TrainRecipe, train_ds: data.CifarArrays, seed
     train_on_device = resident(train_ds, device)
     for epoch in range(start, recipe.epochs):
         t0 = time.perf_counter()
-        batch_iter = device_batches(train_on_device, recipe.batch_size, shuffle=True,
+        batch_iter = data.batches(train_on_device, recipe.batch_size, shuffle=True,
                                     augment_images=True, seed=seed * 1000 + epoch)
         fit(net, batch_iter, optimizer, scheduler, label_smoothing=recipe.label_smoothing,
             device=device, progress=bar, forward=forward)

@@ -85,15 +85,27 @@ def test_draws_then_apply_is_augment():
     assert torch.equal(a, b)
 
 
+def reference_batches(ds: data.CifarArrays, batch_size: int, *, shuffle: bool,
+                      augment_images: bool, seed: int, drop_last: bool):
+    """``data.batches`` as it was before the device path: each batch augmented as it is sliced."""
+    gen = torch.Generator().manual_seed(seed)
+    order = torch.randperm(len(ds), generator=gen) if shuffle else torch.arange(len(ds))
+    stop = len(ds) - (len(ds) % batch_size if drop_last else 0)
+    for start in range(0, stop, batch_size):
+        idx = order[start:start + batch_size]
+        images = data.augment(ds.images[idx], gen) if augment_images else ds.images[idx]
+        yield data.normalize(images, ds.dataset), ds.labels[idx]
+
+
 @pytest.mark.parametrize("batch_size,shuffle,augment,drop_last",
                          [(8, True, True, False), (8, True, True, True), (37, False, False, False),
                           (5, True, False, False), (64, True, True, False)])
-def test_device_batches_equal_data_batches(batch_size, shuffle, augment, drop_last):
+def test_batches_equal_the_old_per_batch_loop(batch_size, shuffle, augment, drop_last):
     ds = arrays()
-    old = list(data.batches(ds, batch_size, shuffle=shuffle, augment_images=augment, seed=11,
-                            drop_last=drop_last))
-    new = list(device.batches(device.resident(ds), batch_size, shuffle=shuffle,
-                              augment_images=augment, seed=11, drop_last=drop_last))
+    old = list(reference_batches(ds, batch_size, shuffle=shuffle, augment_images=augment, seed=11,
+                                 drop_last=drop_last))
+    new = list(data.batches(device.resident(ds), batch_size, shuffle=shuffle,
+                            augment_images=augment, seed=11, drop_last=drop_last))
     assert len(old) == len(new) > 0
     for (xa, ya), (xb, yb) in zip(old, new):
         assert torch.equal(xa, xb) and torch.equal(ya, yb)  # bit for bit
@@ -103,8 +115,8 @@ def test_device_batches_equal_data_batches(batch_size, shuffle, augment, drop_la
 def test_cuda_batches_equal_cpu_batches():
     ds = arrays(70)
     cpu = list(data.batches(ds, 16, shuffle=True, augment_images=True, seed=2))
-    gpu = list(device.batches(device.resident(ds, "cuda"), 16, shuffle=True, augment_images=True,
-                              seed=2))
+    gpu = list(data.batches(device.resident(ds, "cuda"), 16, shuffle=True, augment_images=True,
+                            seed=2))
     for (xa, ya), (xb, yb) in zip(cpu, gpu):
         assert xb.device.type == "cuda"
         assert torch.equal(xa, xb.cpu()) and torch.equal(ya, yb.cpu())
@@ -115,7 +127,7 @@ def test_resident_copies_nothing_on_the_cpu():
     r = device.resident(ds, "cpu")
     assert r.images is ds.images and r.labels is ds.labels and len(r) == len(ds)
     with pytest.raises(ValueError, match="batch_size"):
-        next(device.batches(r, 0))
+        next(data.batches(r, 0))
 
 
 # --- CPU training bit for bit as before ----------------------------------------------------------
@@ -127,7 +139,8 @@ def reference_finetune(net: nn.Module, ds: data.CifarArrays, lr: float, momentum
     net.train()
     loss_fn = nn.CrossEntropyLoss()
     losses = []
-    batch_iter = data.batches(ds, batch_size, shuffle=True, augment_images=True, seed=seed)
+    batch_iter = reference_batches(ds, batch_size, shuffle=True, augment_images=True, seed=seed,
+                                   drop_last=False)
     for _, (x, y) in zip(range(max_batches), batch_iter):
         loss = loss_fn(net(x), y)
         optimizer.zero_grad(set_to_none=True)
@@ -150,9 +163,10 @@ def test_finetune_on_cpu_is_bit_identical_to_the_old_loop():
 def test_fit_loss_and_weights_match_host_batches():
     ds = arrays(40)
     a, b = tiny_net(2), tiny_net(2)
-    host = [(x, y) for x, y in data.batches(ds, 16, shuffle=True, augment_images=True, seed=9)]
+    host = [(x, y) for x, y in reference_batches(ds, 16, shuffle=True, augment_images=True, seed=9,
+                                                 drop_last=False)]
     loss_a = train.fit(a, iter(host), torch.optim.SGD(a.parameters(), lr=0.1))
-    loss_b = train.fit(b, device.batches(ds, 16, shuffle=True, augment_images=True, seed=9),
+    loss_b = train.fit(b, data.batches(device.resident(ds), 16, shuffle=True, augment_images=True, seed=9),
                        torch.optim.SGD(b.parameters(), lr=0.1))
     assert loss_a == loss_b
     ref = tiny_net(2)
