@@ -263,6 +263,11 @@ class ComparisonPlan:
 
     models: tuple[str, ...] | None = None  # None: the profile's search models
     budget: int | None = None  # None: the genetic search's own number of evaluations
+    # the whole-front comparison (paperlib.fronts): E_b values of the swept genetic search (mJ),
+    # distinct strategies per bound (None: each run's full T) and NSGA-II's population
+    front_bounds: tuple[float, ...] = (0.1, 0.2, 0.35, 0.5, 1.0)
+    front_budget: int | None = None
+    front_pop_size: int = 20
 
 
 # Decision (ours): every evaluation scores P on the quantized edge (~1-4 s on a 2-core CPU for
@@ -272,8 +277,12 @@ class ComparisonPlan:
 # (the genetic search's trace is the prefix of its full run, i.e. the same run stopped earlier);
 # the smoke profile (CI) compares ResNet18 alone at its tiny search's full budget.
 COMPARISON_PLANS: dict[str, ComparisonPlan] = {
-    "smoke": ComparisonPlan(models=("resnet18",)),  # CI: one model keeps it near a minute
-    "quick": ComparisonPlan(models=("resnet18",), budget=60),
+    "smoke": ComparisonPlan(models=("resnet18",),  # CI: one model keeps it near a minute
+                            front_bounds=(0.35, 1.0), front_budget=6, front_pop_size=4),
+    # the front: two more genetic searches per seed (E_b = 0.35 is the comparison's own run) and
+    # NSGA-II at the sweep's ~85 distinct strategies, ~300 evaluations in all
+    "quick": ComparisonPlan(models=("resnet18",), budget=60, front_bounds=(0.2, 0.35, 1.0),
+                            front_budget=30, front_pop_size=10),
     "paper": ComparisonPlan(),
 }
 
