@@ -328,7 +328,7 @@ def compare(model: str, profile: str | Profile | None = None, *,
             energy_bound: float = ENERGY_BOUND_MJ, seeds: Sequence[int] | None = None,
             methods: Sequence[str] | None = None, order: str = "shuffled",
             iterations: int | None = None, budget: int | None = None, context=None,
-            progress: bool = True, force: bool = False) -> Comparison:
+            executor: Any = None, progress: bool = True, force: bool = False) -> Comparison:
     """Run (or reload) the genetic search and the other search ``methods`` (default: every one
     registered in :data:`~paperlib.search.methods.SEARCH_METHODS`) for every seed, with equal
     budgets, and collect every evaluated strategy.
@@ -341,6 +341,10 @@ def compare(model: str, profile: str | Profile | None = None, *,
     search's trace is truncated to its first ``budget`` strategies (the prefix of a longer run is
     exactly the same run stopped earlier), and a seed without a long enough saved run runs only
     as many iterations as it needs (``iterations`` is then ignored).
+
+    ``executor`` (:mod:`paperlib.executors`; default: this process) scores the strategies of the
+    methods that can score several at once (random, exhaustive, RL, NSGA-II); the traces do not
+    depend on it.
     """
     from . import search
     from .search import LOG_FILE
@@ -380,7 +384,7 @@ def compare(model: str, profile: str | Profile | None = None, *,
                                             for s in seeds if s != seed])
         _warm(ev, shared)
         evaluators[seed] = ev
-        options = {"order": order, "ga_result": res}
+        options = {"order": order, "ga_result": res, "executor": executor}
         ga = run_method(REFERENCE_METHOD, ev, budget, seed, progress=progress, **options)
         n_evals = ga.evaluations  # every other method gets the reference method's budget
         budgets[seed] = n_evals

@@ -68,3 +68,16 @@ def kill_after(n: int):
             raise Killed
 
     return hook
+
+
+class ReversedExecutor:
+    """An executor (``paperlib.executors`` interface) that runs its jobs last first, in this
+    process, and returns their results in item order, as a pool whose jobs finish out of order."""
+
+    workers = 2
+
+    def map(self, fn, shared, items):
+        return [fn(shared, item) for item in reversed(items)][::-1]
+
+    def close(self) -> None:
+        pass

@@ -88,6 +88,20 @@ def test_random_search_stops_after_max_draws(space):
     assert t.evaluations == 3 and t.draws == 200
 
 
+@pytest.mark.parametrize("method", ["random", "exhaustive", "rl"])
+def test_an_executor_changes_no_trace_and_no_log(space, tmp_path, method):
+    from paperlib.search.methods import run_method
+
+    serial = make_evaluator(space, tmp_path / "serial.jsonl", seed=3)
+    pooled = make_evaluator(space, tmp_path / "pooled.jsonl", seed=3)
+    a = run_method(method, serial, 20, 3, rl_samples=4)
+    b = run_method(method, pooled, 20, 3, rl_samples=4, executor=fakes.ReversedExecutor())
+    assert a.records == b.records and a.evaluations == 20 and a.draws == b.draws
+    logs = [[{k: v for k, v in r.items() if k != "seconds"}  # timings differ
+             for r in io.read_jsonl(tmp_path / f"{name}.jsonl")] for name in ("serial", "pooled")]
+    assert logs[0] == logs[1] and len(logs[0]) >= 20
+
+
 def test_equal_budgets_with_the_ga(space, tmp_path):
     """The GA's trace is its log in the order scored; the baselines get its count as budget."""
     from paperlib.search import LOG_FILE, SearchResult

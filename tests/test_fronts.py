@@ -11,19 +11,12 @@ from paperlib import fronts, io, search
 from paperlib.search.methods import ga_trace
 from paperlib.search.nsga import hypervolume, objective_matrix, reference_point
 
+from fakes import ReversedExecutor  # noqa: I001
+
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 BOUNDS = (0.35, 1.0)
 BUDGET = 5
-
-
-class ReversedExecutor:
-    """Runs the jobs last first and returns their results in item order (as a pool may)."""
-
-    workers = 2
-
-    def map(self, fn, shared, items):
-        return [fn(shared, item) for item in reversed(items)][::-1]
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,8 @@ is a function ``method(evaluator, budget, seed, *, progress=False, **options) ->
 it scores strategies through ``evaluator`` (a :class:`paperlib.search.Evaluator`: the search's P, E,
 ε and Eq. 11) until ``budget`` distinct strategies are scored and returns their trace. ``options``
 are the keywords of ``compare`` the entry asks for by name in its ``options`` metadata (``order``
-for the exhaustive grid, ``ga_result`` for the genetic search's own run); ``cached`` says whether
+for the exhaustive grid, ``ga_result`` for the genetic search's own run, ``executor`` for a method
+that can score strategies in parallel, :mod:`paperlib.executors`); ``cached`` says whether
 ``compare`` keeps its trace in ``<method>.json``. Adding a method is one function plus::
 
     @SEARCH_METHODS.register("anneal", label="simulated annealing", color="C5", marker="v")
@@ -175,45 +176,56 @@ def grid_size(space) -> int:
     return 1 + space.num_units * len(space.weight_bits)
 
 
-@SEARCH_METHODS.register("random", label="random search", color="C0", marker="o")
+def score_all(evaluator: EvaluatorLike, genomes: list[Genome], executor: Any = None, *,
+              desc: str = "", progress: bool = False) -> list[Any]:
+    """The evaluations of ``genomes`` in order: through ``executor`` when one is given (the
+    evaluator's distinct uncached strategies scored in parallel, logged in this order), else one
+    after the other with a progress bar. Both give the same evaluations and the same log."""
+    if executor is not None and hasattr(evaluator, "evaluate_many"):
+        return evaluator.evaluate_many(genomes, executor)
+    return [evaluator.evaluate(g) for g in tqdm(genomes, desc=desc, disable=not progress,
+                                                   dynamic_ncols=True)]
+
+
+@SEARCH_METHODS.register("random", label="random search", color="C0", marker="o",
+                         options=("executor",))
 def random_search(evaluator: EvaluatorLike, budget: int, seed: int = 0, *,
-                  max_draws: int | None = None, progress: bool = False) -> SearchTrace:
+                  max_draws: int | None = None, executor: Any = None,
+                  progress: bool = False) -> SearchTrace:
     """Draw genomes as RANDOM_POLICY (the genetic search's initial population) until ``budget``
-    distinct strategies are scored (or ``max_draws`` genomes drawn, default 100 x budget)."""
+    distinct strategies are drawn (or ``max_draws`` genomes, default 100 x budget), then score
+    them (through ``executor`` when given: the draws do not depend on the scores)."""
     budget = check_budget(budget)
     max_draws = max_draws or 100 * budget
     rng = np.random.default_rng(seed)
     trace = SearchTrace("random", seed, budget)
-    seen: set[str] = set()
+    draws: dict[str, Genome] = {}
+    while len(draws) < budget and trace.draws < max_draws:
+        genome = random_genome(evaluator.space, rng)
+        draws.setdefault(key(genome, evaluator.space), genome)
+        trace.draws += 1
     t0 = time.perf_counter()
-    bar = tqdm(total=budget, desc="random search", disable=not progress, dynamic_ncols=True)
-    try:
-        while len(seen) < budget and trace.draws < max_draws:
-            ev = evaluator.evaluate(random_genome(evaluator.space, rng))
-            trace.draws += 1
-            if ev.key not in seen:
-                seen.add(ev.key)
-                trace.records.append(record(ev))
-                bar.update(1)
-    finally:
-        bar.close()
+    evs = score_all(evaluator, list(draws.values()), executor, desc="random search",
+                    progress=progress)
+    trace.records = [record(ev) for ev in evs]
     trace.seconds = time.perf_counter() - t0
     return trace
 
 
 @SEARCH_METHODS.register("exhaustive", label="exhaustive (p, uniform bits)", color="C2",
-                         marker="s", options=("order",))
+                         marker="s", options=("order", "executor"))
 def exhaustive_search(evaluator: EvaluatorLike, budget: int, seed: int = 0, *,
-                      order: str = "shuffled", progress: bool = False) -> SearchTrace:
+                      order: str = "shuffled", executor: Any = None,
+                      progress: bool = False) -> SearchTrace:
     """Score the (p, uniform bits) grid (:func:`exhaustive_grid`) in ``order``, stopping after
     ``budget`` strategies or at the end of the grid, whichever comes first."""
     budget = check_budget(budget)
     grid = exhaustive_grid(evaluator.space, order, seed)[:budget]
     trace = SearchTrace("exhaustive", seed, budget)
     t0 = time.perf_counter()
-    for genome in tqdm(grid, desc="exhaustive search", disable=not progress, dynamic_ncols=True):
-        trace.records.append(record(evaluator.evaluate(genome)))
-        trace.draws += 1
+    evs = score_all(evaluator, grid, executor, desc="exhaustive search", progress=progress)
+    trace.records = [record(ev) for ev in evs]
+    trace.draws = len(grid)
     trace.seconds = time.perf_counter() - t0
     return trace
 
@@ -230,4 +242,4 @@ def run_method(name: str, evaluator: EvaluatorLike, budget: int | None, seed: in
 
 __all__ = ["SEARCH_METHODS", "REFERENCE_METHOD", "SearchTrace", "TRACE_VERSION", "EvaluatorLike",
            "record", "check_budget", "ga_trace", "genetic_search", "exhaustive_grid", "grid_size",
-           "random_search", "exhaustive_search", "run_method"]
+           "random_search", "exhaustive_search", "score_all", "run_method"]

@@ -30,7 +30,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .genome import FP_PAIR, Genome, GenomeSpace, key
-from .methods import SEARCH_METHODS, EvaluatorLike, SearchTrace, check_budget, record
+from .methods import SEARCH_METHODS, EvaluatorLike, SearchTrace, check_budget, record, score_all
 
 HIDDEN = 32
 LR = 1e-2
@@ -158,16 +158,18 @@ def update_baseline(baseline: float | None, rewards: torch.Tensor, decay: float)
 # --- the search method ---------------------------------------------------------------------------
 
 @SEARCH_METHODS.register("rl", label="RL, BiLSTM + REINFORCE (Zhang et al.)", color="C5", marker="X",
-                         options=("rl_samples", "rl_lr", "rl_hidden", "rl_baseline_decay"))
+                         options=("rl_samples", "rl_lr", "rl_hidden", "rl_baseline_decay", "executor"))
 def rl_search(evaluator: EvaluatorLike, budget: int, seed: int = 0, *, progress: bool = False,
               rl_samples: int = SAMPLES, rl_lr: float = LR, rl_hidden: int = HIDDEN,
               rl_baseline_decay: float = BASELINE_DECAY, max_episodes: int | None = None,
-              stall: int = STALL, on_episode: Callable[[int, float, float], None] | None = None) -> SearchTrace:
+              stall: int = STALL, on_episode: Callable[[int, float, float], None] | None = None,
+              executor: Any = None) -> SearchTrace:
     """Zhang et al.'s Alg. 2 until ``budget`` distinct strategies are scored, ``max_episodes``
     (default 20 × budget / M) episodes pass, or ``stall`` episodes in a row draw nothing new (the
     policies have converged): per episode M strategies are drawn, scored by ``evaluator``
     (reward = fitness; a strategy already scored is a free cache hit and still trains the
-    policies), and both policies take one Adam step on Eq. 17."""
+    policies), and both policies take one Adam step on Eq. 17. An episode's M strategies are
+    scored through ``executor`` when one is given (same evaluations, same log)."""
     budget = check_budget(budget)
     if rl_samples < 1:
         raise ValueError(f"rl_samples (M) must be >= 1, got {rl_samples}")
@@ -188,8 +190,7 @@ def rl_search(evaluator: EvaluatorLike, budget: int, seed: int = 0, *, progress:
             if len(seen) >= budget or idle >= stall:
                 break
             draws, rewards, before = sample(part, comp, space, gen, rl_samples), [], len(seen)
-            for d in draws:
-                ev = evaluator.evaluate(d.genome)
+            for ev in score_all(evaluator, [d.genome for d in draws], executor):
                 trace.draws += 1
                 if ev.key not in seen and len(seen) < budget:
                     seen.add(ev.key)
