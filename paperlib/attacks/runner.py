@@ -23,7 +23,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import torch
 from torch import nn
@@ -111,6 +111,22 @@ def bits_plan(points: Sequence[int],
                                   else int(b) for b in bs)) for p, bs in per_point.items()}
 
 
+def lookup(name: str, model: str, prof: Profile, p: int, bits: int | None, tag: str,
+           policy: Policy, settings: AttackSettings, dataset: str, meta: dict, adata: AttackData,
+           *, extra_config: Mapping[str, Any] | None = None,
+           force: bool = False) -> tuple[AttackResult | None, Job]:
+    """One attack on one split: its cached result when it still holds (else None), and the job
+    that computes it. ``extra_config`` joins the attack's configuration in the fingerprint (a
+    defence and its budgets)."""
+    atk = build(name, settings, ATTACK_SEED)
+    json_path, pt_path = results.result_paths(name, model, prof.name, p, tag, len(adata.test))
+    fp = results.fingerprint(name, atk.version, {**atk.config(), **(extra_config or {})},
+                             policy_json(policy), bits, dataset, meta, adata.aux(atk.threat),
+                             adata.test, ATTACK_SEED)
+    hit = None if force else results.cached(json_path, pt_path, fp)
+    return hit, Job(name, p, bits, tag, json_path, fp)
+
+
 def plan(model: str, prof: Profile, attacks: Sequence[str], per_point: Mapping[int, Sequence[int | None]],
          policy: Policy, settings: AttackSettings, dataset: str, meta: dict, adata: AttackData,
          force: bool = False) -> tuple[dict, list[Job]]:
@@ -118,19 +134,14 @@ def plan(model: str, prof: Profile, attacks: Sequence[str], per_point: Mapping[i
     hits: dict[tuple, AttackResult] = {}
     jobs: list[Job] = []
     for name in attacks:
-        atk = build(name, settings, ATTACK_SEED)
-        aux = adata.aux(atk.threat)
         for p, bits in per_point.items():
             for b in bits:
-                tag = policy_tag(policy, b)
-                json_path, pt_path = results.result_paths(name, model, prof.name, p, tag, len(adata.test))
-                fp = results.fingerprint(name, atk.version, atk.config(), policy_json(policy), b,
-                                         dataset, meta, aux, adata.test, ATTACK_SEED)
-                hit = None if force else results.cached(json_path, pt_path, fp)
+                hit, job = lookup(name, model, prof, p, b, policy_tag(policy, b), policy, settings,
+                                  dataset, meta, adata, force=force)
                 if hit is not None:
                     hits[(name, p, b)] = hit
                 else:
-                    jobs.append(Job(name, p, b, tag, json_path, fp))
+                    jobs.append(job)
     return hits, jobs
 
 

@@ -129,14 +129,10 @@ def attack_defended(defence: Defence, defended: Victim, *, model: str, prof: Pro
     out, test_ir, baseline, proxy = {}, None, None, None
     with runner.cpu_threads(threads):
         for name in names:
-            atk = build_attack(name, settings, runner.ATTACK_SEED)
-            aux = adata.aux(atk.threat)
-            json_path, pt_path = attack_results.result_paths(name, model, prof.name, p, tag, len(adata.test))
-            fp = attack_results.fingerprint(name, atk.version, {**atk.config(), "defence": defence.fingerprint(),
-                                                                "defence_budgets": budgets or {}},
-                                            policy_json(policy), None, dataset, meta, aux, adata.test,
-                                            runner.ATTACK_SEED)
-            hit = None if force else attack_results.cached(json_path, pt_path, fp)
+            hit, job = runner.lookup(name, model, prof, p, None, tag, policy, settings, dataset,
+                                     meta, adata, force=force,
+                                     extra_config={"defence": defence.fingerprint(),
+                                                   "defence_budgets": budgets or {}})
             if hit is not None:
                 out[name] = hit
                 continue
@@ -144,7 +140,6 @@ def attack_defended(defence: Defence, defended: Victim, *, model: str, prof: Pro
                 test_ir = defended_irs(defended, adata.test.images)
                 baseline = runner.mean_image_baseline(adata)
                 proxy = float(privacy.privacy(data.to_unit(adata.test.images), test_ir, dist="mse"))
-            job = runner.Job(name, p, None, tag, json_path, fp)
             out[name] = runner.execute(job, defended, policy, settings, adata, test_ir, None, proxy,
                                        baseline, model=model, profile=prof.name,
                                        provenance=adata.provenance(meta), samples=8,
