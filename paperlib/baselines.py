@@ -53,9 +53,9 @@ from .io import json_safe
 from .network.constants import RADIO_E_TRAN_PJ_PER_BIT, RADIO_SOURCE
 from .profiles import Profile, get_profile
 from .search.estimators import ESTIMATORS
-from .search.methods import (REFERENCE_METHOD, SEARCH_METHODS, TRACE_VERSION, SearchTrace,
-                             check_budget, exhaustive_grid, exhaustive_search, ga_trace, grid_size,
-                             random_search, run_method)
+from .search.methods import (REFERENCE_METHOD, SEARCH_METHODS, SearchTrace,
+                             cached_trace, check_budget, distinct_records, exhaustive_grid,
+                             exhaustive_search, ga_trace, grid_size, random_search, run_method)
 from .strategies import FIXED, Reference, deepest_partition, uniform_genome
 
 
@@ -399,23 +399,16 @@ def compare(model: str, profile: str | Profile | None = None, *,
                                         for k in FINGERPRINT_OPTIONS},
                                      "energy_bound": energy_bound, "data": context.provenance,
                                      "ga_key": res.best["key"]})
-            trace = None
-            if entry.cached and path.exists() and not force:
-                cached = SearchTrace.from_dict(io.read_json(path))
-                if cached.fingerprint == fingerprint and cached.version == TRACE_VERSION:
-                    trace = cached
-            if trace is None:
-                trace = run_method(method, ev, n_evals, seed, progress=progress, **options)
+            def run(method: str = method) -> SearchTrace:
+                return run_method(method, ev, n_evals, seed, progress=progress, **options)
+
+            if entry.cached:
+                trace = cached_trace(path, fingerprint, run, reuse=not force)
+            else:
+                trace = run()
                 trace.fingerprint = fingerprint
-                if entry.cached:
-                    io.write_json(path, trace.to_dict())
             traces.append(trace)
-    # every distinct strategy any method scored
-    recs = {}
-    for t in traces:
-        for r in t.records:
-            recs.setdefault(r["key"], r)
-    points = pd.DataFrame(list(recs.values()))
+    points = pd.DataFrame(distinct_records(t.records for t in traces))
     tx = objective.include_transmission
     points["energy_bounded"] = _objective_energy(tx, points["energy"], points["energy_no_tx"])
     ref_eval = context.evaluator(objective, est_name, seed=seeds[0],

@@ -26,12 +26,11 @@ from typing import Any, Sequence
 
 import pandas as pd
 
-from . import io
 from .config import results_dir
 from .io import json_safe
 from .profiles import Profile, get_profile
 from .search.estimators import ESTIMATORS
-from .search.methods import TRACE_VERSION, SearchTrace, ga_trace, run_method
+from .search.methods import SearchTrace, cached_trace, distinct_records, ga_trace, run_method
 from .search.nsga import hypervolume_summary, hypervolume_table, objective_matrix, pareto_front
 
 SWEEP = "ga-sweep"  # the method name of the genetic search swept over E_b in the tables
@@ -83,15 +82,6 @@ def _sweep_run(shared: tuple, item: tuple[float, int]) -> tuple[list[dict[str, A
     return trace.records, str(Path(res.out_dir) / search.LOG_FILE)
 
 
-def _union(record_lists: Sequence[Sequence[dict[str, Any]]]) -> list[dict[str, Any]]:
-    """Every distinct strategy (by key) of the lists, first occurrence kept."""
-    seen: dict[str, dict[str, Any]] = {}
-    for records in record_lists:
-        for r in records:
-            seen.setdefault(r["key"], r)
-    return list(seen.values())
-
-
 def compare_fronts(model: str, profile: str | Profile | None = None, *,
                    bounds: Sequence[float], budget_per_bound: int | None,
                    seeds: Sequence[int] | None = None, pop_size: int = 20, context=None,
@@ -112,36 +102,29 @@ def compare_fronts(model: str, profile: str | Profile | None = None, *,
     t0 = time.perf_counter()
     if context is None:
         context = search.build_context(model, prof, progress=progress)
-    executor = executor or LocalExecutor()
     est = context.settings.estimator
     objective = context.objective(bounds[0])  # E_b is not an objective of NSGA-II
     energy = "energy" if objective.include_transmission else "energy_no_tx"
     items = [(b, s) for s in seeds for b in bounds]
-    done = dict(zip(items, executor.map(_sweep_run, (model, prof, budget_per_bound, context),
-                                        items)))
+    pool = executor or LocalExecutor()  # NSGA-II without one scores in this process directly
+    done = dict(zip(items, pool.map(_sweep_run, (model, prof, budget_per_bound, context), items)))
     runs: dict[str, list[list[dict[str, Any]]]] = {SWEEP: [], NSGA: []}
     for seed in seeds:
-        sweep = _union([done[(b, seed)][0] for b in bounds])
+        sweep = distinct_records(done[(b, seed)][0] for b in bounds)
         runs[SWEEP].append(sweep)
         out = fronts_dir(model, prof.name, seed)
         fingerprint = json_safe({"budget": len(sweep), "pop_size": pop_size, "estimator": est,
                                  "settings": context.settings, "data": context.provenance,
                                  "energy": energy, "hardware": context.energy.hardware.tag})
-        path = out / f"{NSGA}.json"
-        trace = None
-        if path.exists():
-            cached = SearchTrace.from_dict(io.read_json(path))
-            if cached.fingerprint == fingerprint and cached.version == TRACE_VERSION:
-                trace = cached
-        if trace is None:
+
+        def run(seed: int = seed, out: Path = out, budget: int = len(sweep)) -> SearchTrace:
             ev = context.evaluator(objective, est, seed=seed, log_path=out / search.LOG_FILE)
             if ESTIMATORS.entry(est).seed_free:  # strategies the sweep scored cost no time
                 _warm(ev, [Path(done[(b, seed)][1]) for b in bounds])
-            trace = run_method(NSGA, ev, len(sweep), seed, pop_size=pop_size, executor=executor,
-                               progress=progress)
-            trace.fingerprint = fingerprint
-            io.write_json(path, trace.to_dict())
-        runs[NSGA].append(trace.records)
+            return run_method(NSGA, ev, budget, seed, pop_size=pop_size, executor=executor,
+                              progress=progress)
+
+        runs[NSGA].append(cached_trace(out / f"{NSGA}.json", fingerprint, run).records)
     result = FrontComparison(model=model, profile=prof.name, bounds=bounds,
                              budget_per_bound=budget_per_bound, energy=energy,
                              data=context.provenance, runs=runs, seeds=seeds)

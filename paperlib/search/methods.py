@@ -29,7 +29,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Callable, Iterable, Protocol
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -230,6 +230,29 @@ def exhaustive_search(evaluator: EvaluatorLike, budget: int, seed: int = 0, *,
     return trace
 
 
+def cached_trace(path: Path, fingerprint: Any, run: Callable[[], SearchTrace], *,
+                 reuse: bool = True) -> SearchTrace:
+    """The trace saved in ``path`` when its fingerprint and :data:`TRACE_VERSION` match (and
+    ``reuse``), else ``run()``'s, stamped with ``fingerprint`` and saved there."""
+    if reuse and path.exists():
+        cached = SearchTrace.from_dict(io.read_json(path))
+        if cached.fingerprint == fingerprint and cached.version == TRACE_VERSION:
+            return cached
+    trace = run()
+    trace.fingerprint = fingerprint
+    io.write_json(path, trace.to_dict())
+    return trace
+
+
+def distinct_records(record_lists: Iterable[Iterable[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Every distinct strategy (by key) of the record lists, the first record of each kept."""
+    seen: dict[str, dict[str, Any]] = {}
+    for records in record_lists:
+        for r in records:
+            seen.setdefault(r["key"], r)
+    return list(seen.values())
+
+
 def run_method(name: str, evaluator: EvaluatorLike, budget: int | None, seed: int, *,
                progress: bool = False, **options: Any) -> SearchTrace:
     """Run the registered method ``name``, passing it the ``options`` its entry asks for."""
@@ -242,4 +265,5 @@ def run_method(name: str, evaluator: EvaluatorLike, budget: int | None, seed: in
 
 __all__ = ["SEARCH_METHODS", "REFERENCE_METHOD", "SearchTrace", "TRACE_VERSION", "EvaluatorLike",
            "record", "check_budget", "ga_trace", "genetic_search", "exhaustive_grid", "grid_size",
-           "random_search", "exhaustive_search", "score_all", "run_method"]
+           "random_search", "exhaustive_search", "score_all", "cached_trace", "distinct_records",
+           "run_method"]

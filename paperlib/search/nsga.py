@@ -24,7 +24,8 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .genome import FP_PAIR, Genome, GenomeSpace
-from .methods import SEARCH_METHODS, EvaluatorLike, SearchTrace, check_budget, record
+from .methods import (SEARCH_METHODS, EvaluatorLike, SearchTrace, check_budget, record,
+                      score_all)
 
 OBJECTIVES = ("privacy", "energy", "eps")  # maximised, minimised, minimised
 SENSE = np.array([-1.0, 1.0, 1.0])  # multiply to turn the three into minimisation
@@ -113,8 +114,7 @@ def nsga2_search(evaluator: EvaluatorLike, budget: int, seed: int = 0, *, pop_si
 
     def score(X: np.ndarray) -> np.ndarray:
         genomes = [decode(x, space) for x in X]
-        evs = (evaluator.evaluate_many(genomes, executor) if hasattr(evaluator, "evaluate_many")
-               else [evaluator.evaluate(g) for g in genomes])
+        evs = score_all(evaluator, genomes, executor)
         trace.draws += len(genomes)
         for ev in evs:
             if ev.key not in seen and len(seen) < budget:
