@@ -15,7 +15,7 @@ from .. import config, io
 from ..profiles import Profile
 from ..search import rl
 from ..search.genome import Genome
-from ..search.methods import SearchTrace
+from ..search.methods import SearchTrace, cached_trace
 from ..strategies import Reference
 from .base import Defence
 from .adversarial import Proactive
@@ -61,13 +61,8 @@ def rl_strategy(model: str, prof: Profile, net: nn.Module, meta: dict, seed: int
         "rl_episodes", "rl_samples", "rl_lr", "rl_baseline_decay", "rl_hidden", "rl_decoder_images",
         "rl_decoder_epochs", "accuracy_images", "images")}, "seed": seed, "version": 1,
         "checkpoint": {k: meta.get(k) for k in ("accuracy", "date", "data", "seed")}})
-    path = rl_trace_path(prof.name, model, seed)
-    trace = None
-    if path.exists():
-        stored = SearchTrace.from_dict(io.read_json(path))
-        if stored.fingerprint == fp:
-            trace = stored
-    if trace is None:
+
+    def run() -> SearchTrace:
         atk = replace(prof.attack, train_images=s.rl_decoder_images, epochs=s.rl_decoder_epochs)
         ev = rl.ZhangEvaluator(model, prof, net=net, meta=meta, accuracy_images=s.accuracy_images,
                                images=s.images, attack_settings=atk, allow_partial=allow_partial)
@@ -76,8 +71,9 @@ def rl_strategy(model: str, prof: Profile, net: nn.Module, meta: dict, seed: int
                              rl_baseline_decay=s.rl_baseline_decay, max_episodes=s.rl_episodes)
         for r in trace.records:  # the genome, so that the best one can be rebuilt
             r["genome"] = ev.genomes[r["key"]].to_dict()
-        trace.fingerprint = fp
-        io.write_json(path, trace.to_dict())
+        return trace
+
+    trace = cached_trace(rl_trace_path(prof.name, model, seed), fp, run)
     best = Genome.from_dict(trace.best["genome"])
     return best.p, best.policy, trace
 
