@@ -123,12 +123,6 @@ def test_committed_notebook_shows_the_figures_it_saved(path):
     entry = recorded.get("notebooks", {}).get(path.stem)
     if entry is None:
         pytest.skip(f"{path.stem} is not in figures/MANIFEST.json yet")
-    if isinstance(entry["outputs"], list):
-        # This notebook's committed outputs come from a quick run made before figures were kept
-        # inline (its manifest entry predates the kind of each output). Once `make reproduce`
-        # (quick) rewrites the entry, the check below applies to it.
-        pytest.xfail(f"{path.stem}: committed outputs predate inline figures; rerun "
-                     "`make reproduce` (quick)")
     pngs = [name for name in entry["outputs"] if name.endswith(".png")]
     assert _inline_images(path) == len(pngs), \
         f"{path.name} shows {_inline_images(path)} figures but its run saved {len(pngs)}"
