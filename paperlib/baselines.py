@@ -141,24 +141,6 @@ def baseline_dir(model: str, profile: str, energy_bound: float, seed: int) -> Pa
     return results_dir() / profile / "baselines" / f"{model}-eb{energy_bound:g}-seed{seed}"
 
 
-def _warm(evaluator, logs: Iterable[Path]) -> int:
-    """Copy the records of other evaluation logs (same estimator) into ``evaluator``'s cache."""
-    from .search.evaluator import Evaluator
-
-    added = 0
-    for log in logs:
-        if not Path(log).exists() or Path(log) == evaluator.log_path:
-            continue
-        other = Evaluator(evaluator.space, evaluator.energy, evaluator.privacy, evaluator.estimator,
-                          evaluator.objective, seed=evaluator.seed, log_path=log)
-        other.load_log()
-        for k, ev in other.cache.items():
-            if k not in evaluator.cache:
-                evaluator.cache[k] = ev
-                added += 1
-    return added
-
-
 @dataclass
 class Comparison:
     """Everything notebook 07 needs for one model: traces, evaluated points, reference points."""
@@ -190,7 +172,7 @@ class Comparison:
         ev = self.context.evaluator(self.objective(), self.estimator, seed=seed,
                                     log_path=baseline_dir(self.model, self.profile,
                                                           self.energy_bound, seed) / LOG_FILE)
-        _warm(ev, [Path(r.out_dir) / LOG_FILE for r in self.ga_results.values()])
+        ev.warm([Path(r.out_dir) / LOG_FILE for r in self.ga_results.values()])
         return ev
 
     def curves(self) -> pd.DataFrame:
@@ -301,8 +283,8 @@ def saved_iterations(out_dir: str | Path) -> int | None:
     return int(io.read_json(path)["iteration"]) if path.exists() else None
 
 
-def _run_ga_for_budget(model: str, prof: Profile, energy_bound: float, seed: int, budget: int,
-                       context, progress: bool):
+def run_ga_for_budget(model: str, prof: Profile, energy_bound: float, seed: int, budget: int,
+                      context, progress: bool):
     """The genetic search of ``seed`` run (or resumed) until it has scored at least ``budget``
     distinct strategies: a saved run is reloaded as it is when it already has them; otherwise
     the run is extended (resumed) by the missing number of iterations, up to 20 x budget."""
@@ -370,8 +352,8 @@ def compare(model: str, profile: str | Profile | None = None, *,
             results[seed] = search.run(model, prof, energy_bound=energy_bound, seed=seed,
                                        iterations=iterations, context=context, progress=progress)
         else:
-            results[seed] = _run_ga_for_budget(model, prof, energy_bound, seed, budget, context,
-                                               progress)
+            results[seed] = run_ga_for_budget(model, prof, energy_bound, seed, budget, context,
+                                              progress)
     ga_logs = {s: Path(r.out_dir) / LOG_FILE for s, r in results.items()}
     settings_fp = {k: v for k, v in results[seeds[0]].settings.items() if k != "seed"}
     evaluators = {}
@@ -382,7 +364,7 @@ def compare(model: str, profile: str | Profile | None = None, *,
         shared = ([ga_logs[seed]] if not ESTIMATORS.entry(est_name).seed_free else
                   list(ga_logs.values()) + [baseline_dir(model, prof.name, energy_bound, s) / LOG_FILE
                                             for s in seeds if s != seed])
-        _warm(ev, shared)
+        ev.warm(shared)
         evaluators[seed] = ev
         options = {"order": order, "ga_result": res, "executor": executor}
         ga = run_method(REFERENCE_METHOD, ev, budget, seed, progress=progress, **options)
@@ -414,7 +396,7 @@ def compare(model: str, profile: str | Profile | None = None, *,
     ref_eval = context.evaluator(objective, est_name, seed=seeds[0],
                                  log_path=baseline_dir(model, prof.name, energy_bound, seeds[0])
                                  / LOG_FILE)
-    _warm(ref_eval, [ga_logs[seeds[0]]])
+    ref_eval.warm([ga_logs[seeds[0]]])
     references = reference_points(context, objective, ref_eval, results[seeds[0]])
     return Comparison(model=model, profile=prof.name, energy_bound=energy_bound,
                       accuracy_bound=objective.accuracy_bound, include_transmission=tx,

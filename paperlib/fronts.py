@@ -67,7 +67,7 @@ def _sweep_run(shared: tuple, item: tuple[float, int]) -> tuple[list[dict[str, A
     """One genetic search of the sweep (module level, so that any executor can run it): its first
     ``budget`` distinct strategies and the path of its evaluation log."""
     from . import search
-    from .baselines import _run_ga_for_budget
+    from .baselines import run_ga_for_budget
 
     model, prof, budget, context = shared
     bound, seed = item
@@ -75,7 +75,7 @@ def _sweep_run(shared: tuple, item: tuple[float, int]) -> tuple[list[dict[str, A
         res = search.run(model, prof, energy_bound=bound, seed=seed, context=context,
                          progress=False)
     else:
-        res = _run_ga_for_budget(model, prof, bound, seed, budget, context, progress=False)
+        res = run_ga_for_budget(model, prof, bound, seed, budget, context, progress=False)
     trace = ga_trace(res)
     if budget is not None:
         trace.truncate(budget)
@@ -91,7 +91,6 @@ def compare_fronts(model: str, profile: str | Profile | None = None, *,
 
     ``executor`` (default: this process) runs the sweep's searches and NSGA-II's generations."""
     from . import search
-    from .baselines import _warm
     from .executors import LocalExecutor
 
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
@@ -120,7 +119,7 @@ def compare_fronts(model: str, profile: str | Profile | None = None, *,
         def run(seed: int = seed, out: Path = out, budget: int = len(sweep)) -> SearchTrace:
             ev = context.evaluator(objective, est, seed=seed, log_path=out / search.LOG_FILE)
             if ESTIMATORS.entry(est).seed_free:  # strategies the sweep scored cost no time
-                _warm(ev, [Path(done[(b, seed)][1]) for b in bounds])
+                ev.warm([Path(done[(b, seed)][1]) for b in bounds])
             return run_method(NSGA, ev, budget, seed, pop_size=pop_size, executor=executor,
                               progress=progress)
 

@@ -122,7 +122,7 @@ def test_equal_budgets_with_the_ga(space, tmp_path):
     assert rnd.evaluations == exh.evaluations == ga.evaluations
     # a warmed cache costs nothing but still counts against the budget
     warm = make_evaluator(space, seed=2)
-    assert baselines._warm(warm, [tmp_path / LOG_FILE]) == out.evaluations
+    assert warm.warm([tmp_path / LOG_FILE]) == out.evaluations
     t = baselines.exhaustive_search(warm, ga.evaluations, seed=2)
     assert t.evaluations == ga.evaluations and warm.computed <= ga.evaluations
     summary = baselines.curve_summary(baselines.curve_frame([ga, rnd, exh], ga.evaluations))

@@ -26,7 +26,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Iterable, Protocol
 
 import numpy as np
 import torch
@@ -206,11 +206,18 @@ class Evaluator:
 
     def load_log(self) -> int:
         """Fill the cache from ``log_path`` (records of another estimator are skipped)."""
-        if self.log_path is None:
-            return 0
-        _end_with_newline(self.log_path)
+        return 0 if self.log_path is None else self._load(self.log_path)
+
+    def warm(self, logs: Iterable[str | os.PathLike]) -> int:
+        """Cache the records of other evaluation logs (this estimator's only; they are not logged
+        again here): strategies another run scored cost nothing. Returns how many were added."""
+        return sum(self._load(Path(log)) for log in logs
+                   if Path(log).exists() and Path(log) != self.log_path)
+
+    def _load(self, path: Path) -> int:
+        _end_with_newline(path)
         loaded = 0
-        for rec in io.read_jsonl(self.log_path):
+        for rec in io.read_jsonl(path):
             if rec.get("estimator") != self.estimator.name or rec.get("key") in self.cache:
                 continue
             ev = Evaluation.from_dict(rec)
