@@ -20,13 +20,13 @@ ifeq ($(ALLOW_PARTIAL),1)
 export PAPERLIB_ALLOW_PARTIAL_DATA := 1
 endif
 # No MPLBACKEND here: the notebooks' kernels must use the inline backend, or the executed
-# notebooks hold no figures (paperlib.reproduce sets it for papermill itself).
+# notebooks hold no figures (paperlib.app.reproduce sets it for papermill itself).
 export PYTHONUNBUFFERED := 1
 
 # The file whose presence says a folder holds a data set (the rest is md5-checked by paperlib).
 CIFAR10_FILE  := cifar-10-batches-py/test_batch
 CIFAR100_FILE := cifar-100-python/test
-# Only the paper profile trains on CIFAR-100 (paperlib/profiles.py); the others use CIFAR-10.
+# Only the paper profile trains on CIFAR-100 (paperlib/method/profiles.py); the others use CIFAR-10.
 NEEDED_FILES  := $(CIFAR10_FILE) $(if $(filter paper,$(PROFILE)),$(CIFAR100_FILE))
 
 # Tests never share state with the user's runs: their checkpoints, results, figures and md5 cache

@@ -19,7 +19,8 @@ import time
 
 import torch
 
-from paperlib import attacks, models
+from paperlib import attacks
+from paperlib.method import models
 
 
 def _time(fn) -> float:

@@ -14,8 +14,8 @@ import timeit
 import numpy as np
 import torch
 
-from paperlib import energy, models
-from paperlib.constants import ACTIVATION_BITS, WEIGHT_BITS
+from paperlib.method import energy, models
+from paperlib.method.constants import ACTIVATION_BITS, WEIGHT_BITS
 
 
 def random_genomes(em: energy.EnergyModel, n: int, seed: int = 0) -> list[tuple[int, np.ndarray, np.ndarray]]:

@@ -25,7 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from paperlib import search  # noqa: E402
-from paperlib.executors import EXECUTORS, make_executor  # noqa: E402
+from paperlib.infra.executors import EXECUTORS, make_executor  # noqa: E402
 from paperlib.search.evaluator import measure_strategy  # noqa: E402
 
 

@@ -1,7 +1,7 @@
 """Throughput of the privacy metric (Eq. 1, docs/decisions/paper-method.md §4): vectorised path vs
 a per-channel loop.
 
-For every distance, times ``paperlib.privacy.distance_matrix`` (all images and channels at once)
+For every distance, times ``paperlib.method.privacy.distance_matrix`` (all images and channels at once)
 against a straightforward loop over images and channels:
   mse  - numpy, standardise both images and apply Eq. 2 per pair;
   ssim - ``skimage.metrics.structural_similarity`` per pair (same window and constants);
@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from skimage.metrics import structural_similarity
 
-from paperlib import privacy
+from paperlib.method import privacy
 
 
 def toy_classifier(size: int, classes: int = 10) -> Callable[[torch.Tensor], torch.Tensor]:

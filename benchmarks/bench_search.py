@@ -33,10 +33,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from paperlib import constants as C  # noqa: E402
-from paperlib import data, models, quant, search, train  # noqa: E402
-from paperlib import device as paperlib_device  # noqa: E402
-from paperlib.profiles import get_profile  # noqa: E402
+from paperlib.method import constants as C  # noqa: E402
+from paperlib.method import data, models, quant, train
+from paperlib import search  # noqa: E402
+from paperlib.method import device as paperlib_device  # noqa: E402
+from paperlib.method.profiles import get_profile  # noqa: E402
 
 
 def bench_search(args: argparse.Namespace) -> dict:

@@ -14,8 +14,8 @@ import time
 
 import torch
 
-from paperlib import data, models, train
-from paperlib import device as paperlib_device
+from paperlib.method import data, models, train
+from paperlib.method import device as paperlib_device
 
 
 def time_epoch(model: str, ds: data.CifarArrays, batch_size: int, warmup: int, steps: int,

@@ -2,7 +2,7 @@
 on one GPU, one JSON + Markdown report.
 
 Per searched model of the ``paper`` profile, on a synthetic CIFAR-100 of full size held on the GPU
-(50,000 train / 10,000 test random images; bf16 autocast, channels-last, ``paperlib.device``):
+(50,000 train / 10,000 test random images; bf16 autocast, channels-last, ``paperlib.method.device``):
 
 1. the time of one training epoch (50,000 images, the paper profile's batch size);
 2. one evaluation of the paper's ``finetune`` estimator (quantize the edge of a middle partition
@@ -12,7 +12,7 @@ Per searched model of the ``paper`` profile, on a synthetic CIFAR-100 of full si
    strategy's work (that share of the epoch's batches and of the test images), so the check fits
    its budget; the rate is scaled back to whole strategies;
 4. the Table 2 estimate: (N + T) strategies at the best K's rate, beside the paper's hours
-   (``paperlib.constants.PAPER_TABLE2_HOURS``; N + T from ``paperlib.constants``).
+   (``paperlib.method.constants.PAPER_TABLE2_HOURS``; N + T from ``paperlib.method.constants``).
 
     benchmarks/gpu_check.sh                                  # on a CUDA machine
     python benchmarks/gpu_check.py --dry-run --out /tmp/gc   # CPU, tiny sizes (tests/test_gpu_check.py)
@@ -39,10 +39,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from paperlib import config, data, device, io, models, train  # noqa: E402
-from paperlib import constants as C  # noqa: E402
-from paperlib.executors import EXECUTORS, make_executor  # noqa: E402
-from paperlib.profiles import get_profile  # noqa: E402
+from paperlib.infra import config, io
+from paperlib.method import data, device, models, train  # noqa: E402
+from paperlib.method import constants as C  # noqa: E402
+from paperlib.infra.executors import EXECUTORS, make_executor  # noqa: E402
+from paperlib.method.profiles import get_profile  # noqa: E402
 
 NO_CUDA_EXIT = 2
 PROFILE = "paper"  # the batch sizes, data set and searched models of the paper profile

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from paperlib import data
+from paperlib.method import data
 
 
 # What tests write lives under their own root, never where a user's runs write

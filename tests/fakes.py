@@ -71,7 +71,7 @@ def kill_after(n: int):
 
 
 class ReversedExecutor:
-    """An executor (``paperlib.executors`` interface) that runs its jobs last first, in this
+    """An executor (``paperlib.infra.executors`` interface) that runs its jobs last first, in this
     process, and returns their results in item order, as a pool whose jobs finish out of order."""
 
     workers = 2

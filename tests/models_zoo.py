@@ -10,7 +10,7 @@ in), written the way one would write it without paperlib in mind:
 * ``build_long_skip``: a chain of blocks with one skip connection spanning three of them, so the
   blocks it spans are no partition points;
 * ``build_gated``: a block with data-dependent control flow, which torch.fx cannot trace
-  (:class:`GatedBlock`; mark it with ``paperlib.graph.leaf`` and the model partitions).
+  (:class:`GatedBlock`; mark it with ``paperlib.method.graph.leaf`` and the model partitions).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""paperlib.analysis: the privacy frames behind Fig. 3, 4, 5, 7, 8 agree with paperlib.privacy
+"""paperlib.studies.analysis: the privacy frames behind Fig. 3, 4, 5, 7, 8 agree with paperlib.method.privacy
 applied by hand, and the trend statistics give known answers."""
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ import pytest
 import torch
 from torch import nn
 
-from paperlib import analysis, data, models, privacy, quant
+from paperlib.studies import analysis
+from paperlib.method import data, models, privacy, quant
 
 DATASET = "cifar10"
 
@@ -63,7 +64,7 @@ def test_layerwise_privacy_equals_privacy_of_the_raw_conv_output(vgg, images):
         for d in ("mse", "ssim"):
             ref = privacy.privacy_details(images, outs[layer], dist=d)
             got = df[(df["layer"] == layer) & (df["dist"] == d)].sort_values("image")
-            np.testing.assert_allclose(got["privacy"], ref.per_image.numpy(), rtol=1e-6, atol=1e-9)
+            np.testing.assert_allclose(got["privacy"], ref.per_image.numpy(), rtol=1e-5, atol=1e-9)
             np.testing.assert_array_equal(got["channel"], ref.argmin.numpy())
             assert got["channels"].iloc[0] == outs[layer].shape[1]
 

@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from paperlib import attacks, models
-from paperlib.constants import FULL_PRECISION
-from paperlib.profiles import get_profile
+from paperlib import attacks
+from paperlib.method import models
+from paperlib.method.constants import FULL_PRECISION
+from paperlib.method.profiles import get_profile
 
 TINY = dict(train_images=16, test_images=4, epochs=1, batch_size=8, images=3, rmle_iterations=3,
             shadow_images=16, shadow_epochs=1, shadow_rmle_iterations=3)
@@ -93,7 +94,7 @@ def test_learned_attacks_beat_the_mean_image_on_a_trained_smoke_model(model, rea
                                                                        results_root):
     """Acceptance: at the first split point, the inverse network and the shadow attack recover
     more than an attacker who outputs the mean image (SSIM and PSNR), and rMLE nearly all."""
-    from paperlib import train
+    from paperlib.method import train
 
     net, meta = train.load_or_train(model, "smoke", allow_partial=True, progress=False)
     settings = dataclasses.replace(get_profile("smoke").attack, **ACCEPTANCE)

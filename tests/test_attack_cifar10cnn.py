@@ -7,9 +7,9 @@ import pytest
 import torch
 from torch import nn
 
-from paperlib import energy, models, privacy, quant
-from paperlib.constants import FULL_PRECISION
-from paperlib.models import cifar10cnn as he
+from paperlib.method import energy, models, privacy, quant
+from paperlib.method.constants import FULL_PRECISION
+from paperlib.method.models import cifar10cnn as he
 
 NAMES = ["conv11", "ReLU11", "conv12", "ReLU12", "pool1", "conv21", "ReLU21", "conv22", "ReLU22",
          "pool2", "conv31", "ReLU31", "conv32", "ReLU32", "pool3"]

@@ -27,7 +27,8 @@ def test_search_result_carries_attack_scores_only_when_asked(synthetic_run):
     kw = dict(context=ctx, progress=False, iterations=2, population=3, sample=2)
     plain = search.run("cifar10cnn", out_dir=synthetic_run / "plain", **kw)
     assert "attack_scores" not in plain.best
-    scored = search.run("cifar10cnn", out_dir=synthetic_run / "scored", attack_scores=True, **kw)
+    scored = attacks.scoring.score_result(
+        search.run("cifar10cnn", out_dir=synthetic_run / "scored", **kw), ctx)
     scores = scored.best["attack_scores"]
     assert list(scores) == list(attacks.ATTACKS.names())
     for record in scores.values():
@@ -39,7 +40,7 @@ def test_search_result_carries_attack_scores_only_when_asked(synthetic_run):
 
 
 def test_cli_has_the_attack_scores_flag(capsys):
-    from paperlib import cli
+    from paperlib.app import cli
 
     with pytest.raises(SystemExit):
         cli.main(["search", "--help"])

@@ -9,8 +9,10 @@ import pytest
 import torch
 from torch import nn
 
-from paperlib import attacks, data, models, quant
-from paperlib.attacks import compare, runner
+from paperlib import attacks
+from paperlib.method import data, models, quant
+from paperlib.studies import attack_compare
+from paperlib.attacks import runner
 from paperlib.attacks.victim import SplitInfo, Victim
 
 
@@ -215,17 +217,17 @@ def test_shadow_training_fits_the_frozen_cloud():
 
 def test_bootstrap_spearman_known_answers():
     x = np.arange(20.0)
-    perfect = compare.bootstrap_spearman(x, -x, resamples=200)
+    perfect = attack_compare.bootstrap_spearman(x, -x, resamples=200)
     assert perfect["rho"] == pytest.approx(-1.0)
     assert perfect["ci_low"] == pytest.approx(-1.0) and perfect["ci_high"] == pytest.approx(-1.0)
     rng = np.random.default_rng(0)
-    noise = compare.bootstrap_spearman(rng.normal(size=200), rng.normal(size=200), resamples=500)
+    noise = attack_compare.bootstrap_spearman(rng.normal(size=200), rng.normal(size=200), resamples=500)
     assert noise["ci_low"] < 0 < noise["ci_high"]
-    assert compare.agreement_words(noise["rho"], noise["ci_low"], noise["ci_high"]).startswith("no clear")
-    assert compare.agreement_words(-1.0, -1.0, -0.9).startswith("agree")
+    assert attack_compare.agreement_words(noise["rho"], noise["ci_low"], noise["ci_high"]).startswith("no clear")
+    assert attack_compare.agreement_words(-1.0, -1.0, -0.9).startswith("agree")
     y = -x + rng.normal(size=20)
-    assert compare.bootstrap_spearman(x, y, seed=4) == compare.bootstrap_spearman(x, y, seed=4)
-    assert np.isnan(compare.bootstrap_spearman([1, 1, 1], [1, 2, 3])["rho"])
+    assert attack_compare.bootstrap_spearman(x, y, seed=4) == attack_compare.bootstrap_spearman(x, y, seed=4)
+    assert np.isnan(attack_compare.bootstrap_spearman([1, 1, 1], [1, 2, 3])["rho"])
 
 
 def test_proxy_agreement_discordant_pairs_and_strongest():
@@ -235,15 +237,15 @@ def test_proxy_agreement_discordant_pairs_and_strongest():
                          "ssim": [0.6, 0.4, 0.2], "psnr": [20.0, 15.0, 12.0]})
     bad = pd.DataFrame({"model": "b", "p": [0, 1, 2], "privacy": [0.5, 1.0, 1.5],
                         "ssim": [0.6, 0.4, 0.7], "psnr": [20.0, 15.0, 21.0]})
-    df = attacks.proxy_agreement(pd.concat([good, bad], ignore_index=True))
+    df = attack_compare.proxy_agreement(pd.concat([good, bad], ignore_index=True))
     a, b = df.set_index("model").loc["a"], df.set_index("model").loc["b"]
     assert a["rho_ssim"] == pytest.approx(-1.0) and a["discordant_pairs"] == 0
     assert b["rho_ssim"] == pytest.approx(0.5) and b["discordant_fraction"] == pytest.approx(2 / 3)
-    pairs = attacks.discordant_pairs(bad.assign(name=["p0", "p1", "p2"]), label="name")
+    pairs = attack_compare.discordant_pairs(bad.assign(name=["p0", "p1", "p2"]), label="name")
     assert pairs[["more_private", "less_private"]].values.tolist() == [["p2", "p1"], ["p2", "p0"]]
     three = pd.DataFrame({"model": "m", "p": [0, 0, 1, 1], "attack": ["x", "y", "x", "y"],
                           "ssim": [0.2, 0.5, 0.4, 0.1]})
-    top = attacks.strongest(three)
+    top = attack_compare.strongest(three)
     assert top["attack"].tolist() == ["y", "x"] and top["ssim"].tolist() == [0.5, 0.4]
 
 
@@ -265,37 +267,37 @@ def test_policy_tags():
 
 
 def test_study_points_and_policies():
-    from paperlib.attacks import study
-    from paperlib.search.genome import Genome, GenomeSpace, key
+    from paperlib.studies import attack_study
+    from paperlib.method.genome import Genome, GenomeSpace, key
 
     net = models.build("cifar10cnn").eval()
-    assert study.reported_points("cifar10cnn") == [0, 8, 13]
-    assert study.sweep_points("cifar10cnn", net, 2) == [0, 8, 13, 14]
-    assert study.policy_points("cifar10cnn", net) == [8, 13]  # conv11 has nothing to quantize
-    assert study.policy_points("cifar10cnn", net, 1) == [8]
-    pols = study.random_policies(net, 8, 6, seed=1)
+    assert attack_study.reported_points("cifar10cnn") == [0, 8, 13]
+    assert attack_study.sweep_points("cifar10cnn", net, 2) == [0, 8, 13, 14]
+    assert attack_study.policy_points("cifar10cnn", net) == [8, 13]  # conv11 has nothing to quantize
+    assert attack_study.policy_points("cifar10cnn", net, 1) == [8]
+    pols = attack_study.random_policies(net, 8, 6, seed=1)
     space = GenomeSpace.from_net(net)
     keys = {key(Genome(8, tuple(map(tuple, pol))), space) for pol in pols}
     assert len(pols) == 6 == len(keys)  # distinct on the edge
-    assert pols == study.random_policies(net, 8, 6, seed=1)  # deterministic
-    assert len(study.random_policies(net, 0, 5)) == 1  # the stem alone: one policy only
+    assert pols == attack_study.random_policies(net, 8, 6, seed=1)  # deterministic
+    assert len(attack_study.random_policies(net, 0, 5)) == 1  # the stem alone: one policy only
 
 
 def test_policy_correlation_and_findings_words():
     import pandas as pd
-    from paperlib.attacks import findings, study
+    from paperlib.studies import attack_findings, attack_study
 
     p = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]
     rows = [{"model": "cifar10cnn", "split": "ReLU22", "attack": "rmle", "privacy": v,
              "ssim": 1 - v, "psnr": 20 - v} for v in p]  # P up, SSIM down: agreement
     rows += [{"model": "cifar10cnn", "split": "ReLU22", "attack": "shadow", "privacy": v,
               "ssim": v, "psnr": v} for v in p]  # P up, SSIM up: disagreement
-    corr = study.policy_correlation(pd.DataFrame(rows), resamples=300)
+    corr = attack_study.policy_correlation(pd.DataFrame(rows), resamples=300)
     by = corr.set_index("attack")
     assert by.loc["rmle", "rho_ssim"] == pytest.approx(-1) and by.loc["rmle", "verdict"].startswith("agree")
     assert by.loc["shadow", "ci_low"] > 0 and by.loc["shadow", "verdict"].startswith("disagree")
-    lines = findings.policy_lines(corr)
+    lines = attack_findings.policy_lines(corr)
     assert any(line.startswith("* **Where P and the attacks disagree**") and "query-free" in line
                for line in lines)
-    few = study.policy_correlation(pd.DataFrame(rows[:3]), resamples=100)
+    few = attack_study.policy_correlation(pd.DataFrame(rows[:3]), resamples=100)
     assert few.loc[0, "verdict"].startswith("too few policies")

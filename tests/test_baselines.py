@@ -1,4 +1,4 @@
-"""Tests of the search baselines (paperlib.baselines): the exhaustive (p, uniform bits) grid, equal
+"""Tests of the search baselines (paperlib.search.baselines): the exhaustive (p, uniform bits) grid, equal
 budgets, determinism by seed, the GA's trace, the Pareto front and the E_tran sensitivity.
 
 The searches score genomes with cheap fake measurements through the real
@@ -11,8 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from paperlib import baselines, energy, io, models
-from paperlib.constants import E_TRAN_PJ_PER_BIT, WEIGHT_BITS
+from paperlib.search import baselines
+from paperlib.studies import etran_sensitivity
+from paperlib.method import energy, models
+from paperlib.infra import io
+from paperlib.method.constants import E_TRAN_PJ_PER_BIT, WEIGHT_BITS
 from paperlib.search import EvolutionSettings, GenomeSpace, evolve, key
 
 import fakes  # noqa: I001  (tests/fakes.py: the shared fake measurements)
@@ -155,7 +158,7 @@ def test_energy_at_scales_only_the_transmission(net):
 
 
 def test_radio_energies_are_orders_above_the_paper():
-    r = baselines.RADIO_E_TRAN_PJ_PER_BIT
+    r = etran_sensitivity.RADIO_E_TRAN_PJ_PER_BIT
     assert r["paper (Eq. 9)"] == 100.0
     for name in ("Wi-Fi", "4G (LTE)", "3G"):
         assert 1e5 < r[name] < 1e7  # 0.1 .. 10 µJ/bit
@@ -167,9 +170,9 @@ def test_transmission_sensitivity(net):
                         "energy_no_tx": [0.1], "eps": [0.0]})
     refs = pd.DataFrame({"strategy": ["x"], "key": ["p1:w8a8"], "p": [1], "privacy": [0.5],
                          "energy": [0.12], "energy_no_tx": [0.1], "eps": [0.0]})
-    df = baselines.transmission_sensitivity(net, pts, refs, energy_bound=0.35)
+    df = etran_sensitivity.transmission_sensitivity(net, pts, refs, energy_bound=0.35)
     assert df["setting"].tolist()[0] == "compute only (no E_T)"
-    assert len(df) == 1 + len(baselines.RADIO_E_TRAN_PJ_PER_BIT)
+    assert len(df) == 1 + len(etran_sensitivity.RADIO_E_TRAN_PJ_PER_BIT)
     paper = df[df["setting"] == "paper (Eq. 9)"].iloc[0]
     assert paper["blocks_8bit"] == energy.max_partition(net, 8, 0.35)
     assert paper["best_privacy"] == 0.6  # 0.1 + 0.1 mJ fits

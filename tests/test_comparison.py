@@ -1,4 +1,4 @@
-"""The "paper vs ours" comparisons (paperlib.comparison): words, thresholds and the sentences
+"""The "paper vs ours" comparisons (paperlib.studies.comparison): words, thresholds and the sentences
 built from small frames with hand-computed answers."""
 
 from __future__ import annotations
@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 import torch
 
-from paperlib import comparison as cmp
-from paperlib import constants as C
-from paperlib import models, tables
+from paperlib.studies import comparison as cmp
+from paperlib.method import constants as C
+from paperlib.method import models
+from paperlib.studies import tables
 
 
 # --- words and thresholds ---------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""paperlib.data: integrity checks, the partial-copy opt-in, loader shapes and augmentation."""
+"""paperlib.method.data: integrity checks, the partial-copy opt-in, loader shapes and augmentation."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from paperlib import data
+from paperlib.method import data
 
 
 def test_synthetic_copy_is_refused_without_opt_in(synthetic_dir, monkeypatch):
@@ -166,7 +166,7 @@ def test_synthetic_copy_carries_a_manifest_and_loads_verified(synthetic_dir, cap
     assert manifest["images"]["cifar-10-batches-py/test_batch"] == 20
     assert manifest["md5"]["cifar-100-python/meta"] == data.file_md5(synthetic_dir / "cifar-100-python" / "meta")
     data._load.cache_clear()
-    with caplog.at_level("WARNING", logger="paperlib.data"):
+    with caplog.at_level("WARNING", logger="paperlib.method.data"):
         train = data.load("cifar10", "train", root=synthetic_dir, allow_partial=True)
         test = data.load("cifar10", "test", root=synthetic_dir, allow_partial=True)
     assert train.partial and train.verified
@@ -199,7 +199,7 @@ def test_flipped_bytes_in_the_real_partial_copy_are_refused(real_data_dir, tmp_p
 def test_partial_copy_without_manifest_is_loudly_unverified(synthetic_dir, tmp_path, caplog):
     root = tmp_path / "nomanifest"
     shutil.copytree(synthetic_dir / "cifar-10-batches-py", root / "cifar-10-batches-py")
-    with caplog.at_level("WARNING", logger="paperlib.data"):
+    with caplog.at_level("WARNING", logger="paperlib.method.data"):
         train = data.load("cifar10", "train", root=root, allow_partial=True)
         test = data.load("cifar10", "test", root=root, allow_partial=True)
     assert train.partial and not train.verified

@@ -13,7 +13,9 @@ import pytest
 import torch
 from torch import nn
 
-from paperlib import attacks, defences, energy, io
+from paperlib import attacks, defences
+from paperlib.method import energy
+from paperlib.infra import io
 from paperlib.attacks.victim import SplitInfo, Victim
 from paperlib.defences import costs, datamix, dropout, noise
 
@@ -87,7 +89,7 @@ def test_datamix_cost_equals_the_hand_count():
 
 
 def test_edge_cost_adds_the_defence_and_sends_mixtures_at_full_precision():
-    from paperlib import models
+    from paperlib.method import models
 
     net = models.build("cifar10cnn", num_classes=10).eval()
     victim = attacks.deploy(net, 4, 8, dataset="cifar10", model="cifar10cnn")
@@ -191,7 +193,7 @@ def smoke_env(synthetic_dir, tmp_path, monkeypatch):
 
 
 def test_evaluate_reports_top1_energy_every_attack_and_reuses_its_cache(smoke_env, monkeypatch):
-    from paperlib import models
+    from paperlib.method import models
 
     torch.manual_seed(0)
     net = models.build("cifar10cnn", num_classes=10).eval()
@@ -216,16 +218,16 @@ def test_evaluate_reports_top1_energy_every_attack_and_reuses_its_cache(smoke_en
 
 def test_pareto_mask_keeps_exactly_the_non_dominated_points():
     import pandas as pd
-    from paperlib.defences import compare
+    from paperlib.studies import defence_compare
 
     df = pd.DataFrame({"energy": [1.0, 2.0, 1.5, 3.0, 1.0], "ssim": [0.5, 0.2, 0.6, 0.1, 0.4]})
     # (1.0, 0.4) dominates (1.0, 0.5) and (1.5, 0.6); (2.0, 0.2) and (3.0, 0.1) trade off
-    assert compare.pareto_mask(df).tolist() == [False, True, False, True, True]
+    assert defence_compare.pareto_mask(df).tolist() == [False, True, False, True, True]
 
 
 def test_best_points_respect_both_bounds():
     import pandas as pd
-    from paperlib.defences import compare
+    from paperlib.studies import defence_compare
 
     df = pd.DataFrame({"model": ["m"] * 4, "defence": ["none", "noise", "noise", "dropout"],
                        "tag": ["none", "s1", "s4", "r0.9"], "split": ["p1"] * 4,
@@ -233,11 +235,11 @@ def test_best_points_respect_both_bounds():
                        "top1": [0.80, 0.79, 0.60, 0.80], "ssim": [0.6, 0.4, 0.1, 0.05],
                        "strongest": ["rmle"] * 4})
     df["top1_loss"] = 0.80 - df.top1
-    best = compare.best_points(df, 0.35, 0.03)
+    best = defence_compare.best_points(df, 0.35, 0.03)
     noise_row = best[best.scheme == defences.DEFENCES.label("noise")].iloc[0]
     assert noise_row.setting == "s1"  # s4 is more private but loses 0.2 top-1
     assert not best[best.scheme == defences.DEFENCES.label("dropout")].iloc[0].within_bounds
-    words = compare.verdicts(df.assign(energy=df.energy_no_tx), 0.35, 0.03)
+    words = defence_compare.verdicts(df.assign(energy=df.energy_no_tx), 0.35, 0.03)
     assert words[0].startswith("m: under E_b = 0.35 mJ") and "noise" in words[0]
 
 
@@ -271,8 +273,8 @@ def test_mixing_aware_loss_of_a_linear_cloud_is_the_unmixed_loss():
 def test_datamix_cloud_is_trained_once_and_its_budgets_key_every_cache(smoke_env, monkeypatch):
     from dataclasses import replace
 
-    from paperlib import models
-    from paperlib.profiles import get_profile
+    from paperlib.method import models
+    from paperlib.method.profiles import get_profile
 
     torch.manual_seed(0)
     net = models.build("cifar10cnn", num_classes=10).eval()

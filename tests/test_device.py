@@ -1,4 +1,4 @@
-"""The device path (paperlib/device.py, docs/decisions/scale.md §6): device choice, on-device
+"""The device path (paperlib/method/device.py, docs/decisions/scale.md §6): device choice, on-device
 batches identical to ``data.batches``, and CPU training bit for bit as before the fast path."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from paperlib import data, device, train
+from paperlib.method import data, device, train
 
 CUDA = torch.cuda.is_available()
 

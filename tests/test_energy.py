@@ -1,4 +1,4 @@
-"""paperlib.energy: MAC counts against torch's FLOP counter, Eq. 8-9 by hand, the fast evaluator."""
+"""paperlib.method.energy: MAC counts against torch's FLOP counter, Eq. 8-9 by hand, the fast evaluator."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from paperlib import energy, models, quant
-from paperlib.constants import ENERGY_BOUND_MJ, PAPER_TABLE5, POLICY_BITS
+from paperlib.method import energy, models, quant
+from paperlib.method.constants import ENERGY_BOUND_MJ, PAPER_TABLE5, POLICY_BITS
 
 MODELS = ("resnet18", "resnet50", "mobilenet", "vgg11")
 

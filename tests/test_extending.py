@@ -17,11 +17,17 @@ import pytest
 import torch
 from torch import nn
 
-from paperlib import analysis, baselines, cli, data, energy, io, models, privacy, profiles, search
-from paperlib import tables, train
-from paperlib.constants import FULL_PRECISION
-from paperlib.models import MODELS
-from paperlib.registry import Registry
+from paperlib.studies import analysis
+from paperlib.search import baselines
+from paperlib.app import cli
+from paperlib.method import data, energy, models, privacy, profiles
+from paperlib.infra import io
+from paperlib import search
+from paperlib.studies import tables
+from paperlib.method import train
+from paperlib.method.constants import FULL_PRECISION
+from paperlib.method.models import MODELS
+from paperlib.infra.registry import Registry
 from paperlib.search.methods import SEARCH_METHODS, SearchTrace, record
 
 pytestmark = pytest.mark.usefixtures("one_thread")

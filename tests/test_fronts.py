@@ -1,4 +1,4 @@
-"""The whole-front comparison (paperlib.fronts): NSGA-II against the genetic search swept over E_b,
+"""The whole-front comparison (paperlib.search.fronts): NSGA-II against the genetic search swept over E_b,
 at equal evaluations, by hypervolume (docs/decisions/scale.md §4), on the smoke checkpoint."""
 
 from __future__ import annotations
@@ -7,7 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from paperlib import fronts, io, search
+from paperlib.search import fronts
+from paperlib.infra import io
+from paperlib import search
 from paperlib.search.methods import ga_trace
 from paperlib.search.nsga import hypervolume, objective_matrix, reference_point
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from paperlib import constants as C
+from paperlib.method import constants as C
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu_check.py"
 

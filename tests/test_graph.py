@@ -1,4 +1,4 @@
-"""paperlib.graph: partition points of any model from its torch.fx graph
+"""paperlib.method.graph: partition points of any model from its torch.fx graph
 (docs/decisions/graph-and-hardware.md §1-§3).
 
 The built-in models' units, layers and counts equal the committed hand-written ones
@@ -20,7 +20,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from paperlib import energy, graph, models, policy, quant
+from paperlib.method import energy, graph, models, policy, quant
 
 sys.path.insert(0, str(Path(__file__).parent))
 import models_zoo as zoo  # noqa: E402
@@ -177,7 +177,7 @@ def test_untraceable_model_names_the_op_and_the_fix():
     msg = str(err.value)
     assert "'gate' (GatedBlock)" in msg
     assert "if x.mean() > 0:" in msg and "models_zoo.py" in msg
-    assert "paperlib.graph.leaf(GatedBlock)" in msg
+    assert "paperlib.method.graph.leaf(GatedBlock)" in msg
 
 
 def test_a_marked_leaf_makes_it_partition():
@@ -231,7 +231,9 @@ TINY_SEARCH = ["--iterations", "2", "--population", "3", "--sample", "2", "--val
 @pytest.mark.slow
 @pytest.mark.parametrize("fn", ["build_densenet", "build_inception", "build_long_skip"])
 def test_cli_trains_and_searches_a_model_from_a_file(fn, cli_env, capsys):
-    from paperlib import cli, config, search
+    from paperlib.app import cli
+    from paperlib.infra import config
+    from paperlib import search
 
     spec = f"{Path(zoo.__file__)}:{fn}"
     assert cli.main(["search", "--model", spec, "--dataset", "cifar10", "--profile", "smoke",
@@ -246,7 +248,9 @@ def test_cli_trains_and_searches_a_model_from_a_file(fn, cli_env, capsys):
 
 @pytest.mark.slow
 def test_cli_searches_given_weights_on_other_hardware(cli_env, tmp_path, capsys):
-    from paperlib import cli, hardware, search
+    from paperlib.app import cli
+    from paperlib.method import hardware
+    from paperlib import search
 
     torch.manual_seed(0)
     weights = tmp_path / "weights.pt"
@@ -267,10 +271,10 @@ def test_cli_searches_given_weights_on_other_hardware(cli_env, tmp_path, capsys)
 
 
 def test_cli_refuses_a_bad_model_file(cli_env, capsys):
-    from paperlib import cli
+    from paperlib.app import cli
 
     assert cli.main(["search", "--model", "no/such/file.py:build", "--profile", "smoke"]) == 2
     assert "does not exist" in capsys.readouterr().err
     spec = f"{Path(zoo.__file__)}:build_gated"
     assert cli.main(["search", "--model", spec, "--profile", "smoke"]) == 2
-    assert "paperlib.graph.leaf(GatedBlock)" in capsys.readouterr().err
+    assert "paperlib.method.graph.leaf(GatedBlock)" in capsys.readouterr().err

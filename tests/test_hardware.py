@@ -1,4 +1,4 @@
-"""paperlib.hardware: energy tables as data (Table 3 by default, Horowitz 2014, a user's file).
+"""paperlib.method.hardware: energy tables as data (Table 3 by default, Horowitz 2014, a user's file).
 
 Every expected energy below is computed by hand from the numbers in the TOML files.
 """
@@ -13,8 +13,9 @@ import pytest
 import torch
 from torch import nn
 
-from paperlib import energy, hardware, hardware_effect, models
-from paperlib.hardware import HardwareError
+from paperlib.method import energy, hardware, models
+from paperlib.studies import hardware_effect
+from paperlib.method.hardware import HardwareError
 
 TABLE3_TOML = Path(hardware.__file__).parent / "hardware_tables" / "table3.toml"
 
@@ -240,7 +241,7 @@ def test_negative_transmission_and_bad_toml(tmp_path):
 
 
 def test_cli_refuses_an_invalid_hardware_file(tmp_path, capsys, monkeypatch):
-    from paperlib import cli
+    from paperlib.app import cli
 
     monkeypatch.setenv("PAPERLIB_HARDWARE", "")
     path = write(tmp_path, broken(("pj = [[32, 0.1]]", "pj = [[32, -0.1]]")))

@@ -1,4 +1,4 @@
-"""paperlib.io: atomic writes that respect the umask, damaged files named with their fix, locks.
+"""paperlib.infra.io: atomic writes that respect the umask, damaged files named with their fix, locks.
 
 Decisions: docs/decisions/data-integrity.md §4 (atomic writes), §5 (damaged files), §6 (locks).
 """
@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from paperlib import io
+from paperlib.infra import io
 
 
 @pytest.fixture()
@@ -108,7 +108,7 @@ def test_sha256_of_bytes_and_file_agree(tmp_path):
 
 HOLD = textwrap.dedent("""
     import sys, time
-    from paperlib import io
+    from paperlib.infra import io
     with io.folder_lock(sys.argv[1], "test holder"):
         print("locked", flush=True)
         time.sleep(60)

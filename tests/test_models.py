@@ -1,4 +1,4 @@
-"""paperlib.models: layer and unit counts (docs/decisions/paper-method.md §1) and exact edge/cloud
+"""paperlib.method.models: layer and unit counts (docs/decisions/paper-method.md §1) and exact edge/cloud
 composition."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from paperlib import models
+from paperlib.method import models
 
 # model: (partition units after the stem, conv layers incl. stem, quantizable layers incl. fc)
 COUNTS = {"vgg11": (7, 8, 9), "resnet18": (8, 20, 21), "resnet50": (16, 53, 54), "mobilenet": (13, 27, 28)}

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from paperlib import config
+from paperlib.infra import config
 from paperlib.network import constants as K
 from paperlib.network import costs, traces
 from paperlib.network.link import Link
@@ -258,7 +258,7 @@ def toy_pathset() -> PathSet:
 @pytest.mark.parametrize("rate", [K.PAPER_LINK_BPS, 0.5e6, 2e6, 10e6])
 @pytest.mark.parametrize("qor", K.QOR_FLOORS)
 def test_schedulers_never_worse_than_the_static_strategy_they_contain(rate, qor):
-    from paperlib.network.experiment import simulate
+    from paperlib.studies.network_experiment import simulate
 
     ps = toy_pathset()
     network = "paper" if rate == K.PAPER_LINK_BPS else "lte"
@@ -281,7 +281,7 @@ def test_schedulers_never_worse_than_the_static_strategy_they_contain(rate, qor)
 def test_paper_link_meets_the_deadline_that_a_slow_trace_misses():
     """The static strategy's 65,536-bit IR takes 72 ms on the paper's 1 Mbit/s link (met) but
     misses most deadlines on a link at a tenth of it."""
-    from paperlib.network.experiment import paper_link, simulate
+    from paperlib.studies.network_experiment import paper_link, simulate
 
     ps = toy_pathset()
     good = simulate(ps, Scenario(paper_link(), duration_ms=10_000.0), "static", 0.75)
@@ -306,7 +306,7 @@ def test_traces_live_under_the_configured_data_dir(monkeypatch, tmp_path):
 def test_exits_after_blocks_of_similar_compute():
     import torch
 
-    from paperlib import models
+    from paperlib.method import models
     from paperlib.network.exits import exit_points, unit_macs
 
     with torch.device("meta"):
@@ -336,7 +336,7 @@ def test_exit_head_fits_a_separable_problem():
 def test_exits_measure_the_checkpoint_and_are_cached(monkeypatch):
     """The last exit is the model itself: its measured top-1 is the checkpoint's; a second call
     reuses the cached heads and per-image answers."""
-    from paperlib import train
+    from paperlib.method import train
     from paperlib.network import exits
 
     net, meta = train.load_or_train("mobilenet", "smoke")

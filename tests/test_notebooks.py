@@ -12,7 +12,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from paperlib import config, constants, report
+from paperlib.infra import config
+from paperlib.method import constants
+from paperlib.studies import report
 
 NOTEBOOKS = sorted((config.REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
@@ -47,7 +49,7 @@ def test_code_cells_hold_no_paper_number(path):
     numbers = _paper_numbers()
     for source in _code(path):
         found = {n for n in numbers if re.search(rf"(?<![\d.]){re.escape(n)}(?!\d)", source)}
-        assert not found, f"{path.name} holds the paper's {sorted(found)}: use paperlib.constants"
+        assert not found, f"{path.name} holds the paper's {sorted(found)}: use paperlib.method.constants"
         assert not re.search(r"energy_bound\s*=\s*0\.35\b", source), \
             f"{path.name} hard-codes E_b: use constants.ENERGY_BOUND_MJ"
 

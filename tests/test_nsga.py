@@ -6,11 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from paperlib import models
+from paperlib.method import models
 from paperlib.search import GenomeSpace, random_genome
 from paperlib.search.methods import SEARCH_METHODS, run_method
-from paperlib.search.nsga import (decode, encode, hypervolume, hypervolume_summary,
-                                  hypervolume_table, nsga2_minimize, pareto_front, reference_point)
+from paperlib.search.nsga import (decode, encode, hypervolume, hypervolume_summary, hypervolume_table, nsga2_minimize, pareto_front, reference_point)
 
 from fakes import make_evaluator  # noqa: I001
 

@@ -1,5 +1,5 @@
 """The ``paper`` profile proven without a GPU: its stages on a synthetic CIFAR-100 copy in the
-official format, with only the sizes scaled down (:func:`paperlib.profiles.scaled`;
+official format, with only the sizes scaled down (:func:`paperlib.method.profiles.scaled`;
 docs/decisions/scale.md §5)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from paperlib.profiles import PROFILES, SearchSettings, TrainRecipe, scaled
+from paperlib.method.profiles import PROFILES, SearchSettings, TrainRecipe, scaled
 
 PAPER = PROFILES["paper"]
 

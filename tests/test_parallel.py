@@ -1,4 +1,4 @@
-"""Parallel Algorithm 1 (docs/decisions/scale.md §1) and the executors (paperlib.executors, §2).
+"""Parallel Algorithm 1 (docs/decisions/scale.md §1) and the executors (paperlib.infra.executors, §2).
 
 The measurements are the shared fakes (tests/fakes.py) wrapped in module-level classes so that a
 process pool can ship them to its workers.
@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from paperlib import io, models
-from paperlib.executors import EXECUTORS, LocalExecutor, ProcessExecutor, make_executor
+from paperlib.infra import io
+from paperlib.method import models
+from paperlib.infra.executors import EXECUTORS, LocalExecutor, ProcessExecutor, make_executor
 from paperlib.search import EvolutionSettings, Evaluator, GenomeSpace, Objective, evolve
 
 import fakes  # noqa: I001  (tests/fakes.py)

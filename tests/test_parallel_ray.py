@@ -10,7 +10,7 @@ import pytest
 
 ray = pytest.importorskip("ray", reason="Ray is the optional extra: pip install '.[cluster]'")
 
-from paperlib.executors import RayExecutor, make_executor  # noqa: E402
+from paperlib.infra.executors import RayExecutor, make_executor  # noqa: E402
 
 from test_parallel import run  # noqa: E402,I001  (the picklable fakes and the run helper)
 from test_parallel import space  # noqa: E402,F401  (fixture)

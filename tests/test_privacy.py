@@ -11,8 +11,8 @@ import torch
 import torch.nn.functional as F
 from skimage.metrics import structural_similarity
 
-from paperlib import privacy
-from paperlib.privacy import PrivacyResult
+from paperlib.method import privacy
+from paperlib.method.privacy import PrivacyResult
 
 
 def skimage_ssim(a: np.ndarray, b: np.ndarray) -> float:

@@ -1,4 +1,4 @@
-"""paperlib.quant: the quantizer of Eq. 5-6 by hand, STE gradients, the quantized edge model."""
+"""paperlib.method.quant: the quantizer of Eq. 5-6 by hand, STE gradients, the quantized edge model."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from paperlib import models, quant
-from paperlib.constants import FULL_PRECISION
+from paperlib.method import models, quant
+from paperlib.method.constants import FULL_PRECISION
 
 T = torch.tensor([-1.0, -0.3, 0.2, 0.55, 1.0])
 
@@ -346,7 +346,7 @@ def test_8bit_within_one_point_of_fp32(tmp_path, monkeypatch, synthetic_dir):
 
     Uses the CIFAR copy in ``$PAPERLIB_DATA_DIR`` when there is one, else a synthetic copy.
     """
-    from paperlib import data, train
+    from paperlib.method import data, train
 
     if not (data.data_dir() / "cifar-10-batches-py" / "test_batch").exists():
         monkeypatch.setenv("PAPERLIB_DATA_DIR", str(synthetic_dir))

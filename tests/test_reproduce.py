@@ -17,8 +17,10 @@ import nbformat  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from paperlib import config, report, reproduce  # noqa: E402
-from paperlib.profiles import get_profile  # noqa: E402
+from paperlib.infra import config
+from paperlib.studies import report
+from paperlib.app import reproduce  # noqa: E402
+from paperlib.method.profiles import get_profile  # noqa: E402
 
 REPO = config.REPO_ROOT
 MAKE = shutil.which("make")
@@ -166,7 +168,7 @@ def _notebook(path: Path, cells: list[str]) -> Path:
 
 
 TOY_CELLS = [
-    "import matplotlib.pyplot as plt\nimport pandas as pd\nfrom paperlib import report",
+    "import matplotlib.pyplot as plt\nimport pandas as pd\nfrom paperlib.studies import report",
     "fig, ax = plt.subplots()\nax.plot([0, 1], [1, 0])\n"
     "report.save_figure(fig, 'nb99_toy_line', profile, 'toy data')\nplt.show()",
     "report.save_table(pd.DataFrame({'x': [1]}), 'nb99_toy_table', profile, 'toy data')",

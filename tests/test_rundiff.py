@@ -1,11 +1,12 @@
-"""Comparing two runs' tables (paperlib.rundiff): names, timing columns, new methods, verdicts."""
+"""Comparing two runs' tables (paperlib.app.rundiff): names, timing columns, new methods, verdicts."""
 
 import re
 
 import pandas as pd
 import pytest
 
-from paperlib import config, rundiff
+from paperlib.infra import config
+from paperlib.app import rundiff
 
 
 def test_renamed_tables_follow_the_decisions_document():

@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from paperlib import io, models
-from paperlib.constants import ACTIVATION_BITS, FULL_PRECISION, WEIGHT_BITS
-from paperlib.search import (EvolutionSettings, Genome, GenomeSpace, Objective, evolve, fitness, key,
-                             mutate, punish, random_genome)
+from paperlib.infra import io
+from paperlib.method import models
+from paperlib.method.constants import ACTIVATION_BITS, FULL_PRECISION, WEIGHT_BITS
+from paperlib.search import (EvolutionSettings, Genome, GenomeSpace, Objective, evolve, fitness, key, mutate, punish, random_genome)
 from paperlib.search.fitness import feasible
 
 from fakes import Killed, kill_after, make_evaluator  # noqa: I001  (tests/fakes.py: the shared fake measurements)
@@ -335,7 +335,7 @@ def test_sensitivity_table_matches_a_full_forward(smoke_context):
 
     import torch
 
-    from paperlib import data, quant, train
+    from paperlib.method import data, quant, train
 
     ctx = smoke_context
     est = ctx.estimator("sensitivity")
@@ -401,7 +401,7 @@ def test_cli_kill_and_resume_gives_the_uninterrupted_result(real_data_dir, resul
 
 
 def test_cli_lists_the_search_settings():
-    from paperlib.cli import build_parser
+    from paperlib.app.cli import build_parser
 
     args = build_parser().parse_args(["search", "--model", "resnet18", "--iterations", "7",
                                       "--estimator", "finetune-batches", "--accuracy-bound", "0.05"])
@@ -415,7 +415,7 @@ def test_cli_lists_the_search_settings():
 
 
 def test_per_model_search_overrides_apply_only_to_that_model():
-    from paperlib.profiles import get_profile
+    from paperlib.method.profiles import get_profile
 
     smoke = get_profile("smoke")
     assert smoke.search_for("resnet50").validation_images == 16
@@ -441,7 +441,7 @@ def test_per_model_search_overrides_apply_only_to_that_model():
     (["--finetune-batches", "zero"], "--finetune-batches"),
 ])
 def test_cli_refuses_out_of_range_settings_by_name(argv, flag, capsys):
-    from paperlib.cli import build_parser
+    from paperlib.app.cli import build_parser
 
     with pytest.raises(SystemExit) as exit_:
         build_parser().parse_args(["search", "--model", "resnet18", *argv])
@@ -452,7 +452,7 @@ def test_cli_refuses_out_of_range_settings_by_name(argv, flag, capsys):
 
 def test_library_refuses_out_of_range_settings_by_name(results_root):
     from paperlib import search
-    from paperlib.profiles import get_profile
+    from paperlib.method.profiles import get_profile
 
     with pytest.raises(ValueError, match=r"accuracy_bound \(eps_b\) must lie in \(0, 1\).*got 3"):
         search.search_settings(get_profile("smoke"), accuracy_bound=3.0)
@@ -521,7 +521,7 @@ def test_summary_reports_this_runs_time_apart_from_the_cached_setup():
 
 
 def test_truncated_state_and_reference_files_are_named(space, tmp_path):
-    from paperlib.search.reference import reference_estimate
+    from paperlib.search.rescore import reference_estimate
 
     state = tmp_path / "state.json"
     evolve(make_evaluator(space), SMALL, state, progress=False)

@@ -1,4 +1,4 @@
-"""paperlib.strategies (one function per rule) and the one-schema ``reference.json`` cache."""
+"""paperlib.method.strategies (one function per rule) and the one-schema ``reference.json`` cache."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from paperlib import energy, io, models, policy, quant, strategies
-from paperlib.constants import FULL_PRECISION, POLICY_BITS
-from paperlib.profiles import SearchSettings, get_profile
+from paperlib.method import energy, models, policy, quant, strategies
+from paperlib.infra import io
+from paperlib.method.constants import FULL_PRECISION, POLICY_BITS
+from paperlib.method.profiles import SearchSettings, get_profile
 from paperlib.search import AccuracyEstimate, EvolutionSettings, Genome, GenomeSpace
-from paperlib.search.reference import reference_estimate
-from paperlib.strategies import Reference
+from paperlib.search.rescore import reference_estimate
+from paperlib.method.paper_strategies import PaperStrategy
 
 
 @pytest.fixture(scope="module")
@@ -47,16 +48,16 @@ def test_ir_bits_is_one_rule_everywhere(net):
 
 
 def test_fixed_strategies_are_the_deepest_partition_under_the_bound(net):
-    for ref in (Reference.FP32, Reference.UNIFORM8):
+    for ref in (PaperStrategy.FP32, PaperStrategy.UNIFORM8):
         assert ref.partition(net, 0.35) == energy.max_partition(net, ref.bits, 0.35,
                                                                 transmission=False)
-    assert Reference.CONV_FC.partition(net, 0.35) == models.num_units(net)
-    assert Reference.UNIFORM8.partition(net, 1e-9) is None  # nothing fits: no error
+    assert PaperStrategy.CONV_FC.partition(net, 0.35) == models.num_units(net)
+    assert PaperStrategy.UNIFORM8.partition(net, 1e-9) is None  # nothing fits: no error
     with pytest.raises(ValueError, match="searched"):
-        Reference.SEARCHED.partition(net, 0.35)
+        PaperStrategy.SEARCHED.partition(net, 0.35)
     space = GenomeSpace.from_net(net)
-    assert Reference.FP32.genome(space, 2).bits == ((32, 32),) * space.num_layers
-    assert Reference.UNIFORM8.genome(space, 2) == Genome.uniform(space, 2, 8)
+    assert PaperStrategy.FP32.genome(space, 2).bits == ((32, 32),) * space.num_layers
+    assert PaperStrategy.UNIFORM8.genome(space, 2) == Genome.uniform(space, 2, 8)
 
 
 def test_evolution_settings_come_from_the_search_settings():

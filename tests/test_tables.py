@@ -1,4 +1,4 @@
-"""Tests of paperlib.tables: the rows of the paper's Tables 2, 4, 5 and the data of Fig. 10-12.
+"""Tests of paperlib.studies.tables: the rows of the paper's Tables 2, 4, 5 and the data of Fig. 10-12.
 
 Energies and counts need only the architecture (meta-device models, no weights); the measured
 columns come from hand-made frames and a fake search result.
@@ -12,8 +12,9 @@ import pandas as pd
 import pytest
 import torch
 
-from paperlib import energy, models, tables
-from paperlib.constants import PAPER_TABLE4, PAPER_TABLE5
+from paperlib.method import energy, models
+from paperlib.studies import tables
+from paperlib.method.constants import PAPER_TABLE4, PAPER_TABLE5
 from paperlib.search import SearchResult
 
 
@@ -121,17 +122,17 @@ def test_table4_and_table5_rows(nets):
 
 
 def test_reference_strategies_are_data_not_labels():
-    from paperlib.strategies import FIXED, Reference
+    from paperlib.method.paper_strategies import FIXED, PaperStrategy
 
     methods = [tables.FP32, tables.UNIFORM8, tables.CONV_FC, tables.SEARCHED]
-    assert methods == [r.method for r in Reference]
+    assert methods == [r.method for r in PaperStrategy]
     assert tables.TABLE4_METHODS == (tables.FP32, tables.UNIFORM8, tables.SEARCHED)
-    assert FIXED == (Reference.FP32, Reference.UNIFORM8, Reference.CONV_FC)
-    assert Reference.of(tables.UNIFORM8) is Reference.of("UNIFORM8") is Reference.UNIFORM8
-    assert Reference.SEARCHED.display(3) == "searched (GA, seed 3)"
-    assert Reference.FP32.display() == "fp32 (max partition)"
+    assert FIXED == (PaperStrategy.FP32, PaperStrategy.UNIFORM8, PaperStrategy.CONV_FC)
+    assert PaperStrategy.of(tables.UNIFORM8) is PaperStrategy.of("UNIFORM8") is PaperStrategy.UNIFORM8
+    assert PaperStrategy.SEARCHED.display(3) == "searched (GA, seed 3)"
+    assert PaperStrategy.FP32.display() == "fp32 (max partition)"
     with pytest.raises(ValueError, match="unknown"):
-        Reference.of("something else")
+        PaperStrategy.of("something else")
 
 
 def test_strategy_layers_and_ir_sizes(nets):

@@ -1,4 +1,4 @@
-"""paperlib.train: cached checkpoints, refusal of mismatched, damaged and legacy ones, resume, CLI.
+"""paperlib.method.train: cached checkpoints, refusal of mismatched, damaged and legacy ones, resume, CLI.
 
 Checkpoint layout and its guarantees: docs/decisions/data-integrity.md §2–§3.
 """
@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from paperlib import io, profiles, train
-from paperlib.profiles import TrainRecipe
+from paperlib.infra import io
+from paperlib.method import profiles, train
+from paperlib.method.profiles import TrainRecipe
 
 
 @pytest.fixture()
@@ -243,7 +244,7 @@ def test_killed_training_leftovers_are_cleaned_and_the_resume_reported(tiny_prof
         tmp.write_bytes(b"a killed writer's half file")
     other = folder / ".resnet18-cifar10-seed0.partial.pt.00000000.tmp"
     other.write_bytes(b"another checkpoint's")
-    with caplog.at_level(logging.WARNING, logger="paperlib.train"):
+    with caplog.at_level(logging.WARNING, logger="paperlib.method.train"):
         _train_tiny(tiny_profile, tmp_path)
     assert not any(t.exists() for t in hidden) and other.exists()
     assert "resuming" in caplog.text and "from epoch 1 of 2" in caplog.text

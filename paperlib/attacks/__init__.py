@@ -11,7 +11,7 @@ registered in :data:`ATTACKS` by threat model:
 | ``shadow`` | query-free | the cloud part (:class:`Cloud`) + own labelled images | :mod:`.shadow` |
 
 >>> from paperlib import attacks, train
->>> from paperlib.profiles import get_profile
+>>> from paperlib.method.profiles import get_profile
 >>> net, meta = train.load_or_train("cifar10cnn", "smoke")                       # doctest: +SKIP
 >>> victim = attacks.deploy(net, attacks.resolve_point("cifar10cnn", "ReLU22"), 8,
 ...                         dataset="cifar10")                                    # doctest: +SKIP
@@ -20,14 +20,13 @@ registered in :data:`ATTACKS` by threat model:
 
 :func:`run` does all of it for many points, with caching: it returns one :class:`AttackResult`
 (SSIM, PSNR, the paper's P of the same IRs, the mean-image reference) per attack, point and IR
-width. :mod:`.metrics` has SSIM and PSNR, :mod:`.compare` the tables and correlations.
+width. :mod:`.metrics` has SSIM and PSNR; the tables and correlations of the notebooks are
+:mod:`paperlib.studies.attack_compare`.
 """
 
-from . import compare, metrics, results, scoring  # noqa: F401
+from . import metrics, results, scoring  # noqa: F401
 from . import rmle, inverse_network, shadow  # noqa: F401, I001  (registers the attacks, in this order)
 from .base import ATTACKS, THREATS, Attack, Aux, build
-from .compare import (agreement_words, bootstrap_spearman, discordant_pairs, proxy_agreement,
-                      results_frame, ssim_difference, strongest)
 from .inverse_network import Decoder, InverseNetwork, build_decoder, load_decoder
 from .metrics import psnr, ssim
 from .points import point_label, resolve_point, resolve_points, split_names, spread_points
@@ -43,6 +42,5 @@ __all__ = [
     "build_decoder", "load_decoder", "invert_by_optimisation", "ssim", "psnr", "AttackResult",
     "attacks_dir", "load_samples", "load_state", "attack_data", "compute_irs", "compute_unit_irs",
     "policy_tag", "resolve_point", "resolve_points", "point_label", "split_names", "spread_points",
-    "results_frame", "strongest", "proxy_agreement", "discordant_pairs", "ssim_difference",
-    "bootstrap_spearman", "agreement_words", "ATTACK_SEED",
+    "ATTACK_SEED",
 ]

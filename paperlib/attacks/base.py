@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from ..registry import Registry
+from ..infra.registry import Registry
 
 THREATS = ("white-box", "black-box", "query-free")
 
@@ -68,7 +68,7 @@ class Attack(ABC):
     @classmethod
     @abstractmethod
     def from_settings(cls, settings: Any, seed: int = 0) -> "Attack":
-        """The attack with its budgets from a profile's :class:`~paperlib.profiles.AttackSettings`."""
+        """The attack with its budgets from a profile's :class:`~paperlib.method.profiles.AttackSettings`."""
 
     @abstractmethod
     def config(self) -> dict[str, Any]:

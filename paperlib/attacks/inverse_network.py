@@ -21,8 +21,8 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..device import plan_for
-from ..profiles import AttackSettings
+from ..method.device import plan_for
+from ..method.profiles import AttackSettings
 from .base import ATTACKS, Attack, Aux, check_training
 
 DECODER_VERSION = 1

@@ -17,7 +17,7 @@ import math
 import numpy as np
 import torch
 
-from .. import privacy
+from ..method import privacy
 
 MAX_PSNR = 100.0  # dB: stands in for the infinite PSNR of a perfect copy in means and spreads
 

@@ -11,7 +11,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..models import MODELS
+from ..method.models import MODELS
 
 
 def split_names(model: str) -> tuple[str, ...] | None:

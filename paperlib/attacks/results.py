@@ -4,7 +4,7 @@
 numbers and the fingerprint they were computed under (attack, its version and hyper-parameters,
 policy, IR bits, checkpoint, data); the ``.pt`` beside it holds what the attack learnt (a decoder or
 a shadow edge) and the first few originals and reconstructions (uint8), for figures. Both are
-written atomically (``paperlib.io``), the ``.pt`` first, so a ``.json`` always has its ``.pt``. A
+written atomically (``paperlib.infra.io``), the ``.pt`` first, so a ``.json`` always has its ``.pt``. A
 result is reused when its fingerprint matches and recomputed (files replaced) otherwise; a run of
 many attacks that is interrupted resumes at the first one not written.
 """
@@ -17,7 +17,9 @@ from typing import Any
 
 import torch
 
-from .. import __version__, config, data, io
+from .. import __version__
+from ..infra import config, io
+from ..method import data
 
 
 @dataclass

@@ -24,8 +24,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..device import plan_for
-from ..profiles import AttackSettings
+from ..method.device import plan_for
+from ..method.profiles import AttackSettings
 from .base import ATTACKS, Attack, Aux
 from .victim import module_device
 

@@ -28,10 +28,10 @@ from typing import Any, Iterator, Mapping, Sequence
 import torch
 from torch import nn
 
-from .. import data, models, privacy, quant
-from ..constants import FULL_PRECISION
-from ..policy import Policy, resolve
-from ..profiles import AttackSettings, Profile, get_profile
+from ..method import data, models, privacy, quant
+from ..method.constants import FULL_PRECISION
+from ..method.policy import Policy, resolve
+from ..method.profiles import AttackSettings, Profile, get_profile
 from . import metrics, results
 from .base import ATTACKS, Attack, Aux, build
 from .inverse_network import InverseNetwork
@@ -267,7 +267,7 @@ def run(model: str, profile: str | Profile | None = None, points: Sequence[int |
     ``train.load_or_train``) avoid reloading the checkpoint; ``settings`` overrides
     ``prof.attack``; ``force`` reruns cached results; ``threads``: torch CPU threads while the
     attacks run (None: unchanged)."""
-    from .. import train
+    from ..method import train
 
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     settings = settings or prof.attack

@@ -1,5 +1,5 @@
 """Score a strategy ``(p, policy)`` with every attack: what the search's result file carries when
-asked (``search.run(..., attack_scores=True)``, CLI ``--attack-scores``; docs/decisions/attacks.md
+asked (:func:`score_result`, CLI ``search --attack-scores``; docs/decisions/attacks.md
 §9). Results are cached by :func:`paperlib.attacks.run`, so a rerun only reloads them."""
 
 from __future__ import annotations
@@ -8,8 +8,10 @@ from typing import Any, Sequence
 
 from torch import nn
 
-from ..policy import Policy
-from ..profiles import Profile
+from ..method.policy import Policy
+from ..method.genome import Genome
+from ..method.profiles import Profile
+from ..search import SearchContext, SearchResult
 from .base import ATTACKS
 from .results import AttackResult
 
@@ -38,4 +40,17 @@ def strategy_scores(model: str, profile: Profile, p: int, policy: Policy, *, net
     return {r.attack: score_record(r) for r in results}
 
 
-__all__ = ["strategy_scores", "score_record", "SCORE_FIELDS"]
+def score_result(result: SearchResult, context: SearchContext, *, progress: bool = False,
+                 allow_partial: bool | None = None) -> SearchResult:
+    """Score a search's best strategy with every registered attack, keep the scores in
+    ``result.best["attack_scores"]`` and save the result file again (docs/decisions/attacks.md
+    §9). ``context`` is the one the search ran with (its model, weights and data)."""
+    best = Genome.from_dict(result.best["genome"])
+    result.best["attack_scores"] = strategy_scores(
+        context.model, context.profile, best.p, best.policy, net=context.net, meta=context.meta,
+        dataset=context.dataset, progress=progress, allow_partial=allow_partial)
+    result.save()
+    return result
+
+
+__all__ = ["strategy_scores", "score_record", "score_result", "SCORE_FIELDS"]

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..device import plan_for
+from ..method.device import plan_for
 from .base import ATTACKS, Attack, Aux, check_training
 from .rmle import BATCH_SIZE, DEFAULTS, INIT_VALUE, invert_by_optimisation
 

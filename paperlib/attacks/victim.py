@@ -26,9 +26,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import data, models, quant
-from ..constants import FULL_PRECISION
-from ..policy import Policy, ir_bits as policy_ir_bits
+from ..method import data, models, quant
+from ..method.constants import FULL_PRECISION
+from ..method.policy import Policy, ir_bits as policy_ir_bits
 
 ORACLE_BATCH = 256
 

@@ -15,7 +15,7 @@ the defence's own operations, every registered attack); :mod:`.compare` has the 
 table of best points under E_b and ε_b, and the verdicts in words.
 """
 
-from . import reference, noise, dropout, datamix, adversarial  # noqa: F401, I001  (registers, in this order)
+from . import paper_strategy, noise, dropout, datamix, adversarial  # noqa: F401, I001  (registers, in this order)
 from .base import DEFENCES, Context, Defence, build
 from .costs import defence_mj, edge_cost
 from .datamix import DataMix, MixingEdge, demix, draw_mixing, mix
@@ -23,7 +23,7 @@ from .adversarial import Proactive
 from .dropout import Dropout
 from .evaluate import DefenceResult, evaluate
 from .noise import Noise
-from .reference import NoDefence, reference_strategies
+from .paper_strategy import NoDefence, reference_strategies
 
 __all__ = ["DEFENCES", "Context", "Defence", "build", "defence_mj", "edge_cost", "DataMix",
            "MixingEdge", "demix", "draw_mixing", "mix", "Dropout", "DefenceResult", "evaluate",

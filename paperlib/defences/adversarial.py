@@ -22,7 +22,8 @@ from torch import nn
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
-from .. import config, data, io
+from ..infra import config, io
+from ..method import data
 from ..attacks import metrics
 from ..attacks.inverse_network import Decoder
 from ..attacks.victim import SplitInfo, Victim

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from ..attacks.victim import SplitInfo, Victim
-from ..registry import Registry
+from ..infra.registry import Registry
 
 DEFENCES: Registry = Registry("defence", defaults={"color": None, "marker": "o", "sweep": ()})
 
@@ -32,7 +32,7 @@ DEFENCES: Registry = Registry("defence", defaults={"color": None, "marker": "o",
 class Context:
     """What a defence may need to set itself up: the trained ``net`` and its checkpoint ``meta``,
     the split point ``p`` and ``policy``, the ``dataset``, the profile's ``settings``
-    (:class:`~paperlib.profiles.DefenceSettings`), the profile name and a ``seed``."""
+    (:class:`~paperlib.method.profiles.DefenceSettings`), the profile name and a ``seed``."""
 
     net: nn.Module
     meta: dict

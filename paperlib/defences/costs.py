@@ -13,10 +13,10 @@ import math
 
 from torch import nn
 
-from .. import energy
+from ..method import energy
 from ..attacks.victim import SplitInfo
-from ..constants import FULL_PRECISION
-from ..energy import PJ_PER_MJ
+from ..method.constants import FULL_PRECISION
+from ..method.energy import PJ_PER_MJ
 from .base import Defence
 
 

@@ -20,7 +20,8 @@ from torch import nn
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
-from .. import config, data, io
+from ..infra import config, io
+from ..method import data
 from ..attacks.victim import SplitInfo, Victim
 from .base import DEFENCES, Context, Defence, replace_edge
 

@@ -18,16 +18,17 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
-from .. import config, data, io, privacy
+from ..infra import config, io
+from ..method import data, privacy
 from ..attacks import results as attack_results
 from ..attacks import runner
 from ..attacks.base import ATTACKS, build as build_attack
 from ..attacks.points import point_label
 from ..attacks.victim import Victim, deploy, policy_json, policy_tag
-from ..profiles import Profile, get_profile
+from ..method.profiles import Profile, get_profile
 from .base import DEFENCES, Context, Defence
 from .costs import edge_cost
-from .reference import NoDefence
+from .paper_strategy import NoDefence
 
 PREDICT_BATCH = 256
 
@@ -157,7 +158,7 @@ def evaluate(model: str, defence: Defence | None, p: int, policy: Any = 32, *,
     on ``accuracy_images`` test images, edge energy per image, and every attack of ``attacks``
     (default: the profile's, else every registered one) on ``images`` test images (default: the
     profile's ``defence.images``). ``reference`` names the paper's strategy a row stands for."""
-    from .. import train
+    from ..method import train
 
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     s = prof.defence

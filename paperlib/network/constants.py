@@ -1,6 +1,6 @@
 """Every constant of the fluctuating-network study (notebook 10), each with where it comes from.
 
-Nothing else in :mod:`paperlib.network` (or in :mod:`paperlib.baselines`, which imports the radio
+Nothing else in :mod:`paperlib.network` (or in :mod:`paperlib.search.baselines`, which imports the radio
 energies from here) writes one of these numbers. A value marked *assumption* is ours, not a
 measurement; docs/decisions/network.md says why we chose it, and notebook 10 names it on every
 figure that depends on it (:func:`constants_note`).
@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from ..constants import E_TRAN_PJ_PER_BIT
+from ..method.constants import E_TRAN_PJ_PER_BIT
 
 # --- Mahimahi trace format (Netravali et al., USENIX ATC 2015) ----------------------------------
 PACKET_BYTES: int = 1500  # one delivery opportunity carries one MTU-sized packet

@@ -3,8 +3,8 @@
 * Compute time on a platform: ``MACs x 2 FLOP / (peak FLOP/s x utilisation)`` (Jetson TX1 on the
   device, GTX 1080 Ti in the cloud, :mod:`.constants`). Quantized layers take as long as fp32 ones:
   the TX1's Maxwell GPU has no faster int8 path, and the paper's fake quantization none either.
-* Edge compute energy: Eq. 7-8 (:mod:`paperlib.energy`), by the search result for a searched
-  strategy and by :class:`paperlib.energy.EnergyModel` for fp32 ones.
+* Edge compute energy: Eq. 7-8 (:mod:`paperlib.method.energy`), by the search result for a searched
+  strategy and by :class:`paperlib.method.energy.EnergyModel` for fp32 ones.
 * Radio energy of an upload: Huang et al. (2012)'s ``P = alpha_u t_u + beta`` integrated over the
   time the radio is sending: ``alpha_u x Mbit sent + beta x seconds busy`` (mJ), with no tail
   energy. On the paper's link, its 100 pJ/bit and nothing else (Eq. 9).
@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .constants import (FLOPS_PER_MAC, GPU_UTILISATION, GTX1080TI_PEAK_FLOPS, JETSON_TX1_PEAK_FLOPS,
-                        NetworkType)
+from .constants import (FLOPS_PER_MAC, GPU_UTILISATION, GTX1080TI_PEAK_FLOPS, JETSON_TX1_PEAK_FLOPS, NetworkType)
 
 
 def compute_ms(macs: float | np.ndarray, peak_flops: float,

@@ -1,6 +1,6 @@
 """Early exits by branch insertion (Tang et al. 2021, §5.4; docs/decisions/network.md §7).
 
-Placement: the backbone's MACs (stem and blocks, ``paperlib.energy``) are cut into ``segments``
+Placement: the backbone's MACs (stem and blocks, ``paperlib.method.energy``) are cut into ``segments``
 parts of similar compute; an exit goes after the block whose cumulative MACs are closest to each
 ``k / segments`` of the total (k = 1 .. segments - 1), and the model's own classifier is the last
 exit. ResNet18 gets exits after blocks 2, 4, 6 (+ 8), MobileNet after blocks 4, 7, 10 (+ 13).
@@ -32,8 +32,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import config, data, energy, io, models
-from ..profiles import Profile, get_profile
+from ..infra import config, io
+from ..method import data, energy, models
+from ..method.profiles import Profile, get_profile
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +182,7 @@ def load_or_train(model: str, profile: str | Profile | None = None, *, retrain: 
     """The exits of ``model``'s checkpoint for ``profile`` (``train.load_or_train``), cached.
 
     ``net``/``meta`` may be passed when the caller already loaded the checkpoint."""
-    from .. import train
+    from ..method import train
 
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     if net is None or meta is None:

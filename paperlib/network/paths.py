@@ -24,9 +24,9 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from .. import data, energy, models
-from ..constants import ENERGY_BOUND_MJ, FULL_PRECISION
-from ..profiles import Profile, get_profile
+from ..method import data, energy, models
+from ..method.constants import ENERGY_BOUND_MJ, FULL_PRECISION
+from ..method.profiles import Profile, get_profile
 from .constants import RAW_IMAGE_BITS
 from .exits import Exits, unit_macs
 
@@ -145,7 +145,7 @@ def searched_path(net: torch.nn.Module, result, n_images: int, name: str | None 
 
 @torch.no_grad()
 def _privacy_of(x01: torch.Tensor, ir: torch.Tensor) -> float:
-    from .. import privacy
+    from ..method import privacy
 
     return float(privacy.privacy(x01, ir))
 
@@ -161,7 +161,7 @@ def build(model: str, profile: str | Profile | None = None, *, results: Sequence
     """Every path of ``model`` for ``profile``: loads the checkpoint (``train.load_or_train``),
     the exits (:func:`paperlib.network.exits.load_or_train`) and the E_b sweep
     (:func:`paperlib.network.sweep.run_sweep`) unless given."""
-    from .. import train
+    from ..method import train
     from . import exits as exits_mod
     from .sweep import run_sweep
 

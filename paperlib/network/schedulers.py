@@ -31,7 +31,7 @@ from typing import Callable, Protocol
 
 import numpy as np
 
-from ..registry import Registry
+from ..infra.registry import Registry
 from .paths import PathSet
 from .simulate import REFUSED, PathTable, Request
 

@@ -34,8 +34,7 @@ import numpy as np
 import pandas as pd
 
 from . import costs
-from .constants import (DEADLINE_MS, FRAME_RATE_HZ, GPU_UTILISATION, PACKET_BITS,
-                        PREDICTION_WINDOW_MS, NetworkType, network_type)
+from .constants import (DEADLINE_MS, FRAME_RATE_HZ, GPU_UTILISATION, PACKET_BITS, PREDICTION_WINDOW_MS, NetworkType, network_type)
 from .link import Link
 from .paths import ExecutionPath, PathSet
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import config
-from ..constants import ENERGY_BOUND_MJ
-from ..profiles import Profile, get_profile
+from ..infra import config
+from ..method.constants import ENERGY_BOUND_MJ
+from ..method.profiles import Profile, get_profile
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ opportunity, the line holding the millisecond (from the start of the trace) at w
 1500-byte packet can cross the link; a millisecond that carries several packets repeats; the trace
 repeats when it ends, with period = its last timestamp (Mahimahi's ``LinkQueue``).
 
-Location: ``<data_dir>/network-traces/<file>`` (``paperlib.config.data_dir``: ``$PAPERLIB_DATA_DIR``,
+Location: ``<data_dir>/network-traces/<file>`` (``paperlib.infra.config.data_dir``: ``$PAPERLIB_DATA_DIR``,
 else ``data/``); the package never copies a trace into the repository. Every catalogue file is
 checked against the md5 sum of the published file (the ``MD5SUMS`` manifest distributed with the
 traces lists the same sums): a file that differs is refused with an error naming it and the fix.
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import config, io
+from ..infra import config, io
 
 
 TRACES_FOLDER = "network-traces"
@@ -136,7 +136,7 @@ def parse(text: str, where: str = "trace") -> np.ndarray:
 def verify(name: str, root: str | os.PathLike | None = None) -> Path:
     """The path of catalogue trace ``name`` after checking its md5 (a :class:`TraceError` naming
     the file and the fix when it is missing or differs from the published file)."""
-    from ..data import file_md5
+    from ..method.data import file_md5
 
     s = spec(name)
     folder = traces_dir(root)

@@ -4,7 +4,7 @@
 >>> result = search.run("resnet18", "quick", energy_bound=0.35, seed=0)   # doctest: +SKIP
 >>> result.best["p"], result.best["privacy"], result.best["energy_mj"]    # doctest: +SKIP
 
-Modules: :mod:`.genome` (V, RANDOM_POLICY, MUTATE, canonical keys), :mod:`.fitness` (Eq. 11-12),
+Modules: :mod:`paperlib.method.genome` (V, RANDOM_POLICY, MUTATE, canonical keys), :mod:`.fitness` (Eq. 11-12),
 :mod:`.estimators` (ε by name: ``finetune``, ``finetune-batches``, ``sensitivity``),
 :mod:`.evaluator` (P, E, ε and the cache), :mod:`.context` (checkpoint, data, measurements),
 :mod:`.evolution` (Algorithm 1, resumable), :mod:`.result` (``result.json``), :mod:`.reference`
@@ -27,23 +27,23 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from .. import io, strategies
-from ..config import results_dir
-from ..constants import ENERGY_BOUND_MJ
-from ..profiles import Profile, SearchSettings, get_profile
+from ..infra import io
+from ..method import strategies
+from ..infra.config import results_dir
+from ..method.constants import ENERGY_BOUND_MJ
+from ..method.profiles import Profile, SearchSettings, get_profile
 from .context import SearchContext, build_context, search_settings
 from .estimators import ESTIMATORS, EstimatorContext, register
 from .evaluator import AccuracyEstimate, Evaluation, Evaluator, Objective, seed_for
 from .evolution import EVOLUTION_FIELDS, EvolutionOutcome, EvolutionSettings, evolve
 from .fitness import feasible, fitness, punish
-from .genome import Genome, GenomeSpace, key, mutate, random_genome
+from ..method.genome import Genome, GenomeSpace, key
+from .variation import mutate, random_genome
 from . import nsga  # noqa: E402,F401  (registers the "nsga2" search method)
 from . import rl  # noqa: E402,F401  (registers the "rl" search method, Zhang et al. 2021)
-from .reference import REFERENCE_FILE, reference_estimate
-from .result import BestStrategy, SearchResult, SearchTiming, load_result
+from .rescore import REFERENCE_FILE, reference_estimate
+from .result import LOG_FILE, STATE_FILE, BestStrategy, SearchResult, SearchTiming, load_result
 
-LOG_FILE = "evaluations.jsonl"
-STATE_FILE = "state.json"
 
 
 def default_out_dir(model: str, profile: str, energy_bound: float, seed: int,
@@ -61,23 +61,21 @@ def run(model: str, profile: str | Profile | None = None, *, energy_bound: float
         allow_partial: bool | None = None, progress: bool = True, train_seed: int = 0,
         device: str | None = None, context: SearchContext | None = None, hook=None,
         checkpoint: str | os.PathLike | None = None, batch: int = 1, executor: Any = None,
-        attack_scores: bool = False, hardware: Any = None, **overrides: Any) -> SearchResult:
+        hardware: Any = None, **overrides: Any) -> SearchResult:
     """Run (or resume, or reload) Algorithm 1 for ``model`` and return its :class:`SearchResult`.
 
-    Settings come from the profile's :class:`~paperlib.profiles.SearchSettings`; every field can be
+    Settings come from the profile's :class:`~paperlib.method.profiles.SearchSettings`; every field can be
     overridden by keyword (``accuracy_bound=0.05``, ``finetune_batches=5``, ...). ``seed`` seeds
     the search (the checkpoint is the one trained with ``train_seed``). A ``context`` from
     :func:`build_context` may be passed to reuse a loaded model (its settings then apply, with
     the overrides given here). ``hook(phase, index, evaluation)`` is called after every scored
     genome. ``checkpoint``: weights trained elsewhere (a ``state_dict`` file) instead of the
     profile's checkpoint. ``batch`` K children are scored per round through ``executor`` (a
-    :mod:`paperlib.executors` executor; default in this process): parallel Algorithm 1,
-    docs/decisions/scale.md §1. Energies use ``hardware`` (a :class:`paperlib.hardware.Hardware`,
-    a shipped name or a TOML file), else the description in use (:func:`paperlib.hardware.current`;
+    :mod:`paperlib.infra.executors` executor; default in this process): parallel Algorithm 1,
+    docs/decisions/scale.md §1. Energies use ``hardware`` (a :class:`paperlib.method.hardware.Hardware`,
+    a shipped name or a TOML file), else the description in use (:func:`paperlib.method.hardware.current`;
     a ``context`` passed in keeps the one it was built with).
-    ``attack_scores``: also score the best strategy with every registered attack
-    (:func:`paperlib.attacks.scoring.strategy_scores`) and keep the scores in
-    ``result.best["attack_scores"]`` (off by default: the result file is then unchanged).
+    Attack scores of the best strategy: :func:`paperlib.attacks.scoring.score_result`.
     """
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     if context is not None:
@@ -94,7 +92,7 @@ def run(model: str, profile: str | Profile | None = None, *, energy_bound: float
     purpose = f"search {model} ({prof.name}, E_b {energy_bound:g} mJ, seed {seed})"
     with ExitStack() as held:  # one search per output folder (docs/decisions/data-integrity.md §6)
         if hardware is not None:  # every energy of this search (docs/decisions/graph-and-hardware.md §5)
-            from .. import hardware as hardware_descriptions
+            from ..method import hardware as hardware_descriptions
 
             held.enter_context(hardware_descriptions.use(hardware))
         if out_dir is not None:  # refuse a busy folder before loading anything
@@ -142,13 +140,6 @@ def run(model: str, profile: str | Profile | None = None, *, energy_bound: float
                            setup_seconds=setup_seconds, reference_seconds=ref_seconds,
                            session_seconds=time.perf_counter() - t_session)
         result.timing.update(setup_cached=setup_cached, setup_seconds_this_run=elapsed)
-        if attack_scores:
-            from ..attacks.scoring import strategy_scores
-
-            best = Genome.from_dict(result.best["genome"])
-            result.best["attack_scores"] = strategy_scores(
-                model, prof, best.p, best.policy, net=context.net, meta=context.meta,
-                dataset=context.dataset, progress=progress, allow_partial=allow_partial)
         result.save()
         return result
 

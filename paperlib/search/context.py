@@ -17,12 +17,13 @@ from typing import Any
 
 from torch import nn
 
-from .. import bounds, data, train
-from ..config import results_dir
-from ..profiles import Profile, SearchSettings, get_profile
+from . import ranges
+from ..method import data, train
+from ..infra.config import results_dir
+from ..method.profiles import Profile, SearchSettings, get_profile
 from .estimators import EstimatorContext, check_name, make_estimator
 from .evaluator import EdgeEnergy, EdgePrivacy, Evaluator, Objective
-from .genome import FP_PAIR, Genome, GenomeSpace
+from ..method.genome import FP_PAIR, Genome, GenomeSpace
 
 
 def search_settings(base: Profile | SearchSettings, **overrides: Any) -> SearchSettings:
@@ -36,7 +37,7 @@ def search_settings(base: Profile | SearchSettings, **overrides: Any) -> SearchS
     settings = dataclasses.replace(base, **{k: v for k, v in overrides.items() if v is not None})
     check_name(settings.estimator)
     check_name(settings.reference_estimator)
-    bounds.check_search_settings(settings)  # every number in its range, named when it is not
+    ranges.check_search_settings(settings)  # every number in its range, named when it is not
     return settings
 
 
@@ -136,13 +137,13 @@ def build_context(model: str, profile: str | Profile | None = None, *, dataset: 
                   checkpoint: str | os.PathLike | None = None, **overrides: Any) -> SearchContext:
     """Load (or train) ``model``'s checkpoint for ``profile`` and build the search's context
     (on ``device``, default CUDA when present). ``checkpoint``: a ``state_dict`` file trained
-    elsewhere, used instead (``paperlib.models.user.load_checkpoint``)."""
+    elsewhere, used instead (``paperlib.method.models.user.load_checkpoint``)."""
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     settings = settings or search_settings(prof.search_for(model), **overrides)
     dataset = dataset or prof.dataset_for(model)
     train_ds, test_ds = train.training_data(model, prof, dataset, train_seed, allow_partial)
     if checkpoint is not None:
-        from ..models.user import load_checkpoint
+        from ..method.models.user import load_checkpoint
 
         net, meta = load_checkpoint(model, checkpoint, train_ds, test_ds, dataset,
                                     device=device or train.default_device())

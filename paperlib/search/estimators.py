@@ -29,12 +29,13 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .. import data, io, models, strategies, train
-from ..constants import FINETUNE_LR, FINETUNE_MOMENTUM, FULL_PRECISION
-from ..profiles import SearchSettings
-from ..registry import Registry
+from ..method import data, models, strategies, train
+from ..infra import io
+from ..method.constants import FINETUNE_LR, FINETUNE_MOMENTUM, FULL_PRECISION
+from ..method.profiles import SearchSettings
+from ..infra.registry import Registry
 from .evaluator import AccuracyEstimate
-from .genome import Genome, GenomeSpace
+from ..method.genome import Genome, GenomeSpace
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +115,7 @@ class FinetuneEstimator:
             self.top1_fp = train.evaluate(self.ctx.net, self.eval_ds, self.ctx.eval_batch_size)
 
     def estimate(self, genome: Genome, seed: int) -> AccuracyEstimate:
-        from .. import quant
+        from ..method import quant
 
         self.prepare()
         torch.manual_seed(seed)
@@ -216,7 +217,7 @@ class SensitivityEstimator:
     @torch.no_grad()
     def _measure(self, partial: dict[str, Any] | None) -> dict[str, Any]:
         """Measure the table, resuming a partial one (it is saved after every unit)."""
-        from .. import graph, quant
+        from ..method import graph, quant
 
         ctx, space = self.ctx, self.ctx.space
         net = ctx.net.eval()
@@ -224,7 +225,7 @@ class SensitivityEstimator:
         device = next(net.parameters()).device
         x = data.normalize(val.images, val.dataset).to(device)
         y = val.labels.to(device)
-        # stem, units and head as composable pieces sharing net's modules (paperlib.graph)
+        # stem, units and head as composable pieces sharing net's modules (paperlib.method.graph)
         pieces = graph.segments(net)
         stem, blocks, head = pieces[0], pieces[1:-1], pieces[-1]
         chunk = ctx.eval_batch_size

@@ -32,10 +32,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import bounds, data, io, models
-from ..constants import LAMBDA_ACCURACY, LAMBDA_ENERGY
+from . import ranges
+from ..method import data, models
+from ..infra import io
+from ..method.constants import LAMBDA_ACCURACY, LAMBDA_ENERGY
 from . import fitness as fit
-from .genome import Genome, GenomeSpace, key as genome_key
+from ..method.genome import Genome, GenomeSpace, key as genome_key
 
 log = logging.getLogger(__name__)
 
@@ -72,11 +74,11 @@ def seed_for(seed: int, key: str) -> int:
 
 
 class EdgeEnergy:
-    """E(M_edge, Π) of Eq. 7 with and without E_T, from :class:`paperlib.energy.EnergyModel`'s
+    """E(M_edge, Π) of Eq. 7 with and without E_T, from :class:`paperlib.method.energy.EnergyModel`'s
     precomputed per-layer arrays (microseconds per call)."""
 
     def __init__(self, net: nn.Module, space: GenomeSpace) -> None:
-        from .. import energy
+        from ..method import energy
 
         self.space = space
         self._model = energy.EnergyModel.for_net(net)  # on the hardware description in use
@@ -116,7 +118,7 @@ class EdgePrivacy:
 
     @torch.no_grad()
     def __call__(self, genome: Genome) -> float:
-        from .. import privacy, quant
+        from ..method import privacy, quant
 
         qnet = quant.quantize_edge(self.net, genome.p, genome.policy).eval()
         edge, _ = models.split(qnet, genome.p)
@@ -140,10 +142,10 @@ class Objective:
     include_transmission: bool = False
 
     def __post_init__(self) -> None:
-        bounds.ENERGY_BOUND.check("the energy bound E_b", self.energy_bound)
-        bounds.ACCURACY_BOUND.check("the accuracy-loss bound eps_b", self.accuracy_bound)
+        ranges.ENERGY_BOUND.check("the energy bound E_b", self.energy_bound)
+        ranges.ACCURACY_BOUND.check("the accuracy-loss bound eps_b", self.accuracy_bound)
         for name in ("lambda_energy", "lambda_accuracy"):
-            bounds.SEARCH_SETTINGS[name].check(name, getattr(self, name))
+            ranges.SEARCH_SETTINGS[name].check(name, getattr(self, name))
 
     def energy(self, energy: float, energy_no_tx: float) -> float:
         """The E that Eq. 11 punishes: with or without E_T."""

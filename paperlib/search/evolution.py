@@ -21,7 +21,7 @@ then a cache hit if it was already logged).
 Parallel Algorithm 1 (``batch`` K > 1, docs/decisions/scale.md §1): each round draws K samples of S
 from the same population and mutates each winner (all of the round's random draws happen before
 any scoring), scores the K children concurrently through an executor
-(:mod:`paperlib.executors`), then applies them in draw order: the worst of the child's sample that
+(:mod:`paperlib.infra.executors`), then applies them in draw order: the worst of the child's sample that
 is still in the population leaves, the child joins. ``iterations`` T still counts children (the last
 round is cut to what is left), so equal T means an equal budget for every K. K = 1 is the serial
 algorithm above, draw for draw. The state is saved after every round; a round cut short is redrawn
@@ -39,10 +39,11 @@ from typing import Any, Callable
 import numpy as np
 from tqdm.auto import tqdm
 
-from .. import io
-from ..profiles import SearchSettings
+from ..infra import io
+from ..method.profiles import SearchSettings
 from .evaluator import Evaluation, Evaluator
-from .genome import Genome, mutate, random_genome
+from ..method.genome import Genome
+from .variation import mutate, random_genome
 
 log = logging.getLogger(__name__)
 STATE_FIX = ("delete it to restart the search (the strategies already scored stay in "
@@ -56,7 +57,7 @@ _SEARCH_DEFAULTS = SearchSettings()
 class EvolutionSettings:
     """Algorithm 1's N, S, T and mutation probabilities, and the seed.
 
-    The first five are the :class:`~paperlib.profiles.SearchSettings` fields of the same names,
+    The first five are the :class:`~paperlib.method.profiles.SearchSettings` fields of the same names,
     with their defaults; :meth:`from_search` takes them from a profile's settings."""
 
     population: int = _SEARCH_DEFAULTS.population
@@ -155,7 +156,7 @@ def evolve(evaluator: Evaluator, settings: EvolutionSettings, state_path: str | 
     """Run (or resume) Algorithm 1. ``fingerprint`` (JSON-able) must match a resumed state's.
 
     ``hook`` is called after every scored genome (tests use it to simulate a kill). ``executor``
-    (:mod:`paperlib.executors`; default: in this process) scores each round's children; the
+    (:mod:`paperlib.infra.executors`; default: in this process) scores each round's children; the
     result does not depend on it."""
     space = evaluator.space
     state_path = Path(state_path) if state_path is not None else None

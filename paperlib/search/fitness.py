@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from ..constants import LAMBDA_ACCURACY, LAMBDA_ENERGY
+from ..method.constants import LAMBDA_ACCURACY, LAMBDA_ENERGY
 
 
 def punish(lam: float, value: float, bound: float) -> float:

@@ -1,13 +1,13 @@
 """Search methods, by name: Algorithm 1 and the baselines it is compared with at equal budgets.
 
 Every method is registered in :data:`SEARCH_METHODS` with its display label, plot colour and marker;
-:func:`paperlib.baselines.compare`, the notebooks' loops and legends read them from there. A method
+:func:`paperlib.search.baselines.compare`, the notebooks' loops and legends read them from there. A method
 is a function ``method(evaluator, budget, seed, *, progress=False, **options) -> SearchTrace``:
 it scores strategies through ``evaluator`` (a :class:`paperlib.search.Evaluator`: the search's P, E,
 ε and Eq. 11) until ``budget`` distinct strategies are scored and returns their trace. ``options``
 are the keywords of ``compare`` the entry asks for by name in its ``options`` metadata (``order``
 for the exhaustive grid, ``ga_result`` for the genetic search's own run, ``executor`` for a method
-that can score strategies in parallel, :mod:`paperlib.executors`); ``cached`` says whether
+that can score strategies in parallel, :mod:`paperlib.infra.executors`); ``cached`` says whether
 ``compare`` keeps its trace in ``<method>.json``. Adding a method is one function plus::
 
     @SEARCH_METHODS.register("anneal", label="simulated annealing", color="C5", marker="v")
@@ -34,9 +34,10 @@ from typing import Any, Callable, Iterable, Protocol
 import numpy as np
 from tqdm.auto import tqdm
 
-from .. import io
-from ..registry import Registry
-from .genome import Genome, key, random_genome
+from ..infra import io
+from ..infra.registry import Registry
+from ..method.genome import Genome, key
+from .variation import random_genome
 
 TRACE_VERSION = 1
 REFERENCE_METHOD = "ga"  # the method whose run fixes every other method's budget
@@ -45,7 +46,7 @@ SEARCH_METHODS: Registry = Registry("search method",
                                     defaults={"color": None, "marker": "o", "cached": True,
                                               "options": (), "scalar": True})
 # ``scalar=False``: a multi-objective method (NSGA-II, paperlib.search.nsga) that returns a front, not
-# a best fitness; :func:`paperlib.baselines.compare` leaves it out unless asked for by name.
+# a best fitness; :func:`paperlib.search.baselines.compare` leaves it out unless asked for by name.
 
 
 class _Evaluation(Protocol):
@@ -115,7 +116,7 @@ def check_budget(budget: int) -> int:
 def ga_trace(result, evaluator=None) -> SearchTrace:
     """The genetic search's run as a :class:`SearchTrace`: its evaluation log in the order scored
     (the first ``result.evaluations`` records), fitness re-scored with ``evaluator``'s objective."""
-    from . import LOG_FILE
+    from .result import LOG_FILE
     from .evaluator import Evaluation
 
     log = Path(result.out_dir) / LOG_FILE

@@ -23,9 +23,8 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .genome import FP_PAIR, Genome, GenomeSpace
-from .methods import (SEARCH_METHODS, EvaluatorLike, SearchTrace, check_budget, record,
-                      score_all)
+from ..method.genome import FP_PAIR, Genome, GenomeSpace
+from .methods import SEARCH_METHODS, EvaluatorLike, SearchTrace, check_budget, record, score_all
 
 OBJECTIVES = ("privacy", "energy", "eps")  # maximised, minimised, minimised
 SENSE = np.array([-1.0, 1.0, 1.0])  # multiply to turn the three into minimisation

@@ -13,10 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import io
+from ..infra import io
 
 RESULT_FILE = "result.json"
 FORMAT_VERSION = 1
+
+
+# the files of a search's output folder, beside result.json
+LOG_FILE = "evaluations.jsonl"  # every scored strategy, one JSON line each
+STATE_FILE = "state.json"  # the evolution's state, for an exact resume
 
 
 @dataclass

@@ -1,0 +1,319 @@
+"""Run profiles, defined in one place: ``smoke`` (CI, minutes), ``quick`` (a 2-core CPU laptop, about
+an hour) and ``paper`` (the paper's settings, for a GPU).
+
+Every notebook and CLI takes a profile name; ``PAPERLIB_PROFILE`` sets the default (``quick``).
+Figures and tables carry the profile's name.
+
+A profile gives training recipes by model *family* (the ``family`` of a registered model, see
+:data:`paperlib.method.models.MODELS`), may override them per model, and has a profile-wide default, so
+that a newly registered model trains without editing this file (:meth:`Profile.recipe`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ..infra import config
+from . import constants as C
+
+
+@dataclass(frozen=True)
+class TrainRecipe:
+    """How one model is trained (SGD with Nesterov momentum, one-cycle learning rate)."""
+
+    epochs: int
+    lr: float = 0.1
+    batch_size: int = 128
+    weight_decay: float = 5e-4
+    label_smoothing: float = 0.0
+    train_images: int | None = None  # None: the whole training split
+    test_images: int | None = None  # None: the whole test split
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """Algorithm 1's settings and how ε and P are estimated during the search."""
+
+    iterations: int = C.ITERATIONS
+    population: int = C.POPULATION
+    sample: int = C.SAMPLE
+    p_mutate_partition: float = C.P_MUTATE_PARTITION
+    p_mutate_layer: float = C.P_MUTATE_LAYER
+    lambda_energy: float = C.LAMBDA_ENERGY
+    lambda_accuracy: float = C.LAMBDA_ACCURACY
+    accuracy_bound: float = C.ACCURACY_LOSS_BOUND
+    estimator: str = "finetune"  # ε estimator used inside the search
+    reference_estimator: str = "finetune"  # re-scores the final best strategy
+    finetune_batches: int = 20  # for the "finetune-batches" estimator
+    validation_images: int = 1000  # fixed validation subset of the cheap estimators
+    privacy_images: int = 64  # evaluation images for P inside the search
+    # Whether E in the energy punishment includes the transmission energy E_T (Eq. 9). The paper's
+    # Tables 4 and 5 are compute only: without E_T our energy model gives Table 5's 0.7269 and
+    # 1.6776 mJ to four decimals, with E_T it does not (docs/decisions/paper-method.md §3).
+    include_transmission: bool = False
+
+
+@dataclass(frozen=True)
+class AttackSettings:
+    """Budgets of the attacks of ``paperlib.attacks`` (notebooks 06 and 08; the defaults are He et
+    al.'s settings where they give one, docs/decisions/attacks.md §3-§4, §8)."""
+
+    # black-box inverse network (notebook 06 runs it alone)
+    train_images: int | None = None  # the attacker's query images (training split); None: all
+    test_images: int = 256  # evaluated test images (notebook 06)
+    epochs: int = 10  # decoder training epochs
+    batch_size: int = 64  # decoder and shadow training batch
+    lr: float = 1e-3  # decoder learning rate (Adam)
+    points: int | None = None  # partition points attacked per model (spread evenly); None: all
+    # notebook 08: the three attacks on the same test images
+    images: int = 64  # test images every attack inverts in notebook 08
+    models: tuple[str, ...] | None = None  # models of notebook 08; None: every registered model
+    sweep_points: int | None = 5  # points per model in notebook 08's sweep (spread); None: all
+    # white-box rMLE (He et al.: Adam, lr 1e-2, 5000 iterations)
+    rmle_iterations: int = 5000
+    rmle_lr: float = 1e-2
+    rmle_tv: float = 1.0  # λ_TV of the relative objective (docs/decisions/attacks.md §3)
+    rmle_l2: float = 0.0  # λ_2 of the prior towards mid-grey (He et al. use none by default)
+    # query-free shadow model (He et al.: rMLE against the shadow, 500 iterations, lr 0.1)
+    shadow_images: int | None = None  # the attacker's labelled images (training split); None: all
+    shadow_epochs: int = 10
+    shadow_lr: float = 3e-3
+    shadow_rmle_iterations: int = 500
+    shadow_rmle_lr: float = 0.1
+    shadow_rmle_tv: float = 1.0
+    shadow_rmle_l2: float = 1.0  # λ_2 towards mid-grey: the shadow leaves the image's contrast free
+    # notebook 08: does P rank quantization policies at a fixed point as the attacks do?
+    policies: int = 32  # random quantization policies per fixed point
+    policy_models: tuple[str, ...] = ("cifar10cnn",)  # models of the within-point study
+    max_policy_points: int | None = None  # fixed points per model in that study; None: all
+    bootstrap: int = 2000  # bootstrap resamples of the Spearman correlation
+
+
+@dataclass(frozen=True)
+class DefenceSettings:
+    """Budgets of ``paperlib.defences`` and Zhang et al.'s RL search (notebook 09;
+    docs/decisions/defences.md §6)."""
+
+    models: tuple[str, ...] | None = ("cifar10cnn", "resnet18")  # notebook 09; None: every model
+    points: int = 3  # partition points per model where noise/dropout/DataMix are applied (spread)
+    images: int = 64  # test images every attack inverts
+    accuracy_images: int = 1000  # test images of the top-1
+    attacks: tuple[str, ...] | None = None  # None: every registered attack
+    energy_bound: float = C.ENERGY_BOUND_MJ  # E_b of the table of best points
+    accuracy_loss_bound: float = C.ACCURACY_LOSS_BOUND  # ε_b of that table
+    noise_kinds: tuple[str, ...] = ("gaussian", "laplacian")
+    noise_strengths: tuple[float, ...] = (0.1, 0.5, 1.0, 2.0, 4.0)  # x the IR's std (Zhang et al.'s range)
+    dropout_rates: tuple[float, ...] = (0.25, 0.5, 0.75, 0.9)
+    datamix_k: tuple[int, ...] = (2, 4)
+    datamix_epochs: int = 5  # mixing-aware fine-tuning of the cloud part
+    datamix_images: int | None = None  # training images of that fine-tuning; None: all
+    datamix_lr: float = 1e-3
+    batch_size: int = 64
+    rl_models: tuple[str, ...] | None = None  # models that get an RL row in notebook 09; None: all of ``models``
+    rl_episodes: int = 100  # Zhang et al.'s N (Alg. 2)
+    rl_samples: int = 4  # M strategies per episode
+    rl_lr: float = 1e-2  # Adam on the LSTM policies
+    rl_baseline_decay: float = 0.9  # exponential moving average of the rewards (Eq. 17)
+    rl_hidden: int = 32  # LSTM hidden size per direction
+    rl_decoder_images: int | None = 512  # the reactive adversary's query images inside the RL reward
+    rl_decoder_epochs: int = 2  # its decoder's epochs there (the final row uses the full attacks)
+    adv_lambdas: tuple[float, ...] = (1.0,)  # proactive retraining: weight of the decoder's SSIM
+    adv_rounds: int = 3  # Zhang et al.'s N_p
+    adv_decoder_epochs: int = 1  # N̂_d per round
+    adv_epochs: int = 1  # N_ec per round
+    adv_images: int | None = None  # training images of the retraining; None: all
+    adv_lr: float = 1e-4
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    train: dict[str, TrainRecipe]  # per-model recipes: override the family's and the default
+    search: SearchSettings
+    attack: AttackSettings
+    privacy_images: int  # evaluation images for the privacy notebooks
+    dataset: str | None = None  # overrides every model's paper data set when set
+    search_models: tuple[str, ...] = ("resnet18", "resnet50", "mobilenet")
+    baseline_seeds: tuple[int, ...] = (0, 1, 2)
+    description: str = ""
+    # per-model changes to ``search`` (e.g. a smaller validation subset for a model whose forward
+    # pass is costly); read them through :meth:`search_for`
+    search_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+    defence: DefenceSettings = DefenceSettings()  # notebook 09 and the RL search
+    train_by_family: dict[str, TrainRecipe] = field(default_factory=dict)  # by ``family``
+    train_default: TrainRecipe | None = None  # any other model
+
+    def search_for(self, model: str) -> SearchSettings:
+        """The search settings of ``model`` in this profile: ``search`` with its overrides."""
+        return replace(self.search, **self.search_overrides.get(model, {}))
+
+    def dataset_for(self, model: str) -> str:
+        """The data set a model is trained and evaluated on in this profile."""
+        from .models import architecture
+
+        return self.dataset or architecture(model).dataset
+
+    def recipe(self, model: str) -> TrainRecipe:
+        """The training recipe of ``model``: its own (``train``), else its family's
+        (``train_by_family``), else the profile's default (``train_default``)."""
+        if model in self.train:
+            return self.train[model]
+        from .models import architecture
+
+        family = architecture(model).family
+        recipe = self.train_by_family.get(family, self.train_default)
+        if recipe is None:
+            raise ValueError(f"profile {self.name!r} has no training recipe for {model!r} "
+                             f"(family {family!r}) and no default one")
+        return recipe
+
+
+# notebook 08's models outside the paper profile (ResNet50's attacks are for a GPU)
+ATTACK_MODELS = ("cifar10cnn", "vgg11", "resnet18", "mobilenet")
+
+PROFILES: dict[str, Profile] = {
+    "smoke": Profile(
+        name="smoke",
+        description="CI: seconds per step, tiny subsets; numbers mean nothing.",
+        train={},
+        train_default=TrainRecipe(epochs=1, lr=0.05, batch_size=64, train_images=256,
+                                  test_images=256),
+        # He et al.'s network learns nothing in one epoch on 256 images; 2 x 1024 images (seconds)
+        # lift it above chance, which the query-free attack needs (docs/decisions/attacks.md §1)
+        train_by_family={"cifar10cnn": TrainRecipe(epochs=2, lr=0.02, batch_size=64,
+                                                   train_images=1024, test_images=256)},
+        search=SearchSettings(iterations=12, population=6, sample=3, estimator="sensitivity",
+                              reference_estimator="finetune-batches", finetune_batches=2,
+                              validation_images=32, privacy_images=8),
+        search_overrides={"resnet50": {"validation_images": 16}},
+        # notebook 08 in smoke: two models, two points each, a few iterations (seconds per attack)
+        attack=AttackSettings(train_images=64, test_images=16, epochs=1, batch_size=32, points=3,
+                              images=4, models=("cifar10cnn", "resnet18"), sweep_points=2,
+                              rmle_iterations=10, rmle_lr=0.05, shadow_images=64, shadow_epochs=1,
+                              shadow_rmle_iterations=10, policies=5, max_policy_points=1,
+                              bootstrap=200),
+        privacy_images=8,
+        dataset="cifar10",
+        baseline_seeds=(0, 1),
+        defence=DefenceSettings(models=("cifar10cnn",), points=1, images=4, accuracy_images=128,
+                                noise_kinds=("gaussian",), noise_strengths=(1.0,),
+                                dropout_rates=(0.5,), datamix_k=(2,), datamix_epochs=1,
+                                datamix_images=128, rl_episodes=2, rl_samples=2,
+                                rl_decoder_images=32, rl_decoder_epochs=1, adv_rounds=1,
+                                adv_images=128),
+    ),
+    "quick": Profile(
+        name="quick",
+        description="2 CPU cores, about an hour end to end; CIFAR-10 for every model.",
+        train_by_family={
+            "vgg": TrainRecipe(epochs=10, lr=0.05),
+            "resnet": TrainRecipe(epochs=6, lr=0.1),
+            "mobilenet": TrainRecipe(epochs=12, lr=0.1),
+            # He et al.'s network: no batch norm, so a gentler peak rate (docs/decisions/attacks.md §1)
+            "cifar10cnn": TrainRecipe(epochs=10, lr=0.02),
+        },
+        train={"resnet50": TrainRecipe(epochs=3, lr=0.05)},  # ~4x ResNet18's cost per image
+        train_default=TrainRecipe(epochs=6, lr=0.05),
+        search=SearchSettings(iterations=300, estimator="sensitivity",
+                              reference_estimator="finetune-batches", finetune_batches=20,
+                              validation_images=500, privacy_images=32),
+        # ResNet50 (~4x ResNet18's cost per image, 3 CPU epochs of training) is searched in the
+        # paper profile only: its quick search would add ~25 min on 2 cores for a weak model
+        search_models=("resnet18", "mobilenet"),
+        # 1000 images x 4 epochs: notebook 06 (~90 decoders, every partition point) in ~15 min
+        # notebook 08: 4 models x 3 points (+ He et al.'s), 6 test images, 100 rMLE iterations
+        # (docs/decisions/attacks.md §8 estimates its time)
+        attack=AttackSettings(train_images=1000, test_images=128, epochs=4, batch_size=32,
+                              images=6, models=ATTACK_MODELS, sweep_points=3, rmle_iterations=100,
+                              rmle_lr=0.05, shadow_images=256, shadow_epochs=3,
+                              shadow_rmle_iterations=100, policies=8),
+        privacy_images=64,
+        dataset="cifar10",
+        # notebook 09 in about 25 min (docs/decisions/defences.md §6, §10): one defence point, one
+        # strength per noise kind, the RL search on cifar10cnn only
+        defence=DefenceSettings(points=1, images=6, accuracy_images=500, noise_strengths=(1.0,),
+                                dropout_rates=(0.5,), datamix_k=(2,), datamix_epochs=2,
+                                datamix_images=256, rl_models=("cifar10cnn",), rl_episodes=6,
+                                rl_samples=4, rl_decoder_images=128, rl_decoder_epochs=2,
+                                adv_rounds=2, adv_images=256),
+    ),
+    "paper": Profile(
+        name="paper",
+        description="The paper's settings (1000 iterations, one-epoch finetuning); needs a GPU.",
+        train={},
+        train_by_family={"vgg": TrainRecipe(epochs=100, lr=0.05),
+                         "cifar10cnn": TrainRecipe(epochs=100, lr=0.02)},
+        train_default=TrainRecipe(epochs=200, lr=0.1),
+        search=SearchSettings(estimator="finetune", reference_estimator="finetune",
+                              validation_images=10000, privacy_images=256),
+        # He et al.'s budgets (5000 rMLE iterations at 1e-2; 500 against the shadow at 0.1)
+        attack=AttackSettings(train_images=None, test_images=1000, epochs=30, images=256,
+                              sweep_points=None,
+                              policy_models=("cifar10cnn", "resnet18", "mobilenet")),
+        privacy_images=512,
+        defence=DefenceSettings(models=None, points=5, images=256, accuracy_images=10000,
+                                rl_decoder_images=None, rl_decoder_epochs=10),
+    ),
+}
+
+DEFAULT_PROFILE = config.DEFAULT_PROFILE
+
+
+def get_profile(name: str | None = None) -> Profile:
+    """The named profile, else ``$PAPERLIB_PROFILE``, else ``quick``."""
+    name = config.profile_name(name)
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown profile {name!r}; choose one of {', '.join(PROFILES)} "
+            "(set it with --profile, PROFILE=... for make, or PAPERLIB_PROFILE)"
+        ) from None
+
+
+def scaled(profile: Profile, *, epochs: int = 1, images: int = 64, iterations: int = 2,
+           population: int = 3, sample: int = 2) -> Profile:
+    """``profile`` with only its sizes scaled down (docs/decisions/scale.md §5): every training
+    recipe to ``epochs`` epochs on ``images`` train and test images, the search to ``iterations``
+    iterations of a population ``population`` (sample ``sample``) and subsets of at most
+    ``images`` images, the attacks to one epoch on tiny subsets. Everything else (data set, ε
+    estimators, searched models, hyper-parameters) stays the profile's, so a CPU run of the
+    result walks the same code paths as the full profile. The name gets ``-scaled``, so that its
+    outputs are never taken for the full profile's."""
+    if min(epochs, images, iterations, population, sample) < 1 or sample > population:
+        raise ValueError("scaled(): epochs, images, iterations, population and sample must be "
+                         f">= 1 and sample <= population, got {epochs}, {images}, {iterations}, "
+                         f"{population}, {sample}")
+
+    def recipe(r: TrainRecipe) -> TrainRecipe:
+        return replace(r, epochs=min(r.epochs, epochs),
+                       train_images=min(r.train_images or images, images),
+                       test_images=min(r.test_images or images, images))
+
+    def search(s: SearchSettings) -> SearchSettings:
+        return replace(s, iterations=min(s.iterations, iterations),
+                       population=min(s.population, population), sample=min(s.sample, sample),
+                       finetune_batches=min(s.finetune_batches, 2),
+                       validation_images=min(s.validation_images, images),
+                       privacy_images=min(s.privacy_images, 8))
+
+    small = min(images, 16)
+    return replace(
+        profile, name=f"{profile.name}-scaled",
+        train={m: recipe(r) for m, r in profile.train.items()},
+        train_by_family={f: recipe(r) for f, r in profile.train_by_family.items()},
+        train_default=None if profile.train_default is None else recipe(profile.train_default),
+        search=search(profile.search),
+        search_overrides={m: {k: (min(v, images) if k.endswith("_images") else v)
+                              for k, v in o.items()} for m, o in profile.search_overrides.items()},
+        attack=replace(profile.attack, train_images=small, test_images=small, epochs=1,
+                       points=min(profile.attack.points or 2, 2), images=4, rmle_iterations=5,
+                       shadow_images=small, shadow_epochs=1, shadow_rmle_iterations=5, policies=2,
+                       bootstrap=20),
+        privacy_images=min(profile.privacy_images, 8),
+        description=f"{profile.description} (sizes scaled down for a CPU test)")
+
+
+__all__ = ["Profile", "TrainRecipe", "SearchSettings", "AttackSettings", "DefenceSettings", "PROFILES", "get_profile",
+           "scaled"]

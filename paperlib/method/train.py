@@ -1,0 +1,301 @@
+"""Training and finetuning of the CIFAR models, with cached, resumable, verified checkpoints.
+
+A checkpoint is ``<checkpoint_dir>/<profile>/<model>-<dataset>-seed<seed>.json``: its metadata
+(architecture, data set and the data actually used, recipe, accuracy, seed, package version, and the
+name and sha256 of its weights file beside it; layout in :mod:`paperlib.infra.checkpoint`).
+``load_or_train`` reuses a matching checkpoint after checking the hash of its weights, refuses one
+whose metadata disagree with the request, that is damaged or that an older paperlib wrote (each with
+an error that names the file and the way out), and trains otherwise. An interrupted training run
+resumes from its last epoch and says so. Decisions: docs/decisions/data-integrity.md §2–§3.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io as _bytes_io
+import logging
+import time
+from pathlib import Path
+from typing import Callable, Iterable
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from .. import __version__
+from ..infra import config, io
+from . import data, models
+from .device import plan_for, resident, resolve
+from ..infra.checkpoint import (CheckpointCorrupted, CheckpointError, CheckpointFiles, CheckpointMismatch, LegacyCheckpoint)
+from ..infra import checkpoint as ckpt
+from .profiles import Profile, TrainRecipe, get_profile
+
+log = logging.getLogger(__name__)
+
+
+POSTFIX_EVERY = 20  # steps between loss read-outs on the progress bar (each one waits for the GPU)
+
+
+def default_device() -> torch.device:
+    """``$PAPERLIB_DEVICE``, else CUDA when present, else the CPU (:func:`paperlib.method.device.resolve`)."""
+    return resolve()
+
+
+def checkpoint_dir(root: str | Path | None = None) -> Path:
+    """``root``, else ``$PAPERLIB_CHECKPOINT_DIR``, else the repository's ``data/checkpoints``."""
+    return config.checkpoint_dir(root)
+
+
+def checkpoint_path(model: str, profile: str, dataset: str, seed: int,
+                    root: str | Path | None = None) -> Path:
+    """The checkpoint's metadata file ``<dir>/<profile>/<model>-<dataset>-seed<seed>.json``, which
+    names its weights file (``paperlib.infra.checkpoint``)."""
+    return checkpoint_dir(root) / profile / f"{model}-{dataset}-seed{seed}.json"
+
+
+@torch.no_grad()
+def evaluate(net: nn.Module, ds: data.CifarArrays, batch_size: int = 256,
+             device: torch.device | None = None) -> float:
+    """Top-1 accuracy of ``net`` on ``ds`` (float32; the images kept on ``net``'s device,
+    docs/decisions/scale.md §6)."""
+    device = device or next(net.parameters()).device
+    plan = plan_for(device)
+    plan.prepare(net)
+    was_training = net.training
+    net.eval()
+    correct = torch.zeros((), dtype=torch.long, device=device)
+    for x, y in data.batches(resident(ds, device), batch_size):
+        correct += (net(plan.input(x)).argmax(1) == y).sum()
+    net.train(was_training)
+    return int(correct) / max(len(ds), 1)
+
+
+def fit(net: nn.Module, batch_iter: Iterable[tuple[torch.Tensor, torch.Tensor]],
+        optimizer: torch.optim.Optimizer, scheduler=None, *, label_smoothing: float = 0.0,
+        device: torch.device | None = None, progress: tqdm | None = None,
+        forward: Callable[[torch.Tensor], torch.Tensor] | None = None) -> float:
+    """One pass of SGD over ``batch_iter``; returns the mean training loss. The device's plan
+    (:func:`paperlib.method.device.plan_for`: bf16 autocast and channels-last on CUDA, nothing on the
+    CPU) applies; ``forward``: ``net`` as :meth:`DevicePlan.compiled` returned it (default ``net``)."""
+    device = device or next(net.parameters()).device
+    plan = plan_for(device)
+    plan.prepare(net)
+    forward = forward or net
+    net.train()
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
+    total = torch.zeros((), dtype=torch.float64, device=device)  # read once, at the end
+    count = 0
+    for x, y in batch_iter:
+        x, y = plan.input(x.to(device, non_blocking=True)), y.to(device, non_blocking=True)
+        with plan.autocast_context():
+            loss = loss_fn(forward(x), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+        total += loss.detach().double() * len(y)
+        count += len(y)
+        if progress is not None:
+            progress.update(1)
+            if not progress.disable and progress.n % POSTFIX_EVERY == 0:
+                progress.set_postfix(loss=f"{loss.item():.3f}")
+    return float(total) / max(count, 1)
+
+
+def finetune(net: nn.Module, ds: data.CifarArrays, *, lr: float, momentum: float,
+             batch_size: int = 128, max_batches: int | None = None, seed: int = 0) -> nn.Module:
+    """The paper's quantization-loss finetune (docs/decisions/paper-method.md §5): SGD at a fixed
+    learning rate over one epoch of augmented training data, or over its first ``max_batches``
+    batches."""
+    optimizer = torch.optim.SGD(net.parameters(), lr=lr, momentum=momentum)
+    device = next(net.parameters()).device
+    batch_iter = data.batches(resident(ds, device), batch_size, shuffle=True,
+                                augment_images=True, seed=seed)
+    if max_batches is not None:
+        batch_iter = (b for _, b in zip(range(max_batches), batch_iter))
+    fit(net, batch_iter, optimizer)
+    return net.eval()
+
+
+def training_data(model: str, prof: Profile, dataset: str | None = None, seed: int = 0,
+                  allow_partial: bool | None = None) -> tuple[data.CifarArrays, data.CifarArrays]:
+    """The (train, test) arrays a profile trains and evaluates ``model`` on."""
+    dataset = dataset or prof.dataset_for(model)
+    recipe = prof.recipe(model)
+    train_ds = data.subset(data.load(dataset, "train", allow_partial=allow_partial),
+                           recipe.train_images, seed)
+    test_ds = data.subset(data.load(dataset, "test", allow_partial=allow_partial),
+                          recipe.test_images, seed)
+    return train_ds, test_ds
+
+
+def _request(model: str, prof: Profile, dataset: str, seed: int, provenance: str) -> dict:
+    return {"arch": model, "dataset": dataset, "num_classes": data.spec(dataset).num_classes,
+            "profile": prof.name, "recipe": dataclasses.asdict(prof.recipe(model)), "seed": seed,
+            "data": provenance}
+
+
+def _check_meta(meta: dict, request: dict, path: Path) -> None:
+    diff = {k: (meta.get(k), v) for k, v in request.items() if meta.get(k) != v}
+    if diff:
+        lines = "; ".join(f"{k}: checkpoint has {a!r}, requested {b!r}" for k, (a, b) in diff.items())
+        raise CheckpointMismatch(
+            f"the cached checkpoint {path} was made for other settings ({lines}). Delete it, or "
+            "pass --retrain (retrain=True) to train afresh and replace it."
+        )
+    if meta.get("version") != __version__:
+        log.warning("checkpoint %s was written by paperlib %s (this is %s)", path,
+                    meta.get("version"), __version__)
+
+
+def _load_state(state_path: Path, request: dict, device: torch.device) -> dict | None:
+    """The saved state of an interrupted training for ``request`` (None when there is none)."""
+    if not state_path.exists():
+        return None
+    state = io.torch_load(state_path, fix="delete it to restart this training from epoch 0",
+                          map_location=device, weights_only=False)
+    saved = state.get("request") if isinstance(state, dict) else None
+    if saved is not None and saved != request:
+        raise CheckpointMismatch(
+            f"{state_path} holds an interrupted training for other settings; delete it, or pass "
+            "--retrain (retrain=True) to train afresh")
+    return state
+
+
+def _train(net: nn.Module, recipe: TrainRecipe, train_ds: data.CifarArrays, seed: int,
+           device: torch.device, state_path: Path, progress: bool, desc: str,
+           request: dict | None = None) -> float:
+    """The training recipe: SGD (Nesterov, momentum 0.9) with a one-cycle learning rate.
+    Saves its state after every epoch to ``state_path`` and resumes from it."""
+    steps = -(-len(train_ds) // recipe.batch_size)
+    optimizer = torch.optim.SGD(net.parameters(), lr=recipe.lr, momentum=0.9, nesterov=True,
+                                weight_decay=recipe.weight_decay)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=recipe.lr,
+                                                    total_steps=steps * recipe.epochs)
+    start, seconds = 0, 0.0
+    state = _load_state(state_path, request, device)
+    if state is not None:
+        net.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        start, seconds = state["epoch"], state["seconds"]
+        log.warning("%s: resuming from epoch %d of %d (the state an interrupted run saved in %s)",
+                    desc, start, recipe.epochs, state_path)
+    bar = tqdm(total=steps * recipe.epochs, initial=steps * start, desc=desc, disable=not progress)
+    plan = plan_for(device)
+    forward = plan.compiled(plan.prepare(net))  # compiled once for every epoch (scale.md §6)
+    train_on_device = resident(train_ds, device)
+    for epoch in range(start, recipe.epochs):
+        t0 = time.perf_counter()
+        batch_iter = data.batches(train_on_device, recipe.batch_size, shuffle=True,
+                                    augment_images=True, seed=seed * 1000 + epoch)
+        fit(net, batch_iter, optimizer, scheduler, label_smoothing=recipe.label_smoothing,
+            device=device, progress=bar, forward=forward)
+        seconds += time.perf_counter() - t0
+        with io.atomic_path(state_path) as tmp:
+            torch.save({"model": net.state_dict(), "optimizer": optimizer.state_dict(),
+                        "scheduler": scheduler.state_dict(), "epoch": epoch + 1,
+                        "seconds": seconds, "request": request}, tmp)
+    bar.close()
+    return seconds
+
+
+def load_or_train(model: str, profile: str | Profile | None = None, *, dataset: str | None = None,
+                  seed: int = 0, retrain: bool = False, device: torch.device | str | None = None,
+                  allow_partial: bool | None = None, checkpoint_root: str | Path | None = None,
+                  progress: bool = True) -> tuple[nn.Module, dict]:
+    """A trained model for ``(model, profile, dataset, seed)`` in eval mode, and its metadata.
+
+    Reuses the cached checkpoint when its metadata match the request and its weights their
+    sha256; refuses it when they do not (:class:`CheckpointMismatch`, :class:`CheckpointCorrupted`,
+    :class:`LegacyCheckpoint`, ``io.DamagedFileError``: each names the file and the way out); trains
+    (resuming if interrupted) when there is none or ``retrain``. One process at a time trains a
+    checkpoint (others wait), and the leftovers of a killed run are removed first.
+    """
+    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    dataset = dataset or prof.dataset_for(model)
+    models.architecture(model)  # a clear error for an unknown name
+    device = resolve(device)
+    train_ds, test_ds = training_data(model, prof, dataset, seed, allow_partial)
+    request = _request(model, prof, dataset, seed, data.provenance(train_ds, test_ds))
+    files = CheckpointFiles(checkpoint_path(model, prof.name, dataset, seed, checkpoint_root))
+    with ckpt.locked(files) as writable:
+        if writable:
+            ckpt.clean_leftovers(files)
+        if files.meta.exists() and not retrain:
+            meta = ckpt.read_meta(files)
+            _check_meta(meta, request, files.meta)
+            net = models.build(model, dataset)
+            net.load_state_dict(ckpt.load_weights(files, meta))
+            if files.partial.exists():
+                log.warning("ignoring %s, an interrupted training beside the complete checkpoint "
+                            "%s; delete it to free the space", files.partial, files.meta)
+            return net.to(device).eval(), meta
+        torch.manual_seed(seed)
+        net = models.build(model, dataset).to(device)
+        if retrain:
+            files.partial.unlink(missing_ok=True)
+        seconds = _train(net, prof.recipe(model), train_ds, seed, device, files.partial, progress,
+                         desc=f"train {model} ({prof.name})", request=request)
+        accuracy = evaluate(net, test_ds, device=device)
+        meta = {**request, "accuracy": accuracy, "train_seconds": round(seconds, 1),
+                "device": str(device), "version": __version__,
+                "date": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        meta = ckpt.save(files, net.state_dict(), meta)
+        files.partial.unlink(missing_ok=True)
+    log.info("trained %s: top-1 %.4f in %.0f s", model, accuracy, seconds)
+    return net.eval(), meta
+
+
+def adopt_checkpoint(path: str | Path, *, profile: str | Profile | None = None,
+                     allow_partial: bool | None = None, device: torch.device | str | None = None,
+                     tolerance_images: int = 1) -> dict:
+    """Record the sha256 of a checkpoint written by an older paperlib (``<stem>.pt`` beside
+    metadata without a hash) that **you vouch for**, so that ``load_or_train`` accepts it.
+
+    It is refused unless the weights load into the architecture the metadata name, are finite,
+    the metadata match what the profile (default: the one they name) would train today (recipe,
+    data provenance, seed), and the top-1 accuracy re-measured on the profile's test split is the
+    one recorded, within ``tolerance_images`` images. Flipped bytes that change no prediction
+    cannot be detected this way: that is what vouching means (docs/decisions/data-integrity.md
+    §3). The metadata keep an ``adopted`` entry (date, re-measured accuracy, former file).
+    ``path``: the legacy ``.pt`` or its ``.json``. Returns the new metadata.
+    """
+    files = CheckpointFiles.of(path)
+    with ckpt.locked(files):
+        meta = io.read_json(files.meta, fix=files.retrain_fix())
+        if "sha256" in meta:
+            raise ValueError(f"{files.meta} already records the sha256 of its weights; "
+                             "there is nothing to adopt")
+        legacy = files.legacy_weights
+        payload = legacy.read_bytes()
+        state = io.torch_load(_bytes_io.BytesIO(payload), name=str(legacy),
+                              fix=files.retrain_fix(), map_location="cpu", weights_only=True)
+        prof = profile if isinstance(profile, Profile) else get_profile(profile or meta.get("profile"))
+        model, dataset, seed = meta["arch"], meta["dataset"], meta["seed"]
+        net = models.build(model, dataset)
+        net.load_state_dict(state)  # strict: another architecture is refused here
+        if not all(torch.isfinite(t).all() for t in state.values() if t.is_floating_point()):
+            raise CheckpointCorrupted(f"{legacy} holds non-finite weights; {files.retrain_fix()}")
+        train_ds, test_ds = training_data(model, prof, dataset, seed, allow_partial)
+        _check_meta(meta, _request(model, prof, dataset, seed, data.provenance(train_ds, test_ds)),
+                    files.meta)
+        device = resolve(device)
+        accuracy = evaluate(net.to(device), test_ds, device=device)
+        if abs(accuracy - float(meta["accuracy"])) * len(test_ds) > tolerance_images + 1e-9:
+            raise CheckpointMismatch(
+                f"{legacy} scores top-1 {accuracy:.4f} on {len(test_ds)} test images, but "
+                f"{files.meta} records accuracy {meta['accuracy']:.4f}: the weights do not match "
+                f"their metadata and cannot be adopted; {files.retrain_fix()}")
+        adopted = {"date": time.strftime("%Y-%m-%dT%H:%M:%S"), "accuracy": accuracy,
+                   "from": legacy.name, "version": __version__}
+        meta = ckpt.commit(files, payload, {**meta, "adopted": adopted})
+    log.warning("adopted %s: top-1 %.4f re-measured, sha256 %s recorded in %s", legacy, accuracy,
+                meta["sha256"][:16], files.meta)
+    return meta
+
+
+__all__ = ["CheckpointError", "CheckpointMismatch", "CheckpointCorrupted", "LegacyCheckpoint",
+           "default_device", "checkpoint_dir", "checkpoint_path", "evaluate", "fit", "finetune",
+           "training_data", "load_or_train", "adopt_checkpoint"]

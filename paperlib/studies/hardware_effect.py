@@ -1,0 +1,142 @@
+"""How the paper's Table 4/5 conclusions move on another hardware description (notebook 05).
+
+Everything here is analytic (Eq. 7-9 on the architecture), so it needs no trained model: the
+energy per operation of each description (:func:`energy_per_operation`), the fixed strategies of
+Tables 4 and 5 on each (:func:`analytic_offloads`: full precision and 8-bit uniform at the
+deepest partition point under E_b, and the 8-bit conv/fc split), the energy of uniform bit widths
+against 8 bits at the same partition point (:func:`bit_width_savings`, the ground of Fig. 11's
+"mixed precision saves about 40 %"), and the searched strategies re-costed
+(:func:`searched_energies`). Energies are compute only, as the paper's tables
+(docs/decisions/graph-and-hardware.md §7).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from ..method import energy, hardware, models
+from . import tables
+from ..method.constants import ENERGY_BOUND_MJ, FULL_PRECISION
+
+BIT_WIDTHS: tuple[int, ...] = (2, 4, 6, 8, 16, 32)
+
+
+def descriptions(extra: Iterable[hardware.HardwareSpec] = ()) -> list[hardware.Hardware]:
+    """Every shipped description (:data:`paperlib.method.hardware.HARDWARE`), the one in use when it is
+    another, then ``extra``; each once (by its numbers)."""
+    out: list[hardware.Hardware] = []
+    for spec in [*hardware.HARDWARE, hardware.current(), *extra]:
+        h = hardware.load(spec)
+        if all(h.digest != o.digest for o in out):
+            out.append(h)
+    return out
+
+
+def energy_per_operation(hws: Sequence[hardware.HardwareSpec],
+                         bits: Sequence[int] = BIT_WIDTHS) -> pd.DataFrame:
+    """``E_MAC|k`` and ``E_mem|k`` in pJ of every description at every bit width ``k``
+    (columns ``hardware``, ``label``, ``bits``, ``e_mac_pj``, ``e_mem_pj``)."""
+    rows = []
+    for spec in hws:
+        h = hardware.load(spec)
+        rows += [{"hardware": h.name, "label": h.label, "bits": int(k), "e_mac_pj": h.e_mac_pj(k),
+                  "e_mem_pj": h.e_mem_pj(k)} for k in bits]
+    return pd.DataFrame(rows)
+
+
+def _meta_net(model: str) -> nn.Module:
+    with torch.device("meta"):  # shapes only
+        return models.build(model)
+
+
+def analytic_offloads(model_names: Sequence[str], hws: Sequence[hardware.HardwareSpec],
+                      energy_bound: float = ENERGY_BOUND_MJ) -> pd.DataFrame:
+    """Tables 4 and 5's fixed strategies (``tables.analytic_references``: full precision and
+    8-bit uniform at the deepest p whose compute energy is below ``energy_bound``, and 8-bit
+    conv/fc) of every model on every description; one row per (hardware, model, method)."""
+    rows = []
+    for spec in hws:
+        h = hardware.load(spec)
+        with hardware.use(h):
+            for m in model_names:
+                ref = tables.analytic_references(_meta_net(m), energy_bound)
+                rows.append(ref.assign(model=m, hardware=h.name,
+                                       num_units=models.num_units(_meta_net(m))))
+    cols = ["hardware", "model", "method", "bits", "p", "num_units", "blocks", "conv_layers",
+            "conv_layers_with_stem", "energy_mj", "transmission_mj"]
+    df = pd.concat(rows, ignore_index=True)
+    return df[[c for c in cols if c in df.columns]]
+
+
+def bit_width_savings(model_names: Sequence[str], hws: Sequence[hardware.HardwareSpec],
+                      bits: Sequence[int] = (2, 4, 8, FULL_PRECISION)) -> pd.DataFrame:
+    """Compute energy with every unit on the edge at uniform ``bits`` (the stem's first layer at
+    fp32), and its ratio to 8 bits, per model and description: how much lower bit widths can save
+    at the same partition point on each."""
+    rows = []
+    for spec in hws:
+        h = hardware.load(spec)
+        for m in model_names:
+            net = _meta_net(m)
+            p = models.num_units(net)
+            e8 = energy.edge_energy(net, p, 8, transmission=False, hardware=h)
+            rows += [{"hardware": h.name, "model": m, "p": p, "bits": int(b),
+                      "energy_mj": (e := energy.edge_energy(net, p, int(b), transmission=False,
+                                                            hardware=h)),
+                      "ratio_to_8bit": e / e8} for b in bits]
+    return pd.DataFrame(rows)
+
+
+def searched_energies(strategies: Mapping[str, tuple[nn.Module, int, Any]],
+                      hws: Sequence[hardware.HardwareSpec],
+                      energy_bound: float = ENERGY_BOUND_MJ) -> pd.DataFrame:
+    """The compute energy of given strategies ``{model: (net, p, policy)}`` (e.g. the searched
+    ones, found on Table 3) on every description, and whether it stays under ``energy_bound``."""
+    rows = []
+    for spec in hws:
+        h = hardware.load(spec)
+        for m, (net, p, policy) in strategies.items():
+            e = energy.edge_energy(net, int(p), policy, transmission=False, hardware=h)
+            rows.append({"hardware": h.name, "model": m, "p": int(p), "energy_mj": e,
+                         "within_bound": bool(e < energy_bound)})
+    return pd.DataFrame(rows)
+
+
+def shifts(offloads: pd.DataFrame, reference: str = hardware.DEFAULT_HARDWARE) -> pd.DataFrame:
+    """Per (model, method), the deepest partition point and the energy on each description beside
+    the ``reference`` one's (columns ``p_<hardware>``, ``energy_mj_<hardware>``), and
+    ``moved``: whether the partition point differs from the reference's."""
+    keys = ["model", "method"]
+    wide = offloads.pivot_table(index=keys, columns="hardware", values=["p", "energy_mj"],
+                                aggfunc="first", dropna=False)
+    wide.columns = [f"{v}_{hw}" for v, hw in wide.columns]
+    wide = wide.reset_index()
+    ref = f"p_{reference}"
+    others = [c for c in wide.columns if c.startswith("p_") and c != ref]
+    wide["moved"] = np.any([~np.isclose(wide[c].astype(float), wide[ref].astype(float),
+                                        equal_nan=True) for c in others], axis=0) if others else False
+    return wide
+
+
+def shift_sentences(shifted: pd.DataFrame, reference: str = hardware.DEFAULT_HARDWARE) -> list[str]:
+    """One sentence per model and method whose deepest partition point moves."""
+    out = []
+    for _, row in shifted[shifted["moved"]].iterrows():
+        parts = [f"{hw[2:]} p = {_p(row[hw])}" for hw in row.index
+                 if hw.startswith("p_") and hw != f"p_{reference}"]
+        out.append(f"{models.MODELS.label(row['model'])}, {row['method']}: p = "
+                   f"{_p(row[f'p_{reference}'])} on {reference}, {', '.join(parts)}")
+    return out
+
+
+def _p(value: Any) -> str:
+    return "none fits" if value is None or (isinstance(value, float) and np.isnan(value)) else str(int(value))
+
+
+__all__ = ["BIT_WIDTHS", "descriptions", "energy_per_operation", "analytic_offloads",
+           "bit_width_savings", "searched_energies", "shifts", "shift_sentences"]

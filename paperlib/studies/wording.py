@@ -1,0 +1,77 @@
+"""The words every generated finding uses, in one place: verdict thresholds, and the functions that
+turn a number or a comparison into the same phrase everywhere (docs/decisions/reporting.md §6).
+The thresholds are this package's choices, not the paper's."""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+STRONG_RHO = 0.7  # |ρ| at or above: a clear (monotone-ish) relation
+WEAK_RHO = 0.3  # |ρ| at or above: a weak one; below: none
+MIN_POINTS_FOR_RHO = 5  # fewer points: no rank correlation is printed
+SAVING_TOLERANCE = 0.1  # Fig. 11: a saving within 10 points of the paper's counts as "close"
+NEAR_BOUND = 0.9  # Table 5: a searched energy above 90 % of E_b sits "just under" it
+LEAK_SSIM_GAIN = 0.05  # attack SSIM above the mean-image reference by more: the IR leaks
+SATURATED_P = 1.8  # P at or above: near the "uncorrelated" value 2
+SMALL_CHANGE = 0.01  # |ΔSSIM|, |ΔP| below: "barely changes"
+SIGNIFICANT_SE = 2.0  # a difference beyond this many standard errors counts
+
+
+def rho_text(rho: float, n: int, symbol: str = "ρ") -> str:
+    """"ρ = -0.98 (n = 8)", or "n = 3, too few points for ρ" below :data:`MIN_POINTS_FOR_RHO`."""
+    if n < MIN_POINTS_FOR_RHO:
+        return f"n = {n}, too few points for {symbol}"
+    if not np.isfinite(rho):
+        return f"{symbol} undefined (constant values), n = {n}"
+    return f"{symbol} = {rho:.2f} (n = {n})"
+
+
+def agreement_word(rho: float) -> str:
+    """How a depth-vs-privacy ρ relates to the paper's "increases with depth"."""
+    return ("agrees with" if rho >= STRONG_RHO else
+            "partly agrees with" if rho >= WEAK_RHO else "does not reproduce")
+
+
+def consistency_word(rho: float) -> str:
+    """How consistent two curves with rank correlation ``rho`` are."""
+    return ("consistent" if rho >= STRONG_RHO else
+            "only partly consistent" if rho >= WEAK_RHO else "not consistent")
+
+
+def proxy_attack_verdict(rho: float) -> str:
+    """What ρ(P, attack SSIM) says: agreement is ρ near -1 (more private = recovered worse)."""
+    if not np.isfinite(rho):
+        return "undefined (constant values)"
+    if rho <= -STRONG_RHO:
+        return "agree well"
+    if rho <= -WEAK_RHO:
+        return "agree weakly"
+    if rho < WEAK_RHO:
+        return "are unrelated"
+    return "disagree (P rises where the attack does better)"
+
+
+def seeds_word(a: Mapping[str, float] | None, b: Mapping[str, float] | None) -> str:
+    """Method ``a`` against ``b``, each a ``{"mean", "min", "max"}`` over seeds."""
+    if a is None or b is None:
+        return "n/a"
+    if a["min"] > b["max"]:
+        return "better on every seed"
+    if a["max"] < b["min"]:
+        return "worse on every seed"
+    return "within the spread over seeds"
+
+
+def feasibility(energy_mj: float, bound_mj: float) -> str:
+    """"within E_b" or "over E_b by x %": what a label may truthfully say about a strategy."""
+    if energy_mj <= bound_mj:
+        return "within E_b"
+    return f"over E_b by {energy_mj / bound_mj - 1:.0%}"
+
+
+def block_count(v: float) -> str:
+    """A number of blocks, or "none" when no partition fits."""
+    return "none" if pd.isna(v) else f"{int(v)}"
