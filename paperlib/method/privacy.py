@@ -119,9 +119,9 @@ def check_inputs(x: torch.Tensor, ir: torch.Tensor) -> None:
 
 
 def check_values(x: torch.Tensor, ir: torch.Tensor) -> None:
-    """Raise ValueError unless x and ir are finite and x lies in [0, 1] (SPEC §4: P compares the
-    un-normalised input; images in [0, 255] or [-1, 1] would give a plausible but wrong P;
-    docs/decisions/data-integrity.md §7)."""
+    """Raise ValueError unless x and ir are finite and x lies in [0, 1] (P compares the
+    un-normalised input, docs/decisions/paper-method.md §4; images in [0, 255] or [-1, 1] would
+    give a plausible but wrong P; docs/decisions/data-integrity.md §7)."""
     for name, t in (("x", x), ("ir", ir)):
         finite = torch.isfinite(t.detach())
         if not bool(finite.all()):
