@@ -143,9 +143,17 @@ def problems(text: str, figures: Path = FIGURES) -> list[str]:
     return out
 
 
+def _render_or_note(name: str, figures: Path) -> str:
+    try:
+        return summaries.render(name, figures)
+    except FileNotFoundError as e:
+        return f"(not generated: {e})"
+
+
 def all_blocks(figures: Path = FIGURES) -> str:
-    """Every generated block with its markers, as one Markdown file."""
-    return "\n\n".join("\n".join([markers(n)[0], summaries.render(n, figures), markers(n)[1]])
+    """Every generated block with its markers, as one Markdown file; a block whose table this
+    run did not write says so instead of failing the run."""
+    return "\n\n".join("\n".join([markers(n)[0], _render_or_note(n, figures), markers(n)[1]])
                        for n in summaries.SUMMARIES) + "\n"
 
 

@@ -119,7 +119,7 @@ def check_inputs(x: torch.Tensor, ir: torch.Tensor) -> None:
 
 
 def check_values(x: torch.Tensor, ir: torch.Tensor) -> None:
-    """Raise ValueError unless x and ir are finite and x lies in [0, 1] (SPEC §4: P compares the
+    """Raise ValueError unless x and ir are finite and x lies in [0, 1] (Eq. 1–2, docs/decisions/paper-method.md §4: P compares the
     un-normalised input; images in [0, 255] or [-1, 1] would give a plausible but wrong P;
     docs/decisions/data-integrity.md §7)."""
     for name, t in (("x", x), ("ir", ir)):

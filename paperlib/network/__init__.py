@@ -1,4 +1,4 @@
-"""The paper's static strategy under real, fluctuating uplinks (Tang et al. 2021; SPEC §10).
+"""The paper's static strategy under real, fluctuating uplinks (Tang et al. 2021; docs/decisions/network.md).
 
 The paper picks one partition point and bit allocation for a stable 1 Mbit/s network. This package
 replays real cellular uplink traces and asks how that strategy fares, what Tang et al.'s on-line
