@@ -28,6 +28,7 @@ from ..infra import config, io
 from ..studies import report
 from ..method.constants import ENERGY_BOUND_MJ
 from ..method.profiles import Profile, get_profile
+from . import readme
 
 NOTEBOOKS = config.REPO_ROOT / "notebooks"
 KERNEL = "paperlib"
@@ -245,6 +246,8 @@ def reproduce(profile: str | None = None, stages: tuple[str, ...] = STAGES,
         run_searches(prof)
     if "notebooks" in stages:
         run_notebooks(prof, only)
+        blocks = readme.publish(prof.name, report.figures_dir(prof.name))
+        print(f"[reproduce] README blocks: {shown_path(blocks)}", flush=True)
         where = shown_path(report.figures_dir(prof.name))
         print(f"[reproduce] figures, tables and {MANIFEST} of profile {prof.name}: {where}/"
               + ("" if prof.name == config.COMMITTED_PROFILE else

@@ -1,0 +1,248 @@
+"""The README's results, written from the committed tables: one function per study turns its CSVs
+into the sentences and small tables the README shows (docs/decisions/reporting.md §9).
+
+Each function is pure: it takes the study's tables (``pandas.DataFrame`` read from
+``figures/<name>.csv``) and returns Markdown. Numbers are written by :mod:`.numbers` (units and
+rounding in one place) and comparisons use the verdict words of :mod:`.wording`. :data:`SUMMARIES`
+lists every block with the tables it reads; ``paperlib.app.readme`` puts them between markers in
+the README and checks that every number in them is found in a table the block cites.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Mapping
+
+import pandas as pd
+
+from . import numbers as N
+from .wording import proxy_attack_verdict, rho_text, seeds_word, agreement_word
+
+Tables = Mapping[str, pd.DataFrame]
+LABELS = {"resnet18": "ResNet18", "resnet50": "ResNet50", "mobilenet": "MobileNet",
+          "vgg11": "VGG11", "cifar10cnn": "cifar10cnn"}
+PARTIAL = "partial CIFAR-10 copy"
+FP32 = "full precision"
+
+
+def _label(model: str) -> str:
+    return LABELS.get(model, model)
+
+
+def spread_word(difference: float, spread: float, over: str) -> str:
+    """Whether ``difference`` exceeds the ``spread`` a table holds (e.g. the sum of two standard
+    deviations over test images); ``over`` names what the spread is taken over."""
+    if abs(difference) > spread:
+        return f"beyond the spread over {over}"
+    return f"within the spread over {over}"
+
+
+NO_SPREAD = "one run each: the tables hold no spread to compare against"
+
+
+def _stats(values: pd.Series) -> dict[str, float]:
+    return {"mean": float(values.mean()), "min": float(values.min()), "max": float(values.max())}
+
+
+def _range(stats: Mapping[str, float], decimals: int = N.METRIC_DECIMALS) -> str:
+    return (f"{N.metric(stats['mean'], decimals)} "
+            f"({N.metric(stats['min'], decimals)}–{N.metric(stats['max'], decimals)})")
+
+
+def derived_top1(table4: pd.DataFrame) -> pd.Series:
+    """True for the Table 4 rows whose top-1 is the fp32 row's top-1 minus the estimated ε
+    (not measured): detected from the table itself, so the caption follows the data."""
+    fp32 = table4[table4["method"] == FP32].set_index("model")["top1"]
+    expected = table4["model"].map(fp32) - table4["eps_reference"]
+    return (table4["method"] != FP32) & ((table4["top1"] - expected).abs() < 1e-9)
+
+
+# --- one function per study ---------------------------------------------------------------------
+
+def headline(t: Tables) -> str:
+    """The verdict on the paper's main claim (Table 4, Table 5): where the search partitions."""
+    t4, t5 = t["table4_offloads_privacy"], t["table5_conv_fc_vs_searched"]
+    lines = []
+    for model, rows in t4[t4["method"] == "searched"].groupby("model", sort=False):
+        r = rows.iloc[0]
+        same = (r.blocks, r.conv_layers) == (r.blocks_paper, r.conv_layers_paper)
+        s5 = t5[(t5["model"] == model) & (t5["method"] == "searched")]
+        paper_e = s5["energy_mj_paper"].iloc[0] if len(s5) else float("nan")
+        whose = "the paper's split" if same else "paper"
+        paper_e_text = "" if pd.isna(paper_e) else f" (paper: {N.energy(paper_e)})"
+        lines.append(
+            f"- {_label(model)}: the search offloads {int(r.blocks)} blocks / {int(r.conv_layers)} "
+            f"conv layers ({whose}: "
+            f"{int(r.blocks_paper)}/{int(r.conv_layers_paper)}) at {N.energy(r.energy_mj)}"
+            f"{paper_e_text}, privacy P {N.metric(r.privacy)} (paper: {N.metric(r.privacy_paper, 4)}).")
+    lines.append(f"- P and top-1 are computed on the {PARTIAL}; {NO_SPREAD}.")
+    return "\n".join(lines)
+
+
+def table4(t: Tables) -> str:
+    """Table 4 beside the paper's values, with a caption that says which top-1 are measured."""
+    t4 = t["table4_offloads_privacy"]
+    derived = derived_top1(t4)
+    head = ("| model | method | ours #B/#L | paper #B/#L | ours P | paper P | ours top-1 "
+            "| paper top-1 |\n|---|---|---|---|---|---|---|---|")
+    rows = []
+    for i, r in t4.iterrows():
+        top1 = N.metric(r.top1) + (" *" if derived[i] else "")
+        rows.append(f"| {_label(r.model)} | {r.method} | {int(r.blocks)}/{int(r.conv_layers)} | "
+                    f"{int(r.blocks_paper)}/{int(r.conv_layers_paper)} | {N.metric(r.privacy)} | "
+                    f"{N.metric(r.privacy_paper, 4)} | {top1} | {N.metric(r.top1_paper, 4)} |")
+    caption = (f"#B/#L: blocks / conv layers offloaded to the edge; P: Eq. 1–2 on the {PARTIAL}; "
+               f"top-1 of the full-precision rows measured on the {PARTIAL}'s test split")
+    if derived.any():
+        caption += "; * derived, not measured: the full-precision top-1 minus the estimated ε"
+    return "\n".join([head, *rows, "", caption + "."])
+
+
+def search_time(t: Tables) -> str:
+    """Table 2: the quick searches' wall time, cache hit rate and the 1000-iteration estimate."""
+    lines = []
+    for _, r in t["table2_search_time"].iterrows():
+        lines.append(
+            f"- {_label(r.model)} ({r.estimator} estimator): {N.duration(r.wall_h)} for "
+            f"{N.count(r.iterations_run)} iterations ({N.count(r.evaluations)} evaluations, cache "
+            f"hit rate {N.share(r.cache_hit_rate)}); extrapolated to a thousand "
+            f"iterations {N.duration(r.per_1000_h)} on this CPU (paper: {N.duration(r.paper_h)} on one "
+            f"GPU with one-epoch finetuning, another estimator: not comparable).")
+    return "\n".join(lines)
+
+
+def depth(t: Tables) -> str:
+    """Fig. 5 and 7: Spearman ρ of privacy against depth, layer- and block-wise (notebook 02)."""
+    d = t["nb02_depth_correlation"]
+    head = "| model | view | ρ (depth, P) | points | steps up |\n|---|---|---|---|---|"
+    rows = [f"| {_label(r.model)} | {r.view} | {N.metric(r.rho, 2)} | {int(r.points)} | "
+            f"{N.share(r.increasing_steps, 0)} |" for r in d.itertuples()]
+    block = d[d["view"] == "block-wise"]
+    weakest = block.loc[block["rho"].idxmin()]
+    text = (f"Block-wise privacy {agreement_word(weakest.rho)} the paper's \"privacy increases "
+            f"with depth\" for every model (weakest: {_label(weakest.model)}, "
+            f"{rho_text(weakest.rho, int(weakest.points))}); P on the {PARTIAL}.")
+    return "\n".join([head, *rows, "", text])
+
+
+def attacks(t: Tables) -> str:
+    """Notebooks 06 and 08: does the proxy P track what a real inversion attack recovers?"""
+    agree = t["nb06_proxy_attack_agreement"]
+    agree = agree[agree["irs_compared"].str.startswith("fp32")]
+    lines = [f"- {_label(r.model)}: P and the inverse network's SSIM "
+             f"{proxy_attack_verdict(r.rho_ssim)}, {rho_text(r.rho_ssim, int(r.irs))} over "
+             "partition points." for r in agree.itertuples()]
+    sv = t["nb06_searched_vs_baselines_attack"]
+    for model, rows in sv.groupby("model", sort=False):
+        s = rows[rows["strategy"].str.startswith("searched")].iloc[0]
+        b = rows[rows["strategy"].str.startswith("8-bit")].iloc[0]
+        lines.append(
+            f"- {_label(model)}: attack SSIM on the searched strategy {N.metric(s.attack_ssim)} "
+            f"(sd {N.metric(s.ssim_sd)}) against {N.metric(b.attack_ssim)} (sd "
+            f"{N.metric(b.ssim_sd)}) for 8-bit uniform at the deepest p under E_b: "
+            f"{spread_word(s.attack_ssim - b.attack_ssim, s.ssim_sd + b.ssim_sd, 'test images')}.")
+    he = t["nb08_he2019_table"]
+    table = he.pivot_table(index="attack", columns="split", values="ssim", sort=False)
+    splits = list(dict.fromkeys(he["split"]))
+    head = ("| attack (He et al. 2019, cifar10cnn) | " + " | ".join(splits) + " |\n|---|"
+            + "---|" * len(splits))
+    rows = [f"| {a} | " + " | ".join(N.metric(table.loc[a, s]) for s in splits) + " |"
+            for a in dict.fromkeys(he["attack"])]
+    n = int(he["test_images"].iloc[0])
+    mean_image = N.metric(he["mean_image_ssim"].iloc[0])
+    caption = (f"SSIM of the reconstructions ({n} test images of the {PARTIAL}; the mean image "
+               f"scores {mean_image}).")
+    return "\n".join([*lines, "", head, *rows, "", caption])
+
+
+def baselines(t: Tables) -> str:
+    """Notebook 07: the genetic search against the other search methods at one budget."""
+    f = t["nb07_search_baselines_final"]
+    stats = {m: _stats(g["best_fitness"]) for m, g in f.groupby("method", sort=False)}
+    seeds = f["seed"].nunique()
+    head = ("| method | best fitness, mean (min–max) | distinct strategies | GA against it |\n"
+            "|---|---|---|---|")
+    rows = []
+    for m, g in f.groupby("method", sort=False):
+        verdict = "—" if m == "ga" else seeds_word(stats["ga"], stats[m])
+        rows.append(f"| {m} | {_range(stats[m])} | {N.count(g['evaluations'].max())} | {verdict} |")
+    text = (f"{seeds} seeds, budget {N.count(f['budget'].max())} evaluations each, "
+            f"{_label(f['model'].iloc[0])} on the {PARTIAL}.")
+    return "\n".join([head, *rows, "", text])
+
+
+def fronts(t: Tables) -> str:
+    """Notebook 07: one NSGA-II run against the genetic search swept over E_b, by hypervolume."""
+    h = t["nb07_front_hypervolume"]
+    stats = {m: _stats(g["hypervolume"]) for m, g in h.groupby("method", sort=False)}
+    nsga, sweep = stats.get("nsga2"), stats.get("ga-sweep")
+    return (f"Hypervolume in (−P, E, ε): NSGA-II {_range(nsga, 4)}, GA swept over E_b "
+            f"{_range(sweep, 4)} (mean (min–max) over {h['seed'].nunique()} seeds, "
+            f"{N.count(h['evaluations'].min())}–{N.count(h['evaluations'].max())} evaluations "
+            f"each): NSGA-II is {seeds_word(nsga, sweep)}.")
+
+
+def network(t: Tables) -> str:
+    """Notebook 10: what the paper's searched split costs the device, beside the alternatives."""
+    p = t["nb10_paths"]
+    lines = []
+    for model, rows in p.groupby("model", sort=False):
+        s = rows[rows["path"] == "searched-eb0.35"]
+        full = rows[rows["path"] == "device-full"]
+        if s.empty or full.empty:
+            continue
+        s, full = s.iloc[0], full.iloc[0]
+        lines.append(
+            f"- {model}: the searched split computes {N.energy(s.device_mJ)} on the device (Eq. "
+            f"7–8) and sends {s.sent_kbit:g} kbit; the whole model on the device "
+            f"{N.energy(full.device_mJ)}.")
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A generated README block: the function that writes it and the tables it reads."""
+
+    render: Callable[[Tables], str]
+    sources: tuple[str, ...]
+
+
+SUMMARIES: dict[str, Summary] = {
+    "headline": Summary(headline, ("table4_offloads_privacy", "table5_conv_fc_vs_searched")),
+    "table4": Summary(table4, ("table4_offloads_privacy",)),
+    "search-time": Summary(search_time, ("table2_search_time",)),
+    "depth": Summary(depth, ("nb02_depth_correlation",)),
+    "attacks": Summary(attacks, ("nb06_proxy_attack_agreement", "nb06_searched_vs_baselines_attack",
+                                 "nb08_he2019_table")),
+    "baselines": Summary(baselines, ("nb07_search_baselines_final",)),
+    "fronts": Summary(fronts, ("nb07_front_hypervolume",)),
+    "network": Summary(network, ("nb10_paths",)),
+}
+
+
+def read_tables(figures: Path, names: tuple[str, ...]) -> dict[str, pd.DataFrame]:
+    """The committed tables ``figures/<name>.csv``; a missing one is named with the fix."""
+    out = {}
+    for name in names:
+        path = Path(figures) / f"{name}.csv"
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: table missing; run `make reproduce` (quick) to "
+                                    "write it, or pass the folder that holds it as `figures`")
+        out[name] = pd.read_csv(path)
+    return out
+
+
+def render(name: str, figures: Path) -> str:
+    """The Markdown of block ``name`` from the tables in ``figures``, ending with its sources."""
+    if name not in SUMMARIES:
+        raise KeyError(f"unknown README block {name!r}; known: {', '.join(SUMMARIES)}")
+    s = SUMMARIES[name]
+    body = s.render(read_tables(figures, s.sources))
+    cites = ", ".join(f"`figures/{src}.csv`" for src in s.sources)
+    return f"{body}\n\n<sub>Generated from {cites}.</sub>"
+
+
+__all__ = ["SUMMARIES", "Summary", "Tables", "spread_word", "derived_top1", "read_tables",
+           "render", "headline", "table4", "search_time", "depth", "attacks", "baselines",
+           "fronts", "network"]

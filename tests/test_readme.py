@@ -1,0 +1,156 @@
+"""The README's generated blocks against the committed tables (docs/decisions/reporting.md §9).
+
+Reads only README.md and figures/*.csv; the planted drifts are the five of issue 26."""
+
+from __future__ import annotations
+
+import importlib
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from paperlib.app import readme
+from paperlib.studies import numbers, summaries
+
+ROOT = Path(__file__).resolve().parents[1]
+TEXT = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_committed_readme_matches_committed_tables():
+    assert readme.problems(TEXT, ROOT / "figures") == []
+
+
+def test_every_summary_has_its_block_and_cites_its_tables():
+    found = readme.blocks(TEXT)
+    assert set(found) == set(summaries.SUMMARIES)
+    for name, body in found.items():
+        assert readme.cited_tables(body) == list(summaries.SUMMARIES[name].sources)
+
+
+def test_changing_one_csv_value_fails_until_regenerated(tmp_path):
+    figures = tmp_path / "figures"
+    shutil.copytree(ROOT / "figures", figures, ignore=shutil.ignore_patterns("*.png", "*.pdf"))
+    t2 = pd.read_csv(figures / "table2_search_time.csv")
+    t2.loc[0, "cache_hit_rate"] = 0.5
+    t2.to_csv(figures / "table2_search_time.csv", index=False)
+    found = readme.problems(TEXT, figures)
+    assert any("search-time" in p and "differs" in p for p in found)
+    assert any("'9.1 %'" in p for p in found)  # the old hit rate is no longer in its table
+    assert readme.problems(readme.refresh(TEXT, figures), figures) == []
+
+
+def _plant(name: str, old: str, new: str) -> list[str]:
+    body = readme.blocks(TEXT)[name]
+    assert old in body, f"{old!r} not in block {name!r}"
+    return readme.problems(TEXT.replace(body, body.replace(old, new)), ROOT / "figures")
+
+
+@pytest.mark.parametrize("block, old, new, unsourced", [
+    ("search-time", "1,048 s", "297 s", "297 s"),           # ResNet18's search time
+    ("search-time", "9.1 %", "9.7 %", "9.7 %"),             # its cache hit rate
+    ("search-time", "1,480 s", "7 min", "7 min"),           # its 1000-iteration estimate
+    ("search-time", "148 s", "110 s", "110 s"),             # MobileNet's search time
+    ("network", "0.3278 mJ", "0.24 mJ", "0.24 mJ"),         # the energy of Eq. 7–8
+    ("attacks", "0.972", "0.973", "0.973"),                 # rMLE at ReLU22, rounded wrongly
+])
+def test_planted_number_drifts_are_caught(block, old, new, unsourced):
+    found = _plant(block, old, new)
+    assert any(f"{unsourced!r} is in none of the tables" in p for p in found), found
+    assert any(f"block {block!r} differs" in p for p in found)
+
+
+def test_planted_wording_drifts_are_caught():
+    # Table 4's quantized top-1 called measured: the derived marks and their caption are required
+    body = readme.blocks(TEXT)["table4"]
+    assert " *" in body and "derived, not measured" in body
+    found = _plant("table4", "; * derived, not measured: the full-precision top-1 minus the "
+                   "estimated ε", "")
+    assert any("block 'table4' differs" in p for p in found)
+    # "top-1 +12.5 %" for 12.5 percentage points
+    found = _plant("table4", "top-1 of the full-precision rows",
+                   "top-1 +12.5 % of the full-precision rows")
+    assert any("'+12.5 %' is a difference written in percent" in p for p in found)
+
+
+def test_derived_top1_follows_the_table():
+    t4 = pd.read_csv(ROOT / "figures" / "table4_offloads_privacy.csv")
+    assert summaries.derived_top1(t4).tolist() == [False, True, True, False, True, True]
+    t4.loc[1, "top1"] += 0.01  # a measured value: no longer fp32 − ε
+    assert not summaries.derived_top1(t4)[1]
+
+
+def test_number_rules_known_answers():
+    assert numbers.share(0.090625) == "9.1 %"
+    assert numbers.points(0.125) == "+12.5 pp"
+    assert numbers.points(-0.02) == "−2.0 pp"
+    assert numbers.energy(0.32784117760000003) == "0.3278 mJ"
+    assert numbers.energy(0.016756563199999998) == "16.8 µJ"
+    assert numbers.duration(0.29109147673972147) == "1,048 s"
+    assert numbers.duration(3.4) == "3.4 h"
+    assert numbers.metric(0.9724733146297052) == "0.972"
+    assert numbers.metric(-0.98, 2) == "−0.98"
+
+
+def test_unsourced_numbers_known_answers():
+    df = pd.DataFrame({"model": ["a", "a", "b"], "x": [0.5, 0.7, 0.25], "h": [0.5, 1.0, 2.0]})
+    assert readme.unsourced_numbers("0.50, 0.7, 25.0 %, 1,800 s, 0.60, n = 3", [df]) == []
+    assert readme.unsourced_numbers("+20.0 pp, Eq. 7–8, Table 4, `x1.csv`", [df]) == []
+    assert readme.unsourced_numbers("0.51, 26 %, 0.6 mJ, 4", [df]) == ["0.51", "26 %", "4"]
+
+
+def test_other_profiles_write_blocks_beside_their_results(tmp_path):
+    fake_readme = tmp_path / "README.md"
+    fake_readme.write_text(TEXT, encoding="utf-8")
+    out = readme.publish("smoke", ROOT / "figures", results=tmp_path / "results",
+                         readme=fake_readme)
+    assert out == tmp_path / "results" / "smoke" / readme.BLOCKS_FILE
+    assert readme.blocks(out.read_text(encoding="utf-8")) == readme.blocks(TEXT)
+    assert fake_readme.read_text(encoding="utf-8") == TEXT
+    assert readme.publish("quick", ROOT / "figures", readme=fake_readme) == fake_readme
+    assert fake_readme.read_text(encoding="utf-8") == TEXT  # already current
+
+
+def test_readme_is_at_most_300_lines():
+    assert len(TEXT.splitlines()) <= 300
+
+
+def _local_links(text: str) -> list[str]:
+    return [t for t in re.findall(r"\]\(([^)#\s]+)", text) if "://" not in t]
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/measurements.md", "docs/guide.md"])
+def test_links_stay_inside_the_repository(doc):
+    path = ROOT / doc
+    text = path.read_text(encoding="utf-8")
+    for target in _local_links(text):
+        resolved = (path.parent / target).resolve()
+        assert ROOT in resolved.parents or resolved == ROOT, f"{doc}: {target} leaves the repository"
+        if target != "docs/own-model.md":  # written by the own-model issue
+            assert resolved.exists(), f"{doc}: {target} does not exist"
+
+
+def test_no_file_cites_a_document_outside_the_repository():
+    offenders = [str(p.relative_to(ROOT)) for p in (ROOT / "paperlib").rglob("*.py")
+                 if re.search(r"\bSPEC\b", p.read_text(encoding="utf-8"))]
+    offenders += [d for d in ("README.md",) if re.search(r"\bSPEC\b", TEXT)]
+    assert offenders == []
+
+
+def test_every_paperlib_name_in_the_readme_imports():
+    names = sorted(set(re.findall(r"\bpaperlib(?:\.\w+)+", TEXT)))
+    assert len(names) > 20
+    for name in names:
+        parts = name.split(".")
+        for i in range(len(parts), 0, -1):  # the longest importable prefix, then attributes
+            try:
+                obj = importlib.import_module(".".join(parts[:i]))
+            except ImportError:
+                continue
+            for attr in parts[i:]:
+                obj = getattr(obj, attr)
+            break
+        else:
+            pytest.fail(f"README names {name}, which does not import")
