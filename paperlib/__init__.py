@@ -46,8 +46,8 @@ MOVED = {
     "baselines": "paperlib.search.baselines", "fronts": "paperlib.search.fronts",
     "bounds": "paperlib.search.ranges", "analysis": "paperlib.studies.analysis",
     "tables": "paperlib.studies.tables", "loaders": "paperlib.studies.loaders",
-    "comparison": "paperlib.studies.comparison",
-    "hardware_effect": "paperlib.studies.hardware_effect", "report": "paperlib.studies.report",
+    "comparison": "paperlib.studies.nb01_layer_privacy … nb07_search_baselines (one module per notebook)",
+    "hardware_effect": "paperlib.studies.nb05_edge_cloud", "report": "paperlib.studies.report",
     "cli": "paperlib.app.cli", "reproduce": "paperlib.app.reproduce",
     "rundiff": "paperlib.app.rundiff",
 }

@@ -267,37 +267,37 @@ def test_policy_tags():
 
 
 def test_study_points_and_policies():
-    from paperlib.studies import attack_study
+    from paperlib.studies import nb08_attacks
     from paperlib.method.genome import Genome, GenomeSpace, key
 
     net = models.build("cifar10cnn").eval()
-    assert attack_study.reported_points("cifar10cnn") == [0, 8, 13]
-    assert attack_study.sweep_points("cifar10cnn", net, 2) == [0, 8, 13, 14]
-    assert attack_study.policy_points("cifar10cnn", net) == [8, 13]  # conv11 has nothing to quantize
-    assert attack_study.policy_points("cifar10cnn", net, 1) == [8]
-    pols = attack_study.random_policies(net, 8, 6, seed=1)
+    assert nb08_attacks.reported_points("cifar10cnn") == [0, 8, 13]
+    assert nb08_attacks.sweep_points("cifar10cnn", net, 2) == [0, 8, 13, 14]
+    assert nb08_attacks.policy_points("cifar10cnn", net) == [8, 13]  # conv11 has nothing to quantize
+    assert nb08_attacks.policy_points("cifar10cnn", net, 1) == [8]
+    pols = nb08_attacks.random_policies(net, 8, 6, seed=1)
     space = GenomeSpace.from_net(net)
     keys = {key(Genome(8, tuple(map(tuple, pol))), space) for pol in pols}
     assert len(pols) == 6 == len(keys)  # distinct on the edge
-    assert pols == attack_study.random_policies(net, 8, 6, seed=1)  # deterministic
-    assert len(attack_study.random_policies(net, 0, 5)) == 1  # the stem alone: one policy only
+    assert pols == nb08_attacks.random_policies(net, 8, 6, seed=1)  # deterministic
+    assert len(nb08_attacks.random_policies(net, 0, 5)) == 1  # the stem alone: one policy only
 
 
 def test_policy_correlation_and_findings_words():
     import pandas as pd
-    from paperlib.studies import attack_findings, attack_study
+    from paperlib.studies import nb08_attacks
 
     p = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]
     rows = [{"model": "cifar10cnn", "split": "ReLU22", "attack": "rmle", "privacy": v,
              "ssim": 1 - v, "psnr": 20 - v} for v in p]  # P up, SSIM down: agreement
     rows += [{"model": "cifar10cnn", "split": "ReLU22", "attack": "shadow", "privacy": v,
               "ssim": v, "psnr": v} for v in p]  # P up, SSIM up: disagreement
-    corr = attack_study.policy_correlation(pd.DataFrame(rows), resamples=300)
+    corr = nb08_attacks.policy_correlation(pd.DataFrame(rows), resamples=300)
     by = corr.set_index("attack")
     assert by.loc["rmle", "rho_ssim"] == pytest.approx(-1) and by.loc["rmle", "verdict"].startswith("agree")
     assert by.loc["shadow", "ci_low"] > 0 and by.loc["shadow", "verdict"].startswith("disagree")
-    lines = attack_findings.policy_lines(corr)
+    lines = nb08_attacks.policy_lines(corr)
     assert any(line.startswith("* **Where P and the attacks disagree**") and "query-free" in line
                for line in lines)
-    few = attack_study.policy_correlation(pd.DataFrame(rows[:3]), resamples=100)
+    few = nb08_attacks.policy_correlation(pd.DataFrame(rows[:3]), resamples=100)
     assert few.loc[0, "verdict"].startswith("too few policies")

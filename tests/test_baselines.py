@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from paperlib.search import baselines
-from paperlib.studies import etran_sensitivity
+from paperlib.studies import nb07_search_baselines
 from paperlib.method import energy, models
 from paperlib.infra import io
 from paperlib.method.constants import E_TRAN_PJ_PER_BIT, WEIGHT_BITS
@@ -132,13 +132,7 @@ def test_equal_budgets_with_the_ga(space, tmp_path):
     assert set(summary["method"]) == {"ga", "random", "exhaustive"}
 
 
-# --- Pareto front, E_b sweep and E_tran -----------------------------------------------------------
-
-def test_pareto_mask():
-    e = [0.1, 0.2, 0.2, 0.3, 0.4, 0.15]
-    q = [0.5, 0.7, 0.6, 0.65, 0.9, 0.4]
-    assert baselines.pareto_mask(e, q).tolist() == [True, True, False, False, True, False]
-
+# --- E_b sweep and E_tran -----------------------------------------------------------
 
 def test_best_under_bounds():
     pts = pd.DataFrame({"key": ["a", "b", "c"], "p": [1, 2, 3], "privacy": [0.5, 0.8, 0.9],
@@ -158,7 +152,7 @@ def test_energy_at_scales_only_the_transmission(net):
 
 
 def test_radio_energies_are_orders_above_the_paper():
-    r = etran_sensitivity.RADIO_E_TRAN_PJ_PER_BIT
+    r = nb07_search_baselines.RADIO_E_TRAN_PJ_PER_BIT
     assert r["paper (Eq. 9)"] == 100.0
     for name in ("Wi-Fi", "4G (LTE)", "3G"):
         assert 1e5 < r[name] < 1e7  # 0.1 .. 10 µJ/bit
@@ -170,9 +164,9 @@ def test_transmission_sensitivity(net):
                         "energy_no_tx": [0.1], "eps": [0.0]})
     refs = pd.DataFrame({"strategy": ["x"], "key": ["p1:w8a8"], "p": [1], "privacy": [0.5],
                          "energy": [0.12], "energy_no_tx": [0.1], "eps": [0.0]})
-    df = etran_sensitivity.transmission_sensitivity(net, pts, refs, energy_bound=0.35)
+    df = nb07_search_baselines.transmission_sensitivity(net, pts, refs, energy_bound=0.35)
     assert df["setting"].tolist()[0] == "compute only (no E_T)"
-    assert len(df) == 1 + len(etran_sensitivity.RADIO_E_TRAN_PJ_PER_BIT)
+    assert len(df) == 1 + len(nb07_search_baselines.RADIO_E_TRAN_PJ_PER_BIT)
     paper = df[df["setting"] == "paper (Eq. 9)"].iloc[0]
     assert paper["blocks_8bit"] == energy.max_partition(net, 8, 0.35)
     assert paper["best_privacy"] == 0.6  # 0.1 + 0.1 mJ fits

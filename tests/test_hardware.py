@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from paperlib.method import energy, hardware, models
-from paperlib.studies import hardware_effect
+from paperlib.studies import nb05_edge_cloud
 from paperlib.method.hardware import HardwareError
 
 TABLE3_TOML = Path(hardware.__file__).parent / "hardware_tables" / "table3.toml"
@@ -182,11 +182,11 @@ def test_the_search_energy_follows_the_description():
 
 
 def test_paper_table5_holds_on_table3_and_moves_on_horowitz():
-    df = hardware_effect.analytic_offloads(["resnet18"], ["table3", "horowitz2014"])
+    df = nb05_edge_cloud.analytic_offloads(["resnet18"], ["table3", "horowitz2014"])
     conv_fc = df[df["method"] == "8-bit conv/fc"].set_index("hardware")["energy_mj"]
     assert round(conv_fc["table3"], 4) == 0.7269
     assert conv_fc["horowitz2014"] < 0.35  # every block fits E_b at 8 bits on Horowitz's numbers
-    moved = hardware_effect.shifts(df)
+    moved = nb05_edge_cloud.shifts(df)
     assert moved.set_index("method").loc["8-bit uniform", "moved"]
 
 

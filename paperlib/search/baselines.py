@@ -23,7 +23,7 @@ Decisions (ours):
 * Files: ``results/<profile>/baselines/<model>-eb<E_b>-seed<s>/`` holds ``evaluations.jsonl`` (the
   evaluator's log, shared by the two baselines of that seed) and ``<method>.json`` (the trace); a
   trace whose fingerprint (budget, order, search settings) matches is reused.
-* The sensitivity of the energy bound to E_tran: :mod:`paperlib.studies.etran_sensitivity`.
+* The sensitivity of the energy bound to E_tran: :mod:`paperlib.studies.nb07_search_baselines`.
 """
 
 from __future__ import annotations
@@ -70,20 +70,7 @@ def curve_summary(curves: pd.DataFrame) -> pd.DataFrame:
     return g.agg(["mean", "min", "max", "count"]).reset_index()
 
 
-# --- Pareto front and the E_b sweep -----------------------------------------------------------------
-
-def pareto_mask(energy: Sequence[float], privacy: Sequence[float]) -> np.ndarray:
-    """Non-dominated points when energy is minimised and privacy maximised (ties kept once)."""
-    e, q = np.asarray(energy, float), np.asarray(privacy, float)
-    order = np.lexsort((-q, e))  # by energy, then higher privacy first
-    mask = np.zeros(len(e), bool)
-    best = -np.inf
-    for i in order:
-        if q[i] > best:
-            mask[i] = True
-            best = q[i]
-    return mask
-
+# --- the E_b sweep (Pareto fronts: paperlib.search.pareto) ----------------------------------------
 
 def best_under_bounds(points: pd.DataFrame, bounds: Sequence[float], energy: str = "energy_bounded",
                       eps_bound: float | None = None) -> pd.DataFrame:
@@ -418,7 +405,7 @@ def uniform_sweep(comparison: Comparison, bounds: Sequence[float], bits: int = 8
 
 __all__ = ["SEARCH_METHODS", "SearchTrace",
            "exhaustive_grid", "grid_size", "random_search", "exhaustive_search", "curve_frame",
-           "curve_summary", "pareto_mask", "best_under_bounds", "energy_at", "describe_key",
+           "curve_summary", "best_under_bounds", "energy_at", "describe_key",
            "baseline_dir", "ga_trace", "Comparison", "reference_points", "compare", "uniform_sweep",
            "ComparisonPlan", "COMPARISON_PLANS", "comparison_plan",
            "saved_iterations"]

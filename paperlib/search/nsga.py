@@ -24,6 +24,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from ..method.genome import FP_PAIR, Genome, GenomeSpace
+from .pareto import pareto_mask
 from .methods import SEARCH_METHODS, EvaluatorLike, SearchTrace, check_budget, record, score_all
 
 OBJECTIVES = ("privacy", "energy", "eps")  # maximised, minimised, minimised
@@ -144,11 +145,10 @@ def objective_matrix(records: Iterable[Mapping[str, Any]], energy: str = "energy
 
 
 def pareto_front(F: np.ndarray) -> np.ndarray:
-    """The non-dominated rows of ``F`` (all objectives minimised), duplicates removed."""
-    F = np.unique(np.asarray(F, dtype=float), axis=0)
-    keep = [i for i in range(len(F))
-            if not np.any(np.all(F <= F[i], axis=1) & np.any(F < F[i], axis=1))]
-    return F[keep]
+    """The non-dominated rows of ``F`` (all objectives minimised; tie rule:
+    :func:`paperlib.search.pareto.pareto_mask`), each once, in sorted order."""
+    F = np.asarray(F, dtype=float)
+    return np.unique(F[pareto_mask(F)], axis=0)
 
 
 def reference_point(fronts: Iterable[np.ndarray], margin: float = 0.1) -> np.ndarray:

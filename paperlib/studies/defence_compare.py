@@ -11,6 +11,7 @@ import pandas as pd
 
 from ..defences.base import DEFENCES
 from ..defences.evaluate import DefenceResult
+from ..search.pareto import frame_pareto_mask
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -103,7 +104,7 @@ def verdicts(df: pd.DataFrame, energy_bound: float, accuracy_loss_bound: float,
         else:
             lines.append(f"{model}: no evaluated point meets E_b = {energy_bound:g} mJ and "
                          f"ε_b = {accuracy_loss_bound:g}.")
-        front = g[pareto_mask(g, minimise=(energy_col, "ssim"))]
+        front = g[frame_pareto_mask(g, minimise=(energy_col, "ssim"))]
         names = ", ".join(dict.fromkeys(schemes(front.sort_values(energy_col))))
         lines.append(f"{model}: the Pareto front of attack SSIM against edge energy holds {names} "
                      "(cheapest first).")

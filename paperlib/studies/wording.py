@@ -4,6 +4,7 @@ The thresholds are this package's choices, not the paper's."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Mapping
 
 import numpy as np
@@ -18,6 +19,19 @@ LEAK_SSIM_GAIN = 0.05  # attack SSIM above the mean-image reference by more: the
 SATURATED_P = 1.8  # P at or above: near the "uncorrelated" value 2
 SMALL_CHANGE = 0.01  # |ΔSSIM|, |ΔP| below: "barely changes"
 SIGNIFICANT_SE = 2.0  # a difference beyond this many standard errors counts
+
+
+@dataclass
+class Findings:
+    """A notebook's "paper vs ours" table (saved beside the figures) and its sentences (Markdown
+    bullets), as every ``nbNN_*`` study returns them."""
+
+    table: pd.DataFrame = field(default_factory=pd.DataFrame)
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def markdown(self) -> str:
+        return "\n".join(self.lines)
 
 
 def rho_text(rho: float, n: int, symbol: str = "ρ") -> str:

@@ -1,4 +1,6 @@
-"""How the paper's Table 4/5 conclusions move on another hardware description (notebook 05).
+"""Notebook 05, edge against cloud (Fig. 11, Table 5): the paper's claims beside this run
+(:func:`edge_cloud_findings`, docs/decisions/reporting.md §6), and how the paper's Table 4/5
+conclusions move on another hardware description.
 
 Everything here is analytic (Eq. 7-9 on the architecture), so it needs no trained model: the
 energy per operation of each description (:func:`energy_per_operation`), the fixed strategies of
@@ -19,9 +21,13 @@ import pandas as pd
 import torch
 from torch import nn
 
+from ..method import constants as C
 from ..method import energy, hardware, models
-from . import tables
 from ..method.constants import ENERGY_BOUND_MJ, FULL_PRECISION
+from ..method.models import MODELS
+from . import tables
+from .tables import CONV_FC, FP32, SEARCHED
+from .wording import NEAR_BOUND, SAVING_TOLERANCE, Findings, feasibility
 
 BIT_WIDTHS: tuple[int, ...] = (2, 4, 6, 8, 16, 32)
 
@@ -138,5 +144,65 @@ def _p(value: Any) -> str:
     return "none fits" if value is None or (isinstance(value, float) and np.isnan(value)) else str(int(value))
 
 
+def edge_cloud_findings(same_p: pd.DataFrame, table5: pd.DataFrame, models: Sequence[str],
+                        energy_bound: float = C.ENERGY_BOUND_MJ) -> Findings:
+    """Fig. 11's savings against 8-bit uniform at the same p (the paper's rounded percentages,
+    ``constants.PAPER_FIG11_SAVING``) and Table 5's energy ratio and privacy trade of the searched
+    strategy against the conv/fc split."""
+    rows, lines = [], []
+    for m in models:
+        s = same_p[(same_p["model"] == m) & (same_p["method"] == SEARCHED)].iloc[0]
+        f = same_p[(same_p["model"] == m) & (same_p["method"] == FP32)].iloc[0]
+        paper = C.PAPER_FIG11_SAVING[m]
+        rows.append({"claim": f"{MODELS.label(m)}: energy saving vs 8-bit uniform at the same p (Fig. 11)",
+                     "paper": f"about {paper:.0%}", "ours": f"{s.saving_vs_8bit:.0%} at p = {s.p}"})
+        lines.append(f"* **Fig. 11, {MODELS.label(m)}**: at the searched p = {s.p}, the mixed-precision strategy "
+                     f"needs {s.energy_mj:.4f} mJ of compute, {s.saving_vs_8bit:.0%} less than 8-bit uniform "
+                     f"(paper: about {paper:.0%}) and {1 - s.energy_mj / f.energy_mj:.0%} less than full "
+                     f"precision ({f.energy_mj:.4f} mJ); "
+                     + ("close to the paper's figure." if abs(s.saving_vs_8bit - paper) <= SAVING_TOLERANCE
+                        else "a different saving than the paper's, since it depends on how many layers the "
+                             "search put at 2–4 bits."))
+    for m in models:
+        t = table5[table5["model"] == m].set_index("method")
+        if not {CONV_FC, SEARCHED} <= set(t.index):
+            continue
+        c, s = t.loc[CONV_FC], t.loc[SEARCHED]
+        ratio = c.energy_mj / s.energy_mj
+        dp = s.privacy / c.privacy - 1
+        has_paper = not np.isnan(c.energy_mj_paper)
+        paper_ratio = c.energy_mj_paper / s.energy_mj_paper if has_paper else np.nan
+        paper_dp = s.privacy_paper / c.privacy_paper - 1 if has_paper else np.nan
+        rows.append({"claim": f"{MODELS.label(m)}: conv/fc split energy, all blocks at 8 bits (Table 5)",
+                     "paper": f"{c.energy_mj_paper:.4f} mJ" if has_paper else "not reported",
+                     "ours": f"{c.energy_mj:.4f} mJ"})
+        rows.append({"claim": f"{MODELS.label(m)}: energy reduction of the searched strategy (Table 5)",
+                     "paper": f"{paper_ratio:.1f}×" if has_paper else "not reported",
+                     "ours": f"{ratio:.1f}× ({s.energy_mj:.4f} mJ, {s.blocks:.0f}/{s.conv_layers_with_stem:.0f})"})
+        rows.append({"claim": f"{MODELS.label(m)}: privacy traded for it (Table 5)",
+                     "paper": f"{paper_dp:+.1%}" if has_paper else "not reported", "ours": f"{dp:+.1%}"})
+        text = (f"* **Table 5, {MODELS.label(m)}**: the conv/fc split costs {c.energy_mj:.4f} mJ of edge compute"
+                + (f" (paper {c.energy_mj_paper:.4f} mJ: "
+                   + ("identical" if round(c.energy_mj, 4) == c.energy_mj_paper else "different") + ")"
+                   if has_paper else "")
+                + f"; the searched strategy {s.energy_mj:.4f} mJ, {ratio:.1f}× less"
+                + (f" (paper {paper_ratio:.1f}×)" if has_paper else "")
+                + f", with {dp:+.1%} privacy" + (f" (paper {paper_dp:+.1%})" if has_paper else "") + ". ")
+        if s.energy_mj > energy_bound:
+            text += (f"Our searched strategy is {feasibility(s.energy_mj, energy_bound)} (the search ended on a "
+                     "punished strategy: too few iterations), so the ratio is smaller than the bound implies. ")
+        elif has_paper and s.energy_mj > NEAR_BOUND * energy_bound:
+            text += ("Both searched strategies sit just under E_b, so the energy ratio is essentially the "
+                     "conv/fc energy divided by E_b, which our model reproduces. ")
+        elif has_paper:
+            text += "Our searched strategy stays well under E_b, so its ratio is larger than the bound alone implies. "
+        text += ("The searched strategy keeps fewer blocks on the edge and, as in the paper, gives up some "
+                 "privacy for the energy." if dp < 0 else
+                 "Here the searched strategy is not less private than the full conv/fc split"
+                 + (" (the paper: slightly less)." if has_paper else "."))
+        lines.append(text)
+    return Findings(pd.DataFrame(rows), lines)
+
+
 __all__ = ["BIT_WIDTHS", "descriptions", "energy_per_operation", "analytic_offloads",
-           "bit_width_savings", "searched_energies", "shifts", "shift_sentences"]
+           "bit_width_savings", "searched_energies", "shifts", "shift_sentences", "edge_cloud_findings"]

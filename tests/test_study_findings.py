@@ -1,5 +1,6 @@
-"""The "paper vs ours" comparisons (paperlib.studies.comparison): words, thresholds and the sentences
-built from small frames with hand-computed answers."""
+"""The "paper vs ours" findings of notebooks 01–07 (paperlib.studies.nbNN_*) and the words they use
+(paperlib.studies.wording): thresholds and the sentences built from small frames with hand-computed
+answers."""
 
 from __future__ import annotations
 
@@ -10,53 +11,55 @@ import pandas as pd
 import pytest
 import torch
 
-from paperlib.studies import comparison as cmp
 from paperlib.method import constants as C
 from paperlib.method import models
-from paperlib.studies import tables
+from paperlib.studies import tables, wording
+from paperlib.studies import nb01_layer_privacy as nb01, nb02_block_privacy as nb02, nb03_quantized_ir as nb03
+from paperlib.studies import nb04_search as nb04, nb05_edge_cloud as nb05, nb06_inversion as nb06
+from paperlib.studies import nb07_search_baselines as nb07
 
 
 # --- words and thresholds ---------------------------------------------------------------------------
 
 def test_rho_text_needs_five_points():
-    assert cmp.rho_text(-1.0, 3) == "n = 3, too few points for ρ"
-    assert cmp.rho_text(-0.981, 8) == "ρ = -0.98 (n = 8)"
-    assert cmp.rho_text(0.5, 5, "ρ(P, SSIM)") == "ρ(P, SSIM) = 0.50 (n = 5)"
-    assert "undefined" in cmp.rho_text(float("nan"), 6)
+    assert wording.rho_text(-1.0, 3) == "n = 3, too few points for ρ"
+    assert wording.rho_text(-0.981, 8) == "ρ = -0.98 (n = 8)"
+    assert wording.rho_text(0.5, 5, "ρ(P, SSIM)") == "ρ(P, SSIM) = 0.50 (n = 5)"
+    assert "undefined" in wording.rho_text(float("nan"), 6)
 
 
 @pytest.mark.parametrize("rho, word", [(0.7, "agrees with"), (0.69, "partly agrees with"),
                                        (0.3, "partly agrees with"), (0.29, "does not reproduce"),
                                        (-1.0, "does not reproduce")])
 def test_agreement_word_thresholds(rho, word):
-    assert cmp.agreement_word(rho) == word
+    assert wording.agreement_word(rho) == word
 
 
 @pytest.mark.parametrize("rho, word", [(-0.9, "agree well"), (-0.7, "agree well"), (-0.5, "agree weakly"),
                                        (0.0, "are unrelated"), (0.5, "disagree (P rises where the attack does better)"),
                                        (float("nan"), "undefined (constant values)")])
 def test_proxy_attack_verdict(rho, word):
-    assert cmp.proxy_attack_verdict(rho) == word
+    assert wording.proxy_attack_verdict(rho) == word
 
 
 def test_seeds_word_compares_ranges_over_seeds():
     good, bad = {"mean": 0.85, "min": 0.8, "max": 0.9}, {"mean": 0.6, "min": 0.5, "max": 0.7}
     overlap = {"mean": 0.8, "min": 0.75, "max": 0.82}
-    assert cmp.seeds_word(good, bad) == "better on every seed"
-    assert cmp.seeds_word(bad, good) == "worse on every seed"
-    assert cmp.seeds_word(good, overlap) == "within the spread over seeds"
-    assert cmp.seeds_word(None, good) == "n/a"
+    assert wording.seeds_word(good, bad) == "better on every seed"
+    assert wording.seeds_word(bad, good) == "worse on every seed"
+    assert wording.seeds_word(good, overlap) == "within the spread over seeds"
+    assert wording.seeds_word(None, good) == "n/a"
 
 
 def test_feasibility_never_calls_an_infeasible_strategy_within_the_bound():
-    assert cmp.feasibility(0.384, 0.35) == "over E_b by 10%"
-    assert cmp.feasibility(0.35, 0.35) == "within E_b"  # Eq. 12 does not punish a value at the bound
-    assert cmp.feasibility(0.2445, 0.35) == "within E_b"
+    assert wording.feasibility(0.384, 0.35) == "over E_b by 10%"
+    assert wording.feasibility(0.35, 0.35) == "within E_b"  # Eq. 12 does not punish a value at the bound
+    assert wording.feasibility(0.2445, 0.35) == "within E_b"
 
 
 def test_block_count():
-    assert cmp.block_count(float("nan")) == "none"
-    assert cmp.block_count(4.0) == "4"
+    assert wording.block_count(float("nan")) == "none"
+    assert wording.block_count(4.0) == "4"
 
 
 # --- notebook 01 ------------------------------------------------------------------------------------
@@ -66,7 +69,7 @@ def test_layer_trend_findings():
                           {"dist": "kl", "rho": 0.1, "p_value": 0.8, "points": 8, "increasing_steps": 3 / 7}])
     agree = pd.DataFrame([{"dist_a": "mse", "dist_b": "kl", "rho": 0.5, "p_value": 0.2, "points": 8}])
     summary = pd.DataFrame({"dist": "mse", "depth": range(1, 7), "mean": [0.5, 1.0, 1.5, 1.8, 1.9, 2.0]})
-    f = cmp.layer_trend_findings(trend, agree, summary, "vgg11")
+    f = nb01.layer_trend_findings(trend, agree, summary, "vgg11")
     assert list(f.table["claim"]) == ["MSE privacy grows with the layer (Fig. 4)",
                                       "KL privacy grows with the layer (Fig. 4)",
                                       "the three distances show the same trend (Fig. 4)",
@@ -92,7 +95,7 @@ def test_blockwise_findings_verdicts():
                           _trend("vgg11", "layer-wise", 0.97, 6 / 7, 8), _trend("vgg11", "block-wise", 0.97, 6 / 7, 8)])
     layer_summary = pd.DataFrame({"model": "resnet18", "depth": range(1, 9),
                                   "mean": [0.4, 0.3, 0.5, 0.6, 0.7, 0.65, 0.8, 0.9]})
-    f = cmp.blockwise_findings(trend, layer_summary, ["resnet18", "mobilenet"], ["vgg11"])
+    f = nb02.blockwise_findings(trend, layer_summary, ["resnet18", "mobilenet"], ["vgg11"])
     assert list(f.table["model"]) == ["ResNet18", "MobileNet", "VGG11"]
     assert f.table["paper (block-wise)"].tolist() == ["increases (Fig. 7)", "increases (claimed for DAG nets)", "—"]
     assert f.table["ours (block-wise)"][0] == "ρ = 0.98, 100% of 8 steps up"
@@ -111,7 +114,7 @@ def test_quantization_findings():
                            "frac_higher": [0.9, 0.5, 0.0], "n": 8, "ir": "shallow (p=1: block 1)"})
     trend = pd.DataFrame([{"model": "vgg11", "point": 1, "rho": -1.0, "p_value": 0.0, "points": 3,
                            "increasing_steps": 0.0}])
-    f = cmp.quantization_findings(trend, effect, bits, ["vgg11"])
+    f = nb03.quantization_findings(trend, effect, bits, ["vgg11"])
     row = f.table.iloc[0]
     assert row["ours: mean P by bits 2-bit/8-bit/fp32"] == "1.200 / 1.000 / 1.000"
     assert row["ours: images with P(2-bit) > P(fp32)"] == "90%"
@@ -137,9 +140,9 @@ def _table4_row(method, blocks, conv_layers, privacy, energy_mj, top1, paper):
 def test_search_findings_counts_energies_and_fig12(resnet18_meta):
     paper4 = tables.paper_table4()
     p18 = paper4[paper4["model"] == "resnet18"]
-    table4 = pd.DataFrame([_table4_row(cmp.FP32, 1, 2, 0.5, 0.26, 0.55, p18),
-                           _table4_row(cmp.UNIFORM8, 4, 9, 0.6, 0.28, 0.55, p18),
-                           _table4_row(cmp.SEARCHED, 7, 17, 0.8, 0.384, 0.54, p18)])
+    table4 = pd.DataFrame([_table4_row(tables.FP32, 1, 2, 0.5, 0.26, 0.55, p18),
+                           _table4_row(tables.UNIFORM8, 4, 9, 0.6, 0.28, 0.55, p18),
+                           _table4_row(tables.SEARCHED, 7, 17, 0.8, 0.384, 0.54, p18)])
     conv = pd.DataFrame([{"model": "resnet18", "improvements": 5, "improvements_p_change": 2,
                           "mean_gain_p_change": 0.05, "mean_gain_pi_only": 0.01, "converged_at": 120,
                           "iterations": 300, "converged_share": 0.4, "initial_fitness": 0.5,
@@ -147,7 +150,7 @@ def test_search_findings_counts_energies_and_fig12(resnet18_meta):
     timing = pd.DataFrame({"model": ["resnet50", "mobilenet"], "per_1000_h": [1.2, 0.2]})
     strategies = pd.DataFrame([{"model": "resnet18", "p": 7, "mean b_w 1x1": 2.0, "mean b_w 3x3": 5.0,
                                 "IR / stem IR": 0.125}])
-    f = cmp.search_findings(conv, timing, table4, paper4, strategies, nets={"resnet18": resnet18_meta},
+    f = nb04.search_findings(conv, timing, table4, paper4, strategies, nets={"resnet18": resnet18_meta},
                             accuracy_bounds={"resnet18": 0.03}, estimator="sensitivity",
                             energy_bound=0.35, fig12_model="resnet18")
     table = f.table.set_index("claim")
@@ -174,8 +177,8 @@ def test_search_findings_shift_for_a_paper_that_counts_the_stem():
     paper4 = tables.paper_table4()
     pm = paper4[paper4["model"] == "mobilenet"]
     rows = [_table4_row(m, b, 2 * b, 1.0, 0.1, 0.5, pm) | {"model": "mobilenet"}
-            for m, b in ((cmp.FP32, 12), (cmp.UNIFORM8, 13), (cmp.SEARCHED, 13))]
-    f = cmp._table4_findings(pd.DataFrame(rows), paper4, {"mobilenet": net}, {"mobilenet": 0.03}, 0.35)
+            for m, b in ((tables.FP32, 12), (tables.UNIFORM8, 13), (tables.SEARCHED, 13))]
+    f = nb04._table4_findings(pd.DataFrame(rows), paper4, {"mobilenet": net}, {"mobilenet": 0.03}, 0.35)
     assert "so they include the stem; we compare ours + 1 with them" in f.lines[0]
     assert "would cost" not in f.lines[0]  # ours + 1 equals the paper's 13 and 14
 
@@ -184,15 +187,15 @@ def test_search_findings_shift_for_a_paper_that_counts_the_stem():
 
 def test_edge_cloud_findings_labels_an_infeasible_strategy_as_over_the_bound():
     same_p = pd.DataFrame([
-        {"model": "resnet18", "method": cmp.FP32, "p": 7, "energy_mj": 2.0, "saving_vs_8bit": np.nan},
-        {"model": "resnet18", "method": cmp.UNIFORM8, "p": 7, "energy_mj": 0.6, "saving_vs_8bit": 0.0},
-        {"model": "resnet18", "method": cmp.SEARCHED, "p": 7, "energy_mj": 0.384, "saving_vs_8bit": 0.36}])
+        {"model": "resnet18", "method": tables.FP32, "p": 7, "energy_mj": 2.0, "saving_vs_8bit": np.nan},
+        {"model": "resnet18", "method": tables.UNIFORM8, "p": 7, "energy_mj": 0.6, "saving_vs_8bit": 0.0},
+        {"model": "resnet18", "method": tables.SEARCHED, "p": 7, "energy_mj": 0.384, "saving_vs_8bit": 0.36}])
     table5 = pd.DataFrame([
-        {"model": "resnet18", "method": cmp.CONV_FC, "energy_mj": 0.7269, "energy_mj_paper": 0.7269,
+        {"model": "resnet18", "method": tables.CONV_FC, "energy_mj": 0.7269, "energy_mj_paper": 0.7269,
          "privacy": 1.0, "privacy_paper": 1.0068, "blocks": 8, "conv_layers_with_stem": 20},
-        {"model": "resnet18", "method": cmp.SEARCHED, "energy_mj": 0.384, "energy_mj_paper": 0.3427,
+        {"model": "resnet18", "method": tables.SEARCHED, "energy_mj": 0.384, "energy_mj_paper": 0.3427,
          "privacy": 0.9, "privacy_paper": 0.9595, "blocks": 7, "conv_layers_with_stem": 18}])
-    f = cmp.edge_cloud_findings(same_p, table5, ["resnet18"], energy_bound=0.35)
+    f = nb05.edge_cloud_findings(same_p, table5, ["resnet18"], energy_bound=0.35)
     table = f.table.set_index("claim")
     saving = "ResNet18: energy saving vs 8-bit uniform at the same p (Fig. 11)"
     assert table.loc[saving, "paper"] == f"about {C.PAPER_FIG11_SAVING['resnet18']:.0%}"
@@ -224,8 +227,8 @@ def test_attack_findings_prints_no_rho_from_three_points():
     disagreements = pd.DataFrame(columns=["model", "more_private", "less_private", "proxy_gap", "leak_gap"])
     bit_irs = pd.DataFrame({"model": "resnet18", "p": [0, 0], "ir_bits": [32, 2], "ssim": [0.8, 0.6],
                             "privacy": [0.4, 0.9]})
-    attacks = {"resnet18": {cmp.ATTACK_SEARCHED: _attack(7, 0.35, 1.5), cmp.ATTACK_UNIFORM8: _attack(4, 0.80, 1.0)}}
-    f = cmp.attack_findings(agreement, sweep, disagreements, bit_irs, (2,), attacks)
+    attacks = {"resnet18": {nb06.ATTACK_SEARCHED: _attack(7, 0.35, 1.5), nb06.ATTACK_UNIFORM8: _attack(4, 0.80, 1.0)}}
+    f = nb06.attack_findings(agreement, sweep, disagreements, bit_irs, (2,), attacks)
     assert "n = 3, too few points for ρ(P, attack SSIM), so no verdict" in f.lines[0]
     assert "agree well" not in f.lines[0]
     assert "at 2 of 3 points" in f.lines[0]  # SSIM gain above 0.05 at p = 0 and 4
@@ -244,7 +247,7 @@ def test_baseline_findings():
     summ = pd.DataFrame({"method": ["ga"] * 3 + ["random"] * 3 + ["exhaustive"] * 3,
                          "evaluations": [1, 2, 3] * 3,
                          "mean": [0.5, 0.72, 0.79, 0.4, 0.6, 0.71, 0.5, 0.6, 0.8]})
-    sweep = pd.DataFrame({"energy_bound": 0.35, "strategy": [cmp.SWEEP_BEST, cmp.SWEEP_UNIFORM8, cmp.SWEEP_FP32],
+    sweep = pd.DataFrame({"energy_bound": 0.35, "strategy": [nb07.SWEEP_BEST, nb07.SWEEP_UNIFORM8, nb07.SWEEP_FP32],
                           "privacy": [0.9, 0.7, 0.5]})
     sens = pd.DataFrame({"model": "resnet18",
                          "setting": ["compute only (no E_T)", "paper (Eq. 9)", "Wi-Fi", "4G"],
@@ -253,7 +256,7 @@ def test_baseline_findings():
                          "cheapest_energy_8bit_mJ": [0.01, 0.02, 0.5, 5.0], "raw_image_8bit_tx_mJ": [0.0, 0.0025, 0.25, 2.5],
                          "best_privacy": [0.9, 0.9, np.nan, np.nan], "best_strategy": ["x", "x", "none fits", "none fits"]})
     comp = SimpleNamespace(budgets={0: 3, 1: 3}, grid_size=33)
-    f = cmp.baseline_findings({"resnet18": comp}, final, {"resnet18": summ}, {"resnet18": sweep},
+    f = nb07.baseline_findings({"resnet18": comp}, final, {"resnet18": summ}, {"resnet18": sweep},
                               {"resnet18": sweep.head(2)}, sens, energy_bound=0.35)
     assert "genetic search (Algorithm 1) 0.7900 [0.7800, 0.8000]" in f.lines[0]
     assert "better on every seed vs. random search" in f.lines[0]

@@ -1,0 +1,165 @@
+"""Notebook 04, the search (Fig. 10, 12, Tables 2, 4): the strategy each search found, summarised
+per model, and the paper's claims beside this run (docs/decisions/reporting.md §6). The tables
+themselves (Tables 2 and 4, convergence, strategy layers) are :mod:`paperlib.studies.tables`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Mapping
+
+import pandas as pd
+from torch import nn
+
+from ..method import constants as C
+from ..method import energy, models
+from ..method.models import MODELS
+from ..method.paper_strategies import PaperStrategy
+from ..search import Genome
+from . import tables
+from .tables import FP32, SEARCHED, UNIFORM8
+from .wording import Findings
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..search import SearchResult
+
+
+def strategy_summary(results: Mapping[str, "SearchResult"], nets: Mapping[str, nn.Module]) -> pd.DataFrame:
+    """One row per searched model: its partition point p, the edge conv layers after the stem, the
+    mean weight bits per kind of conv (1×1, 3×3, …), the number of 2-bit layers, the IR's bits and
+    the IR's size relative to the stem's (Fig. 12's reading of a strategy)."""
+    rows = []
+    for m, res in results.items():
+        p = int(res.best["p"])
+        lay = tables.strategy_layers(nets[m], p, Genome.from_dict(res.best["genome"]).policy)
+        e = lay[lay["edge"] & (lay["block"] > 0)]
+        rows.append({"model": m, "p": p, "edge conv layers": len(e),
+                     **{f"mean b_w {k}": e.loc[e["kind"] == k, "b_w"].mean() for k in sorted(lay["kind"].unique())},
+                     "2-bit layers": int((e["b_w"] == 2).sum()), "IR bits": res.best["ir_bits"],
+                     "IR / stem IR": float(tables.ir_sizes(nets[m]).loc[p, "ratio_to_stem"])})
+    return pd.DataFrame(rows)
+
+
+def _convergence_findings(conv: pd.DataFrame) -> Findings:
+    rows, lines = [], []
+    for c in conv.itertuples():
+        kinds = (f"{c.improvements_p_change} of {c.improvements} improvements changed p"
+                 + (f"; mean gain {c.mean_gain_p_change:.3f} (p) vs {c.mean_gain_pi_only:.3f} (Π only)"
+                    if c.improvements_p_change and c.improvements > c.improvements_p_change else ""))
+        rows.append({"claim": f"{MODELS.label(c.model)}: the search settles early (Fig. 10)",
+                     "paper": f"within {C.PAPER_CONVERGED_WITHIN} of {C.ITERATIONS} iterations",
+                     "ours": f"last improvement at iteration {c.converged_at} of {c.iterations} "
+                             f"({c.converged_share:.0%})"})
+        rows.append({"claim": f"{MODELS.label(c.model)}: big jumps come from changes of p (Fig. 10)",
+                     "paper": "aggressive changes led by p, slight ones by Π", "ours": kinds})
+        verdict = ""
+        if c.improvements_p_change and c.improvements > c.improvements_p_change:
+            verdict = (" — as the paper says, the large steps come with a new p."
+                       if c.mean_gain_p_change > c.mean_gain_pi_only else
+                       " — unlike the paper, changes of p were not the larger steps here.")
+        lines.append(f"* **Convergence, {MODELS.label(c.model)}**: the best fitness last improved at iteration "
+                     f"{c.converged_at} of {c.iterations} ({c.converged_share:.0%} of the run; the paper: "
+                     f"within {C.PAPER_CONVERGED_WITHIN} of {C.ITERATIONS}), rising from "
+                     f"{c.initial_fitness:.3f} to {c.final_fitness:.3f}; {kinds}{verdict or '.'}")
+    return Findings(pd.DataFrame(rows), lines)
+
+
+def _search_time_findings(timing: pd.DataFrame, estimator: str) -> Findings:
+    t2 = timing.set_index("model")
+    big, small = "resnet50", "mobilenet"
+    if not {big, small} <= set(t2.index):
+        return Findings()
+    ratio = t2.loc[big, "per_1000_h"] / t2.loc[small, "per_1000_h"]
+    paper = C.PAPER_TABLE2_HOURS[big] / C.PAPER_TABLE2_HOURS[small]
+    row = {"claim": "search time grows with the model (Table 2)",
+           "paper": f"ResNet50 / MobileNet = {paper:g}×", "ours": f"ResNet50 / MobileNet = {ratio:.1f}×"}
+    line = (f"* **Search time (Table 2)**: ResNet50 takes {ratio:.1f}× MobileNet's time per 1000 "
+            f"iterations (paper: {paper:g}×). The paper's time is dominated by one epoch of finetuning "
+            "per strategy on a GPU; "
+            + ("this profile's sensitivity estimator replaces finetuning by a table built once, so the "
+               "privacy measurement dominates instead and the hours are not comparable."
+               if estimator == "sensitivity" else f"this profile's estimator is `{estimator}`."))
+    return Findings(pd.DataFrame([row]), [line])
+
+
+def _table4_findings(table4: pd.DataFrame, paper4: pd.DataFrame, nets: Mapping[str, Any],
+                     accuracy_bounds: Mapping[str, float], energy_bound: float) -> Findings:
+    paper = {(r.model, r.method): r for r in paper4.itertuples()}
+    bits_of = {FP32: PaperStrategy.FP32.bits, UNIFORM8: PaperStrategy.UNIFORM8.bits}
+    rows, lines = [], []
+    for m, net in nets.items():
+        t = table4[table4["model"] == m].set_index("method")
+        if not {FP32, UNIFORM8, SEARCHED} <= set(t.index):
+            continue
+        s, f, u = t.loc[SEARCHED], t.loc[FP32], t.loc[UNIFORM8]
+        pf, pu, ps = (paper[(m, k)] for k in (FP32, UNIFORM8, SEARCHED))
+        rows.append({"claim": f"{MODELS.label(m)}: the searched strategy offloads the most blocks (Table 4)",
+                     "paper": f"{pf.blocks} / {pu.blocks} / {ps.blocks} blocks (fp / 8-bit / searched)",
+                     "ours": f"{f.blocks:.0f} / {u.blocks:.0f} / {s.blocks:.0f} blocks"})
+        rows.append({"claim": f"{MODELS.label(m)}: privacy gain of the searched strategy (Table 4)",
+                     "paper": f"{ps.privacy / pf.privacy - 1:+.0%} vs fp, {ps.privacy / pu.privacy - 1:+.0%} vs 8-bit",
+                     "ours": f"{s.privacy / f.privacy - 1:+.0%} vs fp, {s.privacy / u.privacy - 1:+.0%} vs 8-bit"})
+        rows.append({"claim": f"{MODELS.label(m)}: top-1 change of the searched strategy (Table 4)",
+                     "paper": f"{ps.top1:.4f} vs {pf.top1:.4f} ({ps.top1 - pf.top1:+.1%})",
+                     "ours": f"{s.top1:.4f} vs {f.top1:.4f} ({s.top1 - f.top1:+.1%}; "
+                             f"ε_b = {accuracy_bounds[m]:.0%})"})
+        order_ok = s.blocks >= u.blocks >= f.blocks
+        over = s.energy_mj > energy_bound
+        text = (f"* **Table 4, {MODELS.label(m)}**: the searched strategy puts {s.blocks:.0f} blocks "
+                f"({s.conv_layers:.0f} conv layers) on the edge at {s.energy_mj:.4f} mJ"
+                + (" — *above* E_b: this search ended on a punished strategy (too few iterations)" if over else "")
+                + f", against {f.blocks:.0f} (full precision) and {u.blocks:.0f} (8-bit uniform); paper: "
+                f"{ps.blocks} vs {pf.blocks} and {pu.blocks}: the ordering " + ("agrees" if order_ok else "differs")
+                + f". Privacy {s.privacy / f.privacy - 1:+.0%} vs full precision and "
+                f"{s.privacy / u.privacy - 1:+.0%} vs 8-bit (paper {ps.privacy / pf.privacy - 1:+.0%} and "
+                f"{ps.privacy / pu.privacy - 1:+.0%}); top-1 {s.top1 - f.top1:+.1%} against full precision "
+                f"(paper {ps.top1 - pf.top1:+.1%}).")
+        n_units = models.num_units(net)
+        most = max(pf.blocks, pu.blocks, ps.blocks)
+        shift = 1 if most > n_units else 0  # the paper counted the stem as a block
+        if shift:
+            text += (f" The paper's {MODELS.label(m)} counts go up to {most} blocks where the model has "
+                     f"{n_units} after the stem, so they include the stem; we compare ours + 1 with them.")
+        for row, paper_row, meth in ((f, pf, FP32), (u, pu, UNIFORM8)):
+            if row.blocks + shift == paper_row.blocks:
+                continue
+            p_paper = int(paper_row.blocks) - shift
+            e = energy.edge_energy(net, p_paper, bits_of[meth], transmission=False)
+            text += (f" The paper's {meth} partition ({p_paper} blocks after the stem) would cost "
+                     f"{e:.4f} mJ, {e / energy_bound - 1:+.2%} against E_b, so its cut-off "
+                     + ("is slightly looser than E < E_b (rounding?)." if e < 1.01 * energy_bound else
+                        "does not follow from Eq. 7–8 and Table 3 as we read them."))
+        lines.append(text)
+    return Findings(pd.DataFrame(rows), lines)
+
+
+def _fig12_findings(strategies: pd.DataFrame, model: str) -> Findings:
+    k = strategies.set_index("model").loc[model]
+    b1, b3 = k.get("mean b_w 1x1", float("nan")), k.get("mean b_w 3x3", float("nan"))
+    p, shrink = C.PAPER_FIG12_P, C.PAPER_FIG12_IR_SHRINK
+    row = {"claim": f"{MODELS.label(model)}: split point and bits (Fig. 12)",
+           "paper": f"p = {p}, IR 1/{shrink} of the first block's; 1×1 shortcut convs at the lowest bits",
+           "ours": f"p = {int(k['p'])}, IR {k['IR / stem IR']:.3g}× the stem's; mean b_w 1×1 = {b1:.1f}, "
+                   f"3×3 = {b3:.1f}"}
+    line = (f"* **Fig. 12, {MODELS.label(model)}**: split after block {int(k['p'])} (paper: {p}); the IR leaving "
+            f"it has {k['IR / stem IR']:.3g}× the stem's elements (paper: 1/{shrink} at block {p}). The 1×1 "
+            f"shortcut convs got {b1:.1f} bits on average against {b3:.1f} for the 3×3 convs — "
+            + ("lower, as in the paper." if b1 < b3 else
+               "not lower, unlike the paper (whose 1×1 convs all got 2 bits)."))
+    return Findings(pd.DataFrame([row]), [line])
+
+
+def search_findings(conv: pd.DataFrame, timing: pd.DataFrame, table4: pd.DataFrame,
+                    paper4: pd.DataFrame, strategies: pd.DataFrame, nets: Mapping[str, Any],
+                    accuracy_bounds: Mapping[str, float], estimator: str,
+                    energy_bound: float = C.ENERGY_BOUND_MJ, fig12_model: str | None = None) -> Findings:
+    """The search's claims: convergence (Fig. 10), search time (Table 2), offloads, privacy and
+    top-1 (Table 4, with the paper's counting of MobileNet's stem), the Fig. 12 strategy.
+
+    ``conv``: ``tables.convergence`` rows; ``timing``: ``tables.timing_table``; ``table4``:
+    ``tables.beside_paper`` of the measured Table 4; ``strategies``: the notebook's per-model
+    strategy summary; ``nets``/``accuracy_bounds``: per searched model, its network and ε_b."""
+    parts = [_convergence_findings(conv), _search_time_findings(timing, estimator),
+             _table4_findings(table4, paper4, nets, accuracy_bounds, energy_bound)]
+    if fig12_model is not None and fig12_model in nets:
+        parts.append(_fig12_findings(strategies, fig12_model))
+    return Findings(pd.DataFrame([r for p in parts for r in p.table.to_dict("records")]),
+                    [line for p in parts for line in p.lines])
