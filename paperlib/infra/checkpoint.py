@@ -97,8 +97,9 @@ class CheckpointFiles:
         return sorted(p for p in self.folder.glob(f"{self.stem}.*.pt") if pattern.match(p.name))
 
     def retrain_fix(self) -> str:
-        return (f"delete {self.meta} (and the weights it names), or pass --retrain "
-                "(retrain=True) to train afresh and replace it")
+        return (f"delete {self.meta} (and the weights it names), or train afresh and replace it "
+                "with `paperlib train --model ... --retrain` (load_or_train(retrain=True)); "
+                "`paperlib search` then uses the new checkpoint")
 
 
 @contextmanager
@@ -113,14 +114,20 @@ def locked(files: CheckpointFiles) -> Iterator[bool]:
 
 
 def clean_leftovers(files: CheckpointFiles) -> list[Path]:
-    """Remove what a killed run left: temporaries of atomic writes and weights files that the
-    metadata do not name. Call it only under :func:`locked`. Returns the removed paths."""
+    """Remove what a killed run left: temporaries of atomic writes and weights files that readable
+    metadata do not name (a commit cut short). Weights beside damaged metadata are intact work:
+    they are kept and named in a warning (docs/decisions/data-integrity.md §11). Call it only under
+    :func:`locked`. Returns the removed paths."""
     if not files.folder.exists():
         return []
     removed = io.remove_temporaries(files.folder, files.stem)
-    named = _named_weights(files)
+    readable, named = _named_weights(files)
     for path in files.weight_files():
-        if path.name != named:
+        if not readable:
+            log.warning("kept %s: the metadata %s beside it are damaged, so it is not known whether "
+                        "these weights are the checkpoint's; %s", path, files.meta,
+                        files.retrain_fix())
+        elif path.name != named:
             path.unlink(missing_ok=True)
             removed.append(path)
     for path in removed:
@@ -128,13 +135,18 @@ def clean_leftovers(files: CheckpointFiles) -> list[Path]:
     return removed
 
 
-def _named_weights(files: CheckpointFiles) -> str | None:
-    """The weights file the current metadata name (None: none, unreadable or legacy metadata)."""
+def _named_weights(files: CheckpointFiles) -> tuple[bool, str | None]:
+    """Whether the metadata are absent or readable, and the weights file they name (None: no
+    metadata, or legacy metadata naming none)."""
+    if not files.meta.exists():
+        return True, None
     try:
         meta = io.read_json(files.meta)
     except (OSError, io.DamagedFileError):
-        return None
-    return meta.get("weights") if isinstance(meta, dict) else None
+        return False, None
+    if not isinstance(meta, dict):
+        return False, None
+    return True, meta.get("weights")
 
 
 def read_meta(files: CheckpointFiles) -> dict[str, Any]:

@@ -30,6 +30,7 @@ order).
 
 from __future__ import annotations
 
+import hashlib
 import traceback
 import weakref
 from dataclasses import dataclass
@@ -362,6 +363,15 @@ def fingerprint(net: nn.Module) -> tuple:
             tuple((name, _kind(m)) for name, m in net.named_modules()))
 
 
+def architecture_digest(net: nn.Module) -> str:
+    """A sha256 of the architecture as traced: the forward's graph and every module's repr (its
+    hyper-parameters). Editing a model's file changes it; retraining does not
+    (docs/decisions/graph-and-hardware.md §9)."""
+    part = analyse(net)
+    text = f"{type(net).__qualname__}\n{part.graph}\n{net!r}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 _BY_FINGERPRINT: dict[tuple, Partition] = {}
 _BY_INSTANCE: "weakref.WeakKeyDictionary[nn.Module, Partition]" = weakref.WeakKeyDictionary()
 
@@ -470,6 +480,6 @@ def units(net: nn.Module) -> list[nn.Module]:
     return [submodule(net, m) for m in analyse(net).unit_modules]
 
 
-__all__ = ["QUANTIZABLE", "Partition", "PartitionError", "UntraceableModelError", "analyse",
+__all__ = ["QUANTIZABLE", "Partition", "architecture_digest", "PartitionError", "UntraceableModelError", "analyse",
            "check_partition", "fingerprint", "leaf", "live_sets", "segments", "split", "submodule",
            "units", "valid_cuts"]

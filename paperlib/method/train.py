@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 
 from .. import __version__
 from ..infra import config, io
-from . import data, models
+from . import data, graph, models
 from .device import plan_for, resident, resolve
 from ..infra.checkpoint import (CheckpointCorrupted, CheckpointError, CheckpointFiles, CheckpointMismatch, LegacyCheckpoint)
 from ..infra import checkpoint as ckpt
@@ -49,8 +49,28 @@ def checkpoint_dir(root: str | Path | None = None) -> Path:
 def checkpoint_path(model: str, profile: str, dataset: str, seed: int,
                     root: str | Path | None = None) -> Path:
     """The checkpoint's metadata file ``<dir>/<profile>/<model>-<dataset>-seed<seed>.json``, which
-    names its weights file (``paperlib.infra.checkpoint``)."""
-    return checkpoint_dir(root) / profile / f"{model}-{dataset}-seed{seed}.json"
+    names its weights file (``paperlib.infra.checkpoint``). A user's model adds ``-arch<digest>``,
+    its traced architecture: an edited model file gets a checkpoint of its own
+    (docs/decisions/graph-and-hardware.md §9)."""
+    return (checkpoint_dir(root) / profile
+            / f"{model}-{dataset}-seed{seed}{architecture_tag(model, dataset)}.json")
+
+
+def architecture_tag(model: str, dataset: str) -> str:
+    """``-arch<first 12 hex digits of its architecture digest>`` for a user's model, else ``""``."""
+    if models.MODELS.entry(model).meta.get("family") != "user":
+        return ""
+    with torch.device("meta"):
+        net = models.build(model, dataset)
+    return "-arch" + graph.architecture_digest(net)[:12]
+
+
+def _report_other_architectures(files: CheckpointFiles, model: str) -> None:
+    """Say that a user's model changed since its earlier checkpoints (kept, not reused)."""
+    others = sorted(p.name for p in files.folder.glob(f"{model}-*-arch*.json") if p != files.meta)
+    if others and not files.meta.exists():
+        log.warning("%s has no checkpoint for its current architecture (its file changed since %s, "
+                    "kept beside it): training %s", model, ", ".join(others), files.meta.name)
 
 
 @torch.no_grad()
@@ -142,7 +162,8 @@ def _check_meta(meta: dict, request: dict, path: Path) -> None:
         lines = "; ".join(f"{k}: checkpoint has {a!r}, requested {b!r}" for k, (a, b) in diff.items())
         raise CheckpointMismatch(
             f"the cached checkpoint {path} was made for other settings ({lines}). Delete it, or "
-            "pass --retrain (retrain=True) to train afresh and replace it."
+            "train afresh and replace it with `paperlib train --model ... --retrain` "
+            "(load_or_train(retrain=True))."
         )
     if meta.get("version") != __version__:
         log.warning("checkpoint %s was written by paperlib %s (this is %s)", path,
@@ -158,8 +179,8 @@ def _load_state(state_path: Path, request: dict, device: torch.device) -> dict |
     saved = state.get("request") if isinstance(state, dict) else None
     if saved is not None and saved != request:
         raise CheckpointMismatch(
-            f"{state_path} holds an interrupted training for other settings; delete it, or pass "
-            "--retrain (retrain=True) to train afresh")
+            f"{state_path} holds an interrupted training for other settings; delete it, or "
+            "train afresh with `paperlib train --model ... --retrain` (retrain=True)")
     return state
 
 
@@ -223,6 +244,7 @@ def load_or_train(model: str, profile: str | Profile | None = None, *, dataset: 
     with ckpt.locked(files) as writable:
         if writable:
             ckpt.clean_leftovers(files)
+        _report_other_architectures(files, model)
         if files.meta.exists() and not retrain:
             meta = ckpt.read_meta(files)
             _check_meta(meta, request, files.meta)

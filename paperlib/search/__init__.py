@@ -128,6 +128,8 @@ def run(model: str, profile: str | Profile | None = None, *, energy_bound: float
                        "checkpoint_accuracy": context.top1_fp, "energy_bound": energy_bound,
                        **{k: v for k, v in asdict(settings).items()
                           if k not in (*EVOLUTION_FIELDS, "reference_estimator")}}
+        # the architecture as traced and the weights (docs/decisions/data-integrity.md §10)
+        fingerprint.update({k: evaluator.source[k] for k in ("architecture", "weights_sha256")})
         if hw_tag:  # another hardware description than Table 3: its energies are not comparable
             fingerprint["hardware"] = hw_tag
         if "checkpoint" in context.meta:  # weights from --checkpoint

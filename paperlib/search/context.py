@@ -18,12 +18,15 @@ from typing import Any
 from torch import nn
 
 from . import ranges
-from ..method import data, train
+from ..method import data, graph, train
 from ..infra.config import results_dir
 from ..method.profiles import Profile, SearchSettings, get_profile
 from .estimators import EstimatorContext, check_name, make_estimator
 from .evaluator import EdgeEnergy, EdgePrivacy, Evaluator, Objective
 from ..method.genome import FP_PAIR, Genome, GenomeSpace
+
+
+RECORD_VERSION = 1  # of how P, E and ε are measured; raise it when a change alters them
 
 
 def search_settings(base: Profile | SearchSettings, **overrides: Any) -> SearchSettings:
@@ -96,6 +99,21 @@ class SearchContext:
             self._estimators[name] = make_estimator(name, ectx)
         return self._estimators[name]
 
+    def record_source(self) -> dict[str, Any]:
+        """Everything an evaluation record's P, E and ε depend on: the architecture as traced, the
+        weights' sha256, the data, the hardware description and the measurement settings (not the
+        bounds, the λ or the search seed: fitness is recomputed on load and ε does not depend on
+        the seed). A logged record with another source is never reused
+        (docs/decisions/data-integrity.md §10)."""
+        s = self.settings
+        return {"model": self.model, "architecture": graph.architecture_digest(self.net),
+                "weights_sha256": self.meta.get("sha256"), "profile": self.profile.name,
+                "dataset": self.dataset, "data": self.provenance,
+                "hardware": f"{self.energy.hardware.name}|{self.energy.hardware.tag}",
+                "privacy_images": s.privacy_images, "privacy_dist": "mse",
+                "finetune_batches": s.finetune_batches, "validation_images": s.validation_images,
+                "record_version": RECORD_VERSION}
+
     def with_settings(self, settings: SearchSettings) -> "SearchContext":
         """This context (same model and data) with other search settings (fresh estimators)."""
         if settings == self.settings:
@@ -126,7 +144,7 @@ class SearchContext:
         settings'), its cache filled from ``log_path`` when that log exists."""
         est = self.estimator(estimator or self.settings.estimator, out_dir)
         ev = Evaluator(self.space, self.energy, self.privacy, est, objective, seed=seed,
-                       log_path=log_path)
+                       log_path=log_path, source=self.record_source())
         ev.load_log()
         return ev
 

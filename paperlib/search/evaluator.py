@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 import logging
 import math
 import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Protocol
+from typing import Any, Callable, Iterable, Iterator, Protocol
 
 import numpy as np
 import torch
@@ -37,7 +38,7 @@ from ..method import data, models
 from ..infra import io
 from ..method.constants import LAMBDA_ACCURACY, LAMBDA_ENERGY
 from . import fitness as fit
-from ..method.genome import Genome, GenomeSpace, key as genome_key
+from ..method.genome import Genome, GenomeSpace, check as check_genome, key as genome_key
 
 log = logging.getLogger(__name__)
 
@@ -179,6 +180,8 @@ class Evaluation(io.JsonRecord):
     feasible: bool
     estimator: str
     seconds: dict[str, float] = field(default_factory=dict)  # accuracy, privacy, energy
+    # what the numbers depend on (SearchContext.record_source; docs/decisions/data-integrity.md §10)
+    source: dict[str, Any] = field(default_factory=dict)
 
 
 class Evaluator:
@@ -192,7 +195,8 @@ class Evaluator:
 
     def __init__(self, space: GenomeSpace, energy: EnergyFn, privacy: PrivacyFn,
                  estimator: Estimator, objective: Objective, *, seed: int = 0,
-                 log_path: str | os.PathLike | None = None) -> None:
+                 log_path: str | os.PathLike | None = None,
+                 source: dict[str, Any] | None = None) -> None:
         self.space = space
         self.energy = energy
         self.privacy = privacy
@@ -200,6 +204,9 @@ class Evaluator:
         self.objective = objective
         self.seed = seed
         self.log_path = Path(log_path) if log_path is not None else None
+        # every record carries it; a logged record with another one is set aside, never reused
+        self.source = io.json_safe(source) if source is not None else None
+        self.set_aside = 0  # records of other sources found in the logs read so far
         self.cache: dict[str, Evaluation] = {}
         self.requests = 0
         self.hits = 0
@@ -207,25 +214,52 @@ class Evaluator:
         self.seconds = {"accuracy": 0.0, "privacy": 0.0, "energy": 0.0}  # this session only
 
     def load_log(self) -> int:
-        """Fill the cache from ``log_path`` (records of another estimator are skipped)."""
-        return 0 if self.log_path is None else self._load(self.log_path)
+        """Fill the cache from ``log_path``. Records of another estimator are skipped; records of
+        another source (model, weights, data, settings) are moved to ``evaluations.set-aside.jsonl``
+        beside it, with a warning naming what differed (docs/decisions/data-integrity.md §10)."""
+        return 0 if self.log_path is None else self._load(self.log_path, own=True)
 
     def warm(self, logs: Iterable[str | os.PathLike]) -> int:
-        """Cache the records of other evaluation logs (this estimator's only; they are not logged
-        again here): strategies another run scored cost nothing. Returns how many were added."""
-        return sum(self._load(Path(log)) for log in logs
+        """Cache the records of other evaluation logs (this estimator's and this source's only;
+        they are not logged again here): strategies another run scored cost nothing. Returns how
+        many were added."""
+        return sum(self._load(Path(log), own=False) for log in logs
                    if Path(log).exists() and Path(log) != self.log_path)
 
-    def _load(self, path: Path) -> int:
-        _end_with_newline(path)
-        loaded = 0
-        for rec in io.read_jsonl(path):
-            if rec.get("estimator") != self.estimator.name or rec.get("key") in self.cache:
+    def _load(self, path: Path, *, own: bool) -> int:
+        if own:
+            _end_with_newline(path)
+        loaded, kept, stale = 0, [], []
+        differ: set[str] = set()
+        for lineno, line, rec in _numbered_records(path):
+            if rec.get("estimator") != self.estimator.name:
+                kept.append(line)
+                continue
+            if self.source is not None and rec.get("source") != self.source:
+                stale.append(line)
+                differ |= _differing(rec.get("source"), self.source)
+                continue
+            check_record(rec, self.space, path, lineno)
+            kept.append(line)
+            if rec["key"] in self.cache:
                 continue
             ev = Evaluation.from_dict(rec)
             self._refresh(ev)
             self.cache[ev.key] = ev
             loaded += 1
+        if stale:
+            self.set_aside += len(stale)
+            what = ", ".join(sorted(differ))
+            if own:
+                aside = path.with_name(SET_ASIDE_FILE)
+                with open(aside, "a") as f:
+                    f.writelines(line + "\n" for line in stale)
+                io.write_text(path, "".join(line + "\n" for line in kept))
+                log.warning("set aside %d record(s) of %s made with another %s (not reused; moved "
+                            "to %s)", len(stale), path, what, aside)
+            else:
+                log.warning("not reusing %d record(s) of %s: made with another %s", len(stale),
+                            path, what)
         return loaded
 
     def _refresh(self, ev: Evaluation) -> None:
@@ -270,7 +304,8 @@ class Evaluator:
                         energy=float(energy), energy_no_tx=float(energy_no_tx), eps=float(acc.eps),
                         top1_fp=float(acc.top1_fp), top1_quant=float(acc.top1_quant), fitness=0.0,
                         feasible=False, estimator=self.estimator.name,
-                        seconds={n: round(s, 6) for n, s in seconds.items()})
+                        seconds={n: round(s, 6) for n, s in seconds.items()},
+                        source=self.source or {})
         self._refresh(ev)
         return ev
 
@@ -320,6 +355,55 @@ def measure_strategy(evaluator: Evaluator, genome: Genome) -> Evaluation:
     return evaluator.measure(genome)
 
 
+SET_ASIDE_FILE = "evaluations.set-aside.jsonl"  # records of another source, kept, never reused
+_NUMBERS = ("privacy", "energy", "energy_no_tx", "eps", "top1_fp", "top1_quant")
+
+
+def _numbered_records(path: Path) -> Iterator[tuple[int, str, dict]]:
+    """(line number, line, record) of every complete JSON line (a torn line is skipped)."""
+    if not path.exists():
+        return
+    for lineno, line in enumerate(path.read_text().splitlines(), start=1):
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(rec, dict):
+            yield lineno, line, rec
+
+
+def _differing(saved: Any, want: dict[str, Any]) -> set[str]:
+    """The names of the source entries that differ (all of it for a record without one)."""
+    if not isinstance(saved, dict):
+        return {"source (the record predates source fingerprints)"}
+    return {k for k in set(saved) | set(want) if saved.get(k) != want.get(k)}
+
+
+def check_record(rec: dict[str, Any], space: GenomeSpace, path: Path, lineno: int) -> None:
+    """Refuse an impossible evaluation record, naming ``path`` and ``lineno``: its genome must be a
+    strategy of ``space`` (p in range, every bit pair in the grid) whose canonical key and p are the
+    record's, and its measurements finite numbers (docs/decisions/data-integrity.md §10)."""
+    def refuse(why: str) -> None:
+        raise ValueError(f"{path}, line {lineno}: impossible evaluation record ({why}); delete "
+                         "that line (or the file) and rerun to measure it again")
+
+    try:
+        genome = Genome.from_dict(rec["genome"])
+    except (KeyError, TypeError, ValueError) as exc:
+        refuse(f"no readable genome: {exc}")
+    try:
+        check_genome(genome, space)
+    except ValueError as exc:
+        refuse(str(exc))
+    if rec.get("p") != genome.p or rec.get("key") != genome_key(genome, space):
+        refuse(f"its key {rec.get('key')!r} / p {rec.get('p')!r} do not match its genome "
+               f"({genome_key(genome, space)!r}, p {genome.p})")
+    for name in _NUMBERS:
+        value = rec.get(name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            refuse(f"{name} is {value!r}, not a finite number")
+
+
 def _end_with_newline(path: Path) -> None:
     """Terminate a torn last line (a kill mid-write) so the next record starts a line of its own."""
     if path.exists() and path.stat().st_size:
@@ -330,4 +414,4 @@ def _end_with_newline(path: Path) -> None:
 
 
 __all__ = ["AccuracyEstimate", "Estimator", "EdgeEnergy", "EdgePrivacy", "Objective",
-           "Evaluation", "Evaluator", "seed_for"]
+           "Evaluation", "Evaluator", "SET_ASIDE_FILE", "check_record", "seed_for"]

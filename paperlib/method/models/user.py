@@ -24,7 +24,7 @@ from torch import nn
 
 from .. import data, graph
 from ...infra import io
-from . import CIFAR_INPUT, MODELS, build
+from . import CIFAR_INPUT, MODELS, NUM_CLASSES, build
 
 
 def is_file_spec(spec: str) -> bool:
@@ -80,18 +80,63 @@ def register_from_file(spec: str, dataset: str = "cifar10", input_shape: tuple[i
     factory = fn if takes_classes else (lambda _num_classes: fn())
     MODELS.add(name, factory, label=name, replace=True, dataset=dataset, unit_name="unit",
                family="user", source=str(spec), input_shape=tuple(input_shape or CIFAR_INPUT))
-    with torch.device("meta"):
-        net = build(name)
-    if not isinstance(net, nn.Module):
-        MODELS.unregister(name)
-        raise ValueError(f"--model {spec}: {fn.__name__}() returned {type(net).__name__}, not an "
-                         "nn.Module")
     try:
-        graph.analyse(net)  # a clear error now (untraceable, no partition point) rather than later
+        check_model(spec, factory, name, dataset, tuple(input_shape or CIFAR_INPUT))
     except Exception:
         MODELS.unregister(name)
         raise
     return name
+
+
+HEAD_FIX = ("declare everything after the last feature map (pooling, flatten, linear) as one head "
+            "module called last in forward, e.g. `self.head = nn.Sequential("
+            "nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(C, num_classes))`")
+
+
+def check_model(spec: str, factory: Callable[[int], object], name: str, dataset: str,
+                input_shape: tuple[int, ...]) -> None:
+    """Build, trace and run a user's model once on two blank images, before any training: it
+    must be an ``nn.Module``, trace and partition, answer (B, classes), and every partition point
+    must send a 4-D IR (B, C, h, w), the map privacy is measured on (Eq. 1-2). Each failure names
+    the model, the point and the fix (docs/decisions/graph-and-hardware.md §8)."""
+    if dataset not in NUM_CLASSES:
+        raise ValueError(f"--model {spec}: unknown dataset {dataset!r}; choose one of "
+                         f"{', '.join(NUM_CLASSES)}")
+    num_classes = NUM_CLASSES[dataset]
+    net = factory(num_classes)
+    if not isinstance(net, nn.Module):
+        raise ValueError(f"--model {spec}: it returned {type(net).__name__}, not an nn.Module; "
+                         "return the model itself, e.g. `return MyNet(num_classes)`")
+    net.arch_name = name  # as models.build names it
+    net.eval()
+    graph.analyse(net)  # a clear error now (untraceable, no partition point) rather than later
+    shapes: dict[int, tuple[int, ...]] = {}
+    def record(p: int):
+        def hook(_module: nn.Module, _inputs: object, out: torch.Tensor) -> None:
+            shapes.setdefault(p, tuple(out.shape))
+        return hook
+
+    hooks = [unit.register_forward_hook(record(p)) for p, unit in enumerate(graph.units(net))]
+    try:
+        with torch.no_grad():
+            out = net(torch.zeros(2, *input_shape))
+    finally:
+        for hook in hooks:
+            hook.remove()
+    got = tuple(getattr(out, "shape", ()))
+    if got != (2, num_classes):
+        raise ValueError(f"--model {spec}: its forward returns shape {got} for 2 images, not "
+                         f"(2, {num_classes}) (one logit per {dataset} class); end forward with "
+                         f"a layer of {num_classes} outputs")
+    unit_names = graph.analyse(net).unit_modules
+    for p, shape in sorted(shapes.items()):
+        if len(shape) != 4:
+            where = ("its stem (p = 0): it has no partition point sending a feature map; paperlib "
+                     "partitions models with convolutions before the head, and " if p == 0 else "")
+            raise ValueError(
+                f"--model {spec}: partition point p = {p} (the output of {unit_names[p]!r}) sends an "
+                f"IR of shape {shape}, not a feature map (B, C, h, w) as privacy (Eq. 1-2) needs; "
+                f"{where}{HEAD_FIX}")
 
 
 def resolve_model(spec: str, dataset: str | None = None) -> str:
@@ -134,4 +179,4 @@ def load_checkpoint(model: str, path: str | Path, train_ds: data.CifarArrays,
     return net, meta
 
 
-__all__ = ["is_file_spec", "model_name", "register_from_file", "resolve_model", "load_checkpoint"]
+__all__ = ["HEAD_FIX", "check_model", "is_file_spec", "model_name", "register_from_file", "resolve_model", "load_checkpoint"]
