@@ -148,7 +148,7 @@ def test_non_module_refused_by_name(tmp_path):
 
 def test_documented_example_model_registers(tmp_path):
     """docs/own-model.md's model file goes through the same check as `--model FILE:FN`."""
-    name = user.register_from_file(str(ROOT / "examples" / "own_model.py") + ":build")
+    name = user.register_from_file(str(ROOT / "docs" / "examples" / "own_model.py") + ":build")
     try:
         assert graph.analyse(models.build(name)).num_units == 4  # stem's last block, 2 blocks, pool
     finally:

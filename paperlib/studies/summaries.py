@@ -137,11 +137,15 @@ def attacks(t: Tables) -> str:
     for model, rows in sv.groupby("model", sort=False):
         s = rows[rows["strategy"].str.startswith("searched")].iloc[0]
         b = rows[rows["strategy"].str.startswith("8-bit")].iloc[0]
+        diff, spread = s.attack_ssim - b.attack_ssim, s.ssim_sd + b.ssim_sd
+        reading = ("" if abs(diff) <= spread else
+                   ": the searched strategy is easier to invert" if diff > 0 else
+                   ": the searched strategy is harder to invert")
         lines.append(
             f"- {_label(model)}: attack SSIM on the searched strategy {N.metric(s.attack_ssim)} "
             f"(sd {N.metric(s.ssim_sd)}) against {N.metric(b.attack_ssim)} (sd "
             f"{N.metric(b.ssim_sd)}) for 8-bit uniform at the deepest p under E_b: "
-            f"{spread_word(s.attack_ssim - b.attack_ssim, s.ssim_sd + b.ssim_sd, 'test images')}.")
+            f"{spread_word(diff, spread, 'test images')}{reading}.")
     he = t["nb08_he2019_table"]
     table = he.pivot_table(index="attack", columns="split", values="ssim", sort=False)
     splits = list(dict.fromkeys(he["split"]))

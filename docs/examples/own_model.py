@@ -1,4 +1,4 @@
-"""A user's own model for `paperlib ... --model examples/own_model.py:build` (docs/own-model.md).
+"""A user's own model for `paperlib ... --model docs/examples/own_model.py:build` (docs/own-model.md).
 
 A small CNN in the layout the partitioner accepts: a stem, a few blocks (each a submodule whose
 output is the only live tensor), and the head (pooling, flatten, linear) as ONE module called last.
