@@ -27,7 +27,7 @@ from .. import __version__
 from ..infra import config, io
 from ..studies import report
 from ..method.constants import ENERGY_BOUND_MJ
-from ..method.profiles import Profile, get_profile
+from ..method.profiles import Profile, resolve_profile
 
 NOTEBOOKS = config.REPO_ROOT / "notebooks"
 KERNEL = "paperlib"
@@ -237,7 +237,7 @@ def run_notebooks(prof: Profile, only: list[str] | None = None, *,
 
 def reproduce(profile: str | None = None, stages: tuple[str, ...] = STAGES,
               only: list[str] | None = None) -> None:
-    prof = get_profile(profile)
+    prof = resolve_profile(profile)
     t0 = time.time()
     if "models" in stages:
         train_models(prof)

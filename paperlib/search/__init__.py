@@ -31,7 +31,7 @@ from ..infra import io
 from ..method import strategies
 from ..infra.config import results_dir
 from ..method.constants import ENERGY_BOUND_MJ
-from ..method.profiles import Profile, SearchSettings, get_profile
+from ..method.profiles import Profile, SearchSettings, resolve_profile
 from .context import SearchContext, build_context, search_settings
 from .estimators import ESTIMATORS, EstimatorContext, register
 from .evaluator import AccuracyEstimate, Evaluation, Evaluator, Objective, seed_for
@@ -77,7 +77,7 @@ def run(model: str, profile: str | Profile | None = None, *, energy_bound: float
     a ``context`` passed in keeps the one it was built with).
     Attack scores of the best strategy: :func:`paperlib.attacks.scoring.score_result`.
     """
-    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    prof = resolve_profile(profile)
     if context is not None:
         prof = context.profile
     base = context.settings if context is not None else prof.search_for(model)
