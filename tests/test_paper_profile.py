@@ -64,7 +64,7 @@ def test_scaled_paper_search_runs_every_stage(paper_env, monkeypatch, model):
     monkeypatch.setenv("PAPERLIB_CHECKPOINT_DIR", str(root / "ckpt"))
     monkeypatch.setenv("PAPERLIB_RESULTS_DIR", str(root / "results"))
     prof = scaled(PAPER, epochs=1, images=32, iterations=2, population=3, sample=2)
-    result = search.run(model, prof, seed=0, progress=False)
+    result = search.run(model, prof, search.RunSettings(seed=0), progress=False)
     saved = json.loads((Path(result.out_dir) / "result.json").read_text())
     assert saved["settings"]["estimator"] == "finetune"
     assert result.evaluations >= 3 and 0 <= result.best["p"]

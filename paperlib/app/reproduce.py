@@ -61,7 +61,7 @@ def run_searches(prof: Profile) -> None:
     from .. import search
 
     for name in prof.search_models:
-        result = search.run(name, prof, energy_bound=ENERGY_BOUND_MJ, seed=0)
+        result = search.run(name, prof, search.RunSettings(energy_bound=ENERGY_BOUND_MJ, seed=0))
         print(f"[searches] {name}: best p={result.best['p']} fitness={result.best['fitness']:.4f}",
               flush=True)
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
 
 from ..infra import config
 from ..method.constants import ENERGY_BOUND_MJ
@@ -43,12 +42,13 @@ def run_sweep(model: str, profile: str | Profile | None = None, *,
     plan = prof.energy_sweep
     results = []
     for b in sorted(bounds if bounds is not None else plan.bounds):
-        kwargs: dict[str, Any] = {}
-        if b != ENERGY_BOUND_MJ:
-            kwargs = {"out_dir": sweep_dir(model, prof.name, b, seed), **plan.overrides}
+        paper = b == ENERGY_BOUND_MJ  # the paper's run: make reproduce's folder, no overrides
+        settings = search.RunSettings(energy_bound=b, seed=seed,
+                                      search={} if paper else plan.overrides)
+        out_dir = None if paper else sweep_dir(model, prof.name, b, seed)
         try:
-            results.append(search.run(model, prof, energy_bound=b, seed=seed, progress=progress,
-                                      context=context, **kwargs))
+            results.append(search.run(model, prof, settings, out_dir=out_dir, progress=progress,
+                                      context=context))
         except ValueError as exc:  # a bound below the cheapest strategy
             log.warning("sweep of %s: E_b = %g mJ skipped (%s)", model, b, exc)
     return results

@@ -251,7 +251,8 @@ def run_ga_for_budget(model: str, prof: Profile, energy_bound: float, seed: int,
     population = context.settings.population
     iterations = max(saved_iterations(out) or 0, max(1, budget - population))
     while True:
-        res = search.run(model, prof, energy_bound=energy_bound, seed=seed, iterations=iterations,
+        res = search.run(model, prof, search.RunSettings.of(energy_bound=energy_bound, seed=seed,
+                                                            iterations=iterations),
                          context=context, progress=progress)
         if res.evaluations >= budget or iterations >= 20 * budget:
             return res
@@ -306,8 +307,10 @@ def compare(model: str, profile: str | Profile | None = None, *,
         budget = check_budget(budget)
     for seed in seeds:
         if budget is None:
-            results[seed] = search.run(model, prof, energy_bound=energy_bound, seed=seed,
-                                       iterations=iterations, context=context, progress=progress)
+            results[seed] = search.run(model, prof,
+                                       search.RunSettings.of(energy_bound=energy_bound, seed=seed,
+                                                             iterations=iterations),
+                                       context=context, progress=progress)
         else:
             results[seed] = run_ga_for_budget(model, prof, energy_bound, seed, budget, context,
                                               progress)

@@ -72,8 +72,8 @@ def _sweep_run(shared: tuple, item: tuple[float, int]) -> tuple[list[dict[str, A
     model, prof, budget, context = shared
     bound, seed = item
     if budget is None:
-        res = search.run(model, prof, energy_bound=bound, seed=seed, context=context,
-                         progress=False)
+        res = search.run(model, prof, search.RunSettings(energy_bound=bound, seed=seed),
+                         context=context, progress=False)
     else:
         res = run_ga_for_budget(model, prof, bound, seed, budget, context, progress=False)
     trace = ga_trace(res)

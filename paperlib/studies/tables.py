@@ -87,8 +87,8 @@ def search_result(model: str, profile: "str | Profile | None" = None, *,
             return res
     if not run_missing:
         return None
-    return search.run(model, prof, energy_bound=energy_bound, seed=seed, context=context,
-                      progress=progress)
+    return search.run(model, prof, search.RunSettings(energy_bound=energy_bound, seed=seed),
+                      context=context, progress=progress)
 
 
 # --- counts and analytic energies (Tables 4 and 5, Fig. 11) --------------------------------------
