@@ -48,8 +48,9 @@ def bench_search(args: argparse.Namespace) -> dict:
                                        ("sample", args.sample), ("estimator", args.estimator))
                      if v is not None}
         t0 = time.perf_counter()
-        result = search.run(args.model, args.profile, energy_bound=args.energy_bound, seed=args.seed,
-                            out_dir=out, progress=not args.quiet, **overrides)
+        settings = search.RunSettings(energy_bound=args.energy_bound, seed=args.seed,
+                                      search=overrides)
+        result = search.run(args.model, args.profile, settings, out_dir=out, progress=not args.quiet)
         wall = time.perf_counter() - t0
     t = result.timing
     report = {

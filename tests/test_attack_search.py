@@ -24,7 +24,8 @@ def synthetic_run(synthetic_dir, tmp_path, monkeypatch):
 def test_search_result_carries_attack_scores_only_when_asked(synthetic_run):
     ctx = search.build_context("cifar10cnn", "smoke", allow_partial=True, progress=False,
                                validation_images=16, privacy_images=8)
-    kw = dict(context=ctx, progress=False, iterations=2, population=3, sample=2)
+    kw = dict(context=ctx, progress=False,
+              settings=search.RunSettings(search=dict(iterations=2, population=3, sample=2)))
     plain = search.run("cifar10cnn", out_dir=synthetic_run / "plain", **kw)
     assert "attack_scores" not in plain.best
     scored = attacks.scoring.score_result(

@@ -41,8 +41,8 @@ def test_equal_evaluations_and_hypervolume_by_hand(context, results_root):
         # the sweep is the union of the first BUDGET strategies of the genetic search at each bound
         keys = []
         for b in BOUNDS:
-            res = search.run("resnet18", "smoke", energy_bound=b, seed=seed, context=context,
-                             progress=False)
+            res = search.run("resnet18", "smoke", search.RunSettings(energy_bound=b, seed=seed),
+                             context=context, progress=False)
             keys += [r["key"] for r in ga_trace(res).truncate(BUDGET).records]
         sweep = [r["key"] for r in cmp.runs[fronts.SWEEP][i]]
         assert sorted(sweep) == sorted(set(keys))

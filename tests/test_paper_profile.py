@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from paperlib.method.profiles import PROFILES, SearchSettings, TrainRecipe, scaled
+from paperlib.method.constants import ENERGY_BOUND_MJ
+from paperlib.method.profiles import PROFILES, SearchSettings, TrainRecipe, resolve_profile, scaled
 
 PAPER = PROFILES["paper"]
 
@@ -63,8 +64,33 @@ def test_scaled_paper_search_runs_every_stage(paper_env, monkeypatch, model):
     monkeypatch.setenv("PAPERLIB_CHECKPOINT_DIR", str(root / "ckpt"))
     monkeypatch.setenv("PAPERLIB_RESULTS_DIR", str(root / "results"))
     prof = scaled(PAPER, epochs=1, images=32, iterations=2, population=3, sample=2)
-    result = search.run(model, prof, seed=0, progress=False)
+    result = search.run(model, prof, search.RunSettings(seed=0), progress=False)
     saved = json.loads((Path(result.out_dir) / "result.json").read_text())
     assert saved["settings"]["estimator"] == "finetune"
     assert result.evaluations >= 3 and 0 <= result.best["p"]
     assert result.dataset == "cifar100"
+
+
+def test_resolve_profile_takes_a_name_a_profile_or_none(monkeypatch):
+    assert resolve_profile("smoke") is PROFILES["smoke"]
+    assert resolve_profile(PAPER) is PAPER
+    monkeypatch.setenv("PAPERLIB_PROFILE", "quick")
+    assert resolve_profile(None) is PROFILES["quick"]
+    with pytest.raises(ValueError, match="unknown profile 'nope'"):
+        resolve_profile("nope")
+    with pytest.raises(TypeError, match="profile must be"):
+        resolve_profile(3)
+
+
+def test_every_plan_is_part_of_the_profile():
+    smoke, quick = PROFILES["smoke"], PROFILES["quick"]
+    assert smoke.comparison.models == ("resnet18",) and smoke.comparison.front_budget == 6
+    assert quick.comparison.budget == 60 and PAPER.comparison.budget is None
+    assert smoke.network.traces == ("Verizon-LTE-short", "TMobile-UMTS-driving")
+    assert smoke.network.duration_ms == 60_000.0 and PAPER.network.traces is None
+    assert quick.energy_sweep.bounds == (ENERGY_BOUND_MJ, 0.75)
+    assert quick.energy_sweep.overrides == {"iterations": 100}
+    assert PAPER.energy_sweep.bounds == (0.15, 0.2, 0.25, ENERGY_BOUND_MJ, 0.5, 0.75, 1.0)
+    # the defences' values: the registrations' (the paper's), smoke and quick override some
+    assert PAPER.defence.sweeps == {}
+    assert quick.defence.sweeps["noise"] == {"strength": (1.0,)}

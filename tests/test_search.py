@@ -272,7 +272,8 @@ def test_run_end_to_end_on_smoke_checkpoint(smoke_context, tmp_path):
 
     ctx = smoke_context
     out = tmp_path / "run"
-    result = search.run("resnet18", context=ctx, out_dir=out, progress=False, **TINY_RUN)
+    result = search.run("resnet18", settings=search.RunSettings(search=TINY_RUN), context=ctx,
+                        out_dir=out, progress=False)
     b = result.best
     assert result.profile == "smoke" and result.model == "resnet18"
     assert "cifar10" in result.data and "images" in result.data  # the provenance label
@@ -301,7 +302,8 @@ def test_run_end_to_end_on_smoke_checkpoint(smoke_context, tmp_path):
     lines = len(io.read_jsonl(out / "evaluations.jsonl"))
     assert lines == result.evaluations
     # a rerun reloads everything: same result, nothing measured again
-    again = search.run("resnet18", context=ctx, out_dir=out, progress=False, **TINY_RUN)
+    again = search.run("resnet18", settings=search.RunSettings(search=TINY_RUN), context=ctx,
+                       out_dir=out, progress=False)
     assert again.best == result.best and again.history == result.history
     assert len(io.read_jsonl(out / "evaluations.jsonl")) == lines
     # the sensitivity table is shared across runs of the same model and profile
@@ -312,20 +314,26 @@ def test_run_end_to_end_on_smoke_checkpoint(smoke_context, tmp_path):
 def test_impossible_settings_fail_clearly(smoke_context, tmp_path):
     from paperlib import search
 
-    kw = dict(context=smoke_context, out_dir=tmp_path, progress=False, **TINY_RUN)
+    kw = dict(context=smoke_context, out_dir=tmp_path, progress=False)
+
+    def run(**settings):
+        return search.run("resnet18", settings=search.RunSettings.of(**{**TINY_RUN, **settings}), **kw)
+
     with pytest.raises(ValueError, match="cheapest strategy.*stem alone"):
-        search.run("resnet18", energy_bound=0.001, **kw)  # the stem's compute is ~0.006 mJ
+        run(energy_bound=0.001)  # the stem's compute is ~0.006 mJ
     with pytest.raises(ValueError, match="with transmission"):
-        search.run("resnet18", energy_bound=0.02, include_transmission=True, **kw)
-    search.run("resnet18", energy_bound=0.02, **{**kw, "iterations": 0})  # compute only: feasible
+        run(energy_bound=0.02, include_transmission=True)
+    run(energy_bound=0.02, iterations=0)  # compute only: feasible
     with pytest.raises(ValueError, match="finetune, finetune-batches, sensitivity"):
-        search.run("resnet18", **{**kw, "estimator": "oracle"})
+        run(estimator="oracle")
     with pytest.raises(ValueError, match="sample size"):
-        search.run("resnet18", **{**kw, "sample": 5})
+        run(sample=5)
     with pytest.raises(ValueError, match="eps_b"):
-        search.run("resnet18", accuracy_bound=0.0, **kw)
+        run(accuracy_bound=0.0)
     with pytest.raises(ValueError, match="unknown search setting"):
-        search.run("resnet18", bogus=1, **kw)
+        run(bogus=1)
+    with pytest.raises(TypeError, match="RunSettings"):
+        search.run("resnet18", settings={"energy_bound": 0.35}, **kw)
 
 
 @pytest.mark.slow
@@ -466,7 +474,8 @@ def test_library_refuses_out_of_range_settings_by_name(results_root):
     with pytest.raises(ValueError, match="E_b"):
         Objective(float("inf"), 0.03)
     with pytest.raises(ValueError, match="accuracy_bound"):  # before any model is loaded
-        search.run("resnet18", "smoke", accuracy_bound=3.0, out_dir=results_root / "never")
+        search.run("resnet18", "smoke", search.RunSettings(search={"accuracy_bound": 3.0}),
+                   out_dir=results_root / "never")
     assert not (results_root / "never").exists()
 
 

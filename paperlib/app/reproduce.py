@@ -27,7 +27,7 @@ from .. import __version__
 from ..infra import config, io
 from ..studies import report
 from ..method.constants import ENERGY_BOUND_MJ
-from ..method.profiles import Profile, get_profile
+from ..method.profiles import Profile, resolve_profile
 from . import readme
 
 NOTEBOOKS = config.REPO_ROOT / "notebooks"
@@ -62,7 +62,7 @@ def run_searches(prof: Profile) -> None:
     from .. import search
 
     for name in prof.search_models:
-        result = search.run(name, prof, energy_bound=ENERGY_BOUND_MJ, seed=0)
+        result = search.run(name, prof, search.RunSettings(energy_bound=ENERGY_BOUND_MJ, seed=0))
         print(f"[searches] {name}: best p={result.best['p']} fitness={result.best['fitness']:.4f}",
               flush=True)
 
@@ -238,7 +238,7 @@ def run_notebooks(prof: Profile, only: list[str] | None = None, *,
 
 def reproduce(profile: str | None = None, stages: tuple[str, ...] = STAGES,
               only: list[str] | None = None) -> None:
-    prof = get_profile(profile)
+    prof = resolve_profile(profile)
     t0 = time.time()
     if "models" in stages:
         train_models(prof)

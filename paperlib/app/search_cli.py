@@ -101,7 +101,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     from ..attacks.scoring import score_result
     from ..infra.executors import make_executor
     from ..method.models.user import resolve_model
-    from ..search import build_context, run
+    from ..search import RunSettings, build_context, run
 
     model = resolve_model(args.model, args.dataset)
     overrides = {k[4:]: v for k, v in vars(args).items() if k.startswith("set_") and v is not None}
@@ -116,11 +116,11 @@ def cmd_search(args: argparse.Namespace) -> int:
                                 train_seed=args.train_seed, progress=not args.no_progress,
                                 device=args.device, checkpoint=args.checkpoint)
     with make_executor(args.executor, args.workers, **options) as executor:
-        result = run(model, args.profile, energy_bound=args.energy_bound, seed=args.seed,
-                     out_dir=args.out, dataset=args.dataset, train_seed=args.train_seed,
+        settings = RunSettings(energy_bound=args.energy_bound, seed=args.seed, batch=args.batch,
+                               train_seed=args.train_seed, search=overrides)
+        result = run(model, args.profile, settings, out_dir=args.out, dataset=args.dataset,
                      device=args.device, progress=not args.no_progress,
-                     checkpoint=args.checkpoint, batch=args.batch, executor=executor,
-                     context=context, **overrides)
+                     checkpoint=args.checkpoint, executor=executor, context=context)
     if context is not None:
         score_result(result, context, progress=not args.no_progress)
     print(result.summary())

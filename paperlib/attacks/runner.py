@@ -31,7 +31,7 @@ from torch import nn
 from ..method import data, models, privacy, quant
 from ..method.constants import FULL_PRECISION
 from ..method.policy import Policy, resolve
-from ..method.profiles import AttackSettings, Profile, get_profile
+from ..method.profiles import AttackSettings, Profile, resolve_profile
 from . import metrics, results
 from .base import ATTACKS, Attack, Aux, build
 from .inverse_network import InverseNetwork
@@ -269,7 +269,7 @@ def run(model: str, profile: str | Profile | None = None, points: Sequence[int |
     attacks run (None: unchanged)."""
     from ..method import train
 
-    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    prof = resolve_profile(profile)
     settings = settings or prof.attack
     dataset = dataset or prof.dataset_for(model)
     for name in attacks:

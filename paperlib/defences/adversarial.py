@@ -89,8 +89,9 @@ def adversarial_retraining(victim: Victim, images_uint8: torch.Tensor, labels: t
     return _frozen(edge), _frozen(cloud), log
 
 
+# lam: the weight of the decoder's SSIM in the retraining loss
 @DEFENCES.register("proactive", label="proactive adversarial retraining (Zhang et al.)", color="C7",
-                   marker="h", sweep=("lam",))
+                   marker="h", sweep={"lam": (1.0,)})
 class Proactive(Defence):
     """The edge and cloud retrained against a decoder (Alg. 1, proactive); weight ``lam`` on the
     decoder's SSIM."""

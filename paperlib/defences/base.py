@@ -9,15 +9,18 @@ module ends with the defence, so every attack of :mod:`paperlib.attacks` runs on
     logits = d.predict(defended, images01)       # what the user gets back (top-1)
     macs = d.edge_macs(victim.info)              # the defence's own operations on the edge
 
-Register a new defence with ``@DEFENCES.register(name, label=..., color=..., marker=...)`` on a
-subclass of :class:`Defence`.
+Register a new defence with ``@DEFENCES.register(name, label=..., color=..., marker=...,
+sweep={argument: values, ...})`` on a subclass of :class:`Defence`: ``sweep`` gives the values
+notebook 09 tries it at (a profile may replace them, ``DefenceSettings.sweeps[name]``); a defence
+without ``sweep`` is not swept (docs/decisions/layout.md §6).
 """
 
 from __future__ import annotations
 
+import itertools
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, replace
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Sequence
 
 import torch
 from torch import nn
@@ -25,7 +28,7 @@ from torch import nn
 from ..attacks.victim import SplitInfo, Victim
 from ..infra.registry import Registry
 
-DEFENCES: Registry = Registry("defence", defaults={"color": None, "marker": "o", "sweep": ()})
+DEFENCES: Registry = Registry("defence", defaults={"color": None, "marker": "o", "sweep": {}})
 
 
 @dataclass(frozen=True)
@@ -98,9 +101,37 @@ def build(name: str, **config: Any) -> Defence:
     return DEFENCES.get(name)(**config)
 
 
+def sweep_grid(name: str, settings: Any) -> dict[str, tuple[Any, ...]]:
+    """The values defence ``name`` is tried at, by argument: its registration's ``sweep``, with the
+    profile's ``settings.sweeps[name]`` (a :class:`~paperlib.method.profiles.DefenceSettings`)
+    replacing the arguments it names (docs/decisions/layout.md §6)."""
+    own = dict(DEFENCES.entry(name).sweep)
+    chosen = dict(getattr(settings, "sweeps", {}).get(name, {}))
+    unknown = [k for k in chosen if k not in own]
+    if unknown:
+        raise ValueError(f"DefenceSettings.sweeps[{name!r}] names {', '.join(map(repr, unknown))}, "
+                         f"which defence {name!r} does not sweep; use its registered arguments: "
+                         f"{', '.join(own) or '(none)'}")
+    return {k: tuple(chosen.get(k, v)) for k, v in own.items()}
+
+
+def configurations(settings: Any, names: Sequence[str] | None = None) -> list[Defence]:
+    """Every configuration of every swept defence (``names``: these registered ones; default:
+    every registered defence with a ``sweep``), in registration order, each over the product of
+    its :func:`sweep_grid` (the first argument outermost)."""
+    out: list[Defence] = []
+    for name in (DEFENCES.names() if names is None else names):
+        grid = sweep_grid(name, settings)
+        if grid:
+            out += [build(name, **dict(zip(grid, values)))
+                    for values in itertools.product(*grid.values())]
+    return out
+
+
 def number_tag(x: float) -> str:
     """``0.5`` → ``0.5``, ``1.0`` → ``1``: a compact, file-name-safe number."""
     return f"{float(x):g}"
 
 
-__all__ = ["DEFENCES", "Context", "Defence", "build", "number_tag", "replace_edge"]
+__all__ = ["DEFENCES", "Context", "Defence", "build", "configurations", "number_tag", "replace_edge",
+           "sweep_grid"]

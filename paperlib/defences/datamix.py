@@ -152,7 +152,7 @@ def train_cloud(victim: Victim, ctx: Context, k: int) -> tuple[nn.Module, dict[s
     return cloud.eval(), log
 
 
-@DEFENCES.register("datamix", label="DataMix", color="C9", marker="P", sweep=("k",))
+@DEFENCES.register("datamix", label="DataMix", color="C9", marker="P", sweep={"k": (2, 4)})
 class DataMix(Defence):
     """``k`` IRs mixed with a secret convex invertible Λ per request; mixing-aware cloud;
     de-mixing on the edge."""

@@ -30,7 +30,8 @@ class DropIR(nn.Module):
         return ir * keep / (1.0 - self.rate)
 
 
-@DEFENCES.register("dropout", label="dropout on the IR", color="C8", marker="<", sweep=("rate",))
+@DEFENCES.register("dropout", label="dropout on the IR", color="C8", marker="<", 
+                   sweep={"rate": (0.25, 0.5, 0.75, 0.9)})
 class Dropout(Defence):
     """Each IR element zeroed with probability ``rate`` at inference."""
 

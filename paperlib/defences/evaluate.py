@@ -25,7 +25,7 @@ from ..attacks import runner
 from ..attacks.base import ATTACKS, build as build_attack
 from ..attacks.points import point_label
 from ..attacks.victim import Victim, deploy, policy_json, policy_tag
-from ..method.profiles import Profile, get_profile
+from ..method.profiles import Profile, resolve_profile
 from .base import DEFENCES, Context, Defence
 from .costs import edge_cost
 from .paper_strategy import NoDefence
@@ -160,7 +160,7 @@ def evaluate(model: str, defence: Defence | None, p: int, policy: Any = 32, *,
     profile's ``defence.images``). ``reference`` names the paper's strategy a row stands for."""
     from ..method import train
 
-    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    prof = resolve_profile(profile)
     s = prof.defence
     defence = defence or NoDefence()
     dataset = prof.dataset_for(model)

@@ -1,6 +1,6 @@
 """The paper's own protection as reference rows: no extra defence, the strategy itself (deep
 partition, quantized edge) protects (docs/decisions/defences.md §5). The strategies come from
-:mod:`paperlib.method.strategies` (fp32 and 8-bit uniform at the deepest partition under E_b) and from
+:mod:`paperlib.method.paper_strategies` (fp32 and 8-bit uniform at the deepest partition under E_b) and from
 the genetic search's result (the searched one); nothing is re-derived here."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 
 from torch import nn
 
-from ..method import strategies
+from ..method import paper_strategies
 from ..attacks.victim import SplitInfo, Victim
 from .base import DEFENCES, Context, Defence
 

@@ -15,7 +15,7 @@ from torch import nn
 from .. import attacks
 from ..method import data, energy, models, quant
 from ..method.genome import Genome, GenomeSpace, key
-from ..method.profiles import Profile, get_profile
+from ..method.profiles import resolve_profile
 from ..search.rl import mac_utilization, zhang_reward
 
 
@@ -43,7 +43,7 @@ class ZhangEvaluator:
                  accuracy_images: int, images: int, attack_settings: Any = None,
                  allow_partial: bool | None = None) -> None:
 
-        prof = profile if isinstance(profile, Profile) else get_profile(profile)
+        prof = resolve_profile(profile)
         # the reward's decoders live apart from the attacks' own results (other budgets)
         self.prof = replace(prof, name=f"{prof.name}/rl-reward",
                             attack=attack_settings if attack_settings is not None else prof.attack)

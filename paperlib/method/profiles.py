@@ -1,5 +1,7 @@
 """Run profiles, defined in one place: ``smoke`` (CI, minutes), ``quick`` (a 2-core CPU laptop, about
-an hour) and ``paper`` (the paper's settings, for a GPU).
+an hour) and ``paper`` (the paper's settings, for a GPU). A profile holds every plan too: notebook
+07's comparison, notebook 10's traces and energy-bound sweep, notebook 09's defence values by
+registered name (docs/decisions/layout.md §6). :func:`resolve_profile` turns a name into one.
 
 Every notebook and CLI takes a profile name; ``PAPERLIB_PROFILE`` sets the default (``quick``).
 Figures and tables carry the profile's name.
@@ -102,10 +104,10 @@ class DefenceSettings:
     attacks: tuple[str, ...] | None = None  # None: every registered attack
     energy_bound: float = C.ENERGY_BOUND_MJ  # E_b of the table of best points
     accuracy_loss_bound: float = C.ACCURACY_LOSS_BOUND  # ε_b of that table
-    noise_kinds: tuple[str, ...] = ("gaussian", "laplacian")
-    noise_strengths: tuple[float, ...] = (0.1, 0.5, 1.0, 2.0, 4.0)  # x the IR's std (Zhang et al.'s range)
-    dropout_rates: tuple[float, ...] = (0.25, 0.5, 0.75, 0.9)
-    datamix_k: tuple[int, ...] = (2, 4)
+    # the values each registered defence is tried at, by registered name then by the defence's
+    # argument; a defence not named here is tried at the values of its registration (``sweep=``)
+    # (docs/decisions/layout.md §6)
+    sweeps: dict[str, dict[str, tuple[Any, ...]]] = field(default_factory=dict)
     datamix_epochs: int = 5  # mixing-aware fine-tuning of the cloud part
     datamix_images: int | None = None  # training images of that fine-tuning; None: all
     datamix_lr: float = 1e-3
@@ -118,12 +120,44 @@ class DefenceSettings:
     rl_hidden: int = 32  # LSTM hidden size per direction
     rl_decoder_images: int | None = 512  # the reactive adversary's query images inside the RL reward
     rl_decoder_epochs: int = 2  # its decoder's epochs there (the final row uses the full attacks)
-    adv_lambdas: tuple[float, ...] = (1.0,)  # proactive retraining: weight of the decoder's SSIM
     adv_rounds: int = 3  # Zhang et al.'s N_p
     adv_decoder_epochs: int = 1  # N̂_d per round
     adv_epochs: int = 1  # N_ec per round
     adv_images: int | None = None  # training images of the retraining; None: all
     adv_lr: float = 1e-4
+
+
+@dataclass(frozen=True)
+class ComparisonPlan:
+    """How much of the search comparison a profile runs when notebook 07 leaves it to the profile."""
+
+    models: tuple[str, ...] | None = None  # None: the profile's search models
+    budget: int | None = None  # None: the genetic search's own number of evaluations
+    # the whole-front comparison (paperlib.search.fronts): E_b values of the swept genetic search (mJ),
+    # distinct strategies per bound (None: each run's full T) and NSGA-II's population
+    front_bounds: tuple[float, ...] = (0.1, 0.2, 0.35, 0.5, 1.0)
+    front_budget: int | None = None
+    front_pop_size: int = 20
+
+
+@dataclass(frozen=True)
+class NetworkPlan:
+    """Which catalogue traces a profile replays in notebook 10 (None: all present) and for how long
+    (None: one full pass of each); fixed-rate links, on which nothing changes over time, run
+    ``synthetic_duration_ms`` unless ``duration_ms`` is set."""
+
+    traces: tuple[str, ...] | None = None
+    duration_ms: float | None = None
+    synthetic_duration_ms: float = 120_000.0
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    """Energy bounds (mJ) the search runs at for notebook 10's dynamic partition, and search
+    overrides for every bound but the paper's (docs/decisions/network.md §9)."""
+
+    bounds: tuple[float, ...] = (0.15, 0.2, 0.25, C.ENERGY_BOUND_MJ, 0.5, 0.75, 1.0)
+    overrides: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -143,6 +177,11 @@ class Profile:
     defence: DefenceSettings = DefenceSettings()  # notebook 09 and the RL search
     train_by_family: dict[str, TrainRecipe] = field(default_factory=dict)  # by ``family``
     train_default: TrainRecipe | None = None  # any other model
+    # the plans of notebooks 07 and 10 (docs/decisions/layout.md §6): part of the profile, so that
+    # a profile is defined in one place
+    comparison: ComparisonPlan = ComparisonPlan()
+    network: NetworkPlan = NetworkPlan()
+    energy_sweep: SweepPlan = SweepPlan()
 
     def search_for(self, model: str) -> SearchSettings:
         """The search settings of ``model`` in this profile: ``search`` with its overrides."""
@@ -197,11 +236,16 @@ PROFILES: dict[str, Profile] = {
         dataset="cifar10",
         baseline_seeds=(0, 1),
         defence=DefenceSettings(models=("cifar10cnn",), points=1, images=4, accuracy_images=128,
-                                noise_kinds=("gaussian",), noise_strengths=(1.0,),
-                                dropout_rates=(0.5,), datamix_k=(2,), datamix_epochs=1,
+                                sweeps={"noise": {"kind": ("gaussian",), "strength": (1.0,)},
+                                        "dropout": {"rate": (0.5,)}, "datamix": {"k": (2,)}},
+                                datamix_epochs=1,
                                 datamix_images=128, rl_episodes=2, rl_samples=2,
                                 rl_decoder_images=32, rl_decoder_epochs=1, adv_rounds=1,
                                 adv_images=128),
+        comparison=ComparisonPlan(models=("resnet18",),  # CI: one model keeps it near a minute
+                                  front_bounds=(0.35, 1.0), front_budget=6, front_pop_size=4),
+        network=NetworkPlan(("Verizon-LTE-short", "TMobile-UMTS-driving"), 60_000.0),
+        energy_sweep=SweepPlan((0.2, C.ENERGY_BOUND_MJ, 0.75)),
     ),
     "quick": Profile(
         name="quick",
@@ -232,11 +276,24 @@ PROFILES: dict[str, Profile] = {
         dataset="cifar10",
         # notebook 09 in about 25 min (docs/decisions/defences.md §6, §10): one defence point, one
         # strength per noise kind, the RL search on cifar10cnn only
-        defence=DefenceSettings(points=1, images=6, accuracy_images=500, noise_strengths=(1.0,),
-                                dropout_rates=(0.5,), datamix_k=(2,), datamix_epochs=2,
+        defence=DefenceSettings(points=1, images=6, accuracy_images=500,
+                                sweeps={"noise": {"strength": (1.0,)}, "dropout": {"rate": (0.5,)},
+                                        "datamix": {"k": (2,)}},
+                                datamix_epochs=2,
                                 datamix_images=256, rl_models=("cifar10cnn",), rl_episodes=6,
                                 rl_samples=4, rl_decoder_images=128, rl_decoder_epochs=2,
                                 adv_rounds=2, adv_images=256),
+        # notebook 07 (decision ours): every evaluation scores P on the quantized edge (~1-4 s on a
+        # 2-core CPU for 32 images), so three methods x three seeds x three models at the genetic
+        # search's full budget would take hours: ResNet18 (the paper's Fig. 12 model) at the first
+        # 60 evaluations of every method (the genetic search's trace is the prefix of its full
+        # run); the front: two more genetic searches per seed (E_b = 0.35 is the comparison's own
+        # run) and NSGA-II at the sweep's ~85 distinct strategies, ~300 evaluations in all
+        comparison=ComparisonPlan(models=("resnet18",), budget=60, front_bounds=(0.2, 0.35, 1.0),
+                                  front_budget=30, front_pop_size=10),
+        # notebook 10: one bound above the paper's (a bound below it yields shallower strategies
+        # with larger IRs, which the dynamic partition never prefers), 100 iterations: its budget
+        energy_sweep=SweepPlan((C.ENERGY_BOUND_MJ, 0.75), {"iterations": 100}),
     ),
     "paper": Profile(
         name="paper",
@@ -258,6 +315,17 @@ PROFILES: dict[str, Profile] = {
 }
 
 DEFAULT_PROFILE = config.DEFAULT_PROFILE
+
+
+def resolve_profile(profile: str | Profile | None = None) -> Profile:
+    """``profile`` itself when it is a :class:`Profile`, else the profile of that name
+    (:func:`get_profile`: None means ``$PAPERLIB_PROFILE``, else ``quick``). Every entry point
+    takes its profile through this function."""
+    if isinstance(profile, Profile):
+        return profile
+    if profile is not None and not isinstance(profile, str):
+        raise TypeError(f"profile must be a profile name, a Profile or None, got {profile!r}")
+    return get_profile(profile)
 
 
 def get_profile(name: str | None = None) -> Profile:
@@ -315,5 +383,6 @@ def scaled(profile: Profile, *, epochs: int = 1, images: int = 64, iterations: i
         description=f"{profile.description} (sizes scaled down for a CPU test)")
 
 
-__all__ = ["Profile", "TrainRecipe", "SearchSettings", "AttackSettings", "DefenceSettings", "PROFILES", "get_profile",
+__all__ = ["Profile", "TrainRecipe", "SearchSettings", "AttackSettings", "DefenceSettings",
+           "ComparisonPlan", "NetworkPlan", "SweepPlan", "PROFILES", "get_profile", "resolve_profile",
            "scaled"]

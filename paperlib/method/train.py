@@ -28,7 +28,7 @@ from . import data, graph, models
 from .device import plan_for, resident, resolve
 from ..infra.checkpoint import (CheckpointCorrupted, CheckpointError, CheckpointFiles, CheckpointMismatch, LegacyCheckpoint)
 from ..infra import checkpoint as ckpt
-from .profiles import Profile, TrainRecipe, get_profile
+from .profiles import Profile, TrainRecipe, resolve_profile
 
 log = logging.getLogger(__name__)
 
@@ -234,7 +234,7 @@ def load_or_train(model: str, profile: str | Profile | None = None, *, dataset: 
     (resuming if interrupted) when there is none or ``retrain``. One process at a time trains a
     checkpoint (others wait), and the leftovers of a killed run are removed first.
     """
-    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    prof = resolve_profile(profile)
     dataset = dataset or prof.dataset_for(model)
     models.architecture(model)  # a clear error for an unknown name
     device = resolve(device)
@@ -294,7 +294,7 @@ def adopt_checkpoint(path: str | Path, *, profile: str | Profile | None = None,
         payload = legacy.read_bytes()
         state = io.torch_load(_bytes_io.BytesIO(payload), name=str(legacy),
                               fix=files.retrain_fix(), map_location="cpu", weights_only=True)
-        prof = profile if isinstance(profile, Profile) else get_profile(profile or meta.get("profile"))
+        prof = resolve_profile(profile or meta.get("profile"))
         model, dataset, seed = meta["arch"], meta["dataset"], meta["seed"]
         net = models.build(model, dataset)
         net.load_state_dict(state)  # strict: another architecture is refused here

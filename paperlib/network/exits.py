@@ -34,7 +34,7 @@ from torch import nn
 
 from ..infra import config, io
 from ..method import data, energy, models
-from ..method.profiles import Profile, get_profile
+from ..method.profiles import Profile, resolve_profile
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +184,7 @@ def load_or_train(model: str, profile: str | Profile | None = None, *, retrain: 
     ``net``/``meta`` may be passed when the caller already loaded the checkpoint."""
     from ..method import train
 
-    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    prof = resolve_profile(profile)
     if net is None or meta is None:
         net, meta = train.load_or_train(model, prof)
     net.eval()

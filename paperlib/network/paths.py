@@ -26,7 +26,7 @@ import torch
 
 from ..method import data, energy, models
 from ..method.constants import ENERGY_BOUND_MJ, FULL_PRECISION
-from ..method.profiles import Profile, get_profile
+from ..method.profiles import Profile, resolve_profile
 from .constants import RAW_IMAGE_BITS
 from .exits import Exits, unit_macs
 
@@ -165,7 +165,7 @@ def build(model: str, profile: str | Profile | None = None, *, results: Sequence
     from . import exits as exits_mod
     from .sweep import run_sweep
 
-    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    prof = resolve_profile(profile)
     if net is None or meta is None:
         net, meta = train.load_or_train(model, prof)
     net.eval()

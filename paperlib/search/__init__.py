@@ -1,7 +1,7 @@
 """The maximized-partition search: Algorithm 1 over strategies V = (p, Π), fitness Eq. 10-12.
 
 >>> from paperlib import search
->>> result = search.run("resnet18", "quick", energy_bound=0.35, seed=0)   # doctest: +SKIP
+>>> result = search.run("resnet18", "quick", search.RunSettings(energy_bound=0.35, seed=0))  # doctest: +SKIP
 >>> result.best["p"], result.best["privacy"], result.best["energy_mj"]    # doctest: +SKIP
 
 Modules: :mod:`paperlib.method.genome` (V, RANDOM_POLICY, MUTATE, canonical keys), :mod:`.fitness` (Eq. 11-12),
@@ -30,8 +30,7 @@ from typing import Any
 from ..infra import io
 from ..method import strategies
 from ..infra.config import results_dir
-from ..method.constants import ENERGY_BOUND_MJ
-from ..method.profiles import Profile, SearchSettings, get_profile
+from ..method.profiles import Profile, SearchSettings, resolve_profile
 from .context import SearchContext, build_context, search_settings
 from .estimators import ESTIMATORS, EstimatorContext, register
 from .evaluator import AccuracyEstimate, Evaluation, Evaluator, Objective, seed_for
@@ -43,6 +42,7 @@ from . import nsga  # noqa: E402,F401  (registers the "nsga2" search method)
 from . import rl  # noqa: E402,F401  (registers the "rl" search method, Zhang et al. 2021)
 from .rescore import REFERENCE_FILE, reference_estimate
 from .result import LOG_FILE, STATE_FILE, BestStrategy, SearchResult, SearchTiming, load_result
+from .run_settings import RunSettings
 
 
 
@@ -54,37 +54,39 @@ def default_out_dir(model: str, profile: str, energy_bound: float, seed: int,
     return results_dir() / profile / "search" / f"{model}-eb{energy_bound:g}-seed{seed}{suffix}"
 
 
-def run(model: str, profile: str | Profile | None = None, *, energy_bound: float = ENERGY_BOUND_MJ,
-        seed: int = 0, out_dir: str | os.PathLike | None = None, estimator: str | None = None,
-        reference_estimator: str | None = None, iterations: int | None = None,
-        population: int | None = None, sample: int | None = None, dataset: str | None = None,
-        allow_partial: bool | None = None, progress: bool = True, train_seed: int = 0,
-        device: str | None = None, context: SearchContext | None = None, hook=None,
-        checkpoint: str | os.PathLike | None = None, batch: int = 1, executor: Any = None,
-        hardware: Any = None, **overrides: Any) -> SearchResult:
+def run(model: str, profile: str | Profile | None = None, settings: RunSettings | None = None, *,
+        out_dir: str | os.PathLike | None = None, context: SearchContext | None = None,
+        executor: Any = None, hook=None, progress: bool = True, allow_partial: bool | None = None,
+        dataset: str | None = None, device: str | None = None,
+        checkpoint: str | os.PathLike | None = None, hardware: Any = None) -> SearchResult:
     """Run (or resume, or reload) Algorithm 1 for ``model`` and return its :class:`SearchResult`.
 
-    Settings come from the profile's :class:`~paperlib.method.profiles.SearchSettings`; every field can be
-    overridden by keyword (``accuracy_bound=0.05``, ``finetune_batches=5``, ...). ``seed`` seeds
-    the search (the checkpoint is the one trained with ``train_seed``). A ``context`` from
-    :func:`build_context` may be passed to reuse a loaded model (its settings then apply, with
-    the overrides given here). ``hook(phase, index, evaluation)`` is called after every scored
-    genome. ``checkpoint``: weights trained elsewhere (a ``state_dict`` file) instead of the
-    profile's checkpoint. ``batch`` K children are scored per round through ``executor`` (a
+    ``settings`` (a :class:`RunSettings`; default: E_b = 0.35 mJ, seed 0) gives the bounds, the
+    seeds and the changes to the profile's :class:`~paperlib.method.profiles.SearchSettings`
+    (``RunSettings.of(energy_bound=..., iterations=...)`` converts the old keywords); the other
+    arguments say where and how it runs and change no result (docs/decisions/layout.md §7).
+    A ``context`` from :func:`build_context` may be passed to reuse a loaded model (its settings
+    then apply, with the changes of ``settings``). ``hook(phase, index, evaluation)`` is called
+    after every scored genome. ``checkpoint``: weights trained elsewhere (a ``state_dict`` file)
+    instead of the profile's checkpoint (the one trained with ``settings.train_seed``).
+    ``settings.batch`` children are scored per round through ``executor`` (a
     :mod:`paperlib.infra.executors` executor; default in this process): parallel Algorithm 1,
     docs/decisions/scale.md §1. Energies use ``hardware`` (a :class:`paperlib.method.hardware.Hardware`,
     a shipped name or a TOML file), else the description in use (:func:`paperlib.method.hardware.current`;
     a ``context`` passed in keeps the one it was built with).
     Attack scores of the best strategy: :func:`paperlib.attacks.scoring.score_result`.
     """
-    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    run_settings = RunSettings() if settings is None else settings
+    if not isinstance(run_settings, RunSettings):
+        raise TypeError(f"search.run(settings=...) takes a search.RunSettings (RunSettings.of("
+                        f"energy_bound=..., iterations=...) converts keywords), got {settings!r}")
+    energy_bound, seed, train_seed = run_settings.energy_bound, run_settings.seed, run_settings.train_seed
+    prof = resolve_profile(profile)
     if context is not None:
         prof = context.profile
     base = context.settings if context is not None else prof.search_for(model)
-    settings = search_settings(base, estimator=estimator, reference_estimator=reference_estimator,
-                               iterations=iterations, population=population, sample=sample,
-                               **overrides)
-    evo = EvolutionSettings.from_search(settings, seed, batch)
+    settings = run_settings.apply(base)
+    evo = EvolutionSettings.from_search(settings, seed, run_settings.batch)
     # fail fast on impossible bounds, before loading anything
     Objective(energy_bound, settings.accuracy_bound, settings.lambda_energy,
               settings.lambda_accuracy, settings.include_transmission)
@@ -232,7 +234,7 @@ def _assemble(ctx: SearchContext, settings: SearchSettings, evo: EvolutionSettin
 
 
 __all__ = [
-    "run", "load_result", "SearchResult", "BestStrategy", "SearchTiming", "default_out_dir",
+    "run", "RunSettings", "load_result", "SearchResult", "BestStrategy", "SearchTiming", "default_out_dir",
     "Genome", "GenomeSpace", "key", "random_genome", "mutate",
     "punish", "fitness", "feasible", "Objective",
     "Evaluator", "Evaluation", "AccuracyEstimate", "seed_for",

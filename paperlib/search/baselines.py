@@ -40,7 +40,7 @@ from ..infra import io
 from ..infra.config import results_dir
 from ..method.constants import E_TRAN_PJ_PER_BIT, ENERGY_BOUND_MJ, FULL_PRECISION
 from ..infra.io import json_safe
-from ..method.profiles import Profile, get_profile
+from ..method.profiles import ComparisonPlan, Profile, resolve_profile
 from .estimators import ESTIMATORS
 from .methods import (REFERENCE_METHOD, SEARCH_METHODS, SearchTrace, cached_trace, check_budget, distinct_records, exhaustive_grid, exhaustive_search, ga_trace, grid_size, random_search, run_method)
 from ..method.paper_strategies import FIXED, PaperStrategy, deepest_partition
@@ -214,40 +214,9 @@ def reference_points(ctx, objective, evaluator, result=None) -> pd.DataFrame:
     return df
 
 
-@dataclass(frozen=True)
-class ComparisonPlan:
-    """How much of the comparison a profile runs when notebook 07 leaves it to the profile."""
-
-    models: tuple[str, ...] | None = None  # None: the profile's search models
-    budget: int | None = None  # None: the genetic search's own number of evaluations
-    # the whole-front comparison (paperlib.search.fronts): E_b values of the swept genetic search (mJ),
-    # distinct strategies per bound (None: each run's full T) and NSGA-II's population
-    front_bounds: tuple[float, ...] = (0.1, 0.2, 0.35, 0.5, 1.0)
-    front_budget: int | None = None
-    front_pop_size: int = 20
-
-
-# Decision (ours): every evaluation scores P on the quantized edge (~1-4 s on a 2-core CPU for
-# the quick profile's 32 images), so three methods x three seeds x three models at the genetic
-# search's full budget (~250 distinct strategies) would take hours. The quick profile therefore
-# compares on ResNet18 (the paper's Fig. 12 model) at the first 60 evaluations of every method
-# (the genetic search's trace is the prefix of its full run, i.e. the same run stopped earlier);
-# the smoke profile (CI) compares ResNet18 alone at its tiny search's full budget.
-COMPARISON_PLANS: dict[str, ComparisonPlan] = {
-    "smoke": ComparisonPlan(models=("resnet18",),  # CI: one model keeps it near a minute
-                            front_bounds=(0.35, 1.0), front_budget=6, front_pop_size=4),
-    # the front: two more genetic searches per seed (E_b = 0.35 is the comparison's own run) and
-    # NSGA-II at the sweep's ~85 distinct strategies, ~300 evaluations in all
-    "quick": ComparisonPlan(models=("resnet18",), budget=60, front_bounds=(0.2, 0.35, 1.0),
-                            front_budget=30, front_pop_size=10),
-    "paper": ComparisonPlan(),
-}
-
-
 def comparison_plan(profile: str | Profile | None = None) -> ComparisonPlan:
-    """The :class:`ComparisonPlan` of a profile (the full comparison for unknown profiles)."""
-    prof = profile if isinstance(profile, Profile) else get_profile(profile)
-    return COMPARISON_PLANS.get(prof.name, ComparisonPlan())
+    """The :class:`ComparisonPlan` of a profile (``Profile.comparison``)."""
+    return resolve_profile(profile).comparison
 
 
 def saved_iterations(out_dir: str | Path) -> int | None:
@@ -269,7 +238,8 @@ def run_ga_for_budget(model: str, prof: Profile, energy_bound: float, seed: int,
     population = context.settings.population
     iterations = max(saved_iterations(out) or 0, max(1, budget - population))
     while True:
-        res = search.run(model, prof, energy_bound=energy_bound, seed=seed, iterations=iterations,
+        res = search.run(model, prof, search.RunSettings.of(energy_bound=energy_bound, seed=seed,
+                                                            iterations=iterations),
                          context=context, progress=progress)
         if res.evaluations >= budget or iterations >= 20 * budget:
             return res
@@ -306,7 +276,7 @@ def compare(model: str, profile: str | Profile | None = None, *,
     from .. import search
     from .result import LOG_FILE
 
-    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    prof = resolve_profile(profile)
     seeds = list(prof.baseline_seeds if seeds is None else seeds)
     methods = SEARCH_METHODS.names(scalar=True) if methods is None else tuple(methods)
     unknown = [m for m in methods if m not in SEARCH_METHODS]
@@ -324,8 +294,10 @@ def compare(model: str, profile: str | Profile | None = None, *,
         budget = check_budget(budget)
     for seed in seeds:
         if budget is None:
-            results[seed] = search.run(model, prof, energy_bound=energy_bound, seed=seed,
-                                       iterations=iterations, context=context, progress=progress)
+            results[seed] = search.run(model, prof,
+                                       search.RunSettings.of(energy_bound=energy_bound, seed=seed,
+                                                             iterations=iterations),
+                                       context=context, progress=progress)
         else:
             results[seed] = run_ga_for_budget(model, prof, energy_bound, seed, budget, context,
                                               progress)
@@ -407,5 +379,5 @@ __all__ = ["SEARCH_METHODS", "SearchTrace",
            "exhaustive_grid", "grid_size", "random_search", "exhaustive_search", "curve_frame",
            "curve_summary", "best_under_bounds", "energy_at", "describe_key",
            "baseline_dir", "ga_trace", "Comparison", "reference_points", "compare", "uniform_sweep",
-           "ComparisonPlan", "COMPARISON_PLANS", "comparison_plan",
+           "ComparisonPlan", "comparison_plan",
            "saved_iterations"]

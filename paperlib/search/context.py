@@ -20,7 +20,7 @@ from torch import nn
 from . import ranges
 from ..method import data, graph, train
 from ..infra.config import results_dir
-from ..method.profiles import Profile, SearchSettings, get_profile
+from ..method.profiles import Profile, SearchSettings, resolve_profile
 from .estimators import EstimatorContext, check_name, make_estimator
 from .evaluator import EdgeEnergy, EdgePrivacy, Evaluator, Objective
 from ..method.genome import FP_PAIR, Genome, GenomeSpace
@@ -156,7 +156,7 @@ def build_context(model: str, profile: str | Profile | None = None, *, dataset: 
     """Load (or train) ``model``'s checkpoint for ``profile`` and build the search's context
     (on ``device``, default CUDA when present). ``checkpoint``: a ``state_dict`` file trained
     elsewhere, used instead (``paperlib.method.models.user.load_checkpoint``)."""
-    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    prof = resolve_profile(profile)
     settings = settings or search_settings(prof.search_for(model), **overrides)
     dataset = dataset or prof.dataset_for(model)
     train_ds, test_ds = train.training_data(model, prof, dataset, train_seed, allow_partial)

@@ -28,7 +28,7 @@ import pandas as pd
 
 from ..infra.config import results_dir
 from ..infra.io import json_safe
-from ..method.profiles import Profile, get_profile
+from ..method.profiles import Profile, resolve_profile
 from .estimators import ESTIMATORS
 from .methods import SearchTrace, cached_trace, distinct_records, ga_trace, run_method
 from .nsga import hypervolume_summary, hypervolume_table, objective_matrix, pareto_front
@@ -72,8 +72,8 @@ def _sweep_run(shared: tuple, item: tuple[float, int]) -> tuple[list[dict[str, A
     model, prof, budget, context = shared
     bound, seed = item
     if budget is None:
-        res = search.run(model, prof, energy_bound=bound, seed=seed, context=context,
-                         progress=False)
+        res = search.run(model, prof, search.RunSettings(energy_bound=bound, seed=seed),
+                         context=context, progress=False)
     else:
         res = run_ga_for_budget(model, prof, bound, seed, budget, context, progress=False)
     trace = ga_trace(res)
@@ -93,7 +93,7 @@ def compare_fronts(model: str, profile: str | Profile | None = None, *,
     from .. import search
     from ..infra.executors import LocalExecutor
 
-    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    prof = resolve_profile(profile)
     bounds = tuple(float(b) for b in bounds)
     if not bounds or min(bounds) <= 0:
         raise ValueError(f"bounds must be positive energies in mJ, got {bounds}")

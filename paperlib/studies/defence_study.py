@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 from torch import nn
@@ -18,24 +18,18 @@ from ..defences.zhang_reward import ZhangEvaluator
 from ..method.genome import Genome
 from ..search.methods import SearchTrace, cached_trace
 from ..method.paper_strategies import PaperStrategy
-from ..defences.base import Defence
-from ..defences.adversarial import Proactive
-from ..defences.datamix import DataMix
-from ..defences.dropout import Dropout
+from ..defences.base import Defence, configurations
 from ..defences.evaluate import DefenceResult, evaluate
-from ..defences.noise import Noise
 from ..defences.paper_strategy import reference_strategies
 
 RL_METHOD = "Zhang et al. RL (reactive)"
 
 
-def sweep(settings: Any) -> list[Defence]:
-    """Every defence configuration of a profile's :class:`~paperlib.method.profiles.DefenceSettings`."""
-    out: list[Defence] = [Noise(kind, s) for kind in settings.noise_kinds for s in settings.noise_strengths]
-    out += [Dropout(r) for r in settings.dropout_rates]
-    out += [DataMix(k) for k in settings.datamix_k]
-    out += [Proactive(lam) for lam in settings.adv_lambdas]
-    return out
+def sweep(settings: Any, names: Sequence[str] | None = None) -> list[Defence]:
+    """Every defence configuration of a profile's :class:`~paperlib.method.profiles.DefenceSettings`:
+    each registered defence with a ``sweep`` (or those of ``names``) at each of its values
+    (:func:`~paperlib.defences.base.configurations`; docs/decisions/layout.md §6)."""
+    return configurations(settings, names)
 
 
 def defence_points(net: nn.Module, settings: Any, transmission: bool = False) -> list[int]:
@@ -80,12 +74,13 @@ def rl_strategy(model: str, prof: Profile, net: nn.Module, meta: dict, seed: int
 
 
 def run_study(model: str, prof: Profile, net: nn.Module, meta: dict, *, searched: tuple[int, Any] | None = None,
-              with_rl: bool = True, allow_partial: bool | None = None,
-              progress: bool = False) -> list[DefenceResult]:
+              with_rl: bool = True, defences: Sequence[str] | None = None,
+              allow_partial: bool | None = None, progress: bool = False) -> list[DefenceResult]:
     """Every row of notebook 09 for ``model``: the paper's strategies (fp32, 8-bit uniform at the
     deepest partition under E_b, and ``searched`` when given), Zhang et al.'s RL strategy (for the
     models of ``rl_models``), then
-    each defence of :func:`sweep` at each of :func:`defence_points` on the full-precision split."""
+    each defence of :func:`sweep` (every registered one, or those of ``defences``) at each of
+    :func:`defence_points` on the full-precision split."""
     s = prof.defence
     kw: dict[str, Any] = dict(profile=prof, net=net, meta=meta, allow_partial=allow_partial, progress=progress)
     rows = []
@@ -96,7 +91,7 @@ def run_study(model: str, prof: Profile, net: nn.Module, meta: dict, *, searched
         p, policy, _ = rl_strategy(model, prof, net, meta, allow_partial=allow_partial, progress=progress)
         rows.append(evaluate(model, None, p, policy, reference=RL_METHOD, **kw))
     for p in defence_points(net, s, prof.search.include_transmission):
-        for d in sweep(s):
+        for d in sweep(s, defences):
             rows.append(evaluate(model, d, p, 32, **kw))
     return rows
 

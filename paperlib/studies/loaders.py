@@ -86,7 +86,8 @@ def searches(models: Iterable[str], prof: "Profile", energy_bound: float = ENERG
             continue
         ctx = search.build_context(m, prof, progress=False)
         if res is None:
-            res = search.run(m, prof, energy_bound=energy_bound, seed=seed, context=ctx, progress=False)
+            res = search.run(m, prof, search.RunSettings(energy_bound=energy_bound, seed=seed),
+                             context=ctx, progress=False)
         loaded[m] = LoadedSearch(res, ctx, time.time() - t0)
     return loaded, skipped
 

@@ -63,7 +63,8 @@ def attack_strategies(strategy_models: Sequence[str], info: Mapping[str, Mapping
     rows, results, notes = [], {}, []
     for m in strategy_models:
         net, meta = info[m]["net"], info[m]["meta"]
-        res = search.run(m, prof, energy_bound=energy_bound, seed=search_seed, progress=False)
+        res = search.run(m, prof, search.RunSettings(energy_bound=energy_bound, seed=search_seed),
+                         progress=False)
         tx = bool(res.best["energy_includes_transmission"])
         genome = Genome.from_dict(res.best["genome"])
         cands = {ATTACK_SEARCHED: (genome.p, genome.policy),

@@ -2,7 +2,7 @@
 
 Links (:func:`links`): the paper's stable 1 Mbit/s link, Wi-Fi as a fixed rate (no trace exists;
 stated as such), and every catalogue trace present (md5-verified). The profile's
-:class:`NetworkPlan` says which traces and how long: ``smoke`` replays two traces for 60 s,
+:class:`~paperlib.method.profiles.NetworkPlan` (``Profile.network``) says which traces and how long: ``smoke`` replays two traces for 60 s,
 ``quick`` and ``paper`` every trace over its full length.
 
 QoR floors (Tang et al.'s 75-90 %) are scaled to our models: a floor ``q`` requires a top-1 of
@@ -11,13 +11,12 @@ QoR floors (Tang et al.'s 75-90 %) are scaled to our models: a floor ``q`` requi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
-from ..method.profiles import Profile, get_profile
+from ..method.profiles import NetworkPlan, Profile, resolve_profile
 from ..network import traces
 from ..network.constants import PAPER_LINK_BPS, QOR_FLOORS, WIFI_LINK_BPS
 from ..network.link import Link
@@ -26,27 +25,9 @@ from ..network.schedulers import SCHEDULERS
 from ..network.simulate import Outcome, PathTable, Scenario, run_adaptive, run_fixed
 
 
-@dataclass(frozen=True)
-class NetworkPlan:
-    """Which catalogue traces a profile replays (None: all present) and for how long (None: one
-    full pass of each); fixed-rate links, on which nothing changes over time, run
-    ``synthetic_duration_ms`` unless ``duration_ms`` is set."""
-
-    traces: tuple[str, ...] | None = None
-    duration_ms: float | None = None
-    synthetic_duration_ms: float = 120_000.0
-
-
-NETWORK_PLANS: dict[str, NetworkPlan] = {
-    "smoke": NetworkPlan(("Verizon-LTE-short", "TMobile-UMTS-driving"), 60_000.0),
-    "quick": NetworkPlan(),
-    "paper": NetworkPlan(),
-}
-
-
 def network_plan(profile: str | Profile | None = None) -> NetworkPlan:
-    prof = profile if isinstance(profile, Profile) else get_profile(profile)
-    return NETWORK_PLANS.get(prof.name, NetworkPlan())
+    """Which traces a profile replays and for how long (``Profile.network``)."""
+    return resolve_profile(profile).network
 
 
 def paper_link() -> Link:
@@ -133,5 +114,5 @@ def time_series(outcome: Outcome, link: Link, bin_ms: float = 1000.0) -> pd.Data
                          "capacity_mbps": link.capacity_bps(start, bin_ms) / 1e6})
 
 
-__all__ = ["NetworkPlan", "NETWORK_PLANS", "network_plan", "paper_link", "wifi_link", "links",
+__all__ = ["NetworkPlan", "network_plan", "paper_link", "wifi_link", "links",
            "scenario", "simulate", "run_grid", "e3_table", "time_series"]

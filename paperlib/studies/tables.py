@@ -38,12 +38,12 @@ from ..infra import io
 from ..infra.config import results_dir
 from ..method.constants import (ENERGY_BOUND_MJ, ITERATIONS, PAPER_TABLE2_HOURS, PAPER_TABLE4, PAPER_TABLE5)
 from ..method.policy import Policy
+from ..method.profiles import Profile, resolve_profile
 from ..search import LOG_FILE, REFERENCE_FILE
 from ..search.rescore import reference_estimate
 from ..method.paper_strategies import PaperStrategy, TABLE4, TABLE5
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..method.profiles import Profile
     from ..search import SearchContext, SearchResult
 
 # the tables' "method" column: the names of :class:`paperlib.method.paper_strategies.PaperStrategy`
@@ -77,10 +77,9 @@ def search_result(model: str, profile: "str | Profile | None" = None, *,
     ``None`` (a notebook then skips the model instead of starting a long search).
     """
     from .. import search
-    from ..method.profiles import Profile, get_profile
     from ..search.result import RESULT_FILE
 
-    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    prof = resolve_profile(profile)
     out = search.default_out_dir(model, prof.name, energy_bound, seed)
     if (out / RESULT_FILE).exists():
         res = search.load_result(out)
@@ -88,8 +87,8 @@ def search_result(model: str, profile: "str | Profile | None" = None, *,
             return res
     if not run_missing:
         return None
-    return search.run(model, prof, energy_bound=energy_bound, seed=seed, context=context,
-                      progress=progress)
+    return search.run(model, prof, search.RunSettings(energy_bound=energy_bound, seed=seed),
+                      context=context, progress=progress)
 
 
 # --- counts and analytic energies (Tables 4 and 5, Fig. 11) --------------------------------------

@@ -1,0 +1,178 @@
+"""Extending notebooks 09 and 10 from outside paperlib: a defence and a scheduler registered here,
+in the test module, appear in the studies' outputs with nothing in paperlib edited for them
+(docs/decisions/layout.md §6).
+
+* a toy defence (``DEFENCES``, with its own ``sweep=``): swept by the defence study's
+  :func:`~paperlib.studies.defence_study.sweep` and evaluated by ``run_study``; at strength 0 it
+  is no defence, so its row equals the undefended split's;
+* two toy schedulers (``SCHEDULERS``): in the network grid and the E3 table of
+  :mod:`paperlib.studies.network_experiment`; each copies a registered one (the device-only
+  path, the static strategy asked per request), so their rows equal that one's.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from paperlib.attacks.victim import deploy
+from paperlib.defences import costs
+from paperlib.defences.base import DEFENCES, Context, Defence, configurations, replace_edge, sweep_grid
+from paperlib.defences.evaluate import evaluate
+from paperlib.method import models
+from paperlib.method.profiles import get_profile
+from paperlib.network import paths
+from paperlib.network.link import Link
+from paperlib.network.schedulers import SCHEDULERS
+from paperlib.network.simulate import Scenario
+from paperlib.studies import defence_compare, defence_study, network_experiment
+
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
+
+TOY_DEFENCE = "toy-scale"
+
+
+class Scale(nn.Module):
+    def __init__(self, factor: float) -> None:
+        super().__init__()
+        self.factor = factor
+
+    def forward(self, ir: torch.Tensor) -> torch.Tensor:
+        return ir if self.factor == 1 else ir * self.factor
+
+
+class ToyScale(Defence):
+    """The IR multiplied by ``1 + strength`` (one MAC per element when strength > 0)."""
+
+    name = TOY_DEFENCE
+
+    def __init__(self, strength: float = 1.0) -> None:
+        self.strength = float(strength)
+
+    def config(self) -> dict[str, Any]:
+        return {"strength": self.strength}
+
+    def tag(self) -> str:
+        return f"toy-scale-s{self.strength:g}"
+
+    def edge_macs(self, info) -> float:
+        return float(math.prod(info.ir_shape)) if self.strength > 0 else 0.0
+
+    def apply(self, victim, context: Context | None = None):
+        edge = nn.Sequential(victim.edge_module, Scale(1.0 + self.strength)).eval()
+        return replace_edge(victim, edge, self.tag())
+
+
+@pytest.fixture()
+def toy_defence():
+    DEFENCES.add(TOY_DEFENCE, ToyScale, label="toy scaling", color="C5", marker="x",
+                 sweep={"strength": (0.0, 3.0)})
+    yield TOY_DEFENCE
+    DEFENCES.unregister(TOY_DEFENCE)
+
+
+def test_a_registered_defence_is_swept_at_its_own_values_or_the_profiles(toy_defence):
+    settings = get_profile("smoke").defence
+    swept = defence_study.sweep(settings)
+    toys = [d for d in swept if d.name == toy_defence]
+    assert [d.strength for d in toys] == [0.0, 3.0]
+    assert swept[-2:] == toys  # registration order: after the package's defences
+    assert [d.name for d in swept[:-2]] == ["noise", "dropout", "datamix", "proactive"]
+    # the profile replaces the values by the registered name, the rest stays the registration's
+    chosen = replace(settings, sweeps={**settings.sweeps, toy_defence: {"strength": (1.5,)}})
+    assert sweep_grid(toy_defence, chosen) == {"strength": (1.5,)}
+    assert [d.strength for d in configurations(chosen, [toy_defence])] == [1.5]
+    bad = replace(settings, sweeps={toy_defence: {"strenght": (1.0,)}})
+    with pytest.raises(ValueError, match=r"strenght.*strength"):
+        configurations(bad)
+
+
+def test_the_defence_study_evaluates_a_registered_defence(toy_defence, synthetic_dir, tmp_path,
+                                                         monkeypatch):
+    monkeypatch.setenv("PAPERLIB_DATA_DIR", str(synthetic_dir))
+    monkeypatch.setenv("PAPERLIB_ALLOW_PARTIAL_DATA", "1")
+    monkeypatch.setenv("PAPERLIB_RESULTS_DIR", str(tmp_path / "results"))
+    base = get_profile("smoke")
+    prof = replace(base, defence=replace(base.defence, attacks=("rmle",), images=4,
+                                         accuracy_images=32, points=1))
+    torch.manual_seed(0)
+    net = models.build("cifar10cnn", num_classes=10).eval()
+    meta = {"accuracy": 0.1, "date": "test", "data": "synthetic", "seed": 0}
+    rows = defence_study.run_study("cifar10cnn", prof, net, meta, with_rl=False,
+                                   defences=(toy_defence,))
+    table = defence_compare.frame(rows)
+    toy = table[table.defence == toy_defence]
+    assert list(toy.tag) == ["toy-scale-s0", "toy-scale-s3"]
+    assert set(toy.label) == {"toy scaling"} and set(toy.scheme) == {"toy scaling"}
+    (p,) = set(toy.p)
+    plain = evaluate("cifar10cnn", None, p, 32, profile=prof, net=net, meta=meta)
+    zero, strong = (r for r in rows if r.defence == toy_defence)
+    # strength 0 is no defence: the same top-1, edge energy and attack success
+    assert zero.top1 == plain.top1
+    assert zero.energy == pytest.approx(plain.energy)
+    assert zero.defence_macs == 0 and zero.attacks["rmle"]["ssim"] == pytest.approx(
+        plain.attacks["rmle"]["ssim"], abs=1e-6)
+    # scaling costs one MAC per IR element on the edge (Eq. 7's energy per MAC at 32 bits)
+    n = float(math.prod(deploy(net, p, 32, dataset="cifar10", model="cifar10cnn").info.ir_shape))
+    assert strong.defence_macs == n
+    assert strong.energy_no_tx == pytest.approx(plain.energy_no_tx + costs.defence_mj(n))
+
+
+# --- notebook 10: a scheduler registered here ----------------------------------------------------
+
+class PerRequestStatic:
+    """The static strategy, asked per request (the per-request engine, not the vectorised one)."""
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+    def fixed(self, images: np.ndarray) -> None:
+        return None
+
+    def choose(self, req) -> tuple[int, int]:
+        return self.index, -1
+
+
+def device_full(table, ps, floor, rtt):
+    return SCHEDULERS.get("device-only")(table, ps, floor, rtt)
+
+
+def static_per_request(table, ps, floor, rtt):
+    return PerRequestStatic(table[ps.static.name])
+
+
+TOY_SCHEDULERS = {"toy-device": (device_full, "device-only"),
+                  "toy-static-per-request": (static_per_request, "static")}
+
+
+@pytest.fixture()
+def toy_schedulers():
+    for name, (factory, _) in TOY_SCHEDULERS.items():
+        SCHEDULERS.add(name, factory, label=name, adaptive=False, contains_static=False)
+    yield {name: copied for name, (_, copied) in TOY_SCHEDULERS.items()}
+    for name in TOY_SCHEDULERS:
+        SCHEDULERS.unregister(name)
+
+
+def test_the_network_grid_and_e3_table_hold_a_registered_scheduler(toy_schedulers):
+    ps = paths.synthetic("resnet18", images=50)
+    scenarios = [Scenario(Link.fixed_rate(rate, "lte"), duration_ms=20_000.0, rtt_ms=0.0)
+                 for rate in (0.5e6, 2e6)]
+    grid = network_experiment.run_grid(ps, scenarios, qors=(0.8, 0.9))
+    assert set(toy_schedulers) <= set(grid.scheduler)
+    e3 = network_experiment.e3_table(grid).set_index(["model", "network", "scheduler"])
+    numeric = [c for c in grid.columns if c not in ("scheduler", "model", "trace", "network")]
+    for toy, copied in toy_schedulers.items():
+        mine = grid[grid.scheduler == toy].reset_index(drop=True)
+        theirs = grid[grid.scheduler == copied].reset_index(drop=True)
+        assert len(mine) == len(scenarios) * 2
+        np.testing.assert_allclose(mine[numeric].to_numpy(float), theirs[numeric].to_numpy(float),
+                                   rtol=1e-9, atol=1e-12, err_msg=toy)
+        np.testing.assert_allclose(e3.loc[("resnet18", "lte", toy)].to_numpy(float),
+                                   e3.loc[("resnet18", "lte", copied)].to_numpy(float), rtol=1e-9)
