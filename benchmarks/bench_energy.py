@@ -37,7 +37,7 @@ def bench_model(name: str, n_genomes: int, repeat: int) -> dict:
 
     def fast() -> None:
         for p, bw, ba in genomes:
-            em.evaluate(p, bw, ba)
+            em.strategy_mj(p, bw, ba)
 
     def public() -> None:
         for p, policy in policies:

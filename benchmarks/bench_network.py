@@ -16,7 +16,7 @@ import argparse
 import time
 
 
-from paperlib.studies import network_experiment
+from paperlib.studies import nb10_network
 from paperlib.network import paths, traces
 from paperlib.network.link import Link
 from paperlib.network.schedulers import SCHEDULERS
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> None:
     total = 0.0
     for name in SCHEDULERS.names():
         entry = SCHEDULERS.entry(name)
-        seconds = best_of(lambda: network_experiment.simulate(ps, sc, name, args.qor, table), args.repeat)
+        seconds = best_of(lambda: nb10_network.simulate(ps, sc, name, args.qor, table), args.repeat)
         total += seconds
         ratio = ""
         if not entry.adaptive:

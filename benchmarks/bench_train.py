@@ -36,7 +36,7 @@ def time_epoch(model: str, ds: data.CifarArrays, batch_size: int, warmup: int, s
     per_batch = (time.perf_counter() - t0) / steps
     test = data.subset(ds, batch_size * steps, seed=1)
     t0 = time.perf_counter()
-    train.evaluate(net, test, batch_size=256, device=device)
+    train.top1(net, test, batch_size=256, device=device)
     per_image = (time.perf_counter() - t0) / len(test)
     return per_batch * -(-50_000 // batch_size), per_image * 10_000
 

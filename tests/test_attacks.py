@@ -11,7 +11,7 @@ from torch import nn
 
 from paperlib import attacks
 from paperlib.method import data, models, quant
-from paperlib.studies import attack_compare
+from paperlib.studies import attack_tables
 from paperlib.attacks import runner
 from paperlib.attacks.victim import SplitInfo, Victim
 
@@ -217,17 +217,17 @@ def test_shadow_training_fits_the_frozen_cloud():
 
 def test_bootstrap_spearman_known_answers():
     x = np.arange(20.0)
-    perfect = attack_compare.bootstrap_spearman(x, -x, resamples=200)
+    perfect = attack_tables.bootstrap_spearman(x, -x, resamples=200)
     assert perfect["rho"] == pytest.approx(-1.0)
     assert perfect["ci_low"] == pytest.approx(-1.0) and perfect["ci_high"] == pytest.approx(-1.0)
     rng = np.random.default_rng(0)
-    noise = attack_compare.bootstrap_spearman(rng.normal(size=200), rng.normal(size=200), resamples=500)
+    noise = attack_tables.bootstrap_spearman(rng.normal(size=200), rng.normal(size=200), resamples=500)
     assert noise["ci_low"] < 0 < noise["ci_high"]
-    assert attack_compare.agreement_words(noise["rho"], noise["ci_low"], noise["ci_high"]).startswith("no clear")
-    assert attack_compare.agreement_words(-1.0, -1.0, -0.9).startswith("agree")
+    assert attack_tables.agreement_words(noise["rho"], noise["ci_low"], noise["ci_high"]).startswith("no clear")
+    assert attack_tables.agreement_words(-1.0, -1.0, -0.9).startswith("agree")
     y = -x + rng.normal(size=20)
-    assert attack_compare.bootstrap_spearman(x, y, seed=4) == attack_compare.bootstrap_spearman(x, y, seed=4)
-    assert np.isnan(attack_compare.bootstrap_spearman([1, 1, 1], [1, 2, 3])["rho"])
+    assert attack_tables.bootstrap_spearman(x, y, seed=4) == attack_tables.bootstrap_spearman(x, y, seed=4)
+    assert np.isnan(attack_tables.bootstrap_spearman([1, 1, 1], [1, 2, 3])["rho"])
 
 
 def test_proxy_agreement_discordant_pairs_and_strongest():
@@ -237,15 +237,15 @@ def test_proxy_agreement_discordant_pairs_and_strongest():
                          "ssim": [0.6, 0.4, 0.2], "psnr": [20.0, 15.0, 12.0]})
     bad = pd.DataFrame({"model": "b", "p": [0, 1, 2], "privacy": [0.5, 1.0, 1.5],
                         "ssim": [0.6, 0.4, 0.7], "psnr": [20.0, 15.0, 21.0]})
-    df = attack_compare.proxy_agreement(pd.concat([good, bad], ignore_index=True))
+    df = attack_tables.proxy_agreement(pd.concat([good, bad], ignore_index=True))
     a, b = df.set_index("model").loc["a"], df.set_index("model").loc["b"]
     assert a["rho_ssim"] == pytest.approx(-1.0) and a["discordant_pairs"] == 0
     assert b["rho_ssim"] == pytest.approx(0.5) and b["discordant_fraction"] == pytest.approx(2 / 3)
-    pairs = attack_compare.discordant_pairs(bad.assign(name=["p0", "p1", "p2"]), label="name")
+    pairs = attack_tables.discordant_pairs(bad.assign(name=["p0", "p1", "p2"]), label="name")
     assert pairs[["more_private", "less_private"]].values.tolist() == [["p2", "p1"], ["p2", "p0"]]
     three = pd.DataFrame({"model": "m", "p": [0, 0, 1, 1], "attack": ["x", "y", "x", "y"],
                           "ssim": [0.2, 0.5, 0.4, 0.1]})
-    top = attack_compare.strongest(three)
+    top = attack_tables.strongest(three)
     assert top["attack"].tolist() == ["y", "x"] and top["ssim"].tolist() == [0.5, 0.4]
 
 

@@ -188,7 +188,7 @@ def test_compare_on_smoke_checkpoint(real_data_dir, results_root):
     ctx = search.build_context("resnet18", "smoke", allow_partial=True, progress=False,
                                validation_images=16, privacy_images=4, population=4, sample=2,
                                iterations=4, reference_estimator="sensitivity")
-    cmp = baselines.compare("resnet18", "smoke", seeds=[0, 1], context=ctx, progress=False)
+    cmp = baselines.compare_methods("resnet18", "smoke", seeds=[0, 1], context=ctx, progress=False)
     final = cmp.final()
     assert set(final["method"]) == set(baselines.SEARCH_METHODS.names(scalar=True))
     for seed in (0, 1):
@@ -202,7 +202,7 @@ def test_compare_on_smoke_checkpoint(real_data_dir, results_root):
     # a second call reloads the traces instead of searching again
     files = sorted(results_root.rglob("random.json"))
     mtimes = [f.stat().st_mtime for f in files]
-    again = baselines.compare("resnet18", "smoke", seeds=[0, 1], context=ctx, progress=False)
+    again = baselines.compare_methods("resnet18", "smoke", seeds=[0, 1], context=ctx, progress=False)
     assert [f.stat().st_mtime for f in files] == mtimes
     pd.testing.assert_frame_equal(again.final().drop(columns="seconds"),
                                   final.drop(columns="seconds"))
@@ -228,9 +228,9 @@ def test_budget_caps_every_method_and_truncates_the_ga(real_data_dir, results_ro
     ctx = search.build_context("resnet18", "smoke", allow_partial=True, progress=False,
                                validation_images=16, privacy_images=4, population=4, sample=2,
                                iterations=6, reference_estimator="sensitivity")
-    full = baselines.compare("resnet18", "smoke", seeds=[0], context=ctx, progress=False)
+    full = baselines.compare_methods("resnet18", "smoke", seeds=[0], context=ctx, progress=False)
     assert full.budgets[0] > 5
-    cmp = baselines.compare("resnet18", "smoke", seeds=[0, 1], context=ctx, progress=False,
+    cmp = baselines.compare_methods("resnet18", "smoke", seeds=[0, 1], context=ctx, progress=False,
                             budget=5)
     assert cmp.budgets == {0: 5, 1: 5}
     final = cmp.final().set_index(["method", "seed"])

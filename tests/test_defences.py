@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from torch import nn
@@ -18,6 +19,7 @@ from paperlib.method import energy
 from paperlib.infra import io
 from paperlib.attacks.victim import SplitInfo, Victim
 from paperlib.defences import costs, datamix, dropout, noise
+from paperlib.studies import nb09_defences
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
@@ -216,18 +218,17 @@ def test_evaluate_reports_top1_energy_every_attack_and_reuses_its_cache(smoke_en
 
 # --- comparison ----------------------------------------------------------------------------------
 
-def test_pareto_mask_keeps_exactly_the_non_dominated_points():
-    import pandas as pd
-    from paperlib.studies import defence_compare
+def test_the_defence_front_is_the_one_pareto_rule():
+    # the defences' front is paperlib.search.pareto's (tests/test_pareto.py has this case too)
+    from paperlib.search.pareto import frame_pareto_mask
 
     df = pd.DataFrame({"energy": [1.0, 2.0, 1.5, 3.0, 1.0], "ssim": [0.5, 0.2, 0.6, 0.1, 0.4]})
     # (1.0, 0.4) dominates (1.0, 0.5) and (1.5, 0.6); (2.0, 0.2) and (3.0, 0.1) trade off
-    assert defence_compare.pareto_mask(df).tolist() == [False, True, False, True, True]
+    assert frame_pareto_mask(df, minimise=("energy", "ssim")).tolist() == [False, True, False,
+                                                                           True, True]
 
 
 def test_best_points_respect_both_bounds():
-    import pandas as pd
-    from paperlib.studies import defence_compare
 
     df = pd.DataFrame({"model": ["m"] * 4, "defence": ["none", "noise", "noise", "dropout"],
                        "tag": ["none", "s1", "s4", "r0.9"], "split": ["p1"] * 4,
@@ -235,11 +236,11 @@ def test_best_points_respect_both_bounds():
                        "top1": [0.80, 0.79, 0.60, 0.80], "ssim": [0.6, 0.4, 0.1, 0.05],
                        "strongest": ["rmle"] * 4})
     df["top1_loss"] = 0.80 - df.top1
-    best = defence_compare.best_points(df, 0.35, 0.03)
+    best = nb09_defences.best_points(df, 0.35, 0.03)
     noise_row = best[best.scheme == defences.DEFENCES.label("noise")].iloc[0]
     assert noise_row.setting == "s1"  # s4 is more private but loses 0.2 top-1
     assert not best[best.scheme == defences.DEFENCES.label("dropout")].iloc[0].within_bounds
-    words = defence_compare.verdicts(df.assign(energy=df.energy_no_tx), 0.35, 0.03)
+    words = nb09_defences.verdicts(df.assign(energy=df.energy_no_tx), 0.35, 0.03)
     assert words[0].startswith("m: under E_b = 0.35 mJ") and "noise" in words[0]
 
 

@@ -187,4 +187,4 @@ def test_evaluate_counts_as_before():
     net = tiny_net(3).eval()
     with torch.no_grad():
         correct = sum(int((net(x).argmax(1) == y).sum()) for x, y in data.batches(ds, 10))
-    assert train.evaluate(net, ds, batch_size=10) == correct / len(ds)
+    assert train.top1(net, ds, batch_size=10) == correct / len(ds)

@@ -197,12 +197,12 @@ def test_fast_evaluator_agrees_with_edge_energy(net):
         ba = rng.choice([8, 32], em.n_layers)
         policy = list(zip(bw.tolist(), ba.tolist()))
         for transmission in (True, False):
-            assert em.evaluate(p, bw, ba, transmission) == pytest.approx(
+            assert em.strategy_mj(p, bw, ba, transmission) == pytest.approx(
                 energy.edge_energy(net, p, policy, transmission), rel=1e-12)
     with pytest.raises(ValueError, match="one entry per quantizable layer"):
-        em.evaluate(1, [8] * 3, [8] * 3)
+        em.strategy_mj(1, [8] * 3, [8] * 3)
     with pytest.raises(ValueError, match="p=-1"):
-        em.evaluate(-1, bw, ba)
+        em.strategy_mj(-1, bw, ba)
 
 
 def test_cached_per_architecture():

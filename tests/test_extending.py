@@ -3,7 +3,7 @@ module, go through the public API and the CLI with nothing in paperlib edited fo
 
 * a toy CNN (``MODELS``): trained in the smoke profile (API and ``python -m paperlib train``), its
   energy table and privacy computed, and searched (``python -m paperlib search``);
-* a toy search method (``SEARCH_METHODS``): run by ``baselines.compare`` beside Algorithm 1 at the
+* a toy search method (``SEARCH_METHODS``): run by ``baselines.compare_methods`` beside Algorithm 1 at the
   same budget.
 
 Both run on a tiny synthetic CIFAR-10 (seconds).
@@ -181,7 +181,7 @@ def test_the_cli_takes_a_registered_model(toy):
 def test_compare_runs_a_registered_search_method(toy, toy_method):
     ctx = search.build_context(toy, "smoke", progress=False, validation_images=16,
                                privacy_images=4, population=4, sample=2, iterations=4)
-    cmp = baselines.compare(toy, "smoke", seeds=[0], context=ctx, progress=False,
+    cmp = baselines.compare_methods(toy, "smoke", seeds=[0], context=ctx, progress=False,
                             methods=("ga", toy_method))
     final = cmp.final().set_index("method")
     assert set(final.index) == {"ga", toy_method}
@@ -193,5 +193,5 @@ def test_compare_runs_a_registered_search_method(toy, toy_method):
     assert io.read_json(saved)["fingerprint"]["budget"] == budget
     # every registered single-objective method is the default (NSGA-II's front is compared by
     # hypervolume instead, docs/decisions/scale.md §3)
-    assert baselines.compare(toy, "smoke", seeds=[0], context=ctx, progress=False).final()[
+    assert baselines.compare_methods(toy, "smoke", seeds=[0], context=ctx, progress=False).final()[
         "method"].tolist() == list(SEARCH_METHODS.names(scalar=True))

@@ -3,10 +3,10 @@ in the test module, appear in the studies' outputs with nothing in paperlib edit
 (docs/decisions/layout.md §6).
 
 * a toy defence (``DEFENCES``, with its own ``sweep=``): swept by the defence study's
-  :func:`~paperlib.studies.defence_study.sweep` and evaluated by ``run_study``; at strength 0 it
+  :func:`~paperlib.studies.nb09_defences.sweep` and evaluated by ``run_study``; at strength 0 it
   is no defence, so its row equals the undefended split's;
 * two toy schedulers (``SCHEDULERS``): in the network grid and the E3 table of
-  :mod:`paperlib.studies.network_experiment`; each copies a registered one (the device-only
+  :mod:`paperlib.studies.nb10_network`; each copies a registered one (the device-only
   path, the static strategy asked per request), so their rows equal that one's.
 """
 
@@ -31,7 +31,7 @@ from paperlib.network import paths
 from paperlib.network.link import Link
 from paperlib.network.schedulers import SCHEDULERS
 from paperlib.network.simulate import Scenario
-from paperlib.studies import defence_compare, defence_study, network_experiment
+from paperlib.studies import nb09_defences, nb10_network
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
@@ -79,7 +79,7 @@ def toy_defence():
 
 def test_a_registered_defence_is_swept_at_its_own_values_or_the_profiles(toy_defence):
     settings = get_profile("smoke").defence
-    swept = defence_study.sweep(settings)
+    swept = nb09_defences.sweep(settings)
     toys = [d for d in swept if d.name == toy_defence]
     assert [d.strength for d in toys] == [0.0, 3.0]
     assert swept[-2:] == toys  # registration order: after the package's defences
@@ -104,9 +104,9 @@ def test_the_defence_study_evaluates_a_registered_defence(toy_defence, synthetic
     torch.manual_seed(0)
     net = models.build("cifar10cnn", num_classes=10).eval()
     meta = {"accuracy": 0.1, "date": "test", "data": "synthetic", "seed": 0}
-    rows = defence_study.run_study("cifar10cnn", prof, net, meta, with_rl=False,
+    rows = nb09_defences.run_study("cifar10cnn", prof, net, meta, with_rl=False,
                                    defences=(toy_defence,))
-    table = defence_compare.frame(rows)
+    table = nb09_defences.frame(rows)
     toy = table[table.defence == toy_defence]
     assert list(toy.tag) == ["toy-scale-s0", "toy-scale-s3"]
     assert set(toy.label) == {"toy scaling"} and set(toy.scheme) == {"toy scaling"}
@@ -164,9 +164,9 @@ def test_the_network_grid_and_e3_table_hold_a_registered_scheduler(toy_scheduler
     ps = paths.synthetic("resnet18", images=50)
     scenarios = [Scenario(Link.fixed_rate(rate, "lte"), duration_ms=20_000.0, rtt_ms=0.0)
                  for rate in (0.5e6, 2e6)]
-    grid = network_experiment.run_grid(ps, scenarios, qors=(0.8, 0.9))
+    grid = nb10_network.run_grid(ps, scenarios, qors=(0.8, 0.9))
     assert set(toy_schedulers) <= set(grid.scheduler)
-    e3 = network_experiment.e3_table(grid).set_index(["model", "network", "scheduler"])
+    e3 = nb10_network.e3_table(grid).set_index(["model", "network", "scheduler"])
     numeric = [c for c in grid.columns if c not in ("scheduler", "model", "trace", "network")]
     for toy, copied in toy_schedulers.items():
         mine = grid[grid.scheduler == toy].reset_index(drop=True)

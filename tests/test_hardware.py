@@ -160,7 +160,7 @@ def test_use_changes_every_default_and_the_fast_path_agrees():
         bw = rng.choice([2, 4, 6, 8, 32], em.n_layers)
         ba = rng.choice([8, 32], em.n_layers)
         policy = list(zip(bw.tolist(), ba.tolist()))
-        assert em.evaluate(p, bw, ba) == pytest.approx(
+        assert em.strategy_mj(p, bw, ba) == pytest.approx(
             energy.edge_energy(net, p, policy, hardware="horowitz2014"), rel=1e-12)
 
 

@@ -150,3 +150,31 @@ def test_the_papers_public_names_still_import():
 
     assert paperlib.energy is energy
     assert models.build("vgg11") is not None
+
+
+def late_imports(root: Path = PACKAGE) -> list[str]:
+    """Every import of a package module made inside a function: the layers forbid none of them
+    (that is what ``import_graph`` checks), but a late import hides a module's dependencies from
+    its reader, so only optional third-party dependencies (Ray) may be imported late."""
+    out = []
+    for path in sorted(root.rglob("*.py")):
+        for fn in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for node in ast.walk(fn):
+                own = (isinstance(node, ast.ImportFrom)
+                       and (node.level > 0 or (node.module or "").startswith("paperlib")))
+                if own:
+                    out.append(f"{path.relative_to(root.parent)}:{node.lineno}")
+    return out
+
+
+def test_no_package_module_is_imported_inside_a_function():
+    assert late_imports() == []
+
+
+def test_late_imports_are_found(tmp_path):
+    root = tmp_path / "paperlib"
+    root.mkdir()
+    (root / "a.py").write_text("import ray\n\ndef f():\n    import ray\n    from . import b\n")
+    assert late_imports(root) == ["paperlib/a.py:5"]

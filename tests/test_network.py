@@ -258,7 +258,7 @@ def toy_pathset() -> PathSet:
 @pytest.mark.parametrize("rate", [K.PAPER_LINK_BPS, 0.5e6, 2e6, 10e6])
 @pytest.mark.parametrize("qor", K.QOR_FLOORS)
 def test_schedulers_never_worse_than_the_static_strategy_they_contain(rate, qor):
-    from paperlib.studies.network_experiment import simulate
+    from paperlib.studies.nb10_network import simulate
 
     ps = toy_pathset()
     network = "paper" if rate == K.PAPER_LINK_BPS else "lte"
@@ -281,7 +281,7 @@ def test_schedulers_never_worse_than_the_static_strategy_they_contain(rate, qor)
 def test_paper_link_meets_the_deadline_that_a_slow_trace_misses():
     """The static strategy's 65,536-bit IR takes 72 ms on the paper's 1 Mbit/s link (met) but
     misses most deadlines on a link at a tenth of it."""
-    from paperlib.studies.network_experiment import paper_link, simulate
+    from paperlib.studies.nb10_network import paper_link, simulate
 
     ps = toy_pathset()
     good = simulate(ps, Scenario(paper_link(), duration_ms=10_000.0), "static", 0.75)

@@ -356,8 +356,8 @@ def test_8bit_within_one_point_of_fp32(tmp_path, monkeypatch, synthetic_dir):
     test_ds = data.subset(test_ds, 512, seed=0)
     p = models.num_units(net)
     qnet = quant.quantize_edge(net, p, 8).eval()
-    fp_top1 = train.evaluate(net, test_ds)
-    q_top1 = train.evaluate(qnet, test_ds)
+    fp_top1 = train.top1(net, test_ds)
+    q_top1 = train.top1(qnet, test_ds)
     assert abs(fp_top1 - q_top1) <= 0.01, (fp_top1, q_top1)
 
 

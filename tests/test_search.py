@@ -349,13 +349,13 @@ def test_sensitivity_table_matches_a_full_forward(smoke_context):
     est = ctx.estimator("sensitivity")
     est.prepare()
     val = ctx.estimator("sensitivity").ctx.validation()
-    fp = train.evaluate(ctx.net, val)
+    fp = train.top1(ctx.net, val)
     assert est.table["top1_fp"] == pytest.approx(fp)
     for name in ("blocks.0.conv1", "blocks.2.shortcut.0"):
         net = copy.deepcopy(ctx.net)
         parent, _, child = name.rpartition(".")
         setattr(net.get_submodule(parent), child, quant.wrap_layer(net.get_submodule(name), 2, 8))
-        loss = fp - train.evaluate(net, val)
+        loss = fp - train.top1(net, val)
         assert est.table["layers"][name]["w2a8"] == pytest.approx(loss, abs=1.01 / len(val))
     # and the IR term: the output of unit 3 quantized at 8 bits
     with torch.no_grad():

@@ -11,6 +11,13 @@ from pathlib import Path
 from ..search import ranges
 from ..method.models import MODELS
 from ..method.profiles import PROFILES
+from ..method import data
+from ..network import traces
+from ..method import train
+from ..method.models.user import resolve_model
+from . import reproduce
+from ..method import hardware
+from . import search_cli as search_cli
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -27,10 +34,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_data(args: argparse.Namespace) -> int:
-    from ..method import data
-
     if args.traces:  # the uplink traces of notebook 10 (paperlib.network.traces)
-        from ..network import traces
 
         for line in traces.check_all(download_missing=args.download):
             print(line)
@@ -53,9 +57,6 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from ..method import train
-    from ..method.models.user import resolve_model
-
     for model in (resolve_model(m, args.dataset) for m in args.model):
         _, meta = train.load_or_train(model, args.profile, dataset=args.dataset, seed=args.seed,
                                       retrain=args.retrain, device=args.device)
@@ -65,8 +66,6 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
-    from . import reproduce
-
     stages = tuple(args.stage) if args.stage else reproduce.STAGES
     reproduce.reproduce(args.profile, stages, args.notebook)
     return 0
@@ -74,8 +73,6 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 
 def _use_hardware(spec: str) -> None:
     """Validate ``--hardware`` now and make it the process's (and its notebooks') default."""
-    from ..method import hardware
-
     hardware.load(spec)  # a clear error naming a missing or negative field
     path = Path(spec).expanduser()
     os.environ["PAPERLIB_HARDWARE"] = str(path.resolve()) if path.exists() else spec
@@ -123,7 +120,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help="execute only these notebooks (e.g. 01 04_search_convergence)")
     p.set_defaults(func=cmd_reproduce)
 
-    from . import search_cli as search_cli  # the search command lives beside the search
 
     search_cli.add_parser(sub, _common)
     return parser

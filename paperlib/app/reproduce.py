@@ -29,6 +29,10 @@ from ..studies import report
 from ..method.constants import ENERGY_BOUND_MJ
 from ..method.profiles import Profile, resolve_profile
 from . import readme
+from ..method.models import MODELS
+from ..method import train
+from .. import search
+from ..method import data
 
 NOTEBOOKS = config.REPO_ROOT / "notebooks"
 KERNEL = "paperlib"
@@ -45,22 +49,16 @@ class MissingFigures(RuntimeError):
 
 def model_names() -> tuple[str, ...]:
     """Every registered model: the ones ``make models`` trains."""
-    from ..method.models import MODELS
-
     return MODELS.names()
 
 
 def train_models(prof: Profile) -> None:
-    from ..method import train
-
     for name in model_names():
         _, meta = train.load_or_train(name, prof)
         print(f"[models] {name}: top-1 {meta['accuracy']:.4f} ({meta['data']})", flush=True)
 
 
 def run_searches(prof: Profile) -> None:
-    from .. import search
-
     for name in prof.search_models:
         result = search.run(name, prof, search.RunSettings(energy_bound=ENERGY_BOUND_MJ, seed=0))
         print(f"[searches] {name}: best p={result.best['p']} fitness={result.best['fitness']:.4f}",
@@ -74,8 +72,6 @@ def data_provenance(datasets: Iterable[str]) -> dict[str, str]:
     "partial data: N train / M test images" ("UNVERIFIED partial data: ..." when no manifest of
     the copy vouched for it) or "synthetic data (random pixels): ..." — never a path
     (docs/decisions/reporting.md §4)."""
-    from ..method import data
-
     synthetic = (config.data_dir() / "SYNTHETIC").exists()
     out = {}
     for name in sorted(set(datasets)):

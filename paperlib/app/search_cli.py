@@ -10,6 +10,12 @@ from ..search import ranges
 from ..method.constants import ENERGY_BOUND_MJ
 from ..method.models import MODELS
 from ..method.profiles import SearchSettings
+from ..search.estimators import ESTIMATORS
+from ..infra.executors import EXECUTORS
+from ..attacks.scoring import score_result
+from ..infra.executors import make_executor
+from ..method.models.user import resolve_model
+from ..search import RunSettings, build_context, run
 
 # Help for the SearchSettings fields; every field becomes a flag (--iterations, ...).
 _HELP = {
@@ -33,8 +39,6 @@ _HELP = {
 def add_parser(subparsers: argparse._SubParsersAction,
                add_common_args: Callable[[argparse.ArgumentParser], None]) -> argparse.ArgumentParser:
     """Add the ``search`` subcommand (every profile search setting is a flag)."""
-    from ..search.estimators import ESTIMATORS
-
     p = subparsers.add_parser(
         "search", help="Algorithm 1: search the partition point and per-layer bits",
         description="Evolution search for the maximized partition (the paper's Algorithm 1). "
@@ -65,7 +69,6 @@ def add_parser(subparsers: argparse._SubParsersAction,
     p.add_argument("--attack-scores", action="store_true",
                    help="also score the best strategy with every attack (paperlib.attacks) and "
                         "keep the scores in result.json (best.attack_scores)")
-    from ..infra.executors import EXECUTORS
     par = p.add_argument_group("parallel search (docs/decisions/scale.md §1-2)")
     par.add_argument("--batch", type=int, default=1, metavar="K",
                      help="children scored per round (default 1: Algorithm 1 exactly)")
@@ -98,11 +101,6 @@ def add_parser(subparsers: argparse._SubParsersAction,
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from ..attacks.scoring import score_result
-    from ..infra.executors import make_executor
-    from ..method.models.user import resolve_model
-    from ..search import RunSettings, build_context, run
-
     model = resolve_model(args.model, args.dataset)
     overrides = {k[4:]: v for k, v in vars(args).items() if k.startswith("set_") and v is not None}
     options = {k: v for k, v in (("address", args.address),

@@ -21,7 +21,7 @@ registered in :data:`ATTACKS` by threat model:
 :func:`run` does all of it for many points, with caching: it returns one :class:`AttackResult`
 (SSIM, PSNR, the paper's P of the same IRs, the mean-image reference) per attack, point and IR
 width. :mod:`.metrics` has SSIM and PSNR; the tables and correlations of the notebooks are
-:mod:`paperlib.studies.attack_compare`.
+:mod:`paperlib.studies.attack_tables`.
 """
 
 from . import metrics, results, scoring  # noqa: F401

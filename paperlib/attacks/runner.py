@@ -38,6 +38,7 @@ from .inverse_network import InverseNetwork
 from .points import point_label, resolve_points
 from .results import AttackResult
 from .victim import Victim, deploy, policy_json, policy_tag, requantize, sent_bits
+from ..method import train
 
 ATTACK_SEED = 0  # data subsets and every attack's own randomness
 DEFAULT_ATTACKS = ("inverse-network",)
@@ -267,8 +268,6 @@ def run(model: str, profile: str | Profile | None = None, points: Sequence[int |
     ``train.load_or_train``) avoid reloading the checkpoint; ``settings`` overrides
     ``prof.attack``; ``force`` reruns cached results; ``threads``: torch CPU threads while the
     attacks run (None: unchanged)."""
-    from ..method import train
-
     prof = resolve_profile(profile)
     settings = settings or prof.attack
     dataset = dataset or prof.dataset_for(model)

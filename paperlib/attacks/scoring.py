@@ -14,6 +14,7 @@ from ..method.profiles import Profile
 from ..search import SearchContext, SearchResult
 from .base import ATTACKS
 from .results import AttackResult
+from .runner import run
 
 SCORE_FIELDS = ("ssim", "ssim_sd", "psnr", "psnr_sd", "privacy", "baseline_ssim", "baseline_psnr",
                 "test_images", "split", "tag", "ir_bits")
@@ -31,8 +32,6 @@ def strategy_scores(model: str, profile: Profile, p: int, policy: Policy, *, net
     """``{attack: {ssim, ssim_sd, psnr, …}}`` of the strategy ``(p, policy)`` under every attack
     of ``attacks`` (default: every registered one), on ``images`` test images (default: the
     profile's ``attack.images``, notebook 08's evaluation set)."""
-    from .runner import run
-
     names = tuple(attacks or ATTACKS.names())
     results = run(model, profile, [p], policy, attacks=names, net=net, meta=meta, dataset=dataset,
                   images=images if images is not None else profile.attack.images,

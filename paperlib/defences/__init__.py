@@ -23,8 +23,8 @@ from .adversarial import Proactive
 from .dropout import Dropout
 from .evaluate import DefenceResult, evaluate
 from .noise import Noise
-from .paper_strategy import NoDefence, reference_strategies
+from .paper_strategy import NoDefence, paper_strategy_rows
 
 __all__ = ["DEFENCES", "Context", "Defence", "build", "defence_mj", "edge_cost", "DataMix",
            "MixingEdge", "demix", "draw_mixing", "mix", "Dropout", "DefenceResult", "evaluate",
-           "Noise", "NoDefence", "reference_strategies", "Proactive"]
+           "Noise", "NoDefence", "paper_strategy_rows", "Proactive"]

@@ -29,6 +29,7 @@ from ..method.profiles import Profile, resolve_profile
 from .base import DEFENCES, Context, Defence
 from .costs import edge_cost
 from .paper_strategy import NoDefence
+from ..method import train
 
 PREDICT_BATCH = 256
 
@@ -158,8 +159,6 @@ def evaluate(model: str, defence: Defence | None, p: int, policy: Any = 32, *,
     on ``accuracy_images`` test images, edge energy per image, and every attack of ``attacks``
     (default: the profile's, else every registered one) on ``images`` test images (default: the
     profile's ``defence.images``). ``reference`` names the paper's strategy a row stands for."""
-    from ..method import train
-
     prof = resolve_profile(profile)
     s = prof.defence
     defence = defence or NoDefence()

@@ -33,7 +33,7 @@ class NoDefence(Defence):
         return victim
 
 
-def reference_strategies(net: nn.Module, energy_bound: float, searched: tuple[int, Any] | None = None,
+def paper_strategy_rows(net: nn.Module, energy_bound: float, searched: tuple[int, Any] | None = None,
                          transmission: bool = False) -> dict[str, tuple[int, Any]]:
     """``{method: (p, policy)}`` of the paper's Table 4 rows for ``net`` under ``energy_bound`` mJ:
     full precision and 8-bit uniform at the deepest partition (:class:`paper_strategies.PaperStrategy`),
@@ -50,4 +50,4 @@ def reference_strategies(net: nn.Module, energy_bound: float, searched: tuple[in
     return rows
 
 
-__all__ = ["NoDefence", "reference_strategies"]
+__all__ = ["NoDefence", "paper_strategy_rows"]

@@ -192,7 +192,7 @@ class EnergyModel:
     """Precomputed Eq. 7-9 for one architecture on one hardware description; ``evaluate`` costs a
     few microseconds.
 
-    ``EnergyModel.for_net(net).evaluate(p, bw, ba)`` equals ``edge_energy(net, p, list(zip(bw,
+    ``EnergyModel.for_net(net).strategy_mj(p, bw, ba)`` equals ``edge_energy(net, p, list(zip(bw,
     ba)))`` (tested): layer 0 is always costed at fp32 and the IR bits follow ``policy.ir_bits``.
 
     Arrays are per quantizable layer (forward order, as ``models.quantizable_layers``):
@@ -255,8 +255,8 @@ class EnergyModel:
         given, else this model's hardware description's, else the paper's)."""
         return transmission_pj(self.ir_elements[p], bits, e_tran_pj_per_bit, self.hardware) / PJ_PER_MJ
 
-    def evaluate(self, p: int, bw: Sequence[int] | np.ndarray, ba: Sequence[int] | np.ndarray,
-                 transmission: bool = True, e_tran_pj_per_bit: float | None = None) -> float:
+    def strategy_mj(self, p: int, bw: Sequence[int] | np.ndarray, ba: Sequence[int] | np.ndarray,
+                    transmission: bool = True, e_tran_pj_per_bit: float | None = None) -> float:
         """E(M_edge, Π) of Eq. 7 in mJ for a genome ``(p, bw, ba)`` (whole-model bit arrays)."""
         if not 0 <= p <= self.num_units:
             raise ValueError(f"partition point p={p!r} is out of range 0..{self.num_units}")

@@ -18,6 +18,7 @@ from typing import Any
 
 from ..infra import config
 from . import constants as C
+from .models import architecture
 
 
 @dataclass(frozen=True)
@@ -189,8 +190,6 @@ class Profile:
 
     def dataset_for(self, model: str) -> str:
         """The data set a model is trained and evaluated on in this profile."""
-        from .models import architecture
-
         return self.dataset or architecture(model).dataset
 
     def recipe(self, model: str) -> TrainRecipe:
@@ -198,7 +197,6 @@ class Profile:
         (``train_by_family``), else the profile's default (``train_default``)."""
         if model in self.train:
             return self.train[model]
-        from .models import architecture
 
         family = architecture(model).family
         recipe = self.train_by_family.get(family, self.train_default)

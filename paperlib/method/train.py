@@ -74,7 +74,7 @@ def _report_other_architectures(files: CheckpointFiles, model: str) -> None:
 
 
 @torch.no_grad()
-def evaluate(net: nn.Module, ds: data.CifarArrays, batch_size: int = 256,
+def top1(net: nn.Module, ds: data.CifarArrays, batch_size: int = 256,
              device: torch.device | None = None) -> float:
     """Top-1 accuracy of ``net`` on ``ds`` (float32; the images kept on ``net``'s device,
     docs/decisions/scale.md §6)."""
@@ -260,7 +260,7 @@ def load_or_train(model: str, profile: str | Profile | None = None, *, dataset: 
             files.partial.unlink(missing_ok=True)
         seconds = _train(net, prof.recipe(model), train_ds, seed, device, files.partial, progress,
                          desc=f"train {model} ({prof.name})", request=request)
-        accuracy = evaluate(net, test_ds, device=device)
+        accuracy = top1(net, test_ds, device=device)
         meta = {**request, "accuracy": accuracy, "train_seconds": round(seconds, 1),
                 "device": str(device), "version": __version__,
                 "date": time.strftime("%Y-%m-%dT%H:%M:%S")}
@@ -304,7 +304,7 @@ def adopt_checkpoint(path: str | Path, *, profile: str | Profile | None = None,
         _check_meta(meta, _request(model, prof, dataset, seed, data.provenance(train_ds, test_ds)),
                     files.meta)
         device = resolve(device)
-        accuracy = evaluate(net.to(device), test_ds, device=device)
+        accuracy = top1(net.to(device), test_ds, device=device)
         if abs(accuracy - float(meta["accuracy"])) * len(test_ds) > tolerance_images + 1e-9:
             raise CheckpointMismatch(
                 f"{legacy} scores top-1 {accuracy:.4f} on {len(test_ds)} test images, but "
@@ -319,5 +319,5 @@ def adopt_checkpoint(path: str | Path, *, profile: str | Profile | None = None,
 
 
 __all__ = ["CheckpointError", "CheckpointMismatch", "CheckpointCorrupted", "LegacyCheckpoint",
-           "default_device", "checkpoint_dir", "checkpoint_path", "evaluate", "fit", "finetune",
+           "default_device", "checkpoint_dir", "checkpoint_path", "top1", "fit", "finetune",
            "training_data", "load_or_train", "adopt_checkpoint"]

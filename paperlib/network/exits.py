@@ -35,6 +35,7 @@ from torch import nn
 from ..infra import config, io
 from ..method import data, energy, models
 from ..method.profiles import Profile, resolve_profile
+from ..method import train
 
 log = logging.getLogger(__name__)
 
@@ -182,8 +183,6 @@ def load_or_train(model: str, profile: str | Profile | None = None, *, retrain: 
     """The exits of ``model``'s checkpoint for ``profile`` (``train.load_or_train``), cached.
 
     ``net``/``meta`` may be passed when the caller already loaded the checkpoint."""
-    from ..method import train
-
     prof = resolve_profile(profile)
     if net is None or meta is None:
         net, meta = train.load_or_train(model, prof)

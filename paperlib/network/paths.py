@@ -29,6 +29,11 @@ from ..method.constants import ENERGY_BOUND_MJ, FULL_PRECISION
 from ..method.profiles import Profile, resolve_profile
 from .constants import RAW_IMAGE_BITS
 from .exits import Exits, unit_macs
+from ..method import privacy
+from ..method import train
+from . import exits as exits_mod
+from .sweep import run_sweep
+from .exits import exit_points
 
 PJ_PER_MJ = 1e9
 RAW_POINT = -1  # "partition point" of the raw image: nothing computed on the device
@@ -145,8 +150,6 @@ def searched_path(net: torch.nn.Module, result, n_images: int, name: str | None 
 
 @torch.no_grad()
 def _privacy_of(x01: torch.Tensor, ir: torch.Tensor) -> float:
-    from ..method import privacy
-
     return float(privacy.privacy(x01, ir))
 
 
@@ -161,10 +164,6 @@ def build(model: str, profile: str | Profile | None = None, *, results: Sequence
     """Every path of ``model`` for ``profile``: loads the checkpoint (``train.load_or_train``),
     the exits (:func:`paperlib.network.exits.load_or_train`) and the E_b sweep
     (:func:`paperlib.network.sweep.run_sweep`) unless given."""
-    from ..method import train
-    from . import exits as exits_mod
-    from .sweep import run_sweep
-
     prof = resolve_profile(profile)
     if net is None or meta is None:
         net, meta = train.load_or_train(model, prof)
@@ -216,8 +215,6 @@ def synthetic(model: str = "resnet18", images: int = 200, seed: int = 0) -> Path
     architecture's real MACs, IR sizes, exit points and fp32 energies, but *made-up* accuracies
     (exits from 0.6 to 1.0 of a full top-1 of 0.6) and privacy (P rising with the partition
     point); searched strategies at p = n - 3, n - 1, n with 8-bit IRs at 0.2 / 0.35 / 0.75 mJ."""
-    from .exits import exit_points
-
     with torch.device("meta"):
         net = models.build(model, "cifar10")
     rng = np.random.default_rng(seed)

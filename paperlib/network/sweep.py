@@ -17,6 +17,7 @@ from pathlib import Path
 from ..infra import config
 from ..method.constants import ENERGY_BOUND_MJ
 from ..method.profiles import Profile, SweepPlan, resolve_profile
+from .. import search
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +37,6 @@ def run_sweep(model: str, profile: str | Profile | None = None, *,
               context=None) -> list:
     """``search.run`` at every bound of the profile's plan (or ``bounds``), cached; returns the
     :class:`~paperlib.search.SearchResult` of each bound that admits a strategy, by bound."""
-    from .. import search
-
     prof = resolve_profile(profile)
     plan = prof.energy_sweep
     results = []

@@ -26,6 +26,9 @@ from pathlib import Path
 import numpy as np
 
 from ..infra import config, io
+from ..method.data import file_md5
+from .constants import network_type
+from .constants import PACKET_BITS
 
 
 TRACES_FOLDER = "network-traces"
@@ -86,8 +89,6 @@ class Trace:
     @property
     def mean_rate_bps(self) -> float:
         """Lines x 12,000 bits / last timestamp (the traces' README definition)."""
-        from .constants import PACKET_BITS
-
         return len(self.times_ms) * PACKET_BITS / self.period_ms * 1e3
 
 
@@ -136,8 +137,6 @@ def parse(text: str, where: str = "trace") -> np.ndarray:
 def verify(name: str, root: str | os.PathLike | None = None) -> Path:
     """The path of catalogue trace ``name`` after checking its md5 (a :class:`TraceError` naming
     the file and the fix when it is missing or differs from the published file)."""
-    from ..method.data import file_md5
-
     s = spec(name)
     folder = traces_dir(root)
     path = folder / s.file
@@ -164,8 +163,6 @@ def load(name: str, root: str | os.PathLike | None = None) -> Trace:
 
 def read_file(path: str | os.PathLike, network: str, name: str | None = None) -> Trace:
     """Any Mahimahi trace file (one of your own): parsed, not md5-checked (``verified=False``)."""
-    from .constants import network_type
-
     network_type(network)
     path = Path(path)
     if not path.is_file():

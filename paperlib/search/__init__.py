@@ -43,6 +43,7 @@ from . import rl  # noqa: E402,F401  (registers the "rl" search method, Zhang et
 from .rescore import REFERENCE_FILE, reference_estimate
 from .result import LOG_FILE, STATE_FILE, BestStrategy, SearchResult, SearchTiming, load_result
 from .run_settings import RunSettings
+from ..method import hardware as hardware_descriptions
 
 
 
@@ -94,7 +95,6 @@ def run(model: str, profile: str | Profile | None = None, settings: RunSettings 
     purpose = f"search {model} ({prof.name}, E_b {energy_bound:g} mJ, seed {seed})"
     with ExitStack() as held:  # one search per output folder (docs/decisions/data-integrity.md §6)
         if hardware is not None:  # every energy of this search (docs/decisions/graph-and-hardware.md §5)
-            from ..method import hardware as hardware_descriptions
 
             held.enter_context(hardware_descriptions.use(hardware))
         if out_dir is not None:  # refuse a busy folder before loading anything

@@ -42,9 +42,12 @@ from ..method.constants import E_TRAN_PJ_PER_BIT, ENERGY_BOUND_MJ, FULL_PRECISIO
 from ..infra.io import json_safe
 from ..method.profiles import ComparisonPlan, Profile, resolve_profile
 from .estimators import ESTIMATORS
-from .methods import (REFERENCE_METHOD, SEARCH_METHODS, SearchTrace, cached_trace, check_budget, distinct_records, exhaustive_grid, exhaustive_search, ga_trace, grid_size, random_search, run_method)
+from .methods import (BUDGET_METHOD, SEARCH_METHODS, SearchTrace, cached_trace, check_budget, distinct_records, exhaustive_grid, exhaustive_search, ga_trace, grid_size, random_search, run_method)
 from ..method.paper_strategies import FIXED, PaperStrategy, deepest_partition
 from ..method.genome import uniform_genome
+from .result import STATE_FILE
+from .. import search
+from .result import LOG_FILE
 
 
 
@@ -141,8 +144,6 @@ class Comparison:
 
     def evaluator(self):
         """An evaluator on this comparison's footing (seed of the first run, its logs as cache)."""
-        from .result import LOG_FILE
-
         seed = min(self.budgets)
         ev = self.context.evaluator(self.objective(), self.estimator, seed=seed,
                                     log_path=baseline_dir(self.model, self.profile,
@@ -186,7 +187,7 @@ def _score_uniform(ctx, evaluator, p: int, bits: int) -> dict[str, Any]:
             "energy_no_tx": ev.energy_no_tx, "eps": ev.eps, "key": ev.key}
 
 
-def reference_points(ctx, objective, evaluator, result=None) -> pd.DataFrame:
+def paper_strategy_points(ctx, objective, evaluator, result=None) -> pd.DataFrame:
     """The paper's fixed strategies (:data:`paperlib.method.paper_strategies.FIXED`) under
     ``objective.energy_bound``: fp32 and 8-bit uniform at the deepest partition point under the
     bound (the energy it applies to; left out when none fits), every block at 8 bits ("8-bit
@@ -221,8 +222,6 @@ def comparison_plan(profile: str | Profile | None = None) -> ComparisonPlan:
 
 def saved_iterations(out_dir: str | Path) -> int | None:
     """Iterations a saved (possibly unfinished) genetic search in ``out_dir`` has run, else None."""
-    from .result import STATE_FILE
-
     path = Path(out_dir) / STATE_FILE
     return int(io.read_json(path)["iteration"]) if path.exists() else None
 
@@ -232,8 +231,6 @@ def run_ga_for_budget(model: str, prof: Profile, energy_bound: float, seed: int,
     """The genetic search of ``seed`` run (or resumed) until it has scored at least ``budget``
     distinct strategies: a saved run is reloaded as it is when it already has them; otherwise
     the run is extended (resumed) by the missing number of iterations, up to 20 x budget."""
-    from .. import search
-
     out = search.default_out_dir(model, prof.name, energy_bound, seed)
     population = context.settings.population
     iterations = max(saved_iterations(out) or 0, max(1, budget - population))
@@ -251,7 +248,7 @@ def run_ga_for_budget(model: str, prof: Profile, energy_bound: float, seed: int,
 FINGERPRINT_OPTIONS = ("order",)
 
 
-def compare(model: str, profile: str | Profile | None = None, *,
+def compare_methods(model: str, profile: str | Profile | None = None, *,
             energy_bound: float = ENERGY_BOUND_MJ, seeds: Sequence[int] | None = None,
             methods: Sequence[str] | None = None, order: str = "shuffled",
             iterations: int | None = None, budget: int | None = None, context=None,
@@ -273,15 +270,12 @@ def compare(model: str, profile: str | Profile | None = None, *,
     methods that can score several at once (random, exhaustive, RL, NSGA-II); the traces do not
     depend on it.
     """
-    from .. import search
-    from .result import LOG_FILE
-
     prof = resolve_profile(profile)
     seeds = list(prof.baseline_seeds if seeds is None else seeds)
     methods = SEARCH_METHODS.names(scalar=True) if methods is None else tuple(methods)
     unknown = [m for m in methods if m not in SEARCH_METHODS]
-    if unknown or REFERENCE_METHOD not in methods:
-        raise ValueError(f"methods must include {REFERENCE_METHOD!r} and come from "
+    if unknown or BUDGET_METHOD not in methods:
+        raise ValueError(f"methods must include {BUDGET_METHOD!r} and come from "
                          f"{tuple(SEARCH_METHODS)}, got {list(methods)}")
     t0 = time.perf_counter()
     if context is None:
@@ -314,12 +308,12 @@ def compare(model: str, profile: str | Profile | None = None, *,
         ev.warm(shared)
         evaluators[seed] = ev
         options = {"order": order, "ga_result": res, "executor": executor}
-        ga = run_method(REFERENCE_METHOD, ev, budget, seed, progress=progress, **options)
+        ga = run_method(BUDGET_METHOD, ev, budget, seed, progress=progress, **options)
         n_evals = ga.evaluations  # every other method gets the reference method's budget
         budgets[seed] = n_evals
         traces.append(ga)
         for method in methods:
-            if method == REFERENCE_METHOD:
+            if method == BUDGET_METHOD:
                 continue
             entry = SEARCH_METHODS.entry(method)
             path = out / f"{method}.json"
@@ -344,7 +338,7 @@ def compare(model: str, profile: str | Profile | None = None, *,
                                  log_path=baseline_dir(model, prof.name, energy_bound, seeds[0])
                                  / LOG_FILE)
     ref_eval.warm([ga_logs[seeds[0]]])
-    references = reference_points(context, objective, ref_eval, results[seeds[0]])
+    references = paper_strategy_points(context, objective, ref_eval, results[seeds[0]])
     return Comparison(model=model, profile=prof.name, energy_bound=energy_bound,
                       accuracy_bound=objective.accuracy_bound, include_transmission=tx,
                       estimator=est_name, data=context.provenance, traces=traces,
@@ -378,6 +372,6 @@ def uniform_sweep(comparison: Comparison, bounds: Sequence[float], bits: int = 8
 __all__ = ["SEARCH_METHODS", "SearchTrace",
            "exhaustive_grid", "grid_size", "random_search", "exhaustive_search", "curve_frame",
            "curve_summary", "best_under_bounds", "energy_at", "describe_key",
-           "baseline_dir", "ga_trace", "Comparison", "reference_points", "compare", "uniform_sweep",
+           "baseline_dir", "ga_trace", "Comparison", "paper_strategy_points", "compare_methods", "uniform_sweep",
            "ComparisonPlan", "comparison_plan",
            "saved_iterations"]

@@ -24,6 +24,7 @@ from ..method.profiles import Profile, SearchSettings, resolve_profile
 from .estimators import EstimatorContext, check_name, make_estimator
 from .evaluator import EdgeEnergy, EdgePrivacy, Evaluator, Objective
 from ..method.genome import FP_PAIR, Genome, GenomeSpace
+from ..method.models.user import load_checkpoint
 
 
 RECORD_VERSION = 1  # of how P, E and ε are measured; raise it when a change alters them
@@ -161,8 +162,6 @@ def build_context(model: str, profile: str | Profile | None = None, *, dataset: 
     dataset = dataset or prof.dataset_for(model)
     train_ds, test_ds = train.training_data(model, prof, dataset, train_seed, allow_partial)
     if checkpoint is not None:
-        from ..method.models.user import load_checkpoint
-
         net, meta = load_checkpoint(model, checkpoint, train_ds, test_ds, dataset,
                                     device=device or train.default_device())
     else:

@@ -36,6 +36,8 @@ from ..method.profiles import SearchSettings
 from ..infra.registry import Registry
 from .evaluator import AccuracyEstimate
 from ..method.genome import Genome, GenomeSpace
+from ..method import quant
+from ..method import graph, quant
 
 log = logging.getLogger(__name__)
 
@@ -112,17 +114,15 @@ class FinetuneEstimator:
 
     def prepare(self) -> None:
         if self.top1_fp is None:
-            self.top1_fp = train.evaluate(self.ctx.net, self.eval_ds, self.ctx.eval_batch_size)
+            self.top1_fp = train.top1(self.ctx.net, self.eval_ds, self.ctx.eval_batch_size)
 
     def estimate(self, genome: Genome, seed: int) -> AccuracyEstimate:
-        from ..method import quant
-
         self.prepare()
         torch.manual_seed(seed)
         qnet = quant.quantize_edge(self.ctx.net, genome.p, genome.policy, self.ctx.per_channel)
         train.finetune(qnet, self.ctx.train_ds, lr=FINETUNE_LR, momentum=FINETUNE_MOMENTUM,
                        batch_size=self.ctx.batch_size, max_batches=self.max_batches, seed=seed)
-        top1 = train.evaluate(qnet, self.eval_ds, self.ctx.eval_batch_size)
+        top1 = train.top1(qnet, self.eval_ds, self.ctx.eval_batch_size)
         return AccuracyEstimate(eps=self.top1_fp - top1, top1_fp=self.top1_fp, top1_quant=top1)
 
 
@@ -217,8 +217,6 @@ class SensitivityEstimator:
     @torch.no_grad()
     def _measure(self, partial: dict[str, Any] | None) -> dict[str, Any]:
         """Measure the table, resuming a partial one (it is saved after every unit)."""
-        from ..method import graph, quant
-
         ctx, space = self.ctx, self.ctx.space
         net = ctx.net.eval()
         val = ctx.validation()

@@ -39,6 +39,8 @@ from ..infra import io
 from ..method.constants import LAMBDA_ACCURACY, LAMBDA_ENERGY
 from . import fitness as fit
 from ..method.genome import Genome, GenomeSpace, check as check_genome, key as genome_key
+from ..method import energy
+from ..method import privacy, quant
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +81,6 @@ class EdgeEnergy:
     precomputed per-layer arrays (microseconds per call)."""
 
     def __init__(self, net: nn.Module, space: GenomeSpace) -> None:
-        from ..method import energy
-
         self.space = space
         self._model = energy.EnergyModel.for_net(net)  # on the hardware description in use
         self.hardware = self._model.hardware
@@ -119,8 +119,6 @@ class EdgePrivacy:
 
     @torch.no_grad()
     def __call__(self, genome: Genome) -> float:
-        from ..method import privacy, quant
-
         qnet = quant.quantize_edge(self.net, genome.p, genome.policy).eval()
         edge, _ = models.split(qnet, genome.p)
         ir = edge(self._x_on_device).float()

@@ -32,6 +32,9 @@ from ..method.profiles import Profile, resolve_profile
 from .estimators import ESTIMATORS
 from .methods import SearchTrace, cached_trace, distinct_records, ga_trace, run_method
 from .nsga import hypervolume_summary, hypervolume_table, objective_matrix, pareto_front
+from .. import search
+from .baselines import run_ga_for_budget
+from ..infra.executors import LocalExecutor
 
 SWEEP = "ga-sweep"  # the method name of the genetic search swept over E_b in the tables
 NSGA = "nsga2"
@@ -66,9 +69,6 @@ def fronts_dir(model: str, profile: str, seed: int) -> Path:
 def _sweep_run(shared: tuple, item: tuple[float, int]) -> tuple[list[dict[str, Any]], str]:
     """One genetic search of the sweep (module level, so that any executor can run it): its first
     ``budget`` distinct strategies and the path of its evaluation log."""
-    from .. import search
-    from .baselines import run_ga_for_budget
-
     model, prof, budget, context = shared
     bound, seed = item
     if budget is None:
@@ -90,9 +90,6 @@ def compare_fronts(model: str, profile: str | Profile | None = None, *,
     per seed (``budget_per_bound`` distinct strategies per bound, None: each run's full T).
 
     ``executor`` (default: this process) runs the sweep's searches and NSGA-II's generations."""
-    from .. import search
-    from ..infra.executors import LocalExecutor
-
     prof = resolve_profile(profile)
     bounds = tuple(float(b) for b in bounds)
     if not bounds or min(bounds) <= 0:

@@ -1,7 +1,7 @@
 """Search methods, by name: Algorithm 1 and the baselines it is compared with at equal budgets.
 
 Every method is registered in :data:`SEARCH_METHODS` with its display label, plot colour and marker;
-:func:`paperlib.search.baselines.compare`, the notebooks' loops and legends read them from there. A method
+:func:`paperlib.search.baselines.compare_methods`, the notebooks' loops and legends read them from there. A method
 is a function ``method(evaluator, budget, seed, *, progress=False, **options) -> SearchTrace``:
 it scores strategies through ``evaluator`` (a :class:`paperlib.search.Evaluator`: the search's P, E,
 ε and Eq. 11) until ``budget`` distinct strategies are scored and returns their trace. ``options``
@@ -38,15 +38,17 @@ from ..infra import io
 from ..infra.registry import Registry
 from ..method.genome import Genome, key
 from .variation import random_genome
+from .result import LOG_FILE
+from .evaluator import Evaluation
 
 TRACE_VERSION = 1
-REFERENCE_METHOD = "ga"  # the method whose run fixes every other method's budget
+BUDGET_METHOD = "ga"  # the method whose run fixes every other method's budget
 
 SEARCH_METHODS: Registry = Registry("search method",
                                     defaults={"color": None, "marker": "o", "cached": True,
                                               "options": (), "scalar": True})
 # ``scalar=False``: a multi-objective method (NSGA-II, paperlib.search.nsga) that returns a front, not
-# a best fitness; :func:`paperlib.search.baselines.compare` leaves it out unless asked for by name.
+# a best fitness; :func:`paperlib.search.baselines.compare_methods` leaves it out unless asked for by name.
 
 
 class _Evaluation(Protocol):
@@ -116,9 +118,6 @@ def check_budget(budget: int) -> int:
 def ga_trace(result, evaluator=None) -> SearchTrace:
     """The genetic search's run as a :class:`SearchTrace`: its evaluation log in the order scored
     (the first ``result.evaluations`` records), fitness re-scored with ``evaluator``'s objective."""
-    from .result import LOG_FILE
-    from .evaluator import Evaluation
-
     log = Path(result.out_dir) / LOG_FILE
     records = []
     for rec in io.read_jsonl(log):
@@ -264,7 +263,7 @@ def run_method(name: str, evaluator: EvaluatorLike, budget: int | None, seed: in
     return trace
 
 
-__all__ = ["SEARCH_METHODS", "REFERENCE_METHOD", "SearchTrace", "TRACE_VERSION", "EvaluatorLike",
+__all__ = ["SEARCH_METHODS", "BUDGET_METHOD", "SearchTrace", "TRACE_VERSION", "EvaluatorLike",
            "record", "check_budget", "ga_trace", "genetic_search", "exhaustive_grid", "grid_size",
            "random_search", "exhaustive_search", "score_all", "cached_trace", "distinct_records",
            "run_method"]

@@ -13,6 +13,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable
 
 from ..method.constants import ENERGY_BOUND_MJ
+from . import analysis
+from ..method import train
+from .. import search
+from . import tables
+from ..method import data
+from ..method.models import MODELS
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -38,9 +44,6 @@ class TrainedModel:
     @property
     def summary(self) -> str:
         """One line for the notebook's log."""
-        from ..method import data
-        from ..method.models import MODELS
-
         return (f"{MODELS.label(self.name)} on {data.label(self.dataset)}: top-1 "
                 f"{self.meta['accuracy']:.4f} ({self.meta['data']}); {len(self.images)} test images")
 
@@ -49,9 +52,6 @@ def trained_model(model: str, prof: "Profile", n_images: int | None = None, seed
                   dataset: str | None = None) -> TrainedModel:
     """``model`` trained in ``prof`` (cached checkpoint) on ``dataset`` (default: the profile's),
     with ``n_images`` test images (default ``prof.privacy_images``) chosen by ``seed``."""
-    from . import analysis
-    from ..method import train
-
     t0 = time.time()
     dataset = dataset or prof.dataset_for(model)
     net, meta = train.load_or_train(model, prof, dataset=dataset)
@@ -74,9 +74,6 @@ def searches(models: Iterable[str], prof: "Profile", energy_bound: float = ENERG
     """The finished searches of ``models`` (seed ``seed``, bound ``energy_bound`` mJ), and the
     models skipped because none has finished and ``run_missing`` is False. With ``run_missing``,
     a missing search is run (or resumed) here."""
-    from .. import search
-    from . import tables
-
     loaded, skipped = {}, []
     for m in models:
         t0 = time.time()

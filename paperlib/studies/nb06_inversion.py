@@ -2,7 +2,7 @@
 partition points (:func:`agreement_table`, :func:`disagreement_table`), the searched strategy and
 the fixed baselines under attack (:func:`attack_strategies`), and the findings in words
 (:func:`attack_findings`; thresholds: :mod:`paperlib.studies.wording`, docs/decisions/reporting.md §6).
-The attack itself is :mod:`paperlib.attacks`; the rank statistics :mod:`paperlib.studies.attack_compare`."""
+The attack itself is :mod:`paperlib.attacks`; the rank statistics :mod:`paperlib.studies.attack_tables`."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from ..method import energy
 from ..method.models import MODELS
 from ..method.paper_strategies import PaperStrategy
 from ..search import Genome
-from . import attack_compare
-from .attack_compare import ssim_difference
+from . import attack_tables
+from .attack_tables import ssim_difference
 from .wording import (LEAK_SSIM_GAIN, MIN_POINTS_FOR_RHO, SATURATED_P, SIGNIFICANT_SE, SMALL_CHANGE,
                       Findings, proxy_attack_verdict, rho_text)
 
@@ -34,8 +34,8 @@ def agreement_table(sweep: pd.DataFrame, inversions: pd.DataFrame) -> pd.DataFra
     """Rank agreement of P and the attack per model, over the fp32 IRs of the sweep
     (:data:`FP32_IRS`) and over every IR, re-quantized ones included (:data:`ALL_IRS`)."""
     agreement = pd.concat([
-        attack_compare.proxy_agreement(sweep, by=["model"]).assign(irs_compared=FP32_IRS),
-        attack_compare.proxy_agreement(inversions, by=["model"]).assign(irs_compared=ALL_IRS),
+        attack_tables.proxy_agreement(sweep, by=["model"]).assign(irs_compared=FP32_IRS),
+        attack_tables.proxy_agreement(inversions, by=["model"]).assign(irs_compared=ALL_IRS),
     ], ignore_index=True)
     return agreement[["model", "irs_compared", "irs", "rho_ssim", "p_value", "rho_psnr",
                       "comparable_pairs", "discordant_pairs", "discordant_fraction"]]
@@ -47,7 +47,7 @@ def disagreement_table(sweep: pd.DataFrame, models: Sequence[str]) -> pd.DataFra
     pairs = []
     for m in models:
         g = sweep[sweep["model"] == m].assign(ir_label=lambda d: "p=" + d["p"].astype(str))
-        pairs.append(attack_compare.discordant_pairs(g, label="ir_label").assign(model=m))
+        pairs.append(attack_tables.discordant_pairs(g, label="ir_label").assign(model=m))
     return pd.concat(pairs, ignore_index=True)[["model", "more_private", "less_private", "proxy_gap",
                                                 "leak_gap"]]
 

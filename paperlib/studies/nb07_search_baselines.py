@@ -30,7 +30,7 @@ from ..method.paper_strategies import PaperStrategy
 from ..network.constants import RADIO_E_TRAN_PJ_PER_BIT, RADIO_SOURCE
 from ..search import baselines
 from ..search.baselines import describe_key, energy_at
-from ..search.methods import REFERENCE_METHOD, SEARCH_METHODS
+from ..search.methods import BUDGET_METHOD, SEARCH_METHODS
 from ..search.pareto import frame_pareto_mask
 from .wording import Findings, block_count, seeds_word
 
@@ -116,13 +116,13 @@ def baseline_findings(comparisons: Mapping[str, Any], final: pd.DataFrame,
     :data:`SWEEP_BEST`, :data:`SWEEP_UNIFORM8`, :data:`SWEEP_FP32`) and the E_tran sensitivity
     (``:func:`transmission_sensitivity```: its row with E_tran 0 is compute only, the one at the
     paper's E_tran the paper's setting, the others radios)."""
-    ref_label = SEARCH_METHODS.label(REFERENCE_METHOD)
+    ref_label = SEARCH_METHODS.label(BUDGET_METHOD)
     lines = []
     for m, c in comparisons.items():
         stats = final[final["model"] == m].groupby("method")["best_fitness"].agg(["mean", "min", "max"])
         methods = [k for k in SEARCH_METHODS if k in stats.index]
-        others = [k for k in methods if k != REFERENCE_METHOD]
-        ref = stats.loc[REFERENCE_METHOD] if REFERENCE_METHOD in stats.index else None
+        others = [k for k in methods if k != BUDGET_METHOD]
+        ref = stats.loc[BUDGET_METHOD] if BUDGET_METHOD in stats.index else None
         n = ", ".join(str(v) for v in c.budgets.values())
         lines.append(f"* **{MODELS.label(m)}** ({len(c.budgets)} seeds, {n} evaluations each; the exhaustive "
                      f"uniform grid holds {c.grid_size} strategies): best fitness — "
@@ -132,7 +132,7 @@ def baseline_findings(comparisons: Mapping[str, Any], final: pd.DataFrame,
                      + " and ".join(f"{seeds_word(ref, stats.loc[k])} vs. {SEARCH_METHODS.label(k)}"
                                     for k in others) + ".")
         summ = summaries[m]
-        ref_curve = summ[summ["method"] == REFERENCE_METHOD].set_index("evaluations")["mean"]
+        ref_curve = summ[summ["method"] == BUDGET_METHOD].set_index("evaluations")["mean"]
         for other in others:
             o = summ[summ["method"] == other].set_index("evaluations")["mean"]
             target = o.iloc[-1]

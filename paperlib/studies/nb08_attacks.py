@@ -33,8 +33,13 @@ from ..method.policy import Policy
 from ..attacks.base import ATTACKS
 from ..attacks.points import resolve_points, spread_points
 from . import wording
-from .attack_compare import agreement_words, bootstrap_spearman, spearman, strongest
+from .attack_tables import agreement_words, bootstrap_spearman, spearman, strongest
 from .wording import MIN_POINTS_FOR_RHO, Findings
+from .analysis import pick_points
+from ..method.genome import Genome, GenomeSpace, key
+from ..search.variation import random_genome
+from ..method.genome import Genome
+from ..method.paper_strategies import PaperStrategy
 
 
 def reported_points(model: str) -> list[int]:
@@ -51,8 +56,6 @@ def sweep_points(model: str, net: nn.Module, k: int | None) -> list[int]:
 def policy_points(model: str, net: nn.Module, limit: int | None = None) -> list[int]:
     """The fixed points of the within-point policy study (module docstring); the first ``limit``
     of them when given."""
-    from .analysis import pick_points
-
     stem_layers = models.edge_layer_count(net, 0)
     usable = [p for p in reported_points(model) if models.edge_layer_count(net, p) > stem_layers]
     if not usable:
@@ -64,9 +67,6 @@ def policy_points(model: str, net: nn.Module, limit: int | None = None) -> list[
 def random_policies(net: nn.Module, p: int, n: int, seed: int = 0) -> list[list[tuple[int, int]]]:
     """Up to ``n`` distinct random policies at partition ``p`` (distinct on the edge's layers),
     drawn with Algorithm 1's RANDOM_POLICY from ``seed``; fewer when the point has fewer."""
-    from ..method.genome import Genome, GenomeSpace, key
-    from ..search.variation import random_genome
-
     space = GenomeSpace.from_net(net)
     rng = np.random.default_rng(seed)
     out: dict[str, list[tuple[int, int]]] = {}
@@ -84,9 +84,6 @@ def strategy_candidates(net: nn.Module, best_genome: dict, energy_bound: float,
                         transmission: bool) -> dict[str, tuple[int | None, Policy]]:
     """``{method: (p, policy)}`` of the searched strategy and the fp32 / 8-bit uniform baselines
     at the deepest partition point under ``energy_bound`` (None where none fits)."""
-    from ..method.genome import Genome
-    from ..method.paper_strategies import PaperStrategy
-
     genome = Genome.from_dict(best_genome)
     out: dict[str, tuple[int | None, Policy]] = {
         PaperStrategy.SEARCHED.method: (genome.p, genome.policy)}

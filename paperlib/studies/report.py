@@ -24,6 +24,7 @@ import pandas as pd
 
 from ..infra import config, io
 from ..method import hardware
+from ..method.constants import FULL_PRECISION
 
 PAPER = "paper"
 EXTENSION = "extension"
@@ -58,8 +59,6 @@ def classify(name: str) -> OutputKind:
 
 def bits_label(bits: int) -> str:
     """How figures and tables name a bit width: "fp32" (not quantized) or "8-bit"."""
-    from ..method.constants import FULL_PRECISION
-
     return "fp32" if bits == FULL_PRECISION else f"{bits}-bit"
 
 

@@ -42,6 +42,10 @@ from ..method.profiles import Profile, resolve_profile
 from ..search import LOG_FILE, REFERENCE_FILE
 from ..search.rescore import reference_estimate
 from ..method.paper_strategies import PaperStrategy, TABLE4, TABLE5
+from .. import search
+from ..search.result import RESULT_FILE
+from ..search import baselines
+from ..method.policy import resolve
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..search import SearchContext, SearchResult
@@ -76,9 +80,6 @@ def search_result(model: str, profile: "str | Profile | None" = None, *,
     which resumes an interrupted search from its checkpoint (or starts one); without it returns
     ``None`` (a notebook then skips the model instead of starting a long search).
     """
-    from .. import search
-    from ..search.result import RESULT_FILE
-
     prof = resolve_profile(profile)
     out = search.default_out_dir(model, prof.name, energy_bound, seed)
     if (out / RESULT_FILE).exists():
@@ -165,7 +166,7 @@ def measure_references(ctx: "SearchContext", result: "SearchResult", *,
                        reference_accuracy: bool = True) -> pd.DataFrame:
     """Privacy, energy and ε of the fixed strategies beside the searched one (Tables 4 and 5).
 
-    Measures with :func:`paperlib.search.baselines.reference_points` on an evaluator of ``ctx`` (the
+    Measures with :func:`paperlib.search.baselines.paper_strategy_points` on an evaluator of ``ctx`` (the
     search's P, E and ε estimator, seeded as the search), logging to :func:`tables_dir` so that
     a second call measures nothing. With ``reference_accuracy`` the 8-bit uniform strategy is
     also scored by the search's reference estimator (cached in ``reference.json`` there), so that
@@ -173,8 +174,6 @@ def measure_references(ctx: "SearchContext", result: "SearchResult", *,
     ``method``, ``p``, ``privacy``, ``energy`` (with E_T), ``energy_no_tx``, ``eps`` (search
     estimator), ``eps_reference`` (``NaN`` where not measured) and ``key``.
     """
-    from ..search import baselines
-
     if ctx.model != result.model:
         raise ValueError(f"context is for {ctx.model!r}, the result for {result.model!r}")
     out = tables_dir(result.profile, result.model, result.energy_bound, result.seed)
@@ -182,7 +181,7 @@ def measure_references(ctx: "SearchContext", result: "SearchResult", *,
                              "checkpoint_date": ctx.meta.get("date"), "settings": result.settings})
     objective = ctx.objective(result.energy_bound)
     evaluator = ctx.evaluator(objective, seed=result.seed, log_path=out / LOG_FILE)
-    refs = baselines.reference_points(ctx, objective, evaluator, result)
+    refs = baselines.paper_strategy_points(ctx, objective, evaluator, result)
     refs["eps_reference"] = math.nan
     refs.loc[refs["method"] == FP32, "eps_reference"] = 0.0
     refs.loc[refs["method"] == SEARCHED, "eps_reference"] = result.best["eps_reference"]
@@ -278,8 +277,6 @@ def strategy_layers(net: nn.Module, p: int, policy: Policy) -> pd.DataFrame:
     """Fig. 12: every conv layer of the stem and the blocks with its block (0 = stem), kernel
     (``3x3``, ``1x1``, ``dw 3x3``), parameter count, whether it runs on the edge at partition
     ``p``, and its effective ``(b_w, b_a)`` (32 = full precision: the stem, the cloud)."""
-    from ..method.policy import resolve
-
     pairs = resolve(net, p, policy)
     n_edge = models.edge_layer_count(net, p)
     rows = []

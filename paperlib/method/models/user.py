@@ -25,6 +25,7 @@ from torch import nn
 from .. import data, graph
 from ...infra import io
 from . import CIFAR_INPUT, MODELS, NUM_CLASSES, build
+from .. import train
 
 
 def is_file_spec(spec: str) -> bool:
@@ -152,8 +153,6 @@ def load_checkpoint(model: str, path: str | Path, train_ds: data.CifarArrays,
     """``model`` built for ``dataset`` with the weights of ``path`` (a ``state_dict`` saved by
     ``torch.save``, or a dict holding one under ``"model"`` or ``"state_dict"``), in eval mode, and
     metadata like a trained checkpoint's (its top-1 measured on ``test_ds``)."""
-    from .. import train
-
     path = Path(path).expanduser()
     if not path.is_file():
         raise ValueError(f"--checkpoint {path} does not exist")
@@ -169,7 +168,7 @@ def load_checkpoint(model: str, path: str | Path, train_ds: data.CifarArrays,
         raise ValueError(f"--checkpoint {path} does not fit {model}: {exc}") from None
     device = torch.device(device)
     net = net.to(device).eval()
-    accuracy = train.evaluate(net, test_ds, device=device)
+    accuracy = train.top1(net, test_ds, device=device)
     sha = io.sha256_bytes(payload)
     meta = {"arch": model, "dataset": dataset, "accuracy": accuracy, "checkpoint": str(path),
             "sha256": sha, "data": data.provenance(train_ds, test_ds),
