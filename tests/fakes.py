@@ -81,3 +81,22 @@ class ReversedExecutor:
 
     def close(self) -> None:
         pass
+
+
+# Table 3 with every energy doubled, as a hardware description (tests/test_hardware.py and the
+# extension test of tests/test_extending_more.py)
+DOUBLE_TABLE3 = """
+name = "double"
+source = "Table 3 with every energy doubled (a test device)"
+[mac.multiply]
+pj = [[32, 6.2]]
+scaling = "proportional"
+[mac.add]
+pj = [[32, 0.2]]
+scaling = "constant"
+[memory]
+pj = [[1, 5.0]]
+scaling = "proportional"
+[transmission]
+pj_per_bit = 300.0
+"""

@@ -24,6 +24,8 @@ from paperlib.attacks import ATTACKS, Attack  # noqa: E402
 from paperlib.method.hardware import HARDWARE  # noqa: E402
 from paperlib.studies import report  # noqa: E402
 
+from fakes import DOUBLE_TABLE3  # noqa: E402,I001  (tests/fakes.py: Table 3 with every energy doubled)
+
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
@@ -73,28 +75,9 @@ def test_an_attack_registered_outside_the_package(toy_attack):
         attack.invert(torch.zeros(2, 1, 4, 4))
 
 
-TOY_TABLE = """
-name = "toy_hw"
-label = "Table 3, every energy doubled"
-source = "tests/test_extending_more.py"
-
-[mac.multiply]
-pj = [[32, 6.2]]
-scaling = "proportional"
-
-[mac.add]
-pj = [[32, 0.2]]
-scaling = "constant"
-
-[memory]
-pj = [[1, 5.0]]
-scaling = "proportional"
-"""
-
-
 def test_a_hardware_table_registered_outside_the_package(tmp_path):
     path = tmp_path / "toy_hw.toml"
-    path.write_text(TOY_TABLE, encoding="utf-8")
+    path.write_text(DOUBLE_TABLE3, encoding="utf-8")
     HARDWARE.add("toy_hw", path, label="Table 3, every energy doubled")
     try:
         net = models.build("resnet18", "cifar10").eval()

@@ -17,6 +17,8 @@ from paperlib.method import energy, hardware, models
 from paperlib.studies import nb05_edge_cloud
 from paperlib.method.hardware import HardwareError
 
+from fakes import DOUBLE_TABLE3  # noqa: I001  (tests/fakes.py: Table 3 with every energy doubled)
+
 TABLE3_TOML = Path(hardware.__file__).parent / "hardware_tables" / "table3.toml"
 
 
@@ -26,21 +28,6 @@ def write(tmp_path: Path, text: str, name: str = "device.toml") -> Path:
     return path
 
 
-DOUBLE_TABLE3 = """
-name = "double"
-source = "Table 3 with every energy doubled (a test device)"
-[mac.multiply]
-pj = [[32, 6.2]]
-scaling = "proportional"
-[mac.add]
-pj = [[32, 0.2]]
-scaling = "constant"
-[memory]
-pj = [[1, 5.0]]
-scaling = "proportional"
-[transmission]
-pj_per_bit = 300.0
-"""
 
 
 class OneConv(nn.Module):
