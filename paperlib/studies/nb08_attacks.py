@@ -68,6 +68,15 @@ def policy_points(model: str, net: nn.Module, limit: int | None = None) -> list[
     return usable[:limit] if limit is not None else usable
 
 
+def within_point_images(settings) -> int:
+    """Test images of the within-point study: ``settings.policy_images``, else ``settings.images``
+    (an :class:`~paperlib.method.profiles.AttackSettings`; docs/decisions/attacks.md §12)."""
+    n = settings.policy_images if settings.policy_images is not None else settings.images
+    if n < 1:
+        raise ValueError(f"AttackSettings.policy_images must be positive (or None for `images`), got {n}")
+    return int(n)
+
+
 def random_policies(net: nn.Module, p: int, n: int, seed: int = 0) -> list[list[tuple[int, int]]]:
     """Up to ``n`` distinct random policies at partition ``p`` (distinct on the edge's layers),
     drawn with Algorithm 1's RANDOM_POLICY from ``seed``; fewer when the point has fewer."""
@@ -245,5 +254,5 @@ def findings(sweep: pd.DataFrame, he_table: pd.DataFrame | None, corr: pd.DataFr
 
 
 __all__ = ["reported_points", "sweep_points", "policy_points", "random_policies",
-           "strategy_candidates", "policy_correlation", "paper_table", "findings", "sweep_lines",
+           "strategy_candidates", "policy_correlation", "within_point_images", "paper_table", "findings", "sweep_lines",
            "he2019_lines", "policy_lines", "strategy_lines"]
