@@ -166,3 +166,19 @@ def test_retraining_converges_when_both_round_curves_plateau():
     falling = {**flat, "ce": [1.0 - 0.09 * i for i in range(10)]}
     assert not retraining_converged(falling, rounds=5)
     assert not retraining_converged(flat, rounds=2)  # two rounds cannot show a plateau
+
+
+# --- the within-point study's size ----------------------------------------------------------------
+
+def test_the_within_point_study_has_power_at_quick():
+    from dataclasses import replace
+
+    from paperlib.method.profiles import get_profile
+    from paperlib.studies import nb08_attacks
+
+    quick = get_profile("quick").attack
+    assert quick.policies >= 30 and nb08_attacks.within_point_images(quick) >= 64
+    smoke = get_profile("smoke").attack
+    assert nb08_attacks.within_point_images(smoke) == smoke.images  # None: the notebook's images
+    with pytest.raises(ValueError, match="policy_images"):
+        nb08_attacks.within_point_images(replace(smoke, policy_images=0))
