@@ -25,7 +25,7 @@ width. :mod:`.metrics` has SSIM and PSNR; the tables and correlations of the not
 """
 
 from . import rmle, inverse_network, shadow  # noqa: F401, I001  (registers the attacks, in this order)
-from . import metrics, results, scoring  # noqa: F401, I001  (scoring imports the runner: after them)
+from . import metrics, results, scoring, worst_case  # noqa: F401, I001  (scoring imports the runner: after them)
 from .base import ATTACKS, THREATS, Attack, Aux, build
 from .inverse_network import Decoder, InverseNetwork, build_decoder, load_decoder
 from .metrics import psnr, ssim

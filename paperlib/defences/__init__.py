@@ -16,7 +16,7 @@ table of best points under E_b and ε_b, and the verdicts in words.
 """
 
 from . import paper_strategy, noise, dropout, datamix, adversarial  # noqa: F401, I001  (registers, in this order)
-from .base import DEFENCES, Context, Defence, build
+from .base import DEFENCES, Context, Defence, at_strength_zero, build
 from .costs import defence_mj, edge_cost
 from .datamix import DataMix, MixingEdge, demix, draw_mixing, mix
 from .adversarial import Proactive
@@ -25,6 +25,6 @@ from .evaluate import DefenceResult, evaluate
 from .noise import Noise
 from .paper_strategy import NoDefence, paper_strategy_rows
 
-__all__ = ["DEFENCES", "Context", "Defence", "build", "defence_mj", "edge_cost", "DataMix",
+__all__ = ["DEFENCES", "Context", "Defence", "at_strength_zero", "build", "defence_mj", "edge_cost", "DataMix",
            "MixingEdge", "demix", "draw_mixing", "mix", "Dropout", "DefenceResult", "evaluate",
            "Noise", "NoDefence", "paper_strategy_rows", "Proactive"]

@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 
 from ..infra import config, io
 from ..method import data
+from ..method.plateau import chunk_means, plateaued
 from ..attacks import metrics
 from ..attacks.inverse_network import Decoder
 from ..attacks.victim import SplitInfo, Victim
@@ -41,6 +42,19 @@ def _frozen(module: nn.Module) -> nn.Module:
     for param in module.parameters():
         param.requires_grad_(False)
     return module.eval()
+
+
+def round_curves(log: dict[str, list[float]], rounds: int) -> dict[str, list[float]]:
+    """Per round, the mean of each step-wise loss of a retraining ``log`` (``decoder_mse``,
+    ``ce``, ``ssim``): the curves whose plateau says whether the retraining converged."""
+    return {k: chunk_means(v, rounds) for k, v in log.items() if isinstance(v, list)}
+
+
+def retraining_converged(log: dict[str, list[float]], rounds: int) -> bool:
+    """Both games reached a plateau: the adversary's decoder loss and the edge/cloud cross-entropy,
+    per round (docs/decisions/defences.md §12)."""
+    curves = round_curves(log, rounds)
+    return all(plateaued(curves.get(k, [])) for k in ("decoder_mse", "ce"))
 
 
 def adversarial_retraining(victim: Victim, images_uint8: torch.Tensor, labels: torch.Tensor,
@@ -103,6 +117,7 @@ class Proactive(Defence):
             raise ValueError(f"the privacy weight lam must be >= 0, got {lam!r}")
         self.lam, self.seed = float(lam), int(seed)
         self.log: dict[str, Any] = {}
+        self.rounds = 0  # N_p of the retraining behind ``log``
 
     def config(self) -> dict[str, Any]:
         return {"lam": self.lam, "seed": self.seed}
@@ -113,10 +128,15 @@ class Proactive(Defence):
     def edge_macs(self, info: SplitInfo) -> float:
         return 0.0  # the same layers with other weights
 
+    def converged(self) -> bool | None:
+        """Whether the retraining's round curves reached a plateau (None before :meth:`apply`)."""
+        return retraining_converged(self.log, self.rounds) if self.log else None
+
     def apply(self, victim: Victim, context: Context | None = None) -> Victim:
         if context is None:
             raise ValueError("proactive retraining trains the edge and cloud: pass a Context")
         s = context.settings
+        self.rounds = s.adv_rounds
         fp = io.json_safe({"key": victim.key, **self.config(), "settings": {k: getattr(s, k) for k in (
             "adv_rounds", "adv_decoder_epochs", "adv_epochs", "adv_images", "adv_lr", "batch_size")},
             "checkpoint": {k: context.meta.get(k) for k in ("accuracy", "date", "data", "seed")}})
@@ -138,4 +158,4 @@ class Proactive(Defence):
         return replace_edge(victim, _frozen(edge), self.tag(), cloud=_frozen(cloud))
 
 
-__all__ = ["adversarial_retraining", "Proactive"]
+__all__ = ["adversarial_retraining", "round_curves", "retraining_converged", "Proactive"]

@@ -10,9 +10,11 @@ module ends with the defence, so every attack of :mod:`paperlib.attacks` runs on
     macs = d.edge_macs(victim.info)              # the defence's own operations on the edge
 
 Register a new defence with ``@DEFENCES.register(name, label=..., color=..., marker=...,
-sweep={argument: values, ...})`` on a subclass of :class:`Defence`: ``sweep`` gives the values
-notebook 09 tries it at (a profile may replace them, ``DefenceSettings.sweeps[name]``); a defence
-without ``sweep`` is not swept (docs/decisions/layout.md §6).
+sweep={argument: values, ...}, neutral={argument: value})`` on a subclass of :class:`Defence`:
+``sweep`` gives the values notebook 09 tries it at (a profile may replace them,
+``DefenceSettings.sweeps[name]``); a defence without ``sweep`` is not swept
+(docs/decisions/layout.md §6). ``neutral`` is its strength 0, the setting at which it must equal
+no defence (:func:`at_strength_zero`; docs/decisions/defences.md §11).
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from torch import nn
 from ..attacks.victim import SplitInfo, Victim
 from ..infra.registry import Registry
 
-DEFENCES: Registry = Registry("defence", defaults={"color": None, "marker": "o", "sweep": {}})
+DEFENCES: Registry = Registry("defence", defaults={"color": None, "marker": "o", "sweep": {},
+                                                   "neutral": None})
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,11 @@ class Defence(ABC):
         """Bit width of what the edge transmits per IR element (default: the split's own)."""
         return int(info.ir_bits)
 
+    def converged(self) -> bool | None:
+        """Whether the part this defence trained reached a plateau (after :meth:`apply`;
+        docs/decisions/defences.md §12); None when it trains nothing (the default)."""
+        return None
+
     def fingerprint(self) -> dict[str, Any]:
         return {"defence": self.name, "version": self.version, "config": self.config()}
 
@@ -128,10 +136,22 @@ def configurations(settings: Any, names: Sequence[str] | None = None) -> list[De
     return out
 
 
+def at_strength_zero(name: str, **config: Any) -> Defence:
+    """Defence ``name`` at its registered strength 0 (``neutral``): the same IRs, top-1 and edge
+    cost as no defence (docs/decisions/defences.md §11). A defence registered without
+    ``neutral`` (one that retrains a part, say) has no such setting and is refused by name."""
+    neutral = DEFENCES.entry(name).neutral
+    if neutral is None:
+        raise ValueError(f"defence {name!r} has no strength 0 (registered without neutral=...); "
+                         "those with one: " + ", ".join(n for n in DEFENCES.names()
+                                                        if DEFENCES.entry(n).neutral is not None))
+    return build(name, **{**config, **neutral})
+
+
 def number_tag(x: float) -> str:
     """``0.5`` → ``0.5``, ``1.0`` → ``1``: a compact, file-name-safe number."""
     return f"{float(x):g}"
 
 
-__all__ = ["DEFENCES", "Context", "Defence", "build", "configurations", "number_tag", "replace_edge",
+__all__ = ["DEFENCES", "Context", "Defence", "at_strength_zero", "build", "configurations", "number_tag", "replace_edge",
            "sweep_grid"]

@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 
 from ..infra import config, io
 from ..method import data
+from ..method.plateau import plateaued
 from ..attacks.victim import SplitInfo, Victim
 from .base import DEFENCES, Context, Defence, replace_edge
 
@@ -176,6 +177,11 @@ class DataMix(Defence):
         with Λ (k³ per request of k images: k² per image); drawing Λ, k numbers per image."""
         k = self.k
         return float(k * math.prod(info.ir_shape) + k * info.num_classes + k * k + k)
+
+    def converged(self) -> bool | None:
+        """Whether the mixing-aware cloud's epoch losses reached a plateau (None: nothing trained)."""
+        losses = self.log.get("train_loss")
+        return None if not self.train or losses is None else plateaued(losses)
 
     def sent_bits(self, info: SplitInfo) -> int:
         return 32  # mixtures of quantized IRs leave the quantization grid

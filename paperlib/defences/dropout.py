@@ -31,7 +31,7 @@ class DropIR(nn.Module):
 
 
 @DEFENCES.register("dropout", label="dropout on the IR", color="C8", marker="<", 
-                   sweep={"rate": (0.25, 0.5, 0.75, 0.9)})
+                   sweep={"rate": (0.25, 0.5, 0.75, 0.9)}, neutral={"rate": 0.0})
 class Dropout(Defence):
     """Each IR element zeroed with probability ``rate`` at inference."""
 

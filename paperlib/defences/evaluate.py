@@ -25,6 +25,7 @@ from ..attacks import runner
 from ..attacks.base import ATTACKS, build as build_attack
 from ..attacks.points import point_label
 from ..attacks.victim import Victim, deploy, policy_json, policy_tag
+from ..attacks.worst_case import WORST, column, worst_attack, worst_case
 from ..method.profiles import Profile, resolve_profile
 from .base import DEFENCES, Context, Defence
 from .costs import edge_cost
@@ -58,6 +59,7 @@ class DefenceResult(io.JsonRecord):
     transmission: float
     attacks: dict[str, dict[str, Any]] = field(default_factory=dict)
     reference: str = ""  # the paper's strategy this row is (reference rows only)
+    converged: bool | None = None  # the trained part reached a plateau; None: nothing trained (defences.md §12)
     data: str = ""
     seconds: float = 0.0
     fingerprint: dict[str, Any] = field(default_factory=dict)
@@ -65,8 +67,13 @@ class DefenceResult(io.JsonRecord):
 
     @property
     def strongest(self) -> str:
-        """The attack with the highest mean SSIM."""
-        return max(self.attacks, key=lambda a: self.attacks[a]["ssim"])
+        """The attack with the highest mean SSIM (docs/decisions/attacks.md §10)."""
+        return worst_attack({a: s["ssim"] for a, s in self.attacks.items()})
+
+    def worst(self, metric: str) -> float:
+        """The worst case of ``metric`` (``ssim`` or ``psnr``): its highest value over the attacks
+        (docs/decisions/attacks.md §10)."""
+        return worst_case({a: s[metric] for a, s in self.attacks.items()})
 
     @property
     def ssim(self) -> float:
@@ -83,11 +90,21 @@ class DefenceResult(io.JsonRecord):
         """A flat record for a DataFrame."""
         d = {k: v for k, v in self.to_dict().items() if k not in ("attacks", "fingerprint", "config", "path")}
         d.update(label=DEFENCES.label(self.defence), strongest=self.strongest if self.attacks else "",
-                 ssim=self.ssim, scheme=self.scheme)
+                 ssim=self.ssim, scheme=self.scheme, converged=convergence_words(self.converged))
         for a, s in self.attacks.items():
             d[f"ssim_{a}"], d[f"psnr_{a}"] = s["ssim"], s["psnr"]
+        for metric in ("ssim", "psnr"):
+            d[column(metric, WORST)] = self.worst(metric)
         return d
 
+
+def convergence_words(converged: bool | None) -> str:
+    """``yes``, ``not converged`` or ``n/a`` (nothing trained): the table's converged flag
+    (docs/decisions/defences.md §12)."""
+    return "n/a" if converged is None else "yes" if converged else NOT_CONVERGED
+
+
+NOT_CONVERGED = "not converged"
 
 TRAINING_BUDGETS = ("datamix_epochs", "datamix_images", "datamix_lr", "batch_size", "adv_rounds",
                     "adv_decoder_epochs", "adv_epochs", "adv_images", "adv_lr")
@@ -184,7 +201,9 @@ def evaluate(model: str, defence: Defence | None, p: int, policy: Any = 32, *,
                        "checkpoint": {k: meta.get(k) for k in ("accuracy", "date", "data", "seed")}})
     if not force and path.exists():
         stored = io.read_json(path)
-        if stored.get("fingerprint") == fp:  # a row's name (``reference``) is not part of the key
+        # a row stored before the converged flag existed is rebuilt (its attacks and trained parts
+        # stay cached); a row's name (``reference``) is not part of the key
+        if stored.get("fingerprint") == fp and "converged" in stored:
             return DefenceResult.from_dict({**stored, "reference": reference, "path": str(path)})
     t0 = time.perf_counter()
     ctx = Context(net=net, meta=meta, p=p, policy=policy, dataset=dataset, settings=s,
@@ -205,10 +224,10 @@ def evaluate(model: str, defence: Defence | None, p: int, policy: Any = 32, *,
         defence_macs=cost["defence_macs"], transmission=cost["transmission"],
         attacks={n: {"ssim": r.ssim, "ssim_sd": r.ssim_sd, "psnr": r.psnr, "psnr_sd": r.psnr_sd,
                      "baseline_ssim": r.baseline_ssim, "path": r.path} for n, r in found.items()},
-        reference=reference, data=meta.get("data", ""), seconds=round(time.perf_counter() - t0, 2),
+        reference=reference, converged=defence.converged(), data=meta.get("data", ""), seconds=round(time.perf_counter() - t0, 2),
         fingerprint=fp, path=str(path))
     io.write_json(path, {k: v for k, v in result.to_dict().items() if k != "path"})
     return result
 
 
-__all__ = ["DefenceResult", "evaluate", "predict_top1", "defended_irs", "attack_defended", "result_path"]
+__all__ = ["DefenceResult", "NOT_CONVERGED", "convergence_words", "evaluate", "predict_top1", "defended_irs", "attack_defended", "result_path"]

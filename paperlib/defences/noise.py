@@ -53,7 +53,8 @@ class AddNoise(nn.Module):
 
 # strengths: multiples of the IR's std (Zhang et al.'s range)
 @DEFENCES.register("noise", label="noise on the IR", color="C6", marker="^",
-                   sweep={"kind": KINDS, "strength": (0.1, 0.5, 1.0, 2.0, 4.0)})
+                   sweep={"kind": KINDS, "strength": (0.1, 0.5, 1.0, 2.0, 4.0)},
+                   neutral={"strength": 0.0})
 class Noise(Defence):
     """Gaussian or Laplacian noise of ``strength`` × the IR's std (per image)."""
 

@@ -91,6 +91,7 @@ class AttackSettings:
     policy_models: tuple[str, ...] = ("cifar10cnn",)  # models of the within-point study
     max_policy_points: int | None = None  # fixed points per model in that study; None: all
     bootstrap: int = 2000  # bootstrap resamples of the Spearman correlation
+    policy_images: int | None = None  # test images of the within-point study; None: ``images``
 
 
 @dataclass(frozen=True)
@@ -269,7 +270,7 @@ PROFILES: dict[str, Profile] = {
         attack=AttackSettings(train_images=1000, test_images=128, epochs=4, batch_size=32,
                               images=6, models=ATTACK_MODELS, sweep_points=3, rmle_iterations=100,
                               rmle_lr=0.05, shadow_images=256, shadow_epochs=3,
-                              shadow_rmle_iterations=100, policies=8),
+                              shadow_rmle_iterations=100, policies=32, policy_images=64),
         privacy_images=64,
         dataset="cifar10",
         # notebook 09 in about 25 min (docs/decisions/defences.md §6, §10): one defence point, one

@@ -17,6 +17,7 @@ from scipy import stats
 from .analysis import spearman
 from .wording import MIN_POINTS_FOR_RHO, proxy_attack_verdict
 from ..attacks.results import AttackResult
+from ..attacks.worst_case import add_worst_case, worst_case_table
 
 
 def results_frame(results: Sequence[AttackResult]) -> pd.DataFrame:
@@ -134,5 +135,5 @@ def ssim_difference(a: AttackResult, b: AttackResult) -> tuple[float, float]:
     return a.ssim - b.ssim, se
 
 
-__all__ = ["results_frame", "strongest", "spearman", "bootstrap_spearman", "agreement_words",
+__all__ = ["results_frame", "strongest", "worst_case_table", "add_worst_case", "spearman", "bootstrap_spearman", "agreement_words",
            "proxy_agreement", "discordant_pairs", "ssim_difference"]

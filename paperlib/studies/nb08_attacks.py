@@ -34,12 +34,16 @@ from ..attacks.base import ATTACKS
 from ..attacks.points import resolve_points, spread_points
 from . import wording
 from .attack_tables import agreement_words, bootstrap_spearman, spearman, strongest
+from ..attacks.worst_case import worst_case
 from .wording import MIN_POINTS_FOR_RHO, Findings
 from .analysis import pick_points
 from ..method.genome import Genome, GenomeSpace, key
 from ..search.variation import random_genome
 from ..method.genome import Genome
 from ..method.paper_strategies import PaperStrategy
+
+
+WORST_CASE_LABEL = "worst case (highest over the attacks)"
 
 
 def reported_points(model: str) -> list[int]:
@@ -62,6 +66,15 @@ def policy_points(model: str, net: nn.Module, limit: int | None = None) -> list[
         picks = pick_points(net, 3)
         usable = [picks[len(picks) // 2]]
     return usable[:limit] if limit is not None else usable
+
+
+def within_point_images(settings) -> int:
+    """Test images of the within-point study: ``settings.policy_images``, else ``settings.images``
+    (an :class:`~paperlib.method.profiles.AttackSettings`; docs/decisions/attacks.md §12)."""
+    n = settings.policy_images if settings.policy_images is not None else settings.images
+    if n < 1:
+        raise ValueError(f"AttackSettings.policy_images must be positive (or None for `images`), got {n}")
+    return int(n)
 
 
 def random_policies(net: nn.Module, p: int, n: int, seed: int = 0) -> list[list[tuple[int, int]]]:
@@ -114,7 +127,9 @@ def policy_correlation(df: pd.DataFrame, by: Sequence[str] = ("model", "split", 
 
 def paper_table(df: pd.DataFrame, splits: Sequence[str]) -> pd.DataFrame:
     """One row per attack (registry order) and split point of ``splits`` (in that order): SSIM and
-    PSNR as mean ± sd over the test images, P, and the mean-image reference."""
+    PSNR as mean ± sd over the test images, P, and the mean-image reference; then one
+    :data:`WORST_CASE_LABEL` row per split, the highest SSIM and PSNR over the attacks
+    (docs/decisions/attacks.md §10)."""
     order = {a: i for i, a in enumerate(ATTACKS.names())}
     rows = []
     for r in df[df["split"].isin(splits)].itertuples():
@@ -124,6 +139,16 @@ def paper_table(df: pd.DataFrame, splits: Sequence[str]) -> pd.DataFrame:
                      "mean_image_ssim": r.baseline_ssim, "test_images": r.test_images,
                      "_a": order.get(r.attack, len(order)), "_s": list(splits).index(r.split)})
     out = pd.DataFrame(rows)
+    if out.empty:
+        return out
+    worst = []
+    for split, g in out.groupby("split", sort=False):  # the strongest attack is the measure (attacks.md §10)
+        worst.append({"attack": WORST_CASE_LABEL, "threat": "any", "split": split,
+                      "ssim": worst_case(dict(zip(g["attack"], g["ssim"]))), "ssim_sd": np.nan,
+                      "psnr_db": worst_case(dict(zip(g["attack"], g["psnr_db"]))), "psnr_sd": np.nan,
+                      "proxy_P": g["proxy_P"].iloc[0], "mean_image_ssim": g["mean_image_ssim"].iloc[0],
+                      "test_images": int(g["test_images"].min()), "_a": len(order), "_s": g["_s"].iloc[0]})
+    out = pd.concat([out, pd.DataFrame(worst)], ignore_index=True)
     return out.sort_values(["_a", "_s"]).drop(columns=["_a", "_s"]).reset_index(drop=True)
 
 
@@ -160,10 +185,13 @@ def he2019_lines(table: pd.DataFrame) -> list[str]:
     """He et al.'s split points: which attack recovers most at each."""
     lines = []
     for split, g in table.groupby("split", sort=False):
-        best = g.loc[g["ssim"].idxmax()]
+        own = g[g["attack"] != WORST_CASE_LABEL]
+        best = own.loc[own["ssim"].idxmax()]
         lines.append(f"* **{MODELS.label('cifar10cnn')} at {split}**: " + ", ".join(
-            f"{r.attack} SSIM {r.ssim:.2f} / {r.psnr_db:.1f} dB" for r in g.itertuples())
-            + f"; strongest: {best['attack']} (mean image: SSIM {best['mean_image_ssim']:.2f}).")
+            f"{r.attack} SSIM {r.ssim:.2f} / {r.psnr_db:.1f} dB" for r in own.itertuples())
+            + f"; strongest: {best['attack']}; worst case SSIM {worst_case(dict(zip(own.attack, own.ssim))):.2f}"
+            f" / {worst_case(dict(zip(own.attack, own.psnr_db))):.1f} dB"
+            f" (mean image: SSIM {best['mean_image_ssim']:.2f}).")
     return lines
 
 
@@ -226,5 +254,5 @@ def findings(sweep: pd.DataFrame, he_table: pd.DataFrame | None, corr: pd.DataFr
 
 
 __all__ = ["reported_points", "sweep_points", "policy_points", "random_policies",
-           "strategy_candidates", "policy_correlation", "paper_table", "findings", "sweep_lines",
+           "strategy_candidates", "policy_correlation", "within_point_images", "paper_table", "findings", "sweep_lines",
            "he2019_lines", "policy_lines", "strategy_lines"]

@@ -17,7 +17,7 @@ from torch import nn
 
 from ..attacks import load_samples
 from ..defences.base import DEFENCES, Defence, configurations
-from ..defences.evaluate import DefenceResult, evaluate
+from ..defences.evaluate import NOT_CONVERGED, DefenceResult, evaluate
 from ..defences.paper_strategy import paper_strategy_rows
 from ..defences.zhang_reward import ZhangEvaluator
 from ..infra import config, io
@@ -185,6 +185,11 @@ def verdicts(df: pd.DataFrame, energy_bound: float, accuracy_loss_bound: float,
         lines.append(f"{model}: the Pareto front of attack SSIM against edge energy holds {names} "
                      "(cheapest first).")
         for name, h in g[g.defence != "none"].groupby("defence", sort=False):
+            stalled = int((h.get("converged", pd.Series("n/a", index=h.index)) == NOT_CONVERGED).sum())
+            if stalled:  # a budget that did not reach a plateau gets no verdict (defences.md §12)
+                lines.append(f"{model}: {DEFENCES.label(name)}: {NOT_CONVERGED} in {stalled} of its "
+                             f"{len(h)} setting(s) at this budget; no verdict on what it costs or buys.")
+                continue
             lines.append(f"{model}: {DEFENCES.label(name)} changes top-1 by "
                          f"{span(-h.top1_loss, '+.3f')} against the undefended model across its "
                          f"{len(h)} setting(s); strongest-attack SSIM {span(h.ssim, '.3f')}.")
