@@ -209,3 +209,131 @@ def test_damaged_metadata_leaves_the_weights_in_place(tmp_path, caplog):
         removed = ckpt.clean_leftovers(files)
     assert removed == [] and weights.exists()
     assert "kept" in caplog.text and str(weights) in caplog.text and str(files.meta) in caplog.text
+
+
+# --- acceptance: an interrupted real search rerun with other settings ----------------------------
+
+TINY = dict(validation_images=16, privacy_images=8)
+TINY_RUN = dict(iterations=4, population=4, sample=2, reference_estimator="sensitivity")
+
+
+@pytest.fixture(scope="module")
+def module_results(tmp_path_factory):
+    """The searches and sensitivity tables of this section, out of the repository's results/."""
+    with pytest.MonkeyPatch.context() as mp:
+        root = tmp_path_factory.mktemp("results")
+        mp.setenv("PAPERLIB_RESULTS_DIR", str(root))
+        yield root
+
+
+@pytest.fixture(scope="module")
+def smoke_context(real_data_dir, module_results):
+    from paperlib import search
+
+    return search.build_context("resnet18", "smoke", allow_partial=True, progress=False, **TINY)
+
+
+def _other_weights(ctx):
+    """The same model with its last layer's weights scaled (and their sha256 changed with them)."""
+    import copy
+    import dataclasses
+
+    net = copy.deepcopy(ctx.net)
+    with torch.no_grad():
+        last = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)][-1]
+        last.weight.mul_(0.5)
+    return dataclasses.replace(ctx, net=net, meta={**ctx.meta, "sha256": "scaled-last-conv"})
+
+
+def _other_architecture(ctx):
+    """The same weights in an edited model: every ReLU made in-place (same numbers, another
+    traced architecture, as after editing the model's file)."""
+    import copy
+    import dataclasses
+
+    net = copy.deepcopy(ctx.net)
+    for module in net.modules():
+        if isinstance(module, torch.nn.ReLU):
+            module.inplace = not module.inplace
+    return dataclasses.replace(ctx, net=net)
+
+
+VARIANTS = {
+    "privacy_images": (lambda ctx: ctx, {"privacy_images": 16}, "privacy_images"),
+    "estimator": (lambda ctx: ctx, {"estimator": "finetune-batches", "finetune_batches": 1,
+                                     "reference_estimator": "finetune-batches"}, None),
+    "weights": (_other_weights, {}, "weights_sha256"),
+    "architecture": (_other_architecture, {}, "architecture"),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_interrupted_search_rerun_with_other_settings_equals_a_clean_run(
+        smoke_context, tmp_path, caplog, variant):
+    """Issue 25's acceptance: a real search killed before its first checkpoint (no state.json)
+    and rerun with other settings gives exactly the clean run's result, and says what it set
+    aside (docs/decisions/data-integrity.md §10, §12)."""
+    from paperlib import search
+
+    make, overrides, differs = VARIANTS[variant]
+    out = tmp_path / "interrupted"
+    with pytest.raises(fakes.Killed):
+        search.run("resnet18", context=smoke_context, out_dir=out, progress=False,
+                   hook=fakes.kill_after(3), **TINY_RUN)
+    assert not (out / "state.json").exists() and len(io.read_jsonl(out / "evaluations.jsonl")) >= 2
+    other = make(smoke_context)
+    with caplog.at_level(logging.WARNING):
+        settings = {**TINY_RUN, **overrides}
+        rerun = search.run("resnet18", context=other, out_dir=out, progress=False, **settings)
+    clean = search.run("resnet18", context=other, out_dir=tmp_path / "clean", progress=False,
+                       **settings)
+    assert rerun.best == clean.best and rerun.history == clean.history
+    assert rerun.evaluations == clean.evaluations  # every strategy measured afresh
+    if differs is None:  # records of another estimator stay in the log, unused
+        assert "set aside" not in caplog.text
+        assert {r["estimator"] for r in io.read_jsonl(out / "evaluations.jsonl")} == {
+            "sensitivity", "finetune-batches"}
+    else:
+        assert "set aside" in caplog.text and differs in caplog.text, caplog.text
+        assert str(out / "evaluations.jsonl") in caplog.text
+        assert len(io.read_jsonl(out / SET_ASIDE_FILE)) >= 2
+
+
+# --- the genetic trace of notebook 07 keyed by the records' source --------------------------------
+
+def test_ga_trace_never_counts_a_record_of_another_source(tmp_path):
+    """An old-architecture record left in the search's log is not part of the GA's trace."""
+    from paperlib.search import LOG_FILE, SearchResult
+    from paperlib.search.methods import ga_trace
+
+    space, log = _space(), tmp_path / LOG_FILE
+    old = _evaluator(space, log, {"architecture": "old"})
+    new = _evaluator(space, log, {"architecture": "new"})
+    genomes = [random_genome(space, np.random.default_rng(i)) for i in range(6)]
+    old_keys = {old.evaluate(g).key for g in genomes[:3]}
+    new_keys = [new.evaluate(g).key for g in genomes[3:]]
+    assert old_keys.isdisjoint(new_keys) and len(io.read_jsonl(log)) == 6
+    res = SearchResult(model="m", profile="smoke", dataset="cifar10", data="fake", seed=0,
+                       energy_bound=0.35, accuracy_bound=0.03, best={"key": new_keys[0]},
+                       history=[], timing={"genomes": 3}, settings={"estimator": "fake"},
+                       evaluations=3, out_dir=str(tmp_path))
+    assert [r["key"] for r in ga_trace(res, new).records] == new_keys
+
+
+def test_a_trace_of_another_fingerprint_is_run_again_with_a_message(tmp_path, caplog):
+    from paperlib.search.methods import SearchTrace, cached_trace
+
+    path, runs = tmp_path / "random.json", []
+
+    def run() -> SearchTrace:
+        runs.append(1)
+        return SearchTrace("random", 0, 1, [{"key": f"k{len(runs)}", "fitness": 1.0}])
+
+    first = cached_trace(path, {"budget": 1, "source": {"architecture": "old"}}, run)
+    again = cached_trace(path, {"budget": 1, "source": {"architecture": "old"}}, run)
+    assert first.records == again.records and len(runs) == 1  # same fingerprint: reused
+    with caplog.at_level(logging.WARNING):
+        other = cached_trace(path, {"budget": 1, "source": {"architecture": "new"}}, run)
+    assert len(runs) == 2 and other.records == [{"key": "k2", "fitness": 1.0}]
+    assert str(path) in caplog.text and "source" in caplog.text and "budget" not in caplog.text
