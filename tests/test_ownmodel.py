@@ -337,3 +337,48 @@ def test_a_trace_of_another_fingerprint_is_run_again_with_a_message(tmp_path, ca
         other = cached_trace(path, {"budget": 1, "source": {"architecture": "new"}}, run)
     assert len(runs) == 2 and other.records == [{"key": "k2", "fitness": 1.0}]
     assert str(path) in caplog.text and "source" in caplog.text and "budget" not in caplog.text
+
+
+# --- an edited result.json is refused by file and field -------------------------------------------
+
+def _result_dict() -> dict:
+    """A valid result.json of a p = 2 strategy (two edge conv layers after the stem)."""
+    best = {"p": 2, "key": "p2:w6a8,w4a8",
+            "genome": {"p": 2, "bits": [[32, 32], [6, 8], [4, 8], [8, 8], [32, 32]]},
+            "layers": [{"name": "blocks.0.conv", "b_w": 6, "b_a": 8},
+                       {"name": "blocks.1.conv", "b_w": 4, "b_a": 8}],
+            "ir_bits": 8, "edge_blocks": 2, "edge_conv_layers": 2, "edge_conv_layers_with_stem": 3,
+            "energy_mj": 0.3, "energy_no_tx_mj": 0.29, "transmission_mj": 0.01,
+            "energy_bounded_mj": 0.29, "energy_includes_transmission": False, "privacy": 0.6,
+            "fitness": 0.5, "feasible": True, "top1_fp": 0.9, "eps": 0.01,
+            "top1_fp_estimator": 0.9, "top1_quant": 0.89, "eps_reference": 0.01,
+            "top1_fp_reference": 0.9, "top1_quant_reference": 0.89, "fitness_reference": 0.5,
+            "feasible_reference": True, "top1": 0.89}
+    return {"model": "m", "profile": "smoke", "dataset": "cifar10", "data": "cifar10", "seed": 0,
+            "energy_bound": 0.35, "accuracy_bound": 0.03, "best": best,
+            "settings": {"weight_bits": [2, 4, 6, 8], "activation_bits": [8]}, "evaluations": 4}
+
+
+@pytest.mark.parametrize("edit, field", [
+    (lambda d: d["best"].pop("privacy"), "best.privacy"),
+    (lambda d: d.pop("energy_bound"), "energy_bound"),
+    (lambda d: d["best"].update(p=-1), "best.p"),
+    (lambda d: d["best"].update(p=3), "best.genome"),  # the genome says p = 2
+    (lambda d: d["best"]["layers"][1].update(b_w=5), "best.layers[1]"),
+    (lambda d: d["best"]["genome"]["bits"].__setitem__(2, [3, 8]), "best.genome.bits[2]"),
+    (lambda d: d["best"].update(energy_mj=float("nan")), "best.energy_mj"),
+    (lambda d: d["best"]["layers"].pop(), "best.layers"),
+])
+def test_an_edited_result_is_refused_naming_file_and_field(tmp_path, edit, field):
+    from paperlib.search import load_result
+
+    good = _result_dict()
+    io.write_json(tmp_path / "result.json", good)
+    assert load_result(tmp_path).best == good["best"]
+    bad = _result_dict()
+    edit(bad)
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps(bad))  # json.dumps writes NaN as the file would after an edit
+    with pytest.raises(ValueError) as err:
+        load_result(tmp_path)
+    assert str(path) in str(err.value) and f"field {field!r}" in str(err.value), str(err.value)
