@@ -382,3 +382,48 @@ def test_an_edited_result_is_refused_naming_file_and_field(tmp_path, edit, field
     with pytest.raises(ValueError) as err:
         load_result(tmp_path)
     assert str(path) in str(err.value) and f"field {field!r}" in str(err.value), str(err.value)
+
+
+# --- paperlib points ------------------------------------------------------------------------------
+
+def test_points_of_vgg11_hand_computed(capsys):
+    """VGG11's stem: a 3->64 3x3 conv on 32x32 (32·32·64 outputs × 27 MACs = 1,769,472), then a
+    2x2 max-pool: the IR at p = 0 is (64, 16, 16), 16,384 elements, 131,072 bits at 8 bit. Block 1
+    adds a 64->128 3x3 conv on 16x16 (16·16·128 × 576 = 18,874,368 MACs) and pools to (128, 8, 8)."""
+    from paperlib.app import cli
+    from paperlib.method import points
+
+    pts = points.partition_points(models.build("vgg11"))
+    assert len(pts) == 8 and pts[0].module == "stem"
+    assert pts[0].ir_shape == (64, 16, 16) and pts[0].edge_macs == 32 * 32 * 64 * 27
+    assert pts[0].bits_sent(8) == 64 * 16 * 16 * 8 and pts[0].bits_sent(32) == 64 * 16 * 16 * 32
+    assert pts[1].ir_shape == (128, 8, 8)
+    assert pts[1].edge_macs == 32 * 32 * 64 * 27 + 16 * 16 * 128 * 576
+    assert cli.main(["points", "--model", "vgg11"]) == 0
+    out = capsys.readouterr().out
+    assert "vgg11: 8 partition points" in out and "(64, 16, 16)" in out and "1,769,472" in out
+    assert "131,072" in out and "524,288" in out
+
+
+def test_points_of_a_model_file(tmp_path, capsys):
+    from paperlib.app import cli
+
+    spec = _spec(tmp_path, "pool_in_blocks", LAYOUTS["pool_in_blocks"])
+    try:
+        assert cli.main(["points", "--model", spec]) == 0
+    finally:
+        models.MODELS.unregister(user.model_name(spec))
+    out = capsys.readouterr().out
+    # stem: 3->8 3x3 conv on 32x32 (32·32·8 × 27 MACs), pooled to (8, 16, 16)
+    assert "(8, 16, 16)" in out and f"{32 * 32 * 8 * 27:,}" in out and "(16, 8, 8)" in out
+
+
+def test_ctrl_c_prints_one_line_and_exits_130(monkeypatch, capsys):
+    from paperlib.app import cli
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "cmd_points", interrupted)
+    assert cli.main(["points", "--model", "vgg11"]) == 130
+    assert capsys.readouterr().err == "interrupted; rerun the same command to resume\n"
