@@ -427,3 +427,19 @@ def test_ctrl_c_prints_one_line_and_exits_130(monkeypatch, capsys):
     monkeypatch.setattr(cli, "cmd_points", interrupted)
     assert cli.main(["points", "--model", "vgg11"]) == 130
     assert capsys.readouterr().err == "interrupted; rerun the same command to resume\n"
+
+
+def test_summary_says_infeasible_and_by_how_much():
+    from paperlib.search import SearchResult
+
+    d = _result_dict()
+    ok = SearchResult.from_dict(d)
+    assert "INFEASIBLE" not in ok.summary()
+    d["best"].update(feasible=False, energy_bounded_mj=0.42, eps=0.05)
+    lines = SearchResult.from_dict(d).summary().splitlines()
+    assert lines[-1].startswith("INFEASIBLE")
+    # 0.42 − 0.35 = 0.07 mJ (20.0 % over), 0.05 − 0.03 = 0.02
+    assert "energy 0.4200 mJ exceeds E_b = 0.35 mJ by 0.0700 mJ (20.0%)" in lines[-1]
+    assert "eps 0.0500 exceeds eps_b = 0.03 by 0.0200" in lines[-1]
+    d["best"].update(eps=0.01)
+    assert "eps_b" not in SearchResult.from_dict(d).summary().splitlines()[-1]

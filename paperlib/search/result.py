@@ -122,7 +122,25 @@ class SearchResult(io.JsonRecord):
             f"  top-1 fp {b['top1_fp']:.4f}; eps {b['eps']:.4f} ({self.settings.get('estimator')}), "
             f"{b['eps_reference']:.4f} ({self.settings.get('reference_estimator')}) -> top-1 {b['top1']:.4f}",
             f"  {self.evaluations} evaluations; {self.timing_line()}",
+            *([self.infeasible_line()] if not b.get("feasible", True) else []),
         ])
+
+    def infeasible_line(self) -> str:
+        """What the best strategy breaks, and by how much (Eq. 4's bounds, as the search's
+        ``feasible`` tests them; docs/decisions/data-integrity.md §13)."""
+        b = self.best
+        broken = []
+        over_e = b["energy_bounded_mj"] - self.energy_bound
+        if over_e > 0:
+            broken.append(f"energy {b['energy_bounded_mj']:.4f} mJ exceeds E_b = "
+                          f"{self.energy_bound:g} mJ by {over_e:.4f} mJ "
+                          f"({over_e / self.energy_bound:.1%})")
+        over_eps = b["eps"] - self.accuracy_bound
+        if over_eps > 0:
+            broken.append(f"eps {b['eps']:.4f} exceeds eps_b = {self.accuracy_bound:g} by "
+                          f"{over_eps:.4f}")
+        return ("INFEASIBLE: no strategy found meets the bounds; the best one's "
+                + ("; ".join(broken) or "bounds are broken") + ". Raise the bound or search longer")
 
     def timing_line(self) -> str:
         """This run's wall time apart from the time earlier runs spent on the same result (a
