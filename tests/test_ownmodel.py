@@ -443,3 +443,35 @@ def test_summary_says_infeasible_and_by_how_much():
     assert "eps 0.0500 exceeds eps_b = 0.03 by 0.0200" in lines[-1]
     d["best"].update(eps=0.01)
     assert "eps_b" not in SearchResult.from_dict(d).summary().splitlines()[-1]
+
+
+# --- a damaged state.json is named with the fix ----------------------------------------------------
+
+@pytest.mark.parametrize("edit, problem", [
+    (lambda s: [], "a list, not a saved search"),
+    (lambda s: {k: v for k, v in s.items() if k != "rng"}, "field 'rng' is missing"),
+    (lambda s: {**s, "iteration": "three"}, "field 'iteration' is 'three'"),
+    (lambda s: {**s, "population": [{"p": 99, "bits": []}] + s["population"][1:]},
+     "field 'population'[0] is not a strategy of this model"),
+])
+def test_a_damaged_state_names_the_file_and_the_fix(tmp_path, edit, problem):
+    from paperlib.search import EvolutionSettings, evolve
+
+    space, state = _space(), tmp_path / "state.json"
+    small = EvolutionSettings(population=4, sample=2, iterations=3, seed=0)
+    evolve(fakes.make_evaluator(space), small, state, progress=False)
+    io.write_json(state, edit(io.read_json(state)))
+    with pytest.raises(io.DamagedFileError) as err:
+        evolve(fakes.make_evaluator(space), small, state, progress=False)
+    msg = str(err.value)
+    assert str(state) in msg and problem in msg and "delete it to restart the search" in msg, msg
+
+
+def test_a_garbage_trace_row_is_named_by_file_and_line(tmp_path):
+    from paperlib.network import traces
+
+    path = tmp_path / "mine.up"
+    path.write_text("1\n2\n2\nfoo bar\n5\n")
+    with pytest.raises(traces.TraceError) as err:
+        traces.read_file(path, "lte")
+    assert f"{path}: not a Mahimahi trace: line 4 is 'foo bar'" in str(err.value)
