@@ -475,3 +475,10 @@ def test_a_garbage_trace_row_is_named_by_file_and_line(tmp_path):
     with pytest.raises(traces.TraceError) as err:
         traces.read_file(path, "lte")
     assert f"{path}: not a Mahimahi trace: line 4 is 'foo bar'" in str(err.value)
+
+
+def test_notebook_06_says_its_P_uses_other_images_than_notebook_04():
+    cells = json.loads((ROOT / "notebooks" / "06_inversion_attack.ipynb").read_text())["cells"]
+    text = next("".join(c["source"]) for c in cells if c["cell_type"] == "markdown"
+                and "".join(c["source"]).startswith("## Is the searched strategy harder"))
+    assert "notebook 04" in text and "privacy_images" in text and "prof.attack.test_images" in text
