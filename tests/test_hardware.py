@@ -210,6 +210,9 @@ def broken(field_edit: tuple[str, str]) -> str:
     (("pj = [[1, 2.5]]", 'pj = [[1, "2.5"]]'), "must be a number"),
     (('pj = [[32, 3.1]]\nscaling = "proportional"', 'pj = [[8, 0.2], [32, 3.1]]\nscaling = "linear"'),
      "'mac.multiply' extends to a negative energy at 1 bits"),
+    # a memory access of 0 pJ (issue 25): refused naming the key
+    (("pj = [[1, 2.5]]", "pj = [[1, 0.0]]"), r"field 'memory.pj' gives 0 pJ at 1 bits.*> 0 pJ"),
+    (("pj = [[1, 2.5]]", "pj = [[1, -2.5]]"), r"field 'memory.pj\[0\] \(pJ\)' is negative"),
 ])
 def test_invalid_descriptions_name_the_field(tmp_path, edit, message):
     path = write(tmp_path, broken(edit))

@@ -209,3 +209,276 @@ def test_damaged_metadata_leaves_the_weights_in_place(tmp_path, caplog):
         removed = ckpt.clean_leftovers(files)
     assert removed == [] and weights.exists()
     assert "kept" in caplog.text and str(weights) in caplog.text and str(files.meta) in caplog.text
+
+
+# --- acceptance: an interrupted real search rerun with other settings ----------------------------
+
+TINY = dict(validation_images=16, privacy_images=8)
+TINY_RUN = dict(iterations=4, population=4, sample=2, reference_estimator="sensitivity")
+
+
+@pytest.fixture(scope="module")
+def module_results(tmp_path_factory):
+    """The searches and sensitivity tables of this section, out of the repository's results/."""
+    with pytest.MonkeyPatch.context() as mp:
+        root = tmp_path_factory.mktemp("results")
+        mp.setenv("PAPERLIB_RESULTS_DIR", str(root))
+        yield root
+
+
+@pytest.fixture(scope="module")
+def smoke_context(real_data_dir, module_results):
+    from paperlib import search
+
+    return search.build_context("resnet18", "smoke", allow_partial=True, progress=False, **TINY)
+
+
+def _other_weights(ctx):
+    """The same model with its last layer's weights scaled (and their sha256 changed with them)."""
+    import copy
+    import dataclasses
+
+    net = copy.deepcopy(ctx.net)
+    with torch.no_grad():
+        last = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)][-1]
+        last.weight.mul_(0.5)
+    return dataclasses.replace(ctx, net=net, meta={**ctx.meta, "sha256": "scaled-last-conv"})
+
+
+def _other_architecture(ctx):
+    """The same weights in an edited model: every ReLU made in-place (same numbers, another
+    traced architecture, as after editing the model's file)."""
+    import copy
+    import dataclasses
+
+    net = copy.deepcopy(ctx.net)
+    for module in net.modules():
+        if isinstance(module, torch.nn.ReLU):
+            module.inplace = not module.inplace
+    return dataclasses.replace(ctx, net=net)
+
+
+VARIANTS = {
+    "privacy_images": (lambda ctx: ctx, {"privacy_images": 16}, "privacy_images"),
+    "estimator": (lambda ctx: ctx, {"estimator": "finetune-batches", "finetune_batches": 1,
+                                     "reference_estimator": "finetune-batches"}, None),
+    "weights": (_other_weights, {}, "weights_sha256"),
+    "architecture": (_other_architecture, {}, "architecture"),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_interrupted_search_rerun_with_other_settings_equals_a_clean_run(
+        smoke_context, tmp_path, caplog, variant):
+    """Issue 25's acceptance: a real search killed before its first checkpoint (no state.json)
+    and rerun with other settings gives exactly the clean run's result, and says what it set
+    aside (docs/decisions/data-integrity.md §10, §12)."""
+    from paperlib import search
+
+    make, overrides, differs = VARIANTS[variant]
+    out = tmp_path / "interrupted"
+    with pytest.raises(fakes.Killed):
+        search.run("resnet18", context=smoke_context, out_dir=out, progress=False,
+                   hook=fakes.kill_after(3), **TINY_RUN)
+    assert not (out / "state.json").exists() and len(io.read_jsonl(out / "evaluations.jsonl")) >= 2
+    other = make(smoke_context)
+    with caplog.at_level(logging.WARNING):
+        settings = {**TINY_RUN, **overrides}
+        rerun = search.run("resnet18", context=other, out_dir=out, progress=False, **settings)
+    clean = search.run("resnet18", context=other, out_dir=tmp_path / "clean", progress=False,
+                       **settings)
+    assert rerun.best == clean.best and rerun.history == clean.history
+    assert rerun.evaluations == clean.evaluations  # every strategy measured afresh
+    if differs is None:  # records of another estimator stay in the log, unused
+        assert "set aside" not in caplog.text
+        assert {r["estimator"] for r in io.read_jsonl(out / "evaluations.jsonl")} == {
+            "sensitivity", "finetune-batches"}
+    else:
+        assert "set aside" in caplog.text and differs in caplog.text, caplog.text
+        assert str(out / "evaluations.jsonl") in caplog.text
+        assert len(io.read_jsonl(out / SET_ASIDE_FILE)) >= 2
+
+
+# --- the genetic trace of notebook 07 keyed by the records' source --------------------------------
+
+def test_ga_trace_never_counts_a_record_of_another_source(tmp_path):
+    """An old-architecture record left in the search's log is not part of the GA's trace."""
+    from paperlib.search import LOG_FILE, SearchResult
+    from paperlib.search.methods import ga_trace
+
+    space, log = _space(), tmp_path / LOG_FILE
+    old = _evaluator(space, log, {"architecture": "old"})
+    new = _evaluator(space, log, {"architecture": "new"})
+    genomes = [random_genome(space, np.random.default_rng(i)) for i in range(6)]
+    old_keys = {old.evaluate(g).key for g in genomes[:3]}
+    new_keys = [new.evaluate(g).key for g in genomes[3:]]
+    assert old_keys.isdisjoint(new_keys) and len(io.read_jsonl(log)) == 6
+    res = SearchResult(model="m", profile="smoke", dataset="cifar10", data="fake", seed=0,
+                       energy_bound=0.35, accuracy_bound=0.03, best={"key": new_keys[0]},
+                       history=[], timing={"genomes": 3}, settings={"estimator": "fake"},
+                       evaluations=3, out_dir=str(tmp_path))
+    assert [r["key"] for r in ga_trace(res, new).records] == new_keys
+
+
+def test_a_trace_of_another_fingerprint_is_run_again_with_a_message(tmp_path, caplog):
+    from paperlib.search.methods import SearchTrace, cached_trace
+
+    path, runs = tmp_path / "random.json", []
+
+    def run() -> SearchTrace:
+        runs.append(1)
+        return SearchTrace("random", 0, 1, [{"key": f"k{len(runs)}", "fitness": 1.0}])
+
+    first = cached_trace(path, {"budget": 1, "source": {"architecture": "old"}}, run)
+    again = cached_trace(path, {"budget": 1, "source": {"architecture": "old"}}, run)
+    assert first.records == again.records and len(runs) == 1  # same fingerprint: reused
+    with caplog.at_level(logging.WARNING):
+        other = cached_trace(path, {"budget": 1, "source": {"architecture": "new"}}, run)
+    assert len(runs) == 2 and other.records == [{"key": "k2", "fitness": 1.0}]
+    assert str(path) in caplog.text and "source" in caplog.text and "budget" not in caplog.text
+
+
+# --- an edited result.json is refused by file and field -------------------------------------------
+
+def _result_dict() -> dict:
+    """A valid result.json of a p = 2 strategy (two edge conv layers after the stem)."""
+    best = {"p": 2, "key": "p2:w6a8,w4a8",
+            "genome": {"p": 2, "bits": [[32, 32], [6, 8], [4, 8], [8, 8], [32, 32]]},
+            "layers": [{"name": "blocks.0.conv", "b_w": 6, "b_a": 8},
+                       {"name": "blocks.1.conv", "b_w": 4, "b_a": 8}],
+            "ir_bits": 8, "edge_blocks": 2, "edge_conv_layers": 2, "edge_conv_layers_with_stem": 3,
+            "energy_mj": 0.3, "energy_no_tx_mj": 0.29, "transmission_mj": 0.01,
+            "energy_bounded_mj": 0.29, "energy_includes_transmission": False, "privacy": 0.6,
+            "fitness": 0.5, "feasible": True, "top1_fp": 0.9, "eps": 0.01,
+            "top1_fp_estimator": 0.9, "top1_quant": 0.89, "eps_reference": 0.01,
+            "top1_fp_reference": 0.9, "top1_quant_reference": 0.89, "fitness_reference": 0.5,
+            "feasible_reference": True, "top1": 0.89}
+    return {"model": "m", "profile": "smoke", "dataset": "cifar10", "data": "cifar10", "seed": 0,
+            "energy_bound": 0.35, "accuracy_bound": 0.03, "best": best,
+            "settings": {"weight_bits": [2, 4, 6, 8], "activation_bits": [8]}, "evaluations": 4}
+
+
+@pytest.mark.parametrize("edit, field", [
+    (lambda d: d["best"].pop("privacy"), "best.privacy"),
+    (lambda d: d.pop("energy_bound"), "energy_bound"),
+    (lambda d: d["best"].update(p=-1), "best.p"),
+    (lambda d: d["best"].update(p=3), "best.genome"),  # the genome says p = 2
+    (lambda d: d["best"]["layers"][1].update(b_w=5), "best.layers[1]"),
+    (lambda d: d["best"]["genome"]["bits"].__setitem__(2, [3, 8]), "best.genome.bits[2]"),
+    (lambda d: d["best"].update(energy_mj=float("nan")), "best.energy_mj"),
+    (lambda d: d["best"]["layers"].pop(), "best.layers"),
+])
+def test_an_edited_result_is_refused_naming_file_and_field(tmp_path, edit, field):
+    from paperlib.search import load_result
+
+    good = _result_dict()
+    io.write_json(tmp_path / "result.json", good)
+    assert load_result(tmp_path).best == good["best"]
+    bad = _result_dict()
+    edit(bad)
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps(bad))  # json.dumps writes NaN as the file would after an edit
+    with pytest.raises(ValueError) as err:
+        load_result(tmp_path)
+    assert str(path) in str(err.value) and f"field {field!r}" in str(err.value), str(err.value)
+
+
+# --- paperlib points ------------------------------------------------------------------------------
+
+def test_points_of_vgg11_hand_computed(capsys):
+    """VGG11's stem: a 3->64 3x3 conv on 32x32 (32·32·64 outputs × 27 MACs = 1,769,472), then a
+    2x2 max-pool: the IR at p = 0 is (64, 16, 16), 16,384 elements, 131,072 bits at 8 bit. Block 1
+    adds a 64->128 3x3 conv on 16x16 (16·16·128 × 576 = 18,874,368 MACs) and pools to (128, 8, 8)."""
+    from paperlib.app import cli
+    from paperlib.method import points
+
+    pts = points.partition_points(models.build("vgg11"))
+    assert len(pts) == 8 and pts[0].module == "stem"
+    assert pts[0].ir_shape == (64, 16, 16) and pts[0].edge_macs == 32 * 32 * 64 * 27
+    assert pts[0].bits_sent(8) == 64 * 16 * 16 * 8 and pts[0].bits_sent(32) == 64 * 16 * 16 * 32
+    assert pts[1].ir_shape == (128, 8, 8)
+    assert pts[1].edge_macs == 32 * 32 * 64 * 27 + 16 * 16 * 128 * 576
+    assert cli.main(["points", "--model", "vgg11"]) == 0
+    out = capsys.readouterr().out
+    assert "vgg11: 8 partition points" in out and "(64, 16, 16)" in out and "1,769,472" in out
+    assert "131,072" in out and "524,288" in out
+
+
+def test_points_of_a_model_file(tmp_path, capsys):
+    from paperlib.app import cli
+
+    spec = _spec(tmp_path, "pool_in_blocks", LAYOUTS["pool_in_blocks"])
+    try:
+        assert cli.main(["points", "--model", spec]) == 0
+    finally:
+        models.MODELS.unregister(user.model_name(spec))
+    out = capsys.readouterr().out
+    # stem: 3->8 3x3 conv on 32x32 (32·32·8 × 27 MACs), pooled to (8, 16, 16)
+    assert "(8, 16, 16)" in out and f"{32 * 32 * 8 * 27:,}" in out and "(16, 8, 8)" in out
+
+
+def test_ctrl_c_prints_one_line_and_exits_130(monkeypatch, capsys):
+    from paperlib.app import cli
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "cmd_points", interrupted)
+    assert cli.main(["points", "--model", "vgg11"]) == 130
+    assert capsys.readouterr().err == "interrupted; rerun the same command to resume\n"
+
+
+def test_summary_says_infeasible_and_by_how_much():
+    from paperlib.search import SearchResult
+
+    d = _result_dict()
+    ok = SearchResult.from_dict(d)
+    assert "INFEASIBLE" not in ok.summary()
+    d["best"].update(feasible=False, energy_bounded_mj=0.42, eps=0.05)
+    lines = SearchResult.from_dict(d).summary().splitlines()
+    assert lines[-1].startswith("INFEASIBLE")
+    # 0.42 − 0.35 = 0.07 mJ (20.0 % over), 0.05 − 0.03 = 0.02
+    assert "energy 0.4200 mJ exceeds E_b = 0.35 mJ by 0.0700 mJ (20.0%)" in lines[-1]
+    assert "eps 0.0500 exceeds eps_b = 0.03 by 0.0200" in lines[-1]
+    d["best"].update(eps=0.01)
+    assert "eps_b" not in SearchResult.from_dict(d).summary().splitlines()[-1]
+
+
+# --- a damaged state.json is named with the fix ----------------------------------------------------
+
+@pytest.mark.parametrize("edit, problem", [
+    (lambda s: [], "a list, not a saved search"),
+    (lambda s: {k: v for k, v in s.items() if k != "rng"}, "field 'rng' is missing"),
+    (lambda s: {**s, "iteration": "three"}, "field 'iteration' is 'three'"),
+    (lambda s: {**s, "population": [{"p": 99, "bits": []}] + s["population"][1:]},
+     "field 'population'[0] is not a strategy of this model"),
+])
+def test_a_damaged_state_names_the_file_and_the_fix(tmp_path, edit, problem):
+    from paperlib.search import EvolutionSettings, evolve
+
+    space, state = _space(), tmp_path / "state.json"
+    small = EvolutionSettings(population=4, sample=2, iterations=3, seed=0)
+    evolve(fakes.make_evaluator(space), small, state, progress=False)
+    io.write_json(state, edit(io.read_json(state)))
+    with pytest.raises(io.DamagedFileError) as err:
+        evolve(fakes.make_evaluator(space), small, state, progress=False)
+    msg = str(err.value)
+    assert str(state) in msg and problem in msg and "delete it to restart the search" in msg, msg
+
+
+def test_a_garbage_trace_row_is_named_by_file_and_line(tmp_path):
+    from paperlib.network import traces
+
+    path = tmp_path / "mine.up"
+    path.write_text("1\n2\n2\nfoo bar\n5\n")
+    with pytest.raises(traces.TraceError) as err:
+        traces.read_file(path, "lte")
+    assert f"{path}: not a Mahimahi trace: line 4 is 'foo bar'" in str(err.value)
+
+
+def test_notebook_06_says_its_P_uses_other_images_than_notebook_04():
+    cells = json.loads((ROOT / "notebooks" / "06_inversion_attack.ipynb").read_text())["cells"]
+    text = next("".join(c["source"]) for c in cells if c["cell_type"] == "markdown"
+                and "".join(c["source"]).startswith("## Is the searched strategy harder"))
+    assert "notebook 04" in text and "privacy_images" in text and "prof.attack.test_images" in text

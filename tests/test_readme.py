@@ -128,8 +128,7 @@ def test_links_stay_inside_the_repository(doc):
     for target in _local_links(text):
         resolved = (path.parent / target).resolve()
         assert ROOT in resolved.parents or resolved == ROOT, f"{doc}: {target} leaves the repository"
-        if target != "docs/own-model.md":  # written by the own-model issue
-            assert resolved.exists(), f"{doc}: {target} does not exist"
+        assert resolved.exists(), f"{doc}: {target} does not exist"
 
 
 def test_no_file_cites_a_document_outside_the_repository():

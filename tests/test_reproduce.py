@@ -222,6 +222,8 @@ def test_run_notebooks_figures_inline_and_manifest(tmp_path, monkeypatch, kernel
     assert entry["executed"] == "$PAPERLIB_RESULTS_DIR/smoke/notebooks/99_toy.ipynb"
     assert manifest["profile"] == "smoke"
     assert manifest["data"] == {"cifar10": "synthetic data (random pixels): 50 train / 20 test images"}
+    # the images each result used (the smoke recipe's 256 / 256, capped by the 50 / 20 copy)
+    assert manifest["images_used"]["resnet18"] == "cifar10: 50 train / 20 test images (of the folder's 50 / 20)"
     text = json.dumps(manifest)
     assert str(tmp_path) not in text and str(synthetic_dir) not in text and "data_dir" not in manifest
     assert source.read_bytes() == before  # only the committed profile writes notebooks back
@@ -231,3 +233,16 @@ def test_data_provenance_of_a_partial_copy(real_data_dir):
     prov = reproduce.data_provenance(["cifar10"])["cifar10"]
     assert "partial data:" in prov or prov.startswith("full data, md5-verified:")
     assert str(real_data_dir) not in prov
+
+
+def test_manifest_states_the_images_each_result_used(real_data_dir):
+    """The smoke models train on 256 / 256 images of the data folder (He et al.'s network on
+    1,024 / 256), not on the folder's whole copy (issue 25)."""
+    from paperlib.method import data
+
+    prof = get_profile("smoke")
+    n_train, n_test = len(data.load("cifar10", "train")), len(data.load("cifar10", "test"))
+    used = reproduce.images_used(prof, ["resnet18", "cifar10cnn"])
+    assert used["resnet18"] == (f"cifar10: {min(256, n_train)} train / {min(256, n_test)} test "
+                                f"images (of the folder's {n_train} / {n_test})")
+    assert used["cifar10cnn"].startswith(f"cifar10: {min(1024, n_train)} train / ")

@@ -65,6 +65,17 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_points(args: argparse.Namespace) -> int:
+    """List a model's partition points: IR shape, edge MACs, bits sent (graph-and-hardware.md §10)."""
+    from ..method import models, points
+    from ..method.models.user import resolve_model
+
+    for spec in args.model:
+        name = resolve_model(spec, args.dataset)
+        print(points.points_table(name, points.partition_points(models.build(name, args.dataset))))
+    return 0
+
+
 def cmd_reproduce(args: argparse.Namespace) -> int:
     stages = tuple(args.stage) if args.stage else reproduce.STAGES
     reproduce.reproduce(args.profile, stages, args.notebook)
@@ -112,6 +123,16 @@ def build_parser() -> argparse.ArgumentParser:
                         "cuda when present)")
     p.set_defaults(func=cmd_train)
 
+    p = sub.add_parser("points", help="list a model's partition points: IR shape, edge MACs "
+                                      "and bits sent (nothing is trained)")
+    _common(p)
+    p.add_argument("--model", nargs="+", required=True, metavar="MODEL",
+                   help=f"registered models ({', '.join(MODELS)}) or your own as "
+                        "path/to/file.py:build_fn")
+    p.add_argument("--dataset", choices=["cifar10", "cifar100"], default=None,
+                   help="the class count of the head (default: the model's data set)")
+    p.set_defaults(func=cmd_points)
+
     p = sub.add_parser("reproduce", help="models, searches and notebooks of a profile (cached)")
     _common(p)
     p.add_argument("--stage", nargs="+", choices=["models", "searches", "notebooks"],
@@ -137,6 +158,9 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "hardware", None):
             _use_hardware(args.hardware)
         return args.func(args)
+    except KeyboardInterrupt:  # Ctrl-C: every command resumes from its files (data-integrity.md §13)
+        print("interrupted; rerun the same command to resume", file=sys.stderr)
+        return 130
     except (ValueError, RuntimeError) as exc:  # user errors: one clear line, no traceback
         if args.verbose:
             raise

@@ -87,6 +87,24 @@ def data_provenance(datasets: Iterable[str]) -> dict[str, str]:
     return out
 
 
+def images_used(prof: Profile, models: Iterable[str] | None = None) -> dict[str, str]:
+    """Per model, the images its results actually used: the profile's ``train_images`` /
+    ``test_images`` of the data folder (e.g. the smoke models' 256 / 256 of a 5,438 / 1,017
+    copy), as :func:`paperlib.method.train.training_data` draws them
+    (docs/decisions/data-integrity.md §13)."""
+    from ..method import data
+
+    out = {}
+    for model in sorted(model_names() if models is None else models):
+        name, recipe = prof.dataset_for(model), prof.recipe(model)
+        train, test = data.load(name, "train"), data.load(name, "test")
+        n_train = min(recipe.train_images or len(train), len(train))
+        n_test = min(recipe.test_images or len(test), len(test))
+        out[model] = (f"{name}: {n_train} train / {n_test} test images "
+                      f"(of the folder's {len(train)} / {len(test)})")
+    return out
+
+
 def profile_datasets(prof: Profile) -> tuple[str, ...]:
     """The data sets the profile's models are trained and evaluated on."""
     return tuple(sorted({prof.dataset_for(m) for m in model_names()}))
@@ -227,7 +245,8 @@ def run_notebooks(prof: Profile, only: list[str] | None = None, *,
                             "outputs": describe_outputs(produced), "executed": shown_path(output)}
         manifest.update(profile=prof.name, git_commit=_git_commit(), paperlib=__version__,
                         date=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                        data=data_provenance(profile_datasets(prof)))
+                        data=data_provenance(profile_datasets(prof)),
+                        images_used=images_used(prof))
         io.write_json(manifest_path, manifest)
     return manifest
 
@@ -253,5 +272,6 @@ def reproduce(profile: str | None = None, stages: tuple[str, ...] = STAGES,
 
 
 __all__ = ["NOTEBOOKS", "KERNEL", "STAGES", "MANIFEST", "MissingFigures", "data_provenance",
+           "images_used",
            "profile_datasets", "describe_outputs", "inline_images", "check_figures_shown",
            "execute", "write_back", "run_notebooks", "reproduce", "train_models", "run_searches"]

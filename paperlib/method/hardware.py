@@ -237,6 +237,16 @@ def _curve(d: dict, field: str, origin: str) -> Curve:
     return curve
 
 
+def _check_positive(curve: Curve, field: str, origin: str) -> None:
+    """A memory access costs energy: ``curve`` > 0 pJ at every bit width 1..32 (a 0 would make
+    every weight and activation free to read, docs/decisions/graph-and-hardware.md §11)."""
+    for k in range(1, MAX_BITS + 1):
+        if curve(k) <= 0:
+            raise HardwareError(f"{_where(origin)}: field {field!r} gives {curve(k):.4g} pJ at "
+                                f"{k} bits; a memory access costs energy: give every point "
+                                "an energy > 0 pJ")
+
+
 def from_dict(d: dict, origin: str = "") -> Hardware:
     """A validated :class:`Hardware` from the TOML layout (module docstring); every missing,
     negative or unknown field is refused with an error that names it."""
@@ -253,6 +263,7 @@ def from_dict(d: dict, origin: str = "") -> Hardware:
     multiply = _curve(_table_field(mac, "multiply", "mac.multiply", origin), "mac.multiply", origin)
     add = _curve(_table_field(mac, "add", "mac.add", origin), "mac.add", origin)
     memory = _curve(_table_field(d, "memory", "memory", origin), "memory", origin)
+    _check_positive(memory, "memory.pj", origin)
     e_tran = None
     if "transmission" in d:
         tx = _table_field(d, "transmission", "transmission", origin)

@@ -112,6 +112,14 @@ def _fix_hint(folder: Path) -> str:
             f"{TRACES_FOLDER}/")
 
 
+def _is_int(line: str) -> bool:
+    try:
+        int(line)
+    except ValueError:
+        return False
+    return True
+
+
 def parse(text: str, where: str = "trace") -> np.ndarray:
     """The schedule of a Mahimahi trace: one integer ms per line, non-decreasing, last > 0 (the
     rules Mahimahi's ``LinkQueue`` enforces); raises :class:`TraceError` naming ``where``."""
@@ -124,9 +132,10 @@ def parse(text: str, where: str = "trace") -> np.ndarray:
                          "per line")
     try:
         times = np.array(lines, dtype=np.int64)
-    except ValueError as exc:
-        raise TraceError(f"{where}: not a Mahimahi trace ({exc}); every line must be an integer "
-                         "millisecond") from None
+    except ValueError:
+        bad = next((i for i, line in enumerate(lines, 1) if not _is_int(line)), 1)
+        raise TraceError(f"{where}: not a Mahimahi trace: line {bad} is {lines[bad - 1]!r}; every "
+                         "line must be an integer millisecond") from None
     if times[0] < 0 or np.any(np.diff(times) < 0):
         raise TraceError(f"{where}: timestamps must be non-negative and non-decreasing")
     if times[-1] == 0:

@@ -22,7 +22,8 @@ Decisions (ours):
   a warmed strategy still counts against the method's budget, it only costs no time.
 * Files: ``results/<profile>/baselines/<model>-eb<E_b>-seed<s>/`` holds ``evaluations.jsonl`` (the
   evaluator's log, shared by the two baselines of that seed) and ``<method>.json`` (the trace); a
-  trace whose fingerprint (budget, order, search settings) matches is reused.
+  trace whose fingerprint (budget, order, search settings, and the evaluation records' source:
+  architecture, weights, data, measurement settings) matches is reused.
 * The sensitivity of the energy bound to E_tran: :mod:`paperlib.studies.nb07_search_baselines`.
 """
 
@@ -321,7 +322,9 @@ def compare_methods(model: str, profile: str | Profile | None = None, *,
                                      **{k: options[k] if k in entry.options else None
                                         for k in FINGERPRINT_OPTIONS},
                                      "energy_bound": energy_bound, "data": context.provenance,
-                                     "ga_key": res.best["key"]})
+                                     "ga_key": res.best["key"],
+                                     # what the records depend on (data-integrity.md §12)
+                                     "source": ev.source})
             def run(method: str = method) -> SearchTrace:
                 return run_method(method, ev, n_evals, seed, progress=progress, **options)
 

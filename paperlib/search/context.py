@@ -95,7 +95,10 @@ class SearchContext:
                 identity={"profile": self.profile.name, "dataset": self.dataset,
                           "train_seed": self.train_seed, "data": self.provenance,
                           "checkpoint_accuracy": self.meta.get("accuracy"),
-                          "checkpoint_date": self.meta.get("date")},
+                          "checkpoint_date": self.meta.get("date"),
+                          # the weights and architecture (docs/decisions/data-integrity.md §12)
+                          "weights_sha256": self.meta.get("sha256"),
+                          "architecture": graph.architecture_digest(self.net)},
                 progress=self.progress)
             self._estimators[name] = make_estimator(name, ectx)
         return self._estimators[name]

@@ -42,7 +42,7 @@ from tqdm.auto import tqdm
 from ..infra import io
 from ..method.profiles import SearchSettings
 from .evaluator import Evaluation, Evaluator
-from ..method.genome import Genome
+from ..method.genome import Genome, check
 from .variation import mutate, random_genome
 
 log = logging.getLogger(__name__)
@@ -165,6 +165,7 @@ def evolve(evaluator: Evaluator, settings: EvolutionSettings, state_path: str | 
     state = (io.read_json(state_path, fix=STATE_FIX)
              if state_path is not None and state_path.exists() else None)
     if state is not None:
+        _check_state_layout(state, space, state_path)
         _check_state(state, fingerprint, settings, state_path)
         _report_resume(state, settings, state_path)
     t_start = time.perf_counter()
@@ -268,6 +269,29 @@ def _report_resume(state: dict, settings: EvolutionSettings, path: Path) -> None
         log.warning("resuming at iteration %d of %d: the search in %s was interrupted after %d "
                     "(%d strategies already scored)", done + 1, settings.iterations, path.parent,
                     done, len(state.get("seen_keys", [])))
+
+
+STATE_FIELDS = {"version": int, "fingerprint": dict, "iteration": int, "population": list,
+                "population_keys": list, "rng": dict, "best_key": str, "history": list,
+                "seen_keys": list, "search_seconds": (int, float)}
+
+
+def _check_state_layout(state: Any, space: Any, path: Path) -> None:
+    """A ``state.json`` that is valid JSON but not a saved search (edited, overwritten) is named
+    with its file, the field and the fix (docs/decisions/data-integrity.md §13)."""
+    if not isinstance(state, dict):
+        raise io.DamagedFileError(path, f"a {type(state).__name__}, not a saved search", STATE_FIX)
+    for name, kind in STATE_FIELDS.items():
+        if name not in state:
+            raise io.DamagedFileError(path, f"field {name!r} is missing", STATE_FIX)
+        if isinstance(state[name], bool) or not isinstance(state[name], kind):
+            raise io.DamagedFileError(path, f"field {name!r} is {state[name]!r}", STATE_FIX)
+    for i, g in enumerate(state["population"]):
+        try:
+            check(Genome.from_dict(g), space)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise io.DamagedFileError(path, f"field 'population'[{i}] is not a strategy of this "
+                                      f"model ({exc})", STATE_FIX) from None
 
 
 def _check_state(state: dict, fingerprint: dict, settings: EvolutionSettings, path: Path) -> None:

@@ -111,7 +111,8 @@ def compare_fronts(model: str, profile: str | Profile | None = None, *,
         out = fronts_dir(model, prof.name, seed)
         fingerprint = json_safe({"budget": len(sweep), "pop_size": pop_size, "estimator": est,
                                  "settings": context.settings, "data": context.provenance,
-                                 "energy": energy, "hardware": context.energy.hardware.tag})
+                                 "energy": energy, "hardware": context.energy.hardware.tag,
+                                 "source": context.record_source()})  # data-integrity.md §12
 
         def run(seed: int = seed, out: Path = out, budget: int = len(sweep)) -> SearchTrace:
             ev = context.evaluator(objective, est, seed=seed, log_path=out / search.LOG_FILE)

@@ -26,6 +26,7 @@ that can score strategies in parallel, :mod:`paperlib.infra.executors`); ``cache
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,8 @@ from ..method.genome import Genome, key
 from .variation import random_genome
 from .result import LOG_FILE
 from .evaluator import Evaluation
+
+log = logging.getLogger(__name__)
 
 TRACE_VERSION = 1
 BUDGET_METHOD = "ga"  # the method whose run fixes every other method's budget
@@ -117,11 +120,16 @@ def check_budget(budget: int) -> int:
 
 def ga_trace(result, evaluator=None) -> SearchTrace:
     """The genetic search's run as a :class:`SearchTrace`: its evaluation log in the order scored
-    (the first ``result.evaluations`` records), fitness re-scored with ``evaluator``'s objective."""
-    log = Path(result.out_dir) / LOG_FILE
+    (the first ``result.evaluations`` records), fitness re-scored with ``evaluator``'s objective.
+    Only records of ``evaluator``'s source count: one made with other settings, weights or
+    architecture is never part of the trace (docs/decisions/data-integrity.md §12)."""
+    log_path = Path(result.out_dir) / LOG_FILE
+    source = getattr(evaluator, "source", None)
     records = []
-    for rec in io.read_jsonl(log):
+    for rec in io.read_jsonl(log_path):
         if rec.get("estimator") != result.settings.get("estimator"):
+            continue
+        if source is not None and rec.get("source") != source:
             continue
         ev = Evaluation.from_dict(rec)
         if evaluator is not None:
@@ -233,11 +241,21 @@ def exhaustive_search(evaluator: EvaluatorLike, budget: int, seed: int = 0, *,
 def cached_trace(path: Path, fingerprint: Any, run: Callable[[], SearchTrace], *,
                  reuse: bool = True) -> SearchTrace:
     """The trace saved in ``path`` when its fingerprint and :data:`TRACE_VERSION` match (and
-    ``reuse``), else ``run()``'s, stamped with ``fingerprint`` and saved there."""
+    ``reuse``), else ``run()``'s, stamped with ``fingerprint`` and saved there; a trace of another
+    fingerprint is replaced with a warning naming the file and what differed
+    (docs/decisions/data-integrity.md §12)."""
+    want = io.json_safe(fingerprint)
     if reuse and path.exists():
         cached = SearchTrace.from_dict(io.read_json(path))
-        if cached.fingerprint == fingerprint and cached.version == TRACE_VERSION:
+        if cached.fingerprint == want and cached.version == TRACE_VERSION:
             return cached
+        saved = cached.fingerprint if isinstance(cached.fingerprint, dict) else {}
+        differ = (sorted(k for k in set(saved) | set(want) if saved.get(k) != want.get(k))
+                  if isinstance(want, dict) else ["fingerprint"])
+        if cached.version != TRACE_VERSION:
+            differ.append("trace version")
+        log.warning("not reusing the trace %s: made with another %s; running it again", path,
+                    ", ".join(differ) or "fingerprint")
     trace = run()
     trace.fingerprint = fingerprint
     io.write_json(path, trace.to_dict())

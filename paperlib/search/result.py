@@ -8,12 +8,14 @@ and data provenance the numbers were computed from.
 
 from __future__ import annotations
 
+import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from ..infra import io
+from ..method.constants import ACTIVATION_BITS, FULL_PRECISION, WEIGHT_BITS
 
 RESULT_FILE = "result.json"
 FORMAT_VERSION = 1
@@ -120,7 +122,25 @@ class SearchResult(io.JsonRecord):
             f"  top-1 fp {b['top1_fp']:.4f}; eps {b['eps']:.4f} ({self.settings.get('estimator')}), "
             f"{b['eps_reference']:.4f} ({self.settings.get('reference_estimator')}) -> top-1 {b['top1']:.4f}",
             f"  {self.evaluations} evaluations; {self.timing_line()}",
+            *([self.infeasible_line()] if not b.get("feasible", True) else []),
         ])
+
+    def infeasible_line(self) -> str:
+        """What the best strategy breaks, and by how much (Eq. 4's bounds, as the search's
+        ``feasible`` tests them; docs/decisions/data-integrity.md §13)."""
+        b = self.best
+        broken = []
+        over_e = b["energy_bounded_mj"] - self.energy_bound
+        if over_e > 0:
+            broken.append(f"energy {b['energy_bounded_mj']:.4f} mJ exceeds E_b = "
+                          f"{self.energy_bound:g} mJ by {over_e:.4f} mJ "
+                          f"({over_e / self.energy_bound:.1%})")
+        over_eps = b["eps"] - self.accuracy_bound
+        if over_eps > 0:
+            broken.append(f"eps {b['eps']:.4f} exceeds eps_b = {self.accuracy_bound:g} by "
+                          f"{over_eps:.4f}")
+        return ("INFEASIBLE: no strategy found meets the bounds; the best one's "
+                + ("; ".join(broken) or "bounds are broken") + ". Raise the bound or search longer")
 
     def timing_line(self) -> str:
         """This run's wall time apart from the time earlier runs spent on the same result (a
@@ -142,7 +162,71 @@ def load_result(path: str | os.PathLike) -> SearchResult:
         path = path / RESULT_FILE
     if not path.exists():
         raise FileNotFoundError(f"no search result at {path}; run `python -m paperlib search` first")
-    return SearchResult.from_dict(io.read_json(path))
+    raw = io.read_json(path)
+    check_result(raw, path)
+    return SearchResult.from_dict(raw)
 
 
-__all__ = ["SearchResult", "BestStrategy", "SearchTiming", "load_result", "RESULT_FILE"]
+def _required(cls: type) -> list[str]:
+    """The fields of dataclass ``cls`` without a default."""
+    return [f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING]
+
+
+def check_result(raw: Any, path: Path) -> None:
+    """Refuse an edited or damaged ``result.json``, naming the file and the field: every field
+    present, the strategy in range (p = the genome's p = edge blocks, one layer record per edge
+    conv layer), every bit width in the search's grid, the numbers finite
+    (docs/decisions/data-integrity.md §13)."""
+
+    def refuse(field_name: str, why: str) -> None:
+        raise ValueError(f"{path}: field {field_name!r} {why}; the file was edited or damaged: "
+                         f"rerun the search (delete {path} to have it rewritten)")
+
+    if not isinstance(raw, dict):
+        refuse("(top level)", f"is a {type(raw).__name__}, not a JSON object")
+    for name in _required(SearchResult):
+        if name not in raw:
+            refuse(name, "is missing")
+    best = raw["best"]
+    if not isinstance(best, dict):
+        refuse("best", "is not a JSON object")
+    for name in _required(BestStrategy):
+        if name not in best:
+            refuse(f"best.{name}", "is missing")
+    settings = raw.get("settings") or {}
+    w_grid = set(settings.get("weight_bits") or WEIGHT_BITS) | {FULL_PRECISION}
+    a_grid = set(settings.get("activation_bits") or ACTIVATION_BITS) | {FULL_PRECISION}
+    p, genome, layers = best["p"], best["genome"], best["layers"]
+    if isinstance(p, bool) or not isinstance(p, int) or p < 0:
+        refuse("best.p", f"is {p!r}, not a partition point (an integer >= 0)")
+    if not isinstance(genome, dict) or genome.get("p") != p or not isinstance(genome.get("bits"), list):
+        refuse("best.genome", f"is {genome!r}, not a strategy with p = {p} and a list of bits")
+    if best["edge_blocks"] != p:
+        refuse("best.edge_blocks", f"is {best['edge_blocks']!r}, not p = {p}")
+    if not isinstance(layers, list) or len(layers) != best["edge_conv_layers"] \
+            or len(layers) > len(genome["bits"]):
+        refuse("best.layers", f"holds {len(layers) if isinstance(layers, list) else layers!r} "
+               f"layer(s) for {best['edge_conv_layers']!r} edge conv layers and "
+               f"{len(genome['bits'])} genome entries")
+    for i, layer in enumerate(layers):
+        if not isinstance(layer, dict) or layer.get("b_w") not in w_grid \
+                or layer.get("b_a") not in a_grid:
+            refuse(f"best.layers[{i}]", f"is {layer!r}: bit widths outside the grid "
+                   f"(weights {sorted(w_grid)}, activations {sorted(a_grid)})")
+    for i, pair in enumerate(genome["bits"]):
+        if not (isinstance(pair, list) and len(pair) == 2 and pair[0] in w_grid
+                and pair[1] in a_grid):
+            refuse(f"best.genome.bits[{i}]", f"is {pair!r}, not a (weight, activation) pair of "
+                   f"the grid (weights {sorted(w_grid)}, activations {sorted(a_grid)})")
+    for name in ("energy_mj", "energy_no_tx_mj", "privacy", "fitness", "eps", "top1_fp"):
+        value = best[name]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            refuse(f"best.{name}", f"is {value!r}, not a finite number")
+    if best["energy_mj"] < 0 or best["energy_no_tx_mj"] < 0:
+        refuse("best.energy_mj", "is negative")
+    if not isinstance(best["feasible"], bool):
+        refuse("best.feasible", f"is {best['feasible']!r}, not true or false")
+
+
+__all__ = ["SearchResult", "BestStrategy", "SearchTiming", "load_result", "check_result",
+           "RESULT_FILE"]
