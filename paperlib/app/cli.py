@@ -18,6 +18,7 @@ from ..method.models.user import resolve_model
 from . import reproduce
 from ..method import hardware
 from . import search_cli as search_cli
+from ..method import models, points
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -67,9 +68,6 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_points(args: argparse.Namespace) -> int:
     """List a model's partition points: IR shape, edge MACs, bits sent (graph-and-hardware.md §10)."""
-    from ..method import models, points
-    from ..method.models.user import resolve_model
-
     for spec in args.model:
         name = resolve_model(spec, args.dataset)
         print(points.points_table(name, points.partition_points(models.build(name, args.dataset))))

@@ -92,8 +92,6 @@ def images_used(prof: Profile, models: Iterable[str] | None = None) -> dict[str,
     ``test_images`` of the data folder (e.g. the smoke models' 256 / 256 of a 5,438 / 1,017
     copy), as :func:`paperlib.method.train.training_data` draws them
     (docs/decisions/data-integrity.md §13)."""
-    from ..method import data
-
     out = {}
     for model in sorted(model_names() if models is None else models):
         name, recipe = prof.dataset_for(model), prof.recipe(model)
