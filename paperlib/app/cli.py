@@ -17,7 +17,7 @@ from ..method import train
 from ..method.models.user import resolve_model
 from . import reproduce
 from ..method import hardware
-from . import search_cli as search_cli
+from . import search_cli
 from ..method import models, points
 
 
