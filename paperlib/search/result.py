@@ -98,6 +98,10 @@ class SearchResult(io.JsonRecord):
     evaluations: int = 0  # distinct strategies evaluated (N + T genomes minus cache hits)
     out_dir: str = ""
     version: int = FORMAT_VERSION
+    # the uniform baselines under the search's own estimator and Eq. 11 (UniformBaseline.record)
+    # and the best strategy's fitness minus the best of theirs (docs/decisions/paper-method.md §11)
+    baselines: list[dict[str, Any]] = field(default_factory=list)
+    baseline_margin: float | None = None
 
     def save(self, path: str | os.PathLike | None = None) -> Path:
         """Write ``result.json`` atomically (into ``out_dir`` unless a path is given)."""
