@@ -70,7 +70,7 @@ class EvolutionSettings:
     p_mutate_partition: float = _SEARCH_DEFAULTS.p_mutate_partition
     p_mutate_layer: float = _SEARCH_DEFAULTS.p_mutate_layer
     # Algorithm 1 as the paper gives it unless changed (a profile's SearchSettings picks the
-    # package's default search: init "baselines", docs/decisions/paper-method.md §11)
+    # package's default search: init "baselines", docs/decisions/paper-method.md §8)
     init: str = "random"
     repair_steps: int = 0
     selection: str = "fitness"

@@ -99,7 +99,7 @@ SEARCH_SETTINGS: dict[str, Range] = {
     "repair_steps": Range(int, low=0, hint=" (evaluations spent repairing one infeasible child)"),
 }
 
-# the named choices of profiles.SearchSettings (docs/decisions/paper-method.md §11): the first is
+# the named choices of profiles.SearchSettings (docs/decisions/paper-method.md §8): the first is
 # the package's default; "random" is Algorithm 1 as the paper gives it
 CHOICES: dict[str, tuple[str, ...]] = {
     "init": ("baselines", "random"),

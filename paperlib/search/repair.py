@@ -1,4 +1,4 @@
-"""The default search's repair of an infeasible child (docs/decisions/paper-method.md §11).
+"""The default search's repair of an infeasible child (docs/decisions/paper-method.md §8).
 
 One repair step changes one thing, towards the constraint the child breaks:
 

@@ -99,7 +99,7 @@ class SearchResult(io.JsonRecord):
     out_dir: str = ""
     version: int = FORMAT_VERSION
     # the uniform baselines under the search's own estimator and Eq. 11 (UniformBaseline.record)
-    # and the best strategy's fitness minus the best of theirs (docs/decisions/paper-method.md §11)
+    # and the best strategy's fitness minus the best of theirs (docs/decisions/paper-method.md §8)
     baselines: list[dict[str, Any]] = field(default_factory=list)
     baseline_margin: float | None = None
 

@@ -1,4 +1,4 @@
-"""How Algorithm 1's tournament ranks the members of a sample (docs/decisions/paper-method.md §11).
+"""How Algorithm 1's tournament ranks the members of a sample (docs/decisions/paper-method.md §8).
 
 * ``"fitness"`` (the paper): by Eq. 11's fitness.
 * ``"feasibility"`` (an option): a feasible member beats an infeasible one; two feasible members

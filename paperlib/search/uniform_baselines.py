@@ -1,4 +1,4 @@
-"""The uniform baselines of a search (docs/decisions/paper-method.md §11): every searched layer at
+"""The uniform baselines of a search (docs/decisions/paper-method.md §8): every searched layer at
 one bit width of the grid, at its deepest feasible partition point, and full precision likewise.
 
 They are what a practitioner tries before any search; the package's default search starts from

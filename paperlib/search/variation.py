@@ -33,7 +33,7 @@ def mutate(genome: Genome, space: GenomeSpace, rng: np.random.Generator,
     searched entry π_i (masked ones too) re-drawn uniformly with probability ``p_layer``. A re-draw
     may return the old value, so a child can equal its parent (it then costs a cache hit).
 
-    ``fresh_exposed`` (the package's default search, docs/decisions/paper-method.md §11): layers
+    ``fresh_exposed`` (the package's default search, docs/decisions/paper-method.md §8): layers
     that a deeper ``p`` puts on the edge take the bits of the parent's deepest edge layer
     (:func:`exposed_bits`) instead of the stale random bits they kept while masked; the random
     draws are the same either way."""
