@@ -1,5 +1,5 @@
 """The package's default search against Algorithm 1 as the paper gives it (issue 22,
-docs/decisions/paper-method.md §11): uniform baselines in the initial population, exposed layers
+docs/decisions/paper-method.md §8): uniform baselines in the initial population, exposed layers
 that inherit bits, a bounded repair, feasibility-first selection as an option, and the baselines
 every result carries.
 
