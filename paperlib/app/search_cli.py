@@ -33,6 +33,10 @@ _HELP = {
     "validation_images": "test images of the cheap estimators' validation subset",
     "privacy_images": "test images P is measured on during the search",
     "include_transmission": "whether E_b bounds the energy with the transmission term E_T",
+    "init": "baselines: the package's default search (uniform baselines in the initial population, "
+            "exposed layers inherit bits, repair); random: Algorithm 1 exactly as the paper gives it",
+    "repair_steps": "evaluations spent repairing an infeasible child (default search only)",
+    "selection": "fitness (Eq. 11, the paper) or feasibility (feasible first, then least violation)",
 }
 
 
@@ -91,6 +95,8 @@ def add_parser(subparsers: argparse._SubParsersAction,
                                default=None, help=helptext)
             continue
         extra = {"choices": list(ESTIMATORS)} if f.name in ("estimator", "reference_estimator") else {}
+        if f.name in ranges.CHOICES:
+            extra = {"choices": list(ranges.CHOICES[f.name])}
         metavar = None if extra else f.name.split("_")[0].upper()
         if ranges.cli_range(f.name) is not None:  # range-checked, refused by flag name
             kind = ranges.cli_range(f.name).argtype()

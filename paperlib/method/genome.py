@@ -133,9 +133,12 @@ def check(genome: Genome, space: GenomeSpace) -> None:
     searchable = space.searchable
     for i, (w, a) in enumerate(genome.bits):
         if i in searchable:
-            if w not in space.weight_bits or a not in space.activation_bits:
+            # (32, 32): a layer left at full precision, as in the full-precision baseline the
+            # default search starts from (docs/decisions/paper-method.md §8); MUTATE never draws it
+            if (w, a) != FP_PAIR and (w not in space.weight_bits or a not in space.activation_bits):
                 raise ValueError(f"entry {i} ({space.layer_names[i]}) is ({w}, {a}); allowed: "
-                                 f"b_w in {list(space.weight_bits)}, b_a in {list(space.activation_bits)}")
+                                 f"b_w in {list(space.weight_bits)}, b_a in {list(space.activation_bits)}"
+                                 f", or {FP_PAIR} (full precision)")
         elif (w, a) != FP_PAIR:
             raise ValueError(f"entry {i} ({space.layer_names[i]}) is the stem or the classifier "
                              f"and must stay at {FP_PAIR}, got ({w}, {a})")

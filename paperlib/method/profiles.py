@@ -55,6 +55,13 @@ class SearchSettings:
     # Tables 4 and 5 are compute only: without E_T our energy model gives Table 5's 0.7269 and
     # 1.6776 mJ to four decimals, with E_T it does not (docs/decisions/paper-method.md §3).
     include_transmission: bool = False
+    # The package's default search (docs/decisions/paper-method.md §8): "baselines" seeds the
+    # population with the uniform baselines, gives layers exposed by a mutation of p their
+    # neighbour's bits and repairs an infeasible child in up to ``repair_steps`` steps; "random" is
+    # Algorithm 1 exactly as the paper gives it (random population, MUTATE as written, no repair).
+    init: str = "baselines"
+    repair_steps: int = 1
+    selection: str = "fitness"  # "feasibility": feasible beats infeasible, then least violation
 
 
 @dataclass(frozen=True)

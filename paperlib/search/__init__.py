@@ -34,7 +34,7 @@ from ..method.profiles import Profile, SearchSettings, resolve_profile
 from .context import SearchContext, build_context, search_settings
 from .estimators import ESTIMATORS, EstimatorContext, register
 from .evaluator import AccuracyEstimate, Evaluation, Evaluator, Objective, seed_for
-from .evolution import EVOLUTION_FIELDS, EvolutionOutcome, EvolutionSettings, evolve
+from .evolution import ALGORITHM_1, EVOLUTION_FIELDS, EvolutionOutcome, EvolutionSettings, evolve
 from .fitness import feasible, fitness, punish
 from ..method.genome import Genome, GenomeSpace, key
 from .variation import mutate, random_genome
@@ -43,6 +43,7 @@ from . import rl  # noqa: E402,F401  (registers the "rl" search method, Zhang et
 from .rescore import REFERENCE_FILE, reference_estimate
 from .result import LOG_FILE, STATE_FILE, BestStrategy, SearchResult, SearchTiming, load_result
 from .run_settings import RunSettings
+from .uniform_baselines import margin_over, uniform_baselines
 from ..method import hardware as hardware_descriptions
 
 
@@ -143,6 +144,9 @@ def run(model: str, profile: str | Profile | None = None, settings: RunSettings 
         result = _assemble(context, settings, evo, objective, outcome, evaluator, ref, out,
                            setup_seconds=setup_seconds, reference_seconds=ref_seconds,
                            session_seconds=time.perf_counter() - t_session)
+        baselines = uniform_baselines(evaluator)  # cache hits for the default search
+        result.baselines = [b.record() for b in baselines]
+        result.baseline_margin = margin_over(outcome.best.fitness, baselines)
         result.timing.update(setup_cached=setup_cached, setup_seconds_this_run=elapsed)
         result.save()
         return result
@@ -208,8 +212,9 @@ def _timing(evo: EvolutionSettings, outcome: EvolutionOutcome, evaluator: Evalua
         split_share={k: v / search_seconds if search_seconds > 0 else 0.0
                      for k, v in split.items()},
         genomes=genomes, evaluations=outcome.evaluations,
-        cache_hits=genomes - outcome.evaluations,
-        cache_hit_rate=(genomes - outcome.evaluations) / genomes if genomes else 0.0)
+        cache_hits=max(genomes - outcome.evaluations, 0),
+        cache_hit_rate=max(genomes - outcome.evaluations, 0) / genomes if genomes else 0.0,
+        extra_evaluations=max(outcome.evaluations - genomes, 0))
 
 
 def _assemble(ctx: SearchContext, settings: SearchSettings, evo: EvolutionSettings,
@@ -238,6 +243,6 @@ __all__ = [
     "Genome", "GenomeSpace", "key", "random_genome", "mutate",
     "punish", "fitness", "feasible", "Objective",
     "Evaluator", "Evaluation", "AccuracyEstimate", "seed_for",
-    "EvolutionSettings", "evolve", "SearchContext", "build_context", "search_settings",
+    "EvolutionSettings", "evolve", "ALGORITHM_1", "SearchContext", "build_context", "search_settings",
     "ESTIMATORS", "EstimatorContext", "register",
 ]

@@ -43,6 +43,10 @@ from ..infra import io
 from ..method.profiles import SearchSettings
 from .evaluator import Evaluation, Evaluator
 from ..method.genome import Genome, check
+from . import ranges
+from .repair import repair_step
+from .selection import Rank, first_best, first_worst, ranker
+from .uniform_baselines import uniform_baselines
 from .variation import mutate, random_genome
 
 log = logging.getLogger(__name__)
@@ -65,6 +69,11 @@ class EvolutionSettings:
     iterations: int = _SEARCH_DEFAULTS.iterations
     p_mutate_partition: float = _SEARCH_DEFAULTS.p_mutate_partition
     p_mutate_layer: float = _SEARCH_DEFAULTS.p_mutate_layer
+    # Algorithm 1 as the paper gives it unless changed (a profile's SearchSettings picks the
+    # package's default search: init "baselines", docs/decisions/paper-method.md §8)
+    init: str = "random"
+    repair_steps: int = 0
+    selection: str = "fitness"
     seed: int = 0
     batch: int = 1  # K children per round (docs/decisions/scale.md §1)
 
@@ -72,16 +81,24 @@ class EvolutionSettings:
     def from_search(cls, settings: SearchSettings, seed: int = 0,
                     batch: int = 1) -> "EvolutionSettings":
         """The evolution part of ``settings``, with ``seed`` and ``batch`` K."""
-        return cls(**{name: getattr(settings, name) for name in EVOLUTION_FIELDS}, seed=seed,
-                   batch=batch)
+        values = {name: getattr(settings, name) for name in EVOLUTION_FIELDS}
+        if values["init"] == "random":  # repair is the default search's; Algorithm 1 has none
+            values["repair_steps"] = 0
+        return cls(**values, seed=seed, batch=batch)
 
     def fingerprint(self) -> dict[str, Any]:
         """The settings a saved state must match (``batch`` only when K > 1, so that a serial
         state written before K existed still resumes)."""
         d = asdict(self)
-        if d["batch"] == 1:
-            del d["batch"]
+        for name, paper in (("batch", 1), *ALGORITHM_1.items()):
+            if d[name] == paper:  # a state saved before these settings existed still resumes
+                del d[name]
         return d
+
+    @property
+    def default_search(self) -> bool:
+        """True for the package's default search (``init="baselines"``), False for Algorithm 1."""
+        return self.init == "baselines"
 
     def __post_init__(self) -> None:
         if self.population < 1:
@@ -93,6 +110,11 @@ class EvolutionSettings:
             raise ValueError(f"batch K (--batch) must be a positive integer, got {self.batch!r}")
         if self.iterations < 0:
             raise ValueError(f"iterations T must be >= 0, got {self.iterations}")
+        for name in ranges.CHOICES:
+            ranges.check_choice(name, getattr(self, name))
+        if isinstance(self.repair_steps, bool) or not isinstance(self.repair_steps, int) \
+                or self.repair_steps < 0:
+            raise ValueError(f"repair_steps must be a non-negative integer, got {self.repair_steps!r}")
         for name in ("p_mutate_partition", "p_mutate_layer"):
             prob = getattr(self, name)
             if not 0 <= prob <= 1:
@@ -127,27 +149,66 @@ def _better(ev: Evaluation, best: Evaluation | None) -> bool:
     return best is None or ev.fitness > best.fitness
 
 
-def _draw_round(population: list[Genome], fits: list[float], settings: EvolutionSettings,
+def _draw_round(population: list[Genome], fits: list[Rank], settings: EvolutionSettings,
                 space, rng: np.random.Generator, k: int) -> list[tuple[np.ndarray, Genome]]:
     """The ``k`` (sample, child) pairs of one round, all drawn before any scoring (Alg. 1 lines
-    4-6 repeated k times on the same population)."""
+    4-6 repeated k times on the same population). ``fits``: each member's rank
+    (:mod:`.selection`)."""
     draws = []
     for _ in range(k):
         idx = rng.choice(len(population), size=settings.sample, replace=False)
-        parent = population[int(idx[int(np.argmax([fits[j] for j in idx]))])]
+        parent = population[int(idx[first_best([fits[j] for j in idx])])]
         draws.append((idx, mutate(parent, space, rng, settings.p_mutate_partition,
-                                  settings.p_mutate_layer)))
+                                  settings.p_mutate_layer, fresh_exposed=settings.default_search)))
     return draws
 
 
-def _leaver(idx: np.ndarray, gone: set[int], fits: list[float]) -> int:
+def _repaired(evaluator: Evaluator, child: Genome, ev: Evaluation, steps: int,
+              rank, seen: dict[str, None]) -> tuple[Genome, Evaluation, list[Evaluation]]:
+    """The default search's repair of an infeasible child (:mod:`.repair`): up to ``steps``
+    steps, stopping at the first feasible one; the child becomes the best-ranked strategy of the
+    chain. Returns it, its evaluation and every evaluation scored on the way."""
+    best_child, best_ev, tried = child, ev, []
+    for _ in range(steps):
+        if ev.feasible:
+            break
+        nxt = repair_step(child, ev, evaluator.space, evaluator.objective)
+        if nxt is None:
+            break
+        child, ev = nxt, evaluator.evaluate(nxt)
+        seen[ev.key] = None
+        tried.append(ev)
+        if rank(ev) > rank(best_ev):
+            best_child, best_ev = child, ev
+    return best_child, best_ev, tried
+
+
+def _initial_population(evaluator: Evaluator, settings: EvolutionSettings,
+                        rng: np.random.Generator) -> tuple[list[Genome], list[Evaluation]]:
+    """Algorithm 1's N random genomes, or (default search) the uniform baselines (distinct, the
+    fittest first when more than N) and random genomes for the rest. Returns the population and
+    the evaluations scored to find the baselines."""
+    if not settings.default_search:
+        return [random_genome(evaluator.space, rng) for _ in range(settings.population)], []
+    baselines = uniform_baselines(evaluator)
+    tried = [ev for b in baselines for ev in b.tried]
+    seeds: dict[str, Genome] = {}
+    for b in sorted(baselines, key=lambda b: -b.evaluation.fitness):
+        seeds.setdefault(b.evaluation.key, Genome.from_dict(b.evaluation.genome))
+    population = list(seeds.values())[:settings.population]
+    population += [random_genome(evaluator.space, rng)
+                   for _ in range(settings.population - len(population))]
+    return population, tried
+
+
+def _leaver(idx: np.ndarray, gone: set[int], fits: list[Rank]) -> int:
     """The member of the round's population that a child drawn with sample ``idx`` replaces: the
     worst of its sample still present (ties: first in the draw); when every member of the sample
     has already left this round, the worst member still present (docs/decisions/scale.md §1)."""
     present = [int(j) for j in idx if int(j) not in gone]
     if not present:
         present = [j for j in range(len(fits)) if j not in gone]
-    return present[int(np.argmin([fits[j] for j in present]))]
+    return present[first_worst([fits[j] for j in present])]
 
 
 def evolve(evaluator: Evaluator, settings: EvolutionSettings, state_path: str | Path | None = None,
@@ -162,6 +223,10 @@ def evolve(evaluator: Evaluator, settings: EvolutionSettings, state_path: str | 
     state_path = Path(state_path) if state_path is not None else None
     fingerprint = {"settings": settings.fingerprint(), **(fingerprint or {})}
     rng = np.random.default_rng(settings.seed)
+    rank = ranker(settings.selection, evaluator.objective)
+
+    def ranks(population: list[Genome]) -> list[Rank]:
+        return [rank(evaluator.evaluate(g, count=False)) for g in population]
     state = (io.read_json(state_path, fix=STATE_FIX)
              if state_path is not None and state_path.exists() else None)
     if state is not None:
@@ -187,9 +252,13 @@ def evolve(evaluator: Evaluator, settings: EvolutionSettings, state_path: str | 
 
     try:
         if state is None:
-            population = [random_genome(space, rng) for _ in range(settings.population)]
+            population, tried = _initial_population(evaluator, settings, rng)
             best: Evaluation | None = None
             seen: dict[str, None] = {}  # distinct strategies scored, in order (an ordered set)
+            for ev in tried:  # the baselines' search for their deepest feasible p
+                seen[ev.key] = None
+                if _better(ev, best):
+                    best = ev
             for i, genome in enumerate(population):
                 ev = evaluator.evaluate(genome)
                 seen[ev.key] = None
@@ -216,9 +285,20 @@ def evolve(evaluator: Evaluator, settings: EvolutionSettings, state_path: str | 
         it = start - 1  # children applied so far
         while it < settings.iterations:
             k = min(settings.batch, settings.iterations - it)
-            fits = [evaluator.fitness(g) for g in population]
+            fits = ranks(population)
             draws = _draw_round(population, fits, settings, space, rng, k)
             evs = evaluator.evaluate_many([child for _, child in draws], executor)
+            if settings.repair_steps and settings.default_search:
+                for j, ((idx, child), ev) in enumerate(zip(draws, evs)):
+                    seen[ev.key] = None
+                    if _better(ev, best):
+                        best = ev
+                    child, ev, tried = _repaired(evaluator, child, ev, settings.repair_steps,
+                                                 rank, seen)
+                    for t in tried:
+                        if _better(t, best):
+                            best = t
+                    draws[j], evs[j] = (idx, child), ev
             gone: set[int] = set()
             survivors = list(population)
             children: list[Genome] = []
@@ -320,4 +400,7 @@ def _check_state(state: dict, fingerprint: dict, settings: EvolutionSettings, pa
 EVOLUTION_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(EvolutionSettings)
                                           if f.name not in ("seed", "batch"))
 
-__all__ = ["EvolutionSettings", "EVOLUTION_FIELDS", "EvolutionOutcome", "evolve"]
+# the settings that make the search Algorithm 1 as the paper gives it (``--init random``)
+ALGORITHM_1: dict[str, object] = {"init": "random", "repair_steps": 0, "selection": "fitness"}
+
+__all__ = ["EvolutionSettings", "EVOLUTION_FIELDS", "ALGORITHM_1", "EvolutionOutcome", "evolve"]

@@ -96,6 +96,14 @@ SEARCH_SETTINGS: dict[str, Range] = {
     "finetune_batches": POSITIVE_INT,
     "validation_images": POSITIVE_INT,
     "privacy_images": POSITIVE_INT,
+    "repair_steps": Range(int, low=0, hint=" (evaluations spent repairing one infeasible child)"),
+}
+
+# the named choices of profiles.SearchSettings (docs/decisions/paper-method.md §8): the first is
+# the package's default; "random" is Algorithm 1 as the paper gives it
+CHOICES: dict[str, tuple[str, ...]] = {
+    "init": ("baselines", "random"),
+    "selection": ("fitness", "feasibility"),
 }
 
 
@@ -111,6 +119,14 @@ def cli_range(name: str) -> Range | None:
     return CLI_OVERRIDES.get(name, SEARCH_SETTINGS.get(name))
 
 
+def check_choice(name: str, value: Any) -> None:
+    """ValueError unless ``value`` is one of the valid choices of the setting ``name``."""
+    valid = CHOICES[name]
+    if value not in valid:
+        raise ValueError(f"{name} = {value!r} is not a valid choice; choose one of "
+                         f"{', '.join(valid)} (--{name.replace('_', '-')})")
+
+
 def check_search_settings(settings: Any) -> None:
     """ValueError naming the first field of a ``SearchSettings`` outside its range, or a sample
     larger than the population."""
@@ -118,10 +134,12 @@ def check_search_settings(settings: Any) -> None:
         if hasattr(settings, name):
             label = f"{name} ({SYMBOLS[name]})" if name in SYMBOLS else name
             rng.check(label, getattr(settings, name))
+    for name, valid in CHOICES.items():
+        check_choice(name, getattr(settings, name, valid[0]))
     if getattr(settings, "sample", 1) > getattr(settings, "population", math.inf):
         raise ValueError(f"sample size S = {settings.sample} must not exceed the population "
                          f"N = {settings.population}: S distinct members are drawn from N")
 
 
-__all__ = ["Range", "SEARCH_SETTINGS", "CLI_OVERRIDES", "ENERGY_BOUND", "ACCURACY_BOUND",
+__all__ = ["Range", "SEARCH_SETTINGS", "CHOICES", "check_choice", "CLI_OVERRIDES", "ENERGY_BOUND", "ACCURACY_BOUND",
            "POSITIVE_INT", "PROBABILITY", "LAMBDA", "cli_range", "check_search_settings"]

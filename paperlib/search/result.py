@@ -75,10 +75,14 @@ class SearchTiming(io.JsonRecord):
     split_share: dict[str, float]
     genomes: int  # N + T
     evaluations: int  # distinct strategies scored
-    cache_hits: int
+    cache_hits: int  # N + T minus distinct strategies, at least 0 (see extra_evaluations)
     cache_hit_rate: float
     setup_cached: bool = False  # the setup was loaded, not measured, in this run
     setup_seconds_this_run: float = 0.0
+    # distinct strategies beyond N + T: the default search also scores the uniform baselines'
+    # bisection and its repairs (docs/decisions/paper-method.md §8); 0 for Algorithm 1, whose
+    # cache hits are then exact
+    extra_evaluations: int = 0
 
 
 @dataclass
@@ -100,6 +104,10 @@ class SearchResult(io.JsonRecord):
     evaluations: int = 0  # distinct strategies evaluated (N + T genomes minus cache hits)
     out_dir: str = ""
     version: int = FORMAT_VERSION
+    # the uniform baselines under the search's own estimator and Eq. 11 (UniformBaseline.record)
+    # and the best strategy's fitness minus the best of theirs (docs/decisions/paper-method.md §8)
+    baselines: list[dict[str, Any]] = field(default_factory=list)
+    baseline_margin: float | None = None
 
     def save(self, path: str | os.PathLike | None = None) -> Path:
         """Write ``result.json`` atomically (into ``out_dir`` unless a path is given)."""

@@ -1,0 +1,64 @@
+"""The search / report split of the evaluation images (docs/decisions/paper-method.md §9).
+
+The search scores P and ε on the *search* split; every table reports on the *report* split. The
+two are disjoint and drawn once, by a seeded permutation of the test images, so a strategy is never
+reported on the images it was selected on (no selection bias). The split is recorded (sizes, seed
+and a digest of each index list) where the numbers it produced are.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+MIN_REPORT_IMAGES = 100
+REPORT_FRACTION = 0.5
+SPLIT_SEED = 0
+
+
+@dataclass(frozen=True)
+class EvaluationSplit:
+    """Indices into the test images: ``search`` and ``report``, disjoint, each sorted."""
+
+    search: np.ndarray
+    report: np.ndarray
+    seed: int
+
+    def manifest(self) -> dict[str, object]:
+        """What a manifest or ``result.json`` records of the split."""
+        return {"seed": self.seed, "search_images": int(self.search.size),
+                "report_images": int(self.report.size),
+                "search_sha256": _digest(self.search), "report_sha256": _digest(self.report)}
+
+
+def _digest(idx: np.ndarray) -> str:
+    return hashlib.sha256(np.asarray(idx, dtype=np.int64).tobytes()).hexdigest()
+
+
+def split_evaluation_images(images: int, *, report_fraction: float = REPORT_FRACTION,
+                            seed: int = SPLIT_SEED,
+                            min_report: int = MIN_REPORT_IMAGES) -> EvaluationSplit:
+    """Split ``images`` test images into a search and a report split (``report_fraction`` of them,
+    rounded down, reported), refusing a report split under ``min_report`` images."""
+    if isinstance(images, bool) or not isinstance(images, (int, np.integer)) or images < 2:
+        raise ValueError(f"images must be an integer of at least 2, got {images!r}")
+    if not 0 < report_fraction < 1:
+        raise ValueError(f"report_fraction must lie in (0, 1), got {report_fraction!r}")
+    n_report = int(images * report_fraction)
+    if n_report < min_report:
+        raise ValueError(
+            f"the report split would hold {n_report} images ({report_fraction:g} of {images}), "
+            f"fewer than the {min_report} every reported top-1 needs; use more test images "
+            f"(at least {math.ceil(min_report / report_fraction)}) or a larger report_fraction")
+    if images - n_report < 1:
+        raise ValueError(f"report_fraction {report_fraction:g} leaves no search images of {images}")
+    order = np.random.default_rng(seed).permutation(images)
+    return EvaluationSplit(search=np.sort(order[n_report:]), report=np.sort(order[:n_report]),
+                           seed=seed)
+
+
+__all__ = ["EvaluationSplit", "split_evaluation_images", "MIN_REPORT_IMAGES", "REPORT_FRACTION",
+           "SPLIT_SEED"]
