@@ -519,3 +519,46 @@ def test_exits_measure_the_checkpoint_and_are_cached(monkeypatch):
     again = exits.load_or_train("mobilenet", "smoke", net=net, meta=meta)
     np.testing.assert_array_equal(again.correct, ex.correct)
     assert again.top1 == ex.top1
+
+
+def test_the_menu_reads_every_stored_search_and_skips_what_it_cannot(monkeypatch, tmp_path):
+    """Results of the model and profile on the same hardware and data set, any E_b and seed, are
+    found wherever they lie under results/<profile>/; other models, hardware or broken files not."""
+    from paperlib.network import sweep
+    from paperlib.search.result import SearchResult
+
+    monkeypatch.setenv("PAPERLIB_RESULTS_DIR", str(tmp_path))
+
+    def store(folder: str, model: str = "resnet18", hardware: str = "table3", **kw) -> None:
+        fields = dict(model=model, profile="smoke", dataset="cifar10", data="", seed=0,
+                      energy_bound=0.35, accuracy_bound=0.03, best={"p": 7},
+                      settings={"hardware": hardware})
+        fields.update(kw)
+        SearchResult(**fields).save(tmp_path / "smoke" / folder / "result.json")
+
+    store("search/resnet18-eb0.35-seed0")
+    store("search/resnet18-eb0.5-seed2", energy_bound=0.5, seed=2)
+    store("network/sweep/resnet18-eb0.75-seed0", energy_bound=0.75)
+    store("search/mobilenet-eb0.35-seed0", model="mobilenet")
+    store("search/resnet18-eb0.35-seed0-hw-other", hardware="other")
+    broken = tmp_path / "smoke" / "search" / "broken" / "result.json"
+    broken.parent.mkdir(parents=True)
+    broken.write_text("{not json")
+    found = sweep.stored_results("resnet18", "smoke", hardware="table3", dataset="cifar10")
+    assert [(r.energy_bound, r.seed) for r in found] == [(0.35, 0), (0.5, 2), (0.75, 0)]
+    assert sweep.stored_results("resnet18", "quick") == []  # nothing stored: an empty menu
+
+
+@pytest.mark.parametrize("model", ["resnet18", "mobilenet"])
+def test_never_worse_on_published_traces(real_traces, model):
+    """The dynamic partition and the MC scheduler against the static strategy on two published
+    traces (where the prediction is not exact), at the lowest and highest measured floor."""
+    from paperlib.studies.nb10_network import measured_floors
+
+    ps = paths.synthetic(model, images=50)
+    for name in (SMALL_TRACE, "Verizon-LTE-short"):
+        if not (real_traces / traces.spec(name).file).is_file():
+            continue
+        link = Link.from_trace(traces.load(name, real_traces.parent))
+        for floor in measured_floors(ps)[::3]:
+            _check_never_worse(ps, Scenario(link, duration_ms=60_000.0), floor)
