@@ -562,3 +562,57 @@ def test_never_worse_on_published_traces(real_traces, model):
         link = Link.from_trace(traces.load(name, real_traces.parent))
         for floor in measured_floors(ps)[::3]:
             _check_never_worse(ps, Scenario(link, duration_ms=60_000.0), floor)
+
+
+# --- the input-size axis --------------------------------------------------------------------------
+
+def test_imagenet_forms_have_their_stems_and_stride_32():
+    import torch
+
+    from paperlib.method import models
+    from paperlib.method.models.imagenet import imagenet_form
+    from paperlib.network import input_size
+
+    with torch.device("meta"):
+        r18, mob = imagenet_form("resnet18"), imagenet_form("mobilenet")
+        cifar = models.build("resnet18")
+    assert r18.stem[0].kernel_size == (7, 7) and r18.stem[0].stride == (2, 2)
+    assert isinstance(r18.stem[3], torch.nn.MaxPool2d)
+    assert mob.stem[0].stride == (2, 2)
+    assert input_size.total_stride(r18) == 32 and input_size.total_stride(mob) == 32
+    assert input_size.total_stride(cifar) == 8
+    with pytest.raises(ValueError, match="no ImageNet form; choose one of resnet18, mobilenet"):
+        imagenet_form("vgg11")
+
+
+def test_input_size_must_be_a_positive_multiple_of_the_stride():
+    import torch
+
+    from paperlib.method.models.imagenet import imagenet_form
+    from paperlib.network import input_size
+
+    with torch.device("meta"):
+        net = imagenet_form("resnet18")
+    assert input_size.check_input_size(net, 256) == 256
+    for bad in (0, -32, 100, 225, 22.4):
+        with pytest.raises(ValueError, match="input size .* positive multiple .* total stride 32"):
+            input_size.check_input_size(net, bad)
+    with pytest.raises(ValueError, match="total stride 32"):
+        input_size.partition_rows("mobilenet", 100)
+
+
+def test_where_partitioning_starts_to_beat_sending_the_image():
+    """ResNet18: at 32x32 the smallest IR (p = 7, 512 x 4 x 4 at 8 bits = 65,536 bits) is larger
+    than the 24,576-bit image; at 224x224 (ImageNet form) the stem's IR is 64 x 56 x 56 x 8 bits
+    and from p = 3 (128 x 28 x 28) on every IR is smaller than the 1,204,224-bit image."""
+    from paperlib.network import input_size
+
+    rows = input_size.size_axis(("resnet18",))
+    small = rows[(rows.input == 32) & (rows.p >= 0)]
+    assert small.sent_kbit.min() == pytest.approx(65.536) and not small.below_image.any()
+    big = rows[rows.input == 224].set_index("p")
+    assert big.loc[-1, "sent_kbit"] == pytest.approx(1204.224)
+    assert big.loc[0, "sent_kbit"] == pytest.approx(64 * 56 * 56 * 8 / 1e3)
+    assert big.loc[3:, "below_image"].all() and not big.loc[0:2, "below_image"].any()
+    text = input_size.crossover_sentence(rows)
+    assert "can only lose on bandwidth" in text and "from p = 3 on" in text

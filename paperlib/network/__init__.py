@@ -22,13 +22,13 @@ discrete-event engines), :mod:`.schedulers` (the registry); notebook 10's grid i
 
 from __future__ import annotations
 
-from . import constants, costs, exits, link, paths, schedulers, simulate, sweep, traces
+from . import constants, costs, exits, input_size, link, paths, schedulers, simulate, sweep, traces
 from .costs import effective_energy_efficiency
 from .link import Link
 from .schedulers import SCHEDULERS
 from .simulate import Outcome, PathTable, Scenario, run_adaptive, run_fixed
 from .traces import TraceError
 
-__all__ = ["constants", "costs", "exits", "link", "paths", "schedulers", "simulate",
+__all__ = ["constants", "costs", "exits", "input_size", "link", "paths", "schedulers", "simulate",
            "sweep", "traces", "Link", "SCHEDULERS", "Scenario", "PathTable", "Outcome",
            "run_fixed", "run_adaptive", "effective_energy_efficiency", "TraceError"]
