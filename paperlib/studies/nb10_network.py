@@ -165,6 +165,13 @@ def never_in_time_reason(ps: PathSet, sc: Scenario, path: str) -> str | None:
     return None
 
 
+def never_in_time_reasons(ps: PathSet, sc: Scenario) -> list[str]:
+    """:func:`never_in_time_reason` of every offloading path of ``ps`` that can never be on time
+    on ``sc`` (the static strategy first), and of the full model on the device if it cannot."""
+    order = [ps.static, *[p for p in ps.all_paths() if p.name != ps.static.name]]
+    return [r for p in order if (r := never_in_time_reason(ps, sc, p.name)) is not None]
+
+
 def time_series(outcome: Outcome, link: Link, bin_ms: float = 1000.0) -> pd.DataFrame:
     """Per request: arrival (s), chosen partition point, latency, on time, answered on the device
     without sending anything (``local``); and the link capacity over ``bin_ms`` around each arrival
@@ -178,4 +185,5 @@ def time_series(outcome: Outcome, link: Link, bin_ms: float = 1000.0) -> pd.Data
 
 __all__ = ["NetworkPlan", "network_plan", "paper_link", "wifi_link", "links", "scenario",
            "measured_floors", "check_floor", "simulate", "run_grid", "e3_table", "never_in_time_reason",
+           "never_in_time_reasons",
            "time_series"]
