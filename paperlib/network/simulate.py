@@ -264,7 +264,7 @@ class Outcome:
             "mean_privacy": float(self.privacy[sent].mean()) if sent.any() else float("nan"),
             "sent_share": float(sent.mean()),
             "raw_image_share": float(self.raw_left.mean()),
-            "local_share": float((served & ~sent).mean()),
+            "local_share": float((served & ~self.expired & ~sent).mean()),
             "gave_up_share": float(self.gave_up.mean()),
         }
 

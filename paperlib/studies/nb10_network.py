@@ -177,7 +177,7 @@ def time_series(outcome: Outcome, link: Link, bin_ms: float = 1000.0) -> pd.Data
     without sending anything (``local``); and the link capacity over ``bin_ms`` around each arrival
     (Mbit/s), for the time plot."""
     start = np.maximum(outcome.arrival - bin_ms / 2, 0)
-    local = ~outcome.dropped & np.isnan(outcome.privacy)
+    local = ~outcome.dropped & ~outcome.expired & np.isnan(outcome.privacy)
     return pd.DataFrame({"t_s": outcome.arrival / 1e3, "point": outcome.point,
                          "latency_ms": outcome.latency, "on_time": outcome.on_time, "local": local,
                          "capacity_mbps": link.capacity_bps(start, bin_ms) / 1e6})
