@@ -368,6 +368,9 @@ def test_an_expired_upload_leaves_the_send_buffer():
     assert out.expired[0] and not out.on_time[0] and np.isnan(out.finish[0])
     assert out.dropped[1]
     assert out.on_time[2] and out.latency[2] == pytest.approx(2.0 + 3.0 + 1.0)
+    s = out.summary()
+    assert s["expired_share"] == pytest.approx(1 / 3) and s["dropped_share"] == pytest.approx(1 / 3)
+    assert s["local_share"] == 0 and s["deadline_miss_share"] == pytest.approx(2 / 3)
 
 
 def test_floor_is_absolute_and_binds():
