@@ -187,7 +187,7 @@ def test_five_requests_by_hand_both_engines():
     r4: device 85-87, 88-90, 91 -> 11 ms, on time. N_s = 3; energy 1 + 3 x (0.5 + 0.0036) + 1."""
     table = _toy_table()
     link = Link("1/ms", "paper", np.array([1.0]))
-    sc = Scenario(link, fps=50.0, deadline_ms=12.0, duration_ms=100.0, rtt_ms=0.0)
+    sc = Scenario(link, fps=50.0, deadline_ms=12.0, duration_ms=100.0, rtt_ms=0.0, bounded=False)
     choice = np.array([0, 1, 1, 0, 1])
     images = np.arange(5)
     for out in (run_fixed(choice, table, sc, images=images),
@@ -206,7 +206,7 @@ def test_give_up_falls_back_to_the_device():
     12 ms deadline the scheduler gives up at 10 ms (one packet sent) and answers at 12 ms."""
     table = _toy_table(device_ms=(2.0, 0.0), cloud_ms=(0.0, 0.0), device_mj=(1.0, 0.0))
     link = Link("slow", "paper", np.array([10.0]))
-    sc = Scenario(link, fps=10.0, deadline_ms=12.0, duration_ms=100.0, rtt_ms=0.0)
+    sc = Scenario(link, fps=10.0, deadline_ms=12.0, duration_ms=100.0, rtt_ms=0.0, bounded=False)
 
     class GiveUp:
         def choose(self, req):
@@ -223,7 +223,7 @@ def test_engines_agree_on_a_real_trace(real_traces):
     table = _toy_table(device_ms=(3.0, 8.0, 1.0), cloud_ms=(0.0, 0.5, 0.1),
                        bits=(0, 65_536, 24_576), device_mj=(1.0, 0.3, 0.0),
                        correct=np.ones((3, 5)), privacy=(np.nan, 0.8, 0.05))
-    sc = Scenario(link, duration_ms=60_000.0)
+    sc = Scenario(link, duration_ms=60_000.0, bounded=False)
     n = sc.arrivals().size
     choice = np.random.default_rng(1).integers(0, 3, n)
     a = run_fixed(choice, table, sc)
@@ -255,27 +255,199 @@ def toy_pathset() -> PathSet:
     return paths.synthetic("resnet18", images=50)
 
 
-@pytest.mark.parametrize("rate", [K.PAPER_LINK_BPS, 0.5e6, 2e6, 10e6])
-@pytest.mark.parametrize("qor", K.QOR_FLOORS)
-def test_schedulers_never_worse_than_the_static_strategy_they_contain(rate, qor):
+TOY_FLOORS = (0.3, 0.45, 0.55, 0.59)  # absolute top-1 floors within the toy paths' range
+
+
+def _check_never_worse(ps: PathSet, sc: Scenario, floor: float) -> None:
+    """Every scheduler containing the static strategy is on time at least as often; the dynamic
+    partition is at least as private on the requests both serve in time (local = nothing sent)."""
     from paperlib.studies.nb10_network import simulate
 
-    ps = toy_pathset()
-    network = "paper" if rate == K.PAPER_LINK_BPS else "lte"
-    sc = Scenario(Link.fixed_rate(rate, network), duration_ms=20_000.0, rtt_ms=0.0)
-    static = simulate(ps, sc, "static", qor)
+    static = simulate(ps, sc, "static", floor)
     for name in SCHEDULERS.names(contains_static=True):
-        out = simulate(ps, sc, name, qor)
-        assert out.on_time.sum() >= static.on_time.sum(), name
+        out = simulate(ps, sc, name, floor)
+        assert out.on_time.sum() >= static.on_time.sum(), (name, sc.link.name, floor)
         if name == "mc-energy":  # takes the static strategy whenever it is predicted on time
             assert out.success.sum() >= static.success.sum() - 1e-9, name
-        if name == "mc-performance":  # prefers the device, but only paths that meet the floor
+        if name == "mc-performance" and floor <= ps.full_top1:  # only paths meeting the floor
             served = out.answered_by >= 0
             acc = np.array([p.accuracy for p in PathTable.from_set(ps).paths])
             assert (acc[out.answered_by[served]] >= out.floor).all()
         if name == "dynamic-partition":
-            sent = ~np.isnan(out.privacy)
-            assert np.nanmean(out.privacy[sent]) >= ps.static.privacy - 1e-12
+            both = out.on_time & static.on_time
+            mine = np.where(np.isnan(out.privacy), 1.0, out.privacy)  # nothing sent: fully private
+            assert (mine[both] >= static.privacy[both] - 1e-12).all()
+
+
+@pytest.mark.parametrize("rate", [K.PAPER_LINK_BPS, 0.5e6, 2e6, 10e6])
+@pytest.mark.parametrize("floor", TOY_FLOORS)
+def test_schedulers_never_worse_than_the_static_strategy_they_contain(rate, floor):
+    network = "paper" if rate == K.PAPER_LINK_BPS else "lte"
+    sc = Scenario(Link.fixed_rate(rate, network), duration_ms=20_000.0, rtt_ms=0.0)
+    _check_never_worse(toy_pathset(), sc, floor)
+
+
+def _outage_link(start_ms: float = 5_010.0, length_ms: float = 10_000.0,
+                 rate: float = 12e6) -> Link:
+    """One packet per ms, except no delivery at all during ``length_ms`` from ``start_ms``."""
+    return Link.from_capacity([(start_ms, rate), (length_ms, 0.0), (30_000.0 - start_ms - length_ms,
+                                                                    rate)], "lte", "outage")
+
+
+@pytest.mark.parametrize("floor", TOY_FLOORS)
+def test_never_worse_on_toy_traces_outage_and_bursts(floor):
+    """The same guarantees on links that change: an outage, and alternating fast and slow seconds."""
+    bursty = Link.from_capacity([(1_000.0, 4e6), (1_000.0, 0.3e6), (500.0, 0.0)], "lte", "bursty")
+    for link in (_outage_link(), bursty):
+        _check_never_worse(toy_pathset(), Scenario(link, rtt_ms=10.0), floor)
+
+
+def test_an_outage_costs_only_the_requests_inside_it():
+    """A link that stops for 10 s then recovers: every request arriving after the outage is served
+    exactly as on the same link without it (nothing queued survives the outage), and every request
+    whose deadline falls before the outage is on time."""
+    from paperlib.studies.nb10_network import simulate
+
+    ps = toy_pathset()
+    start, length = 5_010.0, 10_000.0
+    out_link = _outage_link(start, length)
+    steady = Link.from_capacity([(30_000.0, 12e6)], "lte", "steady")
+    for name in ("static", "server-only", "mc-energy", "dynamic-partition"):
+        a = simulate(ps, Scenario(out_link, rtt_ms=10.0), name, 0.3)
+        b = simulate(ps, Scenario(steady, rtt_ms=10.0), name, 0.3)
+        after = a.arrival >= start + length
+        before = a.arrival + a.deadline_ms < start
+        assert b.on_time.all(), name
+        assert a.on_time[before].all() and a.on_time[after].all(), name
+        np.testing.assert_allclose(a.latency[after], b.latency[after], err_msg=name)
+
+
+def test_an_impossible_deadline_drops_or_serves_locally_and_the_next_is_unaffected():
+    """A 20 ms deadline no upload can meet (RTT 40 ms): static and server-only drop every request
+    (nothing is queued: no energy); the MC scheduler and the dynamic partition answer on the
+    device; each request is served as if the queue were empty (the same latency every time)."""
+    from paperlib.studies.nb10_network import simulate
+
+    ps = toy_pathset()
+    sc = Scenario(Link.fixed_rate(2e6, "lte"), duration_ms=5_000.0, deadline_ms=20.0, rtt_ms=40.0)
+    for name in ("static", "server-only", "jointdnn"):
+        out = simulate(ps, sc, name, 0.3)
+        assert out.dropped.all() and (out.energy_mj == 0).all() and not out.on_time.any(), name
+    for name in ("mc-performance", "mc-energy", "dynamic-partition"):
+        out = simulate(ps, sc, name, 0.3)
+        assert out.on_time.all() and np.isnan(out.privacy).all(), name
+        np.testing.assert_allclose(out.latency, out.latency[0])
+        assert out.latency[0] <= 20.0
+
+
+def test_dropped_requests_never_delay_the_next():
+    """A deadline of 60 ms on a 1 Mbit/s link with RTT 0: the static strategy's six packets take
+    at least 60 ms plus its device compute, so every request is dropped at admission (not queued);
+    an unbounded queue at 14 requests/s instead delays each one more than the last."""
+    from paperlib.studies.nb10_network import simulate
+
+    ps = toy_pathset()
+    link = Link.fixed_rate(1e6, "paper")
+    bounded = simulate(ps, Scenario(link, duration_ms=3_000.0, deadline_ms=60.0), "static", 0.3)
+    assert bounded.dropped.all() and bounded.summary()["deadline_miss_share"] == 1.0
+    unbounded = simulate(ps, Scenario(link, duration_ms=3_000.0, fps=14.0, bounded=False),
+                         "static", 0.3)
+    assert np.all(np.diff(unbounded.latency) > 0)
+
+
+def test_an_expired_upload_leaves_the_send_buffer():
+    """Three offloads on a link that delivers nothing from 2 to 122 ms: the first was admitted (the
+    link looked fine), its upload expires when its answer can no longer arrive (19 ms) and frees the
+    link; the second is dropped at admission (no opportunity seen in 50 ms), so the third, after
+    recovery, starts on an idle link: 2 ms device, 3 packets at 203-205 ms, 1 ms cloud."""
+    table = _toy_table()  # path 1: 3 packets, 2 ms device, 1 ms cloud
+    link = Link.from_capacity([(2.0, 12e6), (120.0, 0.0), (878.0, 12e6)], "paper", "gap")
+    sc = Scenario(link, fps=10.0, deadline_ms=20.0, duration_ms=300.0, rtt_ms=0.0,
+                  prediction_window_ms=50.0)
+    out = run_adaptive(_Always([1, 1, 1]), table, sc, images=np.zeros(3, int))
+    assert out.expired[0] and not out.on_time[0] and np.isnan(out.finish[0])
+    assert out.dropped[1]
+    assert out.on_time[2] and out.latency[2] == pytest.approx(2.0 + 3.0 + 1.0)
+    s = out.summary()
+    assert s["expired_share"] == pytest.approx(1 / 3) and s["dropped_share"] == pytest.approx(1 / 3)
+    assert s["local_share"] == 0 and s["deadline_miss_share"] == pytest.approx(2 / 3)
+
+
+def test_floor_is_absolute_and_binds():
+    """Floors are top-1 values in [0, 1]; above a path's top-1 the schedulers that choose exclude it
+    (``floor_bound``) and the answers of those that cannot fail the QoR."""
+    from paperlib.studies import nb10_network
+
+    ps = toy_pathset()
+    sc = Scenario(Link.fixed_rate(10e6, "lte"), duration_ms=5_000.0, rtt_ms=0.0)
+    low, high = nb10_network.simulate(ps, sc, "static", 0.3), nb10_network.simulate(
+        ps, sc, "static", 0.599)
+    assert not low.floor_bound and high.floor_bound
+    assert high.success.sum() == 0 and high.below_floor.all() and low.success.sum() > 0
+    floors = nb10_network.measured_floors(ps)
+    acc = [p.accuracy for p in ps.all_paths()]
+    assert floors[0] <= min(acc) and max(acc) - 1e-3 <= floors[-1] <= max(acc)
+    for bad in (-0.1, 1.5):
+        with pytest.raises(ValueError, match="floor must be an absolute accuracy in \\[0, 1\\]"):
+            nb10_network.simulate(ps, sc, "static", bad)
+
+
+def test_e3_qor_columns_differ_and_show_where_the_floor_bound():
+    from paperlib.studies import nb10_network
+
+    ps = toy_pathset()
+    scs = [Scenario(Link.fixed_rate(r, "lte"), duration_ms=5_000.0, rtt_ms=0.0)
+           for r in (0.5e6, 2e6)]
+    grid = nb10_network.run_grid(ps, scs)
+    e3 = nb10_network.e3_table(grid)
+    floors = nb10_network.measured_floors(ps)
+    k = range(1, len(floors) + 1)
+    values = e3[[f"E3 {i}" for i in k]].to_numpy(float)
+    assert any(np.ptp(row[np.isfinite(row)]) > 0 for row in values)  # the floor changes E3
+    np.testing.assert_allclose(e3[[f"floor {i}" for i in k]].iloc[0], floors)
+    row = e3.set_index("scheduler").loc["device-only"]
+    assert not row["bound 1"] and row[f"bound {len(floors)}"] == (ps.full_top1 < floors[-1])
+    assert e3.set_index("scheduler").loc["mc-energy", f"bound {len(floors)}"]
+
+
+def test_dynamic_menu_most_private_first_and_falls_back_to_the_device():
+    from paperlib.network.schedulers import dynamic_menu
+
+    ps = toy_pathset()
+    menu = dynamic_menu(ps, 0.0)
+    assert [p.privacy for p in menu] == sorted((p.privacy for p in menu), reverse=True)
+    assert all(p.privacy >= ps.static.privacy for p in menu)
+    assert ps.static.name in {p.name for p in menu}
+
+
+def test_scheduler_settings_are_owned_and_checked_by_name():
+    from paperlib.network.schedulers import DynamicSettings, MCSettings, settings_for
+
+    assert settings_for("dynamic-partition", {}) == DynamicSettings()
+    assert settings_for("mc-energy", {"mc-energy": {"give_up": False}}) == MCSettings(False)
+    assert settings_for("static") is None
+    with pytest.raises(ValueError, match="unknown setting.*bogus.*DynamicSettings"):
+        settings_for("dynamic-partition", {"dynamic-partition": {"bogus": 1}})
+    with pytest.raises(ValueError, match="'static' has no settings"):
+        settings_for("static", {"static": {"x": 1}})
+
+
+def test_a_negative_capacity_is_refused_by_name():
+    with pytest.raises(ValueError, match="segment 1 has capacity -1.*>= 0"):
+        Link.from_capacity([(10.0, 1e6), (10.0, -1.0)], "lte", "bad")
+    with pytest.raises(ValueError, match="positive rate"):
+        Link.fixed_rate(-5.0, "lte")
+
+
+def test_reason_a_strategy_can_never_meet_the_deadline():
+    from paperlib.studies import nb10_network
+
+    ps = toy_pathset()
+    slow = Scenario(Link.fixed_rate(0.5e6, "lte"), duration_ms=1_000.0)
+    fast = Scenario(Link.fixed_rate(100e6, "lte"), duration_ms=1_000.0)
+    why = nb10_network.never_in_time_reason(ps, slow, ps.static.name)
+    assert why is not None and "never be on time" in why and "kbit" in why
+    assert nb10_network.never_in_time_reason(ps, fast, ps.static.name) is None
 
 
 def test_paper_link_meets_the_deadline_that_a_slow_trace_misses():
@@ -352,3 +524,100 @@ def test_exits_measure_the_checkpoint_and_are_cached(monkeypatch):
     again = exits.load_or_train("mobilenet", "smoke", net=net, meta=meta)
     np.testing.assert_array_equal(again.correct, ex.correct)
     assert again.top1 == ex.top1
+
+
+def test_the_menu_reads_every_stored_search_and_skips_what_it_cannot(monkeypatch, tmp_path):
+    """Results of the model and profile on the same hardware and data set, any E_b and seed, are
+    found wherever they lie under results/<profile>/; other models, hardware or broken files not."""
+    from paperlib.network import sweep
+    from paperlib.search.result import SearchResult
+
+    monkeypatch.setenv("PAPERLIB_RESULTS_DIR", str(tmp_path))
+
+    def store(folder: str, model: str = "resnet18", hardware: str = "table3", **kw) -> None:
+        fields = dict(model=model, profile="smoke", dataset="cifar10", data="", seed=0,
+                      energy_bound=0.35, accuracy_bound=0.03, best={"p": 7},
+                      settings={"hardware": hardware})
+        fields.update(kw)
+        SearchResult(**fields).save(tmp_path / "smoke" / folder / "result.json")
+
+    store("search/resnet18-eb0.35-seed0")
+    store("search/resnet18-eb0.5-seed2", energy_bound=0.5, seed=2)
+    store("network/sweep/resnet18-eb0.75-seed0", energy_bound=0.75)
+    store("search/mobilenet-eb0.35-seed0", model="mobilenet")
+    store("search/resnet18-eb0.35-seed0-hw-other", hardware="other")
+    broken = tmp_path / "smoke" / "search" / "broken" / "result.json"
+    broken.parent.mkdir(parents=True)
+    broken.write_text("{not json")
+    found = sweep.stored_results("resnet18", "smoke", hardware="table3", dataset="cifar10")
+    assert [(r.energy_bound, r.seed) for r in found] == [(0.35, 0), (0.5, 2), (0.75, 0)]
+    assert sweep.stored_results("resnet18", "quick") == []  # nothing stored: an empty menu
+
+
+@pytest.mark.parametrize("model", ["resnet18", "mobilenet"])
+def test_never_worse_on_published_traces(real_traces, model):
+    """The dynamic partition and the MC scheduler against the static strategy on two published
+    traces (where the prediction is not exact), at the lowest and highest measured floor."""
+    from paperlib.studies.nb10_network import measured_floors
+
+    ps = paths.synthetic(model, images=50)
+    for name in (SMALL_TRACE, "Verizon-LTE-short"):
+        if not (real_traces / traces.spec(name).file).is_file():
+            continue
+        link = Link.from_trace(traces.load(name, real_traces.parent))
+        for floor in measured_floors(ps)[::3]:
+            _check_never_worse(ps, Scenario(link, duration_ms=60_000.0), floor)
+
+
+# --- the input-size axis --------------------------------------------------------------------------
+
+def test_imagenet_forms_have_their_stems_and_stride_32():
+    import torch
+
+    from paperlib.method import models
+    from paperlib.method.models.imagenet import imagenet_form
+    from paperlib.network import input_size
+
+    with torch.device("meta"):
+        r18, mob = imagenet_form("resnet18"), imagenet_form("mobilenet")
+        cifar = models.build("resnet18")
+    assert r18.stem[0].kernel_size == (7, 7) and r18.stem[0].stride == (2, 2)
+    assert isinstance(r18.stem[3], torch.nn.MaxPool2d)
+    assert mob.stem[0].stride == (2, 2)
+    assert input_size.total_stride(r18) == 32 and input_size.total_stride(mob) == 32
+    assert input_size.total_stride(cifar) == 8
+    with pytest.raises(ValueError, match="no ImageNet form; choose one of resnet18, mobilenet"):
+        imagenet_form("vgg11")
+
+
+def test_input_size_must_be_a_positive_multiple_of_the_stride():
+    import torch
+
+    from paperlib.method.models.imagenet import imagenet_form
+    from paperlib.network import input_size
+
+    with torch.device("meta"):
+        net = imagenet_form("resnet18")
+    assert input_size.check_input_size(net, 256) == 256
+    for bad in (0, -32, 100, 225, 22.4):
+        with pytest.raises(ValueError, match="input size .* positive multiple .* total stride 32"):
+            input_size.check_input_size(net, bad)
+    with pytest.raises(ValueError, match="total stride 32"):
+        input_size.partition_rows("mobilenet", 100)
+
+
+def test_where_partitioning_starts_to_beat_sending_the_image():
+    """ResNet18: at 32x32 the smallest IR (p = 7, 512 x 4 x 4 at 8 bits = 65,536 bits) is larger
+    than the 24,576-bit image; at 224x224 (ImageNet form) the stem's IR is 64 x 56 x 56 x 8 bits
+    and from p = 3 (128 x 28 x 28) on every IR is smaller than the 1,204,224-bit image."""
+    from paperlib.network import input_size
+
+    rows = input_size.size_axis(("resnet18",))
+    small = rows[(rows.input == 32) & (rows.p >= 0)]
+    assert small.sent_kbit.min() == pytest.approx(65.536) and not small.below_image.any()
+    big = rows[rows.input == 224].set_index("p")
+    assert big.loc[-1, "sent_kbit"] == pytest.approx(1204.224)
+    assert big.loc[0, "sent_kbit"] == pytest.approx(64 * 56 * 56 * 8 / 1e3)
+    assert big.loc[3:, "below_image"].all() and not big.loc[0:2, "below_image"].any()
+    text = input_size.crossover_sentence(rows)
+    assert "can only lose on bandwidth" in text and "from p = 3 on" in text

@@ -158,6 +158,12 @@ class NetworkPlan:
     traces: tuple[str, ...] | None = None
     duration_ms: float | None = None
     synthetic_duration_ms: float = 120_000.0
+    # absolute accuracy floors (top-1 in [0, 1]); None: spread over each model's measured range
+    # (docs/decisions/network.md §2)
+    floors: tuple[float, ...] | None = None
+    # plain settings per scheduler name, turned into each scheduler's own settings type
+    # (network.schedulers.settings_for; docs/decisions/network.md §15)
+    schedulers: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

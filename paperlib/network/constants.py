@@ -86,6 +86,9 @@ PREDICTION_WINDOW_MS: float = 500.0
 
 # --- Payloads -------------------------------------------------------------------------------------
 RAW_IMAGE_BITS: int = 3 * 32 * 32 * 8  # a CIFAR image as 8-bit RGB (server only, DDNN's re-send)
+# The input-size axis (paperlib.network.input_size): weights, activations and the IR at 8 bits, the
+# bit width of the committed static strategies' IRs. *Assumption* (docs/decisions/network.md §16).
+ANALYTIC_BITS: int = 8
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,29 @@ class Link:
         return cls(name or f"fixed {bits_per_second / 1e6:g} Mbit/s", network,
                    np.array([spacing]), synthetic=True)
 
+    @classmethod
+    def from_capacity(cls, segments: "list[tuple[float, float]]", network: str,
+                      name: str = "capacity series") -> "Link":
+        """A link from a piecewise-constant capacity series ``[(duration_ms, bits_per_second),
+        ...]`` repeated: opportunities every ``12000 / rate`` s within each segment (none where the
+        rate is 0: an outage). A negative or non-finite capacity, or a non-positive duration, is
+        refused naming the segment."""
+        times, t0 = [], 0.0
+        for i, (duration, rate) in enumerate(segments):
+            if not (np.isfinite(rate) and rate >= 0):
+                raise ValueError(f"link {name!r}: segment {i} has capacity {rate!r} bit/s; a "
+                                 "capacity must be finite and >= 0 (0 is an outage)")
+            if not (np.isfinite(duration) and duration > 0):
+                raise ValueError(f"link {name!r}: segment {i} has duration {duration!r} ms; it "
+                                 "must be positive")
+            if rate > 0:
+                gap = PACKET_BITS / rate * 1e3
+                times.extend(t0 + gap * np.arange(1, int(np.floor(duration / gap + 1e-9)) + 1))
+            t0 += duration
+        if not times or times[-1] < t0:
+            times.append(t0)  # the period ends with the series (one opportunity there)
+        return cls(name, network, np.array(times), synthetic=True)
+
     # --- geometry -------------------------------------------------------------------------------
     @property
     def period_ms(self) -> float:
@@ -111,6 +134,14 @@ class Link:
     def send_time(self, bits: np.ndarray | int, t: np.ndarray | float) -> np.ndarray:
         """Duration (ms) of sending ``bits`` from ``t`` on an idle link."""
         return self.send_finish(bits, t) - np.asarray(t, dtype=np.float64)
+
+    def fastest_ms(self, packets: int) -> float:
+        """The shortest time ``packets`` can take on an idle link: over every start within one
+        period, from just after one opportunity to the ``packets``-th after it."""
+        if packets <= 0:
+            return 0.0
+        j = np.arange(1, self.per_period + 1)
+        return float(np.min(self.time_of(j + packets - 1) - self.time_of(j - 1)))
 
     def capacity_bps(self, t: np.ndarray | float, window_ms: float) -> np.ndarray:
         """Capacity over ``[t, t + window_ms)`` in bit/s."""

@@ -13,7 +13,8 @@ top-1 for a searched (quantized, finetuned) strategy, which has no per-image rec
 * ``ddnn_cloud``: DDNN's second chance: the first exit ran on the device, the raw image follows;
 * ``jointdnn``: the partition point with the smallest IR (fp32, ties to the shallowest);
 * ``static``: the paper's searched strategy at E_b = 0.35 mJ;
-* ``sweep``: the searched strategies at every E_b of the sweep (the static one among them).
+* ``sweep``: the searched strategies at every E_b of the sweep and every other stored search of
+  the model (any E_b and seed), the static one among them: the dynamic partition's menu.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from .exits import Exits, unit_macs
 from ..method import privacy
 from ..method import train
 from . import exits as exits_mod
-from .sweep import run_sweep
+from .sweep import menu_results
 from .exits import exit_points
 
 PJ_PER_MJ = 1e9
@@ -140,8 +141,8 @@ def searched_path(net: torch.nn.Module, result, n_images: int, name: str | None 
     p = int(b["p"])
     em = energy.EnergyModel.for_net(net)
     return ExecutionPath(
-        name=name or f"searched-eb{result.energy_bound:g}",
-        label=f"searched at E_b = {result.energy_bound:g} mJ (p = {p})",
+        name=name or f"searched-eb{result.energy_bound:g}-seed{result.seed}",
+        label=f"searched at E_b = {result.energy_bound:g} mJ, seed {result.seed} (p = {p})",
         local=False, point=p, device_macs=float(macs[: p + 1].sum()),
         cloud_macs=float(macs[p + 1:].sum()), bits=int(em.ir_elements[p]) * int(b["ir_bits"]),
         device_mj=float(b["energy_no_tx_mj"]), correct=np.full(n_images, float(b["top1"])),
@@ -163,13 +164,14 @@ def build(model: str, profile: str | Profile | None = None, *, results: Sequence
           ) -> PathSet:
     """Every path of ``model`` for ``profile``: loads the checkpoint (``train.load_or_train``),
     the exits (:func:`paperlib.network.exits.load_or_train`) and the E_b sweep
-    (:func:`paperlib.network.sweep.run_sweep`) unless given."""
+    (:func:`paperlib.network.sweep.run_sweep`) with every other stored search of the model
+    (:func:`paperlib.network.sweep.menu_results`) unless given."""
     prof = resolve_profile(profile)
     if net is None or meta is None:
         net, meta = train.load_or_train(model, prof)
     net.eval()
     ex = exits if exits is not None else exits_mod.load_or_train(model, prof, net=net, meta=meta)
-    results = list(results) if results is not None else run_sweep(model, prof)
+    results = list(results) if results is not None else menu_results(model, prof)
     static_results = [r for r in results if abs(r.energy_bound - ENERGY_BOUND_MJ) < 1e-12]
     if not static_results:
         raise ValueError(f"the sweep of {model} has no search at the paper's E_b = "
@@ -239,7 +241,7 @@ def synthetic(model: str = "resnet18", images: int = 200, seed: int = 0) -> Path
         return ExecutionPath(name, name, False, p, dm, float(macs.sum()) - dm, bits, mj, acc,
                              privacy, raw, bound)
 
-    sweep = [off(f"searched-eb{b:g}", p, int(em.ir_elements[p]) * 8, mj,
+    sweep = [off(f"searched-eb{b:g}-seed0", p, int(em.ir_elements[p]) * 8, mj,
                  np.full(images, full_top1 - eps), 0.4 + 0.6 * p / n, bound=b)
              for b, p, mj, eps in ((0.2, n - 3, 0.18, 0.01), (ENERGY_BOUND_MJ, n - 1, 0.24, 0.005),
                                    (0.75, n, 0.7, 0.004))]

@@ -3,7 +3,7 @@
 A scheduler is made per (path table, paths, accuracy floor) by its registered factory and answers
 either ``fixed(images)`` (the path of every request at once, when its choice needs no feedback
 from the queues: the vectorised engine) or ``choose(request) -> (path, fallback)`` (the per-request
-engine; ``fallback`` >= 0 arms Tang's give-up, ``path`` = ``REFUSED`` refuses the request).
+engine; ``fallback`` >= 0 arms Tang's give-up, ``path`` = ``DROPPED`` drops the request).
 Decisions: docs/decisions/network.md §11.
 
 * ``device-only``: the full model on the device, always;
@@ -17,23 +17,32 @@ Decisions: docs/decisions/network.md §11.
   give-up, else refuse;
 * ``mc-energy``: the same with energy priority: the cloud path first, as Tang et al. do to spare
   the device;
-* ``dynamic-partition``: per request, the most private searched strategy of the E_b sweep that
-  meets the floor and, under the predicted link, the deadline; else the fastest of them.
+* ``dynamic-partition``: per request, the most private stored strategy (every E_b and seed) that
+  meets the floor and, under the predicted link, the deadline; else a device path (an exit or the
+  full model) predicted in time; else the request is dropped.
+
+Every request is dropped at admission when its chosen path is not predicted in time (the engine's
+rule, docs/decisions/network.md §13), so a scheduler chooses only among the options its design has.
 
 Add one with ``@SCHEDULERS.register("name", label=..., color=..., marker=..., adaptive=...,
-contains_static=...)`` on a factory ``(table, paths, floor, rtt) -> scheduler``.
+contains_static=..., settings=SettingsType)`` on a factory ``(table, paths, floor, rtt) ->
+scheduler`` (with ``settings``: ``(table, paths, floor, rtt, settings)``). A scheduler owns its
+settings type; a profile keeps plain values keyed by scheduler name (``NetworkPlan.schedulers``),
+turned into the type by :func:`settings_for` (docs/decisions/network.md §15).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from typing import Callable, Protocol
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Protocol
 
 import numpy as np
 
 from ..infra.registry import Registry
-from .paths import PathSet
-from .simulate import REFUSED, PathTable, Request
+from .paths import ExecutionPath, PathSet
+from .simulate import DROPPED, PathTable, Request
 
 
 class Scheduler(Protocol):
@@ -46,7 +55,39 @@ Factory = Callable[[PathTable, PathSet, float, float], Scheduler]  # (table, pat
 
 SCHEDULERS: Registry[Factory] = Registry(
     "scheduler", required=("adaptive", "contains_static"),
-    defaults={"color": "0.5", "marker": "o"})
+    defaults={"color": "0.5", "marker": "o", "settings": None})
+
+
+def settings_for(name: str, values: Mapping[str, Mapping[str, Any]] | None = None) -> Any:
+    """Scheduler ``name``'s settings object from a profile's plain values (``values[name]``, a
+    mapping of field -> value); ``None`` for a scheduler without settings. An unknown field, or
+    values for a scheduler that has no settings, is refused by name."""
+    entry = SCHEDULERS.entry(name)
+    given = dict((values or {}).get(name, {}))
+    kind = entry.settings
+    if kind is None:
+        if given:
+            raise ValueError(f"scheduler {name!r} has no settings; remove "
+                             f"NetworkPlan.schedulers[{name!r}] = {given!r}")
+        return None
+    known = {f.name for f in dataclasses.fields(kind)}
+    unknown = sorted(set(given) - known)
+    if unknown:
+        raise ValueError(f"NetworkPlan.schedulers[{name!r}]: unknown setting(s) "
+                         f"{', '.join(unknown)}; {kind.__name__} has {', '.join(sorted(known))}")
+    return kind(**given)
+
+
+def make(name: str, table: PathTable, ps: PathSet, floor: float, rtt: float,
+         values: Mapping[str, Mapping[str, Any]] | None = None) -> "Scheduler":
+    """Scheduler ``name`` for one path table, floor and RTT, with its settings from ``values``."""
+    if not 0.0 <= floor <= 1.0:
+        raise ValueError(f"floor must be an accuracy in [0, 1], got {floor!r}")
+    settings = settings_for(name, values)
+    factory = SCHEDULERS.get(name)
+    if settings is None:
+        return factory(table, ps, floor, rtt)
+    return factory(table, ps, floor, rtt, settings)
 
 
 def ddnn_threshold(confidence: np.ndarray, local_correct: np.ndarray, cloud_correct: np.ndarray,
@@ -80,37 +121,19 @@ class _Fixed:
         return self.index, -1
 
 
-def _costs(table: PathTable, k: int) -> tuple[float, bool, int, float]:
-    """Path ``k``'s (device ms, local, packets, cloud ms) as Python scalars (fast to predict with)."""
-    return (float(table.device_ms[k]), bool(table.local[k]), int(table.packets[k]),
-            float(table.cloud_ms[k]))
-
-
-def _predict(c: tuple[float, bool, int, float], req: Request, rtt: float) -> float:
-    """Predicted completion time of a path with costs ``c`` (:func:`_costs`) for ``req``: the
-    device queue and its compute; when offloading, the upload after the backlog on opportunities
-    extrapolated from the last one seen every ``gap_ms`` (exact on a constant link), then the RTT
-    and the cloud."""
-    dev_ms, local, packets, cloud_ms = c
-    ready = max(req.t, req.device_free) + dev_ms
-    if local:
-        return ready
-    gap = req.gap_ms
-    if gap == math.inf:
-        return math.inf
-    last = req.last_opportunity
-    first_after_ready = math.floor((ready - last) / gap) + 1  # strictly after, as on the link
-    backlog_end = math.floor((req.t - last) / gap) + req.backlog_packets
-    start = max(first_after_ready, backlog_end + 1)
-    return last + (start + packets - 1) * gap + rtt + cloud_ms
-
-
 def _shallowest_device_exit(table: PathTable, ps: PathSet, floor: float) -> int:
     """The cheapest device path whose top-1 meets ``floor`` (the full model if no exit does)."""
     for p in ps.device_exits:
         if p.accuracy >= floor:
             return table[p.name]
     return table[ps.device_exits[-1].name]
+
+
+def _device_fallbacks(table: PathTable, ps: PathSet, floor: float) -> list[int]:
+    """The device paths (exits, then the full model) whose top-1 meets ``floor``, cheapest first;
+    the full model alone when none does."""
+    ok = [table[p.name] for p in ps.device_exits if p.accuracy >= floor]
+    return ok or [table[ps.device_exits[-1].name]]
 
 
 @SCHEDULERS.register("device-only", label="device only", color="C2", marker="s",
@@ -134,6 +157,11 @@ class DDNN:
         self.confidence = ps.exit_confidence[0]
         self.threshold = ddnn_threshold(self.confidence, ps.device_exits[0].correct,
                                         ps.ddnn_cloud.correct, floor)
+        free = ddnn_threshold(self.confidence, ps.device_exits[0].correct,
+                              ps.ddnn_cloud.correct, 0.0)
+        self.floor_excluded = int(self.threshold > free)
+        # the threshold is calibrated so that the combined answers meet the floor
+        self.certified = {self.local} if self.threshold < math.inf else set()
 
     def fixed(self, images: np.ndarray) -> np.ndarray:
         return np.where(self.confidence[images] >= self.threshold, self.local, self.cloud)
@@ -160,76 +188,118 @@ def static(table: PathTable, ps: PathSet, floor: float, rtt: float) -> Scheduler
     return _Fixed(table[ps.static.name])
 
 
+@dataclass(frozen=True)
+class MCSettings:
+    """Tang's MC scheduler's option: arm the give-up on the cloud path (their default)."""
+
+    give_up: bool = True
+
+
 class MCScheduler:
     """Tang et al.'s MC scheduler on our paths: a device path (the shallowest exit meeting the
     floor) and a cloud path (the paper's static strategy, if its top-1 meets the floor)."""
 
     def __init__(self, table: PathTable, ps: PathSet, floor: float, rtt: float,
-                 priority: str) -> None:
+                 priority: str, settings: MCSettings = MCSettings()) -> None:
+        self.give_up = settings.give_up
         if priority not in ("performance", "energy"):
             raise ValueError(f"priority must be 'performance' or 'energy', got {priority!r}")
         self.rtt, self.priority = rtt, priority
         self.device = _shallowest_device_exit(table, ps, floor)
         self.cloud = table[ps.static.name] if ps.static.accuracy >= floor else None
-        self._device_costs = _costs(table, self.device)
-        self._cloud_costs = _costs(table, self.cloud) if self.cloud is not None else None
+        self._device_costs = table.costs(self.device)
+        self._cloud_costs = table.costs(self.cloud) if self.cloud is not None else None
+        self.floor_excluded = int(self.cloud is None) + int(
+            table.accuracy[self.device] < floor - 1e-12)
 
     def fixed(self, images: np.ndarray) -> None:
         return None
 
     def choose(self, req: Request) -> tuple[int, int]:
-        device_ok = _predict(self._device_costs, req, self.rtt) <= req.deadline
-        cloud_ok = (self.cloud is not None
-                    and _predict(self._cloud_costs, req, self.rtt) <= req.deadline)
+        device_ok = req.in_time(self._device_costs, self.rtt)
+        cloud_ok = self.cloud is not None and req.in_time(self._cloud_costs, self.rtt)
         order = ((self.device, device_ok), (self.cloud, cloud_ok))
         if self.priority == "energy":
             order = order[::-1]
         for k, ok in order:
             if ok:
-                return (k, self.device) if k == self.cloud else (k, -1)
-        return REFUSED, -1
+                return (k, self.device) if k == self.cloud and self.give_up else (k, -1)
+        return DROPPED, -1
 
 
 @SCHEDULERS.register("mc-performance", label="MC scheduler (performance)", color="C0",
-                     marker="^", adaptive=True, contains_static=True)
-def mc_performance(table: PathTable, ps: PathSet, floor: float, rtt: float) -> Scheduler:
-    return MCScheduler(table, ps, floor, rtt, "performance")
+                     marker="^", adaptive=True, contains_static=True, settings=MCSettings)
+def mc_performance(table: PathTable, ps: PathSet, floor: float, rtt: float,
+                   settings: MCSettings = MCSettings()) -> Scheduler:
+    return MCScheduler(table, ps, floor, rtt, "performance", settings)
 
 
 @SCHEDULERS.register("mc-energy", label="MC scheduler (energy)", color="C9", marker="<",
-                     adaptive=True, contains_static=True)
-def mc_energy(table: PathTable, ps: PathSet, floor: float, rtt: float) -> Scheduler:
-    return MCScheduler(table, ps, floor, rtt, "energy")
+                     adaptive=True, contains_static=True, settings=MCSettings)
+def mc_energy(table: PathTable, ps: PathSet, floor: float, rtt: float,
+              settings: MCSettings = MCSettings()) -> Scheduler:
+    return MCScheduler(table, ps, floor, rtt, "energy", settings)
+
+
+@dataclass(frozen=True)
+class DynamicSettings:
+    """The dynamic maximized partition's options (docs/decisions/network.md §14): fall back to a
+    device path when no stored strategy is predicted in time; keep only strategies at least as
+    private as the paper's static one."""
+
+    device_fallback: bool = True
+    at_least_static_privacy: bool = True
+
+
+def dynamic_menu(ps: PathSet, floor: float, at_least_static_privacy: bool = True
+                 ) -> list[ExecutionPath]:
+    """The strategies the dynamic partition chooses among: the searched strategies (every E_b and
+    seed) whose top-1 meets ``floor`` and, if asked, whose P is at least the static strategy's; most
+    private first (ties: fewer bits). The static strategy alone when none qualifies."""
+    cands = [p for p in ps.sweep if p.accuracy >= floor - 1e-12
+             and (not at_least_static_privacy or p.privacy >= ps.static.privacy - 1e-12)]
+    if not any(p.name == ps.static.name for p in cands) and ps.static.accuracy >= floor - 1e-12:
+        cands.append(ps.static)
+    cands = cands or [ps.static]
+    unique = {p.name: p for p in cands}
+    return sorted(unique.values(), key=lambda p: (-p.privacy, p.bits, p.name))
 
 
 class DynamicPartition:
-    """Per request, the most private searched strategy (E_b sweep) meeting the floor that is
-    predicted to meet the deadline; the fastest of them when none is."""
+    """Per request, the most private stored strategy of the menu (:func:`dynamic_menu`) predicted
+    to meet the deadline; else the cheapest device path meeting the floor predicted in time (an
+    exit or the full model); else the request is dropped."""
 
-    def __init__(self, table: PathTable, ps: PathSet, floor: float, rtt: float) -> None:
-        cands = [p for p in ps.sweep if p.accuracy >= floor] or [ps.static]
-        cands.sort(key=lambda p: -p.privacy)
+    def __init__(self, table: PathTable, ps: PathSet, floor: float, rtt: float,
+                 settings: DynamicSettings = DynamicSettings()) -> None:
+        menu = dynamic_menu(ps, floor, settings.at_least_static_privacy)
         self.rtt = rtt
-        self.candidates = [(table[p.name], _costs(table, table[p.name])) for p in cands]
+        self.candidates = [(table[p.name], table.costs(table[p.name])) for p in menu]
+        fallbacks = _device_fallbacks(table, ps, floor) if settings.device_fallback else []
+        self.fallbacks = [(k, table.costs(k)) for k in fallbacks]
+        all_menu = dynamic_menu(ps, 0.0, settings.at_least_static_privacy)
+        self.floor_excluded = len(all_menu) - len(menu) + sum(
+            p.accuracy < floor - 1e-12 for p in ps.device_exits if settings.device_fallback)
 
     def fixed(self, images: np.ndarray) -> None:
         return None
 
     def choose(self, req: Request) -> tuple[int, int]:
-        best, best_t = self.candidates[0][0], math.inf
         for k, c in self.candidates:
-            done = _predict(c, req, self.rtt)
-            if done <= req.deadline:
+            if req.in_time(c, self.rtt):
                 return k, -1
-            if done < best_t:
-                best, best_t = k, done
-        return best, -1
+        for k, c in self.fallbacks:
+            if req.in_time(c, self.rtt):
+                return k, -1
+        return DROPPED, -1
 
 
 @SCHEDULERS.register("dynamic-partition", label="dynamic maximized partition", color="C5",
-                     marker="*", adaptive=True, contains_static=True)
-def dynamic_partition(table: PathTable, ps: PathSet, floor: float, rtt: float) -> Scheduler:
-    return DynamicPartition(table, ps, floor, rtt)
+                     marker="*", adaptive=True, contains_static=True, settings=DynamicSettings)
+def dynamic_partition(table: PathTable, ps: PathSet, floor: float, rtt: float,
+                      settings: DynamicSettings = DynamicSettings()) -> Scheduler:
+    return DynamicPartition(table, ps, floor, rtt, settings)
 
 
-__all__ = ["SCHEDULERS", "Scheduler", "ddnn_threshold", "MCScheduler", "DynamicPartition", "DDNN"]
+__all__ = ["SCHEDULERS", "Scheduler", "settings_for", "make", "ddnn_threshold", "MCScheduler",
+           "MCSettings", "DynamicPartition", "DynamicSettings", "dynamic_menu", "DDNN"]

@@ -9,7 +9,11 @@ picks an execution path per request (:mod:`.schedulers`); two FIFO resources ser
   opportunities of the trace; a transfer can only use opportunities after its data is ready.
 
 The cloud serves every request at once (no queue). The answer of an offloaded request arrives
-``RTT + cloud compute`` after its last packet. A scheduler may arm a *give-up* (Tang et al.'s
+``RTT + cloud compute`` after its last packet. With ``Scenario.bounded`` (the default), the queues
+are bounded by the deadline (docs/decisions/network.md §13): a request whose chosen path is not
+predicted to meet its deadline is *dropped* at admission (a miss that occupies nothing), and an
+upload whose answer can no longer arrive in time leaves the send buffer at that moment (*expired*,
+a miss; its unsent packets never delay the next request). A scheduler may arm a *give-up* (Tang et al.'s
 MC scheduler): if no answer has come by ``deadline - fallback time`` and the rest of the upload is
 not predicted (from what the device saw of the link) to make the deadline, the unsent rest is
 dropped at that moment and the device runs the fallback path.
@@ -38,7 +42,7 @@ from .constants import (DEADLINE_MS, FRAME_RATE_HZ, GPU_UTILISATION, PACKET_BITS
 from .link import Link
 from .paths import ExecutionPath, PathSet
 
-REFUSED = -1  # a scheduler's answer when no path can meet the request's constraints
+DROPPED = -1  # a request dropped at admission: no path of its scheduler can meet its deadline
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,7 @@ class Scenario:
     prediction_window_ms: float = PREDICTION_WINDOW_MS
     utilisation: float = GPU_UTILISATION
     image_seed: int = 0
+    bounded: bool = True  # drop at admission and expire stale uploads (docs/decisions/network.md §13)
 
     @property
     def network(self) -> NetworkType:
@@ -112,11 +117,31 @@ class PathTable:
     def from_set(cls, ps: PathSet, utilisation: float = GPU_UTILISATION) -> "PathTable":
         return cls.build(ps.all_paths(), utilisation)
 
+    @property
+    def accuracy(self) -> np.ndarray:
+        """Each path's top-1 on the test split (its mean correctness)."""
+        return self.correct.mean(axis=1)
+
+    def costs(self, k: int) -> "PathCosts":
+        """Path ``k``'s costs as Python scalars (fast to predict with)."""
+        return PathCosts(float(self.device_ms[k]), bool(self.local[k]), int(self.packets[k]),
+                         float(self.cloud_ms[k]))
+
     def __getitem__(self, name: str) -> int:
         try:
             return self.index[name]
         except KeyError:
             raise ValueError(f"no path {name!r}; known: {', '.join(self.index)}") from None
+
+
+@dataclass(frozen=True)
+class PathCosts:
+    """What predicting a path's completion needs: device ms, local or not, packets, cloud ms."""
+
+    device_ms: float
+    local: bool
+    packets: int
+    cloud_ms: float
 
 
 @dataclass
@@ -135,6 +160,27 @@ class Request:
     @property
     def rate_pkts_per_ms(self) -> float:
         return 1.0 / self.gap_ms
+
+    def predict(self, c: PathCosts, rtt: float) -> float:
+        """Predicted completion time of a path with costs ``c``: the device queue and its compute;
+        when offloading, the upload behind the backlog on opportunities extrapolated every
+        ``gap_ms`` from the last one seen (exact on a constant link), then the RTT and the cloud
+        (docs/decisions/network.md §6). The one prediction rule of schedulers and admission."""
+        ready = max(self.t, self.device_free) + c.device_ms
+        if c.local:
+            return ready
+        gap = self.gap_ms
+        if gap == math.inf:
+            return math.inf
+        last = self.last_opportunity
+        first_after_ready = math.floor((ready - last) / gap) + 1  # strictly after, as on the link
+        backlog_end = math.floor((self.t - last) / gap) + self.backlog_packets
+        start = max(first_after_ready, backlog_end + 1)
+        return last + (start + c.packets - 1) * gap + rtt + c.cloud_ms
+
+    def in_time(self, c: PathCosts, rtt: float) -> bool:
+        """Is a path with costs ``c`` predicted to answer by the deadline?"""
+        return self.predict(c, rtt) <= self.deadline + 1e-9
 
 
 def link_monitor(link: Link, t: np.ndarray, window_ms: float) -> tuple[np.ndarray, np.ndarray]:
@@ -164,82 +210,100 @@ class Outcome:
     scheduler: str
     link: str
     network: str
-    qor: float
-    floor: float  # absolute accuracy floor (qor x the full model's top-1)
+    floor: float  # absolute accuracy floor (nan: none)
     arrival: np.ndarray
-    finish: np.ndarray  # nan: refused
-    chosen: np.ndarray  # path chosen at arrival (REFUSED: none)
+    finish: np.ndarray  # nan: dropped or expired (no answer)
+    chosen: np.ndarray  # path chosen at arrival (DROPPED: none)
     answered_by: np.ndarray  # path whose answer counts (the fallback after a give-up)
     device_part_ms: np.ndarray
     cloud_part_ms: np.ndarray
     on_time: np.ndarray
-    success: np.ndarray  # expected: on_time x correctness
+    success: np.ndarray  # expected: on_time x correctness x (the path meets the floor)
     energy_mj: np.ndarray
     privacy: np.ndarray  # P of what left the device (nan: nothing did)
     raw_left: np.ndarray
     gave_up: np.ndarray
-    point: np.ndarray  # blocks run on the device by the chosen path (-1 raw image, -2 refused)
+    expired: np.ndarray  # admitted, but the upload left the send buffer unfinished (a miss)
+    below_floor: np.ndarray  # answered by a path whose top-1 is below the floor (a failure)
+    point: np.ndarray  # blocks run on the device by the chosen path (-1 raw image, -2 dropped)
     deadline_ms: float
+    floor_bound: bool = False  # the floor excluded a path of the scheduler or failed an answer
 
     @property
     def latency(self) -> np.ndarray:
         return self.finish - self.arrival
 
     @property
-    def refused(self) -> np.ndarray:
-        return self.chosen == REFUSED
+    def dropped(self) -> np.ndarray:
+        return self.chosen == DROPPED
 
     def summary(self) -> dict:
         """One row of the results table."""
-        served = ~self.refused
-        lat = self.latency[served]
+        answered = ~np.isnan(self.finish)
+        lat = self.latency[answered]
         sent = ~np.isnan(self.privacy)
+        served = ~self.dropped
         net = self.latency - self.device_part_ms - self.cloud_part_ms
+        some = bool(lat.size)
         return {
             "scheduler": self.scheduler, "trace": self.link, "network": self.network,
-            "qor": self.qor, "accuracy_floor": self.floor, "requests": int(self.arrival.size),
+            "accuracy_floor": self.floor, "floor_bound": bool(self.floor_bound),
+            "requests": int(self.arrival.size),
             "deadline_miss_share": float(1 - self.on_time.mean()),
-            "refused_share": float(self.refused.mean()),
+            "dropped_share": float(self.dropped.mean()),
+            "expired_share": float(self.expired.mean()),
+            "below_floor_share": float(self.below_floor.mean()),
             "success_share": float(self.success.mean()),
             "e3_per_mj": costs.effective_energy_efficiency(self.success, self.energy_mj),
             "mean_energy_mj": float(self.energy_mj.mean()),
-            "mean_latency_ms": float(lat.mean()) if lat.size else float("nan"),
-            "p95_latency_ms": float(np.percentile(lat, 95)) if lat.size else float("nan"),
-            "mean_device_ms": float(self.device_part_ms[served].mean()) if lat.size else float("nan"),
-            "mean_network_ms": float(net[served].mean()) if lat.size else float("nan"),
-            "mean_cloud_ms": float(self.cloud_part_ms[served].mean()) if lat.size else float("nan"),
+            "mean_latency_ms": float(lat.mean()) if some else float("nan"),
+            "p95_latency_ms": float(np.percentile(lat, 95)) if some else float("nan"),
+            "mean_device_ms": float(self.device_part_ms[answered].mean()) if some else float("nan"),
+            "mean_network_ms": float(net[answered].mean()) if some else float("nan"),
+            "mean_cloud_ms": float(self.cloud_part_ms[answered].mean()) if some else float("nan"),
             "mean_privacy": float(self.privacy[sent].mean()) if sent.any() else float("nan"),
             "sent_share": float(sent.mean()),
             "raw_image_share": float(self.raw_left.mean()),
-            "local_share": float((served & ~sent).mean()),
+            "local_share": float((served & ~self.expired & ~sent).mean()),
             "gave_up_share": float(self.gave_up.mean()),
         }
 
 
-def _assemble(scheduler: str, sc: Scenario, qor: float, floor: float, table: PathTable,
+def _assemble(scheduler: str, sc: Scenario, floor: float, table: PathTable,
               arrival: np.ndarray, images: np.ndarray, chosen: np.ndarray, answered: np.ndarray,
               finish: np.ndarray, device_part: np.ndarray, cloud_part: np.ndarray,
-              energy: np.ndarray, sent_any: np.ndarray, gave_up: np.ndarray) -> Outcome:
-    served = chosen != REFUSED
+              energy: np.ndarray, sent_any: np.ndarray, gave_up: np.ndarray,
+              expired: np.ndarray, meets_floor: np.ndarray | None) -> Outcome:
+    served = chosen != DROPPED
     safe = np.where(served, answered, 0)
-    on_time = served & (finish <= arrival + sc.deadline_ms + 1e-9)
-    success = np.where(on_time, table.correct[safe, images], 0.0)
+    on_time = served & ~expired & (finish <= arrival + sc.deadline_ms + 1e-9)
+    if meets_floor is None:
+        meets_floor = (np.ones(len(table.device_ms), bool) if math.isnan(floor)
+                       else table.accuracy >= floor - 1e-12)
+    meets = np.asarray(meets_floor, bool)[safe]
+    below = served & ~expired & ~meets
+    success = np.where(on_time & meets, table.correct[safe, images], 0.0)
     privacy = np.where(served & sent_any, table.privacy[np.where(served, chosen, 0)], np.nan)
     raw_left = served & sent_any & table.raw_image[np.where(served, chosen, 0)]
     point = np.where(served, table.point[np.where(served, chosen, 0)], -2)
-    return Outcome(scheduler, sc.link.name, sc.link.network, qor, floor, arrival, finish, chosen,
+    return Outcome(scheduler, sc.link.name, sc.link.network, floor, arrival, finish, chosen,
                    answered, device_part, cloud_part, on_time, success, energy, privacy, raw_left,
-                   gave_up, point, sc.deadline_ms)
+                   gave_up, expired, below, point, sc.deadline_ms)
 
 
 def run_fixed(choice: np.ndarray, table: PathTable, sc: Scenario, *, scheduler: str = "fixed",
-              qor: float = float("nan"), floor: float = float("nan"),
-              images: np.ndarray | None = None) -> Outcome:
-    """The vectorised engine: every request's path is given (no refusal, no give-up).
+              floor: float = float("nan"), images: np.ndarray | None = None,
+              meets_floor: np.ndarray | None = None) -> Outcome:
+    """The vectorised engine for unbounded queues (``sc.bounded`` False): every request's path is
+    given (no drop, no give-up, no expiry). ``meets_floor`` (per path): whose answers count
+    toward success under ``floor`` (default: a path's top-1 >= ``floor``; Tang et al.'s QoR).
 
     Device: ``ready_i = max_k<=i (a_k + sum_{l=k..i} d_l)`` (a FIFO queue as a max-plus scan);
     uplink: ``last_i = C_i - 1 + max_k<=i (n_le(ready_k) - C_{k-1})`` over the offloaded requests
     in order, ``C`` the cumulative packet counts (opportunity indices, :class:`.link.Link`)."""
+    if sc.bounded:
+        raise ValueError("run_fixed simulates unbounded queues only; pass a Scenario with "
+                         "bounded=False, or use run_adaptive for bounded queues")
     arrival = sc.arrivals()
     n = arrival.size
     images = sc.images(n, table.correct.shape[1]) if images is None else images
@@ -265,8 +329,9 @@ def run_fixed(choice: np.ndarray, table: PathTable, sc: Scenario, *, scheduler: 
         energy[idx] += costs.radio_mj(sc.network, table.bits[choice[idx]], busy)
         cloud_part[idx] = table.cloud_ms[choice[idx]]
         finish[idx] = sent + sc.rtt + cloud_part[idx]
-    return _assemble(scheduler, sc, qor, floor, table, arrival, images, choice, choice, finish,
-                     ready - arrival, cloud_part, energy, off, np.zeros(n, bool))
+    return _assemble(scheduler, sc, floor, table, arrival, images, choice, choice, finish,
+                     ready - arrival, cloud_part, energy, off, np.zeros(n, bool),
+                     np.zeros(n, bool), meets_floor)
 
 
 def _still_in_time(link: Link, at: float, first: int, packets: int, last_sent: float,
@@ -284,20 +349,24 @@ def _still_in_time(link: Link, at: float, first: int, packets: int, last_sent: f
 
 
 def run_adaptive(sched, table: PathTable, sc: Scenario, *, scheduler: str = "adaptive",
-                 qor: float = float("nan"), floor: float = float("nan"),
-                 images: np.ndarray | None = None) -> Outcome:
+                 floor: float = float("nan"), images: np.ndarray | None = None,
+                 meets_floor: np.ndarray | None = None) -> Outcome:
     """The per-request engine: ``sched.choose(Request) -> (path, fallback)`` (``fallback`` < 0:
-    no give-up; ``path`` = :data:`REFUSED`: the request is refused)."""
+    no give-up; ``path`` = :data:`DROPPED`: the scheduler drops the request). With
+    ``sc.bounded``, a chosen path not predicted (:meth:`Request.predict`) to meet the deadline is
+    dropped at admission, and an upload still unsent when its answer can no longer arrive in time
+    (``deadline - RTT - cloud ms``) leaves the send buffer then (docs/decisions/network.md §13)."""
     arrival = sc.arrivals()
     n = arrival.size
     images = sc.images(n, table.correct.shape[1]) if images is None else images
     last_seen, gaps = (a.tolist() for a in link_monitor(sc.link, arrival, sc.prediction_window_ms))
-    link, net, rtt, deadline = sc.link, sc.network, sc.rtt, sc.deadline_ms
+    link, net, rtt, deadline, bounded = sc.link, sc.network, sc.rtt, sc.deadline_ms, sc.bounded
     period, per_period = link.period_ms, link.per_period
     schedule = link.schedule_ms.tolist()
     dev_ms, cl_ms = table.device_ms.tolist(), table.cloud_ms.tolist()
     packets, bits = table.packets.tolist(), table.bits.tolist()
     dev_mj, local = table.device_mj.tolist(), table.local.tolist()
+    path_costs = [table.costs(k) for k in range(len(dev_ms))]
     alpha, beta = net.alpha_mj_per_mbit / 1e6, net.beta_mw / 1e3
 
     def count_le(t: float) -> int:
@@ -308,23 +377,29 @@ def run_adaptive(sched, table: PathTable, sc: Scenario, *, scheduler: str = "ada
         q, r = divmod(j, per_period)
         return q * period + schedule[r]
 
-    chosen = np.full(n, REFUSED, dtype=np.int64)
-    answered = np.full(n, REFUSED, dtype=np.int64)
+    chosen = np.full(n, DROPPED, dtype=np.int64)
+    answered = np.full(n, DROPPED, dtype=np.int64)
     finish = np.full(n, np.nan)
     device_part = np.zeros(n)
     cloud_part = np.zeros(n)
     energy = np.zeros(n)
     sent_any = np.zeros(n, bool)
     gave_up = np.zeros(n, bool)
+    expired = np.zeros(n, bool)
     dev_free, link_next, last_sent = 0.0, 0, -math.inf
+    uploads: list[tuple[int, int, float]] = []  # in the send buffer: (first slot, packets, leaves at)
     req = Request(0, 0.0, 0.0, 0, 0.0, math.inf, 0, 0.0)
     for i in range(n):
         t = float(arrival[i])
+        now = count_le(t)
+        uploads = [u for u in uploads if u[2] > t and u[0] + u[1] > now]
         req.i, req.t, req.deadline, req.image = i, t, t + deadline, int(images[i])
         req.last_opportunity, req.gap_ms, req.device_free = last_seen[i], gaps[i], dev_free
-        req.backlog_packets = max(0, link_next - count_le(t))
+        req.backlog_packets = sum(min(u[1], u[0] + u[1] - max(now, u[0])) for u in uploads)
         k, fb = sched.choose(req)
-        if k == REFUSED:
+        if k != DROPPED and bounded and not req.in_time(path_costs[k], rtt):
+            k = DROPPED  # admission: the deadline can no longer be met
+        if k == DROPPED:
             continue
         chosen[i] = answered[i] = k
         ready = max(t, dev_free) + dev_ms[k]
@@ -337,12 +412,14 @@ def run_adaptive(sched, table: PathTable, sc: Scenario, *, scheduler: str = "ada
         t_sent = time_of(j_end)
         done = t_sent + rtt + cl_ms[k]
         give_up_at = t + deadline - dev_ms[fb] if fb >= 0 else math.inf
+        expire_at = t + deadline - rtt - cl_ms[k] if bounded else math.inf
         if done > give_up_at and not _still_in_time(link, give_up_at, j0, packets[k], t_sent,
                                                     rtt + cl_ms[k], t + deadline,
                                                     sc.prediction_window_ms):
             # Tang's give-up: drop the unsent rest, run the fallback locally
             sent = min(max(count_le(give_up_at) - j0, 0), packets[k])
             link_next = j0 + sent
+            uploads.append((j0, packets[k], give_up_at))
             busy = max(0.0, min(give_up_at, t_sent) - max(ready, last_sent))
             if sent:
                 last_sent = time_of(j0 + sent - 1)
@@ -353,12 +430,24 @@ def run_adaptive(sched, table: PathTable, sc: Scenario, *, scheduler: str = "ada
             finish[i], answered[i], gave_up[i], sent_any[i] = f_ready, fb, True, sent > 0
             device_part[i] = (ready - t) + (f_ready - max(give_up_at, ready))
             continue
+        if t_sent > expire_at:
+            # the answer can no longer arrive in time: the unsent rest leaves the buffer
+            sent = min(max(count_le(expire_at) - j0, 0), packets[k])
+            link_next = j0 + sent
+            uploads.append((j0, packets[k], expire_at))
+            busy = max(0.0, expire_at - max(ready, last_sent))
+            if sent:
+                last_sent = time_of(j0 + sent - 1)
+            energy[i] = dev_mj[k] + alpha * min(bits[k], sent * PACKET_BITS) + beta * busy
+            expired[i], sent_any[i], device_part[i] = True, sent > 0, ready - t
+            continue
         busy = t_sent - max(ready, last_sent)
         link_next, last_sent = j_end + 1, t_sent
+        uploads.append((j0, packets[k], math.inf))
         energy[i] = dev_mj[k] + alpha * bits[k] + beta * busy
         finish[i], device_part[i], cloud_part[i], sent_any[i] = done, ready - t, cl_ms[k], True
-    return _assemble(scheduler, sc, qor, floor, table, arrival, images, chosen, answered, finish,
-                     device_part, cloud_part, energy, sent_any, gave_up)
+    return _assemble(scheduler, sc, floor, table, arrival, images, chosen, answered, finish,
+                     device_part, cloud_part, energy, sent_any, gave_up, expired, meets_floor)
 
 
 def outcomes_frame(outcomes: Sequence[Outcome]) -> pd.DataFrame:
@@ -366,5 +455,5 @@ def outcomes_frame(outcomes: Sequence[Outcome]) -> pd.DataFrame:
     return pd.DataFrame([o.summary() for o in outcomes])
 
 
-__all__ = ["REFUSED", "Scenario", "PathTable", "Request", "Outcome", "link_monitor", "run_fixed",
-           "run_adaptive", "outcomes_frame"]
+__all__ = ["DROPPED", "Scenario", "PathTable", "PathCosts", "Request", "Outcome", "link_monitor",
+           "run_fixed", "run_adaptive", "outcomes_frame"]

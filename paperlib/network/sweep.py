@@ -14,10 +14,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from ..infra import config
+from ..infra import config, io
 from ..method.constants import ENERGY_BOUND_MJ
 from ..method.profiles import Profile, SweepPlan, resolve_profile
 from .. import search
+from ..search.result import RESULT_FILE, load_result
 
 log = logging.getLogger(__name__)
 
@@ -53,4 +54,47 @@ def run_sweep(model: str, profile: str | Profile | None = None, *,
     return results
 
 
-__all__ = ["SweepPlan", "sweep_plan", "sweep_dir", "run_sweep"]
+def stored_results(model: str, profile: str | Profile | None = None, *,
+                   hardware: str | None = None, dataset: str | None = None) -> list:
+    """Every search result already stored under ``results/<profile>/`` for ``model`` (any E_b and
+    seed: the multi-seed, multi-bound searches of notebooks 04 and 07 as much as the sweep's), on
+    the same ``hardware`` description and data set when given; sorted by (E_b, seed, folder). A
+    file that cannot be read is skipped with a warning: the menu degrades to what exists
+    (docs/decisions/network.md §14)."""
+    prof = resolve_profile(profile)
+    root = config.results_dir() / prof.name
+    found = []
+    for path in sorted(root.rglob(RESULT_FILE)) if root.is_dir() else []:
+        try:
+            r = load_result(path)
+        except (OSError, ValueError, KeyError, TypeError, io.DamagedFileError) as exc:
+            log.warning("menu of %s: %s skipped (%s)", model, path, exc)
+            continue
+        if r.model != model or r.profile != prof.name or not r.best:
+            continue
+        if hardware is not None and r.settings.get("hardware") != hardware:
+            continue
+        if dataset is not None and r.dataset != dataset:
+            continue
+        found.append(r)
+    return sorted(found, key=lambda r: (r.energy_bound, r.seed, r.out_dir))
+
+
+def menu_results(model: str, profile: str | Profile | None = None, *, progress: bool = False,
+                 context=None) -> list:
+    """The sweep's results (:func:`run_sweep`) and every other stored result of ``model`` on the
+    same hardware and data set (:func:`stored_results`), one per (E_b, seed), the sweep's first."""
+    results = run_sweep(model, profile, progress=progress, context=context)
+    if not results:
+        return results
+    ref = results[0]
+    seen = {(r.energy_bound, r.seed) for r in results}
+    for r in stored_results(model, profile, hardware=ref.settings.get("hardware"),
+                            dataset=ref.dataset):
+        if (r.energy_bound, r.seed) not in seen:
+            seen.add((r.energy_bound, r.seed))
+            results.append(r)
+    return results
+
+
+__all__ = ["SweepPlan", "sweep_plan", "sweep_dir", "run_sweep", "stored_results", "menu_results"]

@@ -192,7 +192,7 @@ def network(t: Tables) -> str:
     p = t["nb10_paths"]
     lines = []
     for model, rows in p.groupby("model", sort=False):
-        s = rows[rows["path"] == "searched-eb0.35"]
+        s = rows[rows["path"].isin(("searched-eb0.35", "searched-eb0.35-seed0"))]
         full = rows[rows["path"] == "device-full"]
         if s.empty or full.empty:
             continue
