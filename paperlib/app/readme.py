@@ -14,28 +14,21 @@ but the committed one).
 from __future__ import annotations
 
 import argparse
-import itertools
 import re
 import sys
 from pathlib import Path
-from typing import Iterable
 
 import pandas as pd
 
 from ..infra import config
 from ..studies import summaries
-from ..studies.numbers import UNIT_SCALES
+from ..studies.number_sources import unsourced_numbers
 
 README = config.REPO_ROOT / "README.md"
 FIGURES = config.REPO_ROOT / "figures"
 BLOCKS_FILE = "README-blocks.md"
 _BLOCK = re.compile(r"<!-- generated:(?P<name>[\w-]+) -->\n(?P<body>.*?)\n?<!-- /generated:(?P=name) -->",
                     re.S)
-# text that holds digits but no measured number: citations, code, years of references
-_NOT_DATA = re.compile(r"`[^`]*`|\b(?:Eqs?|Tables?|Figs?|Algorithm|Alg)\.? ?\d+(?:[–-]\d+)?"
-                       r"|et al\.,? \d{4}|§ ?\d+")
-_NUMBER = re.compile(r"(?:(?<![\w.])([+−-])|(?<![\w.+−-]))(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(?![\w.]\d)"
-                     r"(?:\s?(%|pp|µJ|mJ|min|s|h)(?!\w))?")
 _SIGNED_PERCENT = re.compile(r"[+−]\d[\d.,]*\s?%")
 
 
@@ -60,61 +53,6 @@ def refresh(text: str, figures: Path = FIGURES) -> str:
 def cited_tables(body: str) -> list[str]:
     """The tables a block cites (``figures/<name>.csv``)."""
     return re.findall(r"figures/([\w-]+)\.csv", body)
-
-
-def _candidates(df: pd.DataFrame) -> tuple[list[float], list[float]]:
-    """The values a written number may come from: the cells (and numbers inside text cells),
-    means by each text column, counts of distinct values; and differences within a column."""
-    values: list[float] = [float(len(df))]
-    diffs: list[float] = []
-    num = df.select_dtypes("number")
-    texts = [c for c in df.columns if c not in num.columns]
-    for c in num.columns:
-        col = num[c].dropna().astype(float)
-        values += col.tolist() + [col.mean()] if len(col) else []
-        diffs += [a - b for a, b in itertools.permutations(col.unique().tolist(), 2)]
-    for c in df.columns:
-        values.append(float(df[c].nunique()))
-    for c in texts:
-        for cell in df[c].dropna().astype(str):
-            values += [float(x) for x in re.findall(r"\d+(?:\.\d+)?", cell)]
-        if len(num.columns):
-            values += num.groupby(df[c]).mean().to_numpy().ravel().tolist()
-    return values, diffs
-
-
-def _written(value: float, decimals: int) -> str:
-    """``value`` at ``decimals`` decimals, with no negative zero."""
-    text = f"{value:.{decimals}f}"
-    return text[1:] if text.startswith("-") and float(text) == 0 else text
-
-
-def _found(written: float, decimals: int, unit: str, signed: bool,
-           values: list[float], diffs: list[float]) -> bool:
-    """Whether a number written with ``decimals`` decimals and ``unit`` rounds from a value of
-    the pool (differences for a signed number or percentage points, cells otherwise)."""
-    pool = diffs if (signed or unit == "pp") else values
-    target = _written(written, decimals)
-    return any(v == v and _written(v * scale, decimals) == target
-               for scale in UNIT_SCALES.get(unit, (1.0,)) for v in pool)
-
-
-def unsourced_numbers(body: str, tables: Iterable[pd.DataFrame]) -> list[str]:
-    """Every number of ``body`` not found, at its rounding and unit, in one of ``tables``."""
-    values: list[float] = []
-    diffs: list[float] = []
-    for df in tables:
-        v, d = _candidates(df)
-        values += v
-        diffs += d
-    text = _NOT_DATA.sub(" ", body)
-    missing = []
-    for m in _NUMBER.finditer(text):
-        sign, whole, frac, unit = m[1] or "", m[2], m[3] or "", m[4] or ""
-        written = float((("-" if sign in "−-" and sign else "") + whole.replace(",", "") + frac))
-        if not _found(written, len(frac) - 1 if frac else 0, unit, sign == "+", values, diffs):
-            missing.append(m[0].strip())
-    return missing
 
 
 def problems(text: str, figures: Path = FIGURES) -> list[str]:
