@@ -1,5 +1,5 @@
 """paperlib.studies.training_controls: privacy vs training progress with an untrained row per model
-(docs/decisions/attacks.md §13) and learning curves (docs/decisions/reporting.md §9)."""
+(docs/decisions/attacks.md §13) and learning curves (docs/decisions/reporting.md §10)."""
 
 from __future__ import annotations
 

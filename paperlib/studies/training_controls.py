@@ -13,7 +13,7 @@ measured at random initialisation (epoch 0, from the training seed), at intermed
 The points: those an attack paper reported for the model (He et al.'s conv11, ReLU22, ReLU32 for
 cifar10cnn), else three block points spread shallow … deep (``analysis.pick_points``).
 :func:`learning_curves` and :func:`plot_learning_curves` show each checkpoint's per-epoch train
-loss and test top-1 (docs/decisions/reporting.md §9).
+loss and test top-1 (docs/decisions/reporting.md §10).
 """
 
 from __future__ import annotations
