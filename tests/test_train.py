@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -314,3 +315,36 @@ def test_a_damaged_snapshot_is_refused(tiny_profile, tmp_path):
     with pytest.raises(train.CheckpointCorrupted, match="damaged"):
         train.load_or_train_snapshot("vgg11", tiny_profile, 1, checkpoint_root=tmp_path,
                                      allow_partial=True, progress=False)
+
+
+def test_recipes_added_fields_keep_older_checkpoints_valid():
+    smoke = profiles.get_profile("smoke")
+    for model in ("vgg11", "cifar10cnn"):  # smoke's recipes are unchanged: their request too
+        record = train.recipe_record(smoke.recipe(model))
+        assert "schedule" not in record and "augment" not in record
+    cosine = TrainRecipe(epochs=2, schedule="cosine", augment=False)
+    assert train.recipe_record(cosine)["schedule"] == "cosine" and train.recipe_record(cosine)["augment"] is False
+    with pytest.raises(ValueError, match="schedule='step'"):
+        TrainRecipe(epochs=2, schedule="step")
+    quick = profiles.get_profile("quick")
+    assert all(quick.recipe(m).label_smoothing == 0.1 for m in ("vgg11", "resnet18", "cifar10cnn", "mobilenet"))
+
+
+def test_lr_schedules_follow_the_recipe():
+    net = torch.nn.Linear(2, 2)
+
+    def rates(recipe, steps=4):
+        opt = torch.optim.SGD(net.parameters(), lr=recipe.lr)
+        sched = train.lr_schedule(opt, recipe, steps)
+        out = []
+        for _ in range(steps * recipe.epochs):
+            out.append(opt.param_groups[0]["lr"])
+            opt.step()
+            sched.step()
+        return out
+
+    cos = rates(TrainRecipe(epochs=2, lr=0.1, schedule="cosine"))
+    assert cos[0] == pytest.approx(0.1) and all(a > b for a, b in zip(cos, cos[1:]))
+    assert cos[-1] == pytest.approx(0.1 * (1 + np.cos(np.pi * 7 / 8)) / 2)
+    one = rates(TrainRecipe(epochs=2, lr=0.1))
+    assert 0.09 < max(one) <= 0.1 + 1e-12 and one[0] < 0.1 / 5  # one-cycle warms up to its peak

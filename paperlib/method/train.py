@@ -36,7 +36,7 @@ from . import data, graph, models
 from .device import plan_for, resident, resolve
 from ..infra.checkpoint import (CheckpointCorrupted, CheckpointError, CheckpointFiles, CheckpointMismatch, LegacyCheckpoint)
 from ..infra import checkpoint as ckpt
-from .profiles import Profile, TrainRecipe, resolve_profile
+from .profiles import RECIPE_FIELDS_SINCE_CURVES, Profile, TrainRecipe, resolve_profile
 
 log = logging.getLogger(__name__)
 
@@ -169,9 +169,27 @@ def training_data(model: str, prof: Profile, dataset: str | None = None, seed: i
     return train_ds, test_ds
 
 
+def recipe_record(recipe: TrainRecipe) -> dict:
+    """The recipe as a checkpoint records it: every field, except those added since checkpoints
+    recorded recipes when they hold their former behaviour (``RECIPE_FIELDS_SINCE_CURVES``), so
+    that older checkpoints stay valid (docs/decisions/reporting.md §11)."""
+    return {k: v for k, v in dataclasses.asdict(recipe).items()
+            if not (k in RECIPE_FIELDS_SINCE_CURVES and v == RECIPE_FIELDS_SINCE_CURVES[k])}
+
+
+def lr_schedule(optimizer: torch.optim.Optimizer, recipe: TrainRecipe,
+                steps_per_epoch: int) -> torch.optim.lr_scheduler.LRScheduler:
+    """The recipe's per-step learning-rate schedule: one-cycle peaking at ``recipe.lr``, or cosine
+    annealing from ``recipe.lr`` to 0 over every step of the recipe."""
+    total = steps_per_epoch * recipe.epochs
+    if recipe.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
+    return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=recipe.lr, total_steps=total)
+
+
 def _request(model: str, prof: Profile, dataset: str, seed: int, provenance: str) -> dict:
     return {"arch": model, "dataset": dataset, "num_classes": data.spec(dataset).num_classes,
-            "profile": prof.name, "recipe": dataclasses.asdict(prof.recipe(model)), "seed": seed,
+            "profile": prof.name, "recipe": recipe_record(prof.recipe(model)), "seed": seed,
             "data": provenance}
 
 
@@ -208,7 +226,8 @@ def _train(net: nn.Module, recipe: TrainRecipe, train_ds: data.CifarArrays, seed
            request: dict | None = None, *, test_ds: data.CifarArrays | None = None,
            stop_after: int | None = None,
            on_epoch: Callable[[int, nn.Module, dict], None] | None = None) -> tuple[float, dict]:
-    """The training recipe: SGD (Nesterov, momentum 0.9) with a one-cycle learning rate.
+    """The training recipe: SGD (Nesterov, momentum 0.9) with its learning-rate schedule
+    (:func:`lr_schedule`).
     Saves its state after every epoch to ``state_path`` and resumes from it. Returns the seconds
     of training and the learning curve (per epoch: mean train loss, and top-1 on ``test_ds`` when
     given). ``stop_after``: stop after that many epochs (the schedule stays the recipe's, so the
@@ -217,8 +236,7 @@ def _train(net: nn.Module, recipe: TrainRecipe, train_ds: data.CifarArrays, seed
     steps = -(-len(train_ds) // recipe.batch_size)
     optimizer = torch.optim.SGD(net.parameters(), lr=recipe.lr, momentum=0.9, nesterov=True,
                                 weight_decay=recipe.weight_decay)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=recipe.lr,
-                                                    total_steps=steps * recipe.epochs)
+    scheduler = lr_schedule(optimizer, recipe, steps)
     start, seconds = 0, 0.0
     curve: dict[str, list] = {"epoch": [], "train_loss": [], "test_top1": []}
     state = _load_state(state_path, request, device)
@@ -238,7 +256,7 @@ def _train(net: nn.Module, recipe: TrainRecipe, train_ds: data.CifarArrays, seed
     for epoch in range(start, end):
         t0 = time.perf_counter()
         batch_iter = data.batches(train_on_device, recipe.batch_size, shuffle=True,
-                                    augment_images=True, seed=seed * 1000 + epoch)
+                                    augment_images=recipe.augment, seed=seed * 1000 + epoch)
         loss = fit(net, batch_iter, optimizer, scheduler, label_smoothing=recipe.label_smoothing,
                    device=device, progress=bar, forward=forward)
         seconds += time.perf_counter() - t0
@@ -467,4 +485,5 @@ def adopt_checkpoint(path: str | Path, *, profile: str | Profile | None = None,
 __all__ = ["CheckpointError", "CheckpointMismatch", "CheckpointCorrupted", "LegacyCheckpoint",
            "default_device", "checkpoint_dir", "checkpoint_path", "top1", "fit", "finetune",
            "training_data", "load_or_train", "adopt_checkpoint", "snapshot_path",
-           "load_or_train_snapshot", "learning_curve", "SNAPSHOTS"]
+           "load_or_train_snapshot", "learning_curve", "SNAPSHOTS", "recipe_record",
+           "lr_schedule"]
