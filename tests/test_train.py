@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -259,3 +260,91 @@ def test_truncated_training_state_is_named(tiny_profile, tmp_path):
     with pytest.raises(io.DamagedFileError) as err:
         _train_tiny(tiny_profile, tmp_path)
     assert str(state) in str(err.value) and "delete it" in str(err.value)
+
+
+def test_training_records_its_learning_curve(tiny_profile, tmp_path):
+    _, meta = train.load_or_train("vgg11", tiny_profile, checkpoint_root=tmp_path,
+                                  allow_partial=True, progress=False)
+    rows = train.learning_curve(meta)
+    assert [r["epoch"] for r in rows] == [1, 2]
+    assert all(r["train_loss"] > 0 and 0.0 <= r["test_top1"] <= 1.0 for r in rows)
+    assert rows[-1]["test_top1"] == meta["accuracy"]  # the last epoch's top-1 is the recorded one
+    assert train.learning_curve({k: v for k, v in meta.items() if k != "curve"}) == []  # not recorded
+    with pytest.raises(ValueError, match="curve"):
+        train.learning_curve({"curve": {"epoch": [1], "train_loss": []}})
+
+
+def test_snapshots_are_the_full_training_at_that_epoch(tiny_profile, tmp_path):
+    # epoch 0: the random initialisation the training starts from, deterministic from the seed
+    init_a, meta0 = train.load_or_train_snapshot("vgg11", tiny_profile, 0, checkpoint_root=tmp_path,
+                                                 allow_partial=True, progress=False)
+    init_b, _ = train.load_or_train_snapshot("vgg11", tiny_profile, 0, checkpoint_root=tmp_path / "b",
+                                             allow_partial=True, progress=False)
+    assert meta0["epoch"] == 0 and meta0["of_epochs"] == 2
+    assert all(torch.equal(p, q) for p, q in zip(init_a.state_dict().values(), init_b.state_dict().values()))
+    # epoch 1 trained alone equals epoch 1 saved while training the final checkpoint
+    alone, meta1 = train.load_or_train_snapshot("vgg11", tiny_profile, 1, checkpoint_root=tmp_path / "a",
+                                                allow_partial=True, progress=False)
+    train.load_or_train("vgg11", tiny_profile, checkpoint_root=tmp_path / "f", allow_partial=True,
+                        progress=False, snapshot_epochs=(1,))
+    path = train.snapshot_path("vgg11", "tiny", "cifar10", 0, 1, tmp_path / "f")
+    assert path.exists() and path.parent.name == train.SNAPSHOTS
+    during, meta_f = train.load_or_train_snapshot("vgg11", tiny_profile, 1, checkpoint_root=tmp_path / "f",
+                                                  allow_partial=True, progress=False)
+    assert meta1["epoch"] == meta_f["epoch"] == 1 and meta_f["sha256"] == io.sha256_file(path.parent / meta_f["weights"])
+    assert all(torch.allclose(p, q, atol=1e-5)
+               for p, q in zip(alone.state_dict().values(), during.state_dict().values()))
+    assert not any(torch.equal(p, q) for p, q in zip(alone.state_dict().values(), init_a.state_dict().values())
+                   if p.is_floating_point() and p.numel() > 1 and p.ndim > 1)
+    # the last epoch is the trained checkpoint itself
+    _, last = train.load_or_train_snapshot("vgg11", tiny_profile, 2, checkpoint_root=tmp_path / "f",
+                                           allow_partial=True, progress=False)
+    assert last["epoch"] == 2 and last["sha256"] == train.load_or_train(
+        "vgg11", tiny_profile, checkpoint_root=tmp_path / "f", allow_partial=True, progress=False)[1]["sha256"]
+    with pytest.raises(ValueError, match="epoch=3"):
+        train.load_or_train_snapshot("vgg11", tiny_profile, 3, checkpoint_root=tmp_path,
+                                     allow_partial=True, progress=False)
+
+
+def test_a_damaged_snapshot_is_refused(tiny_profile, tmp_path):
+    train.load_or_train_snapshot("vgg11", tiny_profile, 1, checkpoint_root=tmp_path, allow_partial=True,
+                                 progress=False)
+    path = train.snapshot_path("vgg11", "tiny", "cifar10", 0, 1, tmp_path)
+    weights = path.parent / json.loads(path.read_text())["weights"]
+    weights.write_bytes(weights.read_bytes()[:-3] + b"xyz")
+    with pytest.raises(train.CheckpointCorrupted, match="damaged"):
+        train.load_or_train_snapshot("vgg11", tiny_profile, 1, checkpoint_root=tmp_path,
+                                     allow_partial=True, progress=False)
+
+
+def test_recipes_added_fields_keep_older_checkpoints_valid():
+    smoke = profiles.get_profile("smoke")
+    for model in ("vgg11", "cifar10cnn"):  # smoke's recipes are unchanged: their request too
+        record = train.recipe_record(smoke.recipe(model))
+        assert "schedule" not in record and "augment" not in record
+    cosine = TrainRecipe(epochs=2, schedule="cosine", augment=False)
+    assert train.recipe_record(cosine)["schedule"] == "cosine" and train.recipe_record(cosine)["augment"] is False
+    with pytest.raises(ValueError, match="schedule='step'"):
+        TrainRecipe(epochs=2, schedule="step")
+    quick = profiles.get_profile("quick")
+    assert all(quick.recipe(m).label_smoothing == 0.1 for m in ("vgg11", "resnet18", "cifar10cnn", "mobilenet"))
+
+
+def test_lr_schedules_follow_the_recipe():
+    net = torch.nn.Linear(2, 2)
+
+    def rates(recipe, steps=4):
+        opt = torch.optim.SGD(net.parameters(), lr=recipe.lr)
+        sched = train.lr_schedule(opt, recipe, steps)
+        out = []
+        for _ in range(steps * recipe.epochs):
+            out.append(opt.param_groups[0]["lr"])
+            opt.step()
+            sched.step()
+        return out
+
+    cos = rates(TrainRecipe(epochs=2, lr=0.1, schedule="cosine"))
+    assert cos[0] == pytest.approx(0.1) and all(a > b for a, b in zip(cos, cos[1:]))
+    assert cos[-1] == pytest.approx(0.1 * (1 + np.cos(np.pi * 7 / 8)) / 2)
+    one = rates(TrainRecipe(epochs=2, lr=0.1))
+    assert 0.09 < max(one) <= 0.1 + 1e-12 and one[0] < 0.1 / 5  # one-cycle warms up to its peak

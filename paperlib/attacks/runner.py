@@ -130,14 +130,17 @@ def lookup(name: str, model: str, prof: Profile, p: int, bits: int | None, tag: 
 
 def plan(model: str, prof: Profile, attacks: Sequence[str], per_point: Mapping[int, Sequence[int | None]],
          policy: Policy, settings: AttackSettings, dataset: str, meta: dict, adata: AttackData,
-         force: bool = False) -> tuple[dict, list[Job]]:
-    """The cached results that still hold, and the jobs to run for the rest."""
+         force: bool = False, tag_suffix: str = "") -> tuple[dict, list[Job]]:
+    """The cached results that still hold, and the jobs to run for the rest (``tag_suffix`` joins
+    each result's tag: results of another weights of the same model, e.g. ``-epoch0``, are kept
+    apart from the trained model's)."""
     hits: dict[tuple, AttackResult] = {}
     jobs: list[Job] = []
     for name in attacks:
         for p, bits in per_point.items():
             for b in bits:
-                hit, job = lookup(name, model, prof, p, b, policy_tag(policy, b), policy, settings,
+                hit, job = lookup(name, model, prof, p, b, policy_tag(policy, b) + tag_suffix,
+                                  policy, settings,
                                   dataset, meta, adata, force=force)
                 if hit is not None:
                     hits[(name, p, b)] = hit
@@ -257,7 +260,8 @@ def run(model: str, profile: str | Profile | None = None, points: Sequence[int |
         net: nn.Module | None = None, meta: dict | None = None,
         settings: AttackSettings | None = None, images: int | None = None,
         dataset: str | None = None, samples: int = 8, force: bool = False, progress: bool = True,
-        allow_partial: bool | None = None, threads: int | None = 1) -> list[AttackResult]:
+        allow_partial: bool | None = None, threads: int | None = 1,
+        tag_suffix: str = "") -> list[AttackResult]:
     """Attack ``model`` at every point of ``points`` (numbers or split names) under ``policy``
     with every attack of ``attacks`` (names in :data:`ATTACKS`), once per entry of ``ir_bits``
     (None: the IR as the policy sends it; ``b``: re-quantized to ``b`` bits; a mapping gives the
@@ -267,7 +271,9 @@ def run(model: str, profile: str | Profile | None = None, points: Sequence[int |
     Results come back in the order attack × point × width. ``net``/``meta`` (from
     ``train.load_or_train``) avoid reloading the checkpoint; ``settings`` overrides
     ``prof.attack``; ``force`` reruns cached results; ``threads``: torch CPU threads while the
-    attacks run (None: unchanged)."""
+    attacks run (None: unchanged); ``tag_suffix``: appended to each result's tag (:func:`plan`)."""
+    if tag_suffix and not all(c.isalnum() or c in "-_" for c in tag_suffix):
+        raise ValueError(f"tag_suffix={tag_suffix!r} goes into file names: use letters, digits, - and _")
     prof = resolve_profile(profile)
     settings = settings or prof.attack
     dataset = dataset or prof.dataset_for(model)
@@ -283,7 +289,8 @@ def run(model: str, profile: str | Profile | None = None, points: Sequence[int |
         models.check_partition(net, p)
         resolve(net, p, policy)  # validate early, naming a bad entry
     adata = attack_data(dataset, settings, images, allow_partial)
-    hits, jobs = plan(model, prof, attacks, per_point, policy, settings, dataset, meta, adata, force)
+    hits, jobs = plan(model, prof, attacks, per_point, policy, settings, dataset, meta, adata, force,
+                      tag_suffix)
     if jobs:
         hits.update(_run_jobs(jobs, net, policy, settings, adata, model=model, profile=prof.name,
                               dataset=dataset, provenance=adata.provenance(meta), samples=samples,

@@ -23,7 +23,8 @@ from .models import architecture
 
 @dataclass(frozen=True)
 class TrainRecipe:
-    """How one model is trained (SGD with Nesterov momentum, one-cycle learning rate)."""
+    """How one model is trained (SGD with Nesterov momentum, a one-cycle or cosine learning rate,
+    random-crop and flip augmentation; docs/decisions/reporting.md §12)."""
 
     epochs: int
     lr: float = 0.1
@@ -32,6 +33,21 @@ class TrainRecipe:
     label_smoothing: float = 0.0
     train_images: int | None = None  # None: the whole training split
     test_images: int | None = None  # None: the whole test split
+    schedule: str = "onecycle"  # "onecycle" (peak ``lr``) or "cosine" (from ``lr`` to 0)
+    augment: bool = True  # random crop and horizontal flip of the training batches
+
+    def __post_init__(self) -> None:
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"TrainRecipe.schedule={self.schedule!r} is unknown; choose one of "
+                             f"{', '.join(SCHEDULES)}")
+        if self.epochs < 1:
+            raise ValueError(f"TrainRecipe.epochs={self.epochs}: train at least one epoch")
+
+
+SCHEDULES = ("onecycle", "cosine")
+# fields added to TrainRecipe after checkpoints recorded recipes: at these values they are left out
+# of a checkpoint's request, so that the checkpoints written before stay valid (reporting.md §12)
+RECIPE_FIELDS_SINCE_CURVES = {"schedule": "onecycle", "augment": True}
 
 
 @dataclass(frozen=True)
@@ -99,6 +115,9 @@ class AttackSettings:
     max_policy_points: int | None = None  # fixed points per model in that study; None: all
     bootstrap: int = 2000  # bootstrap resamples of the Spearman correlation
     policy_images: int | None = None  # test images of the within-point study; None: ``images``
+    # privacy vs training progress (docs/decisions/attacks.md §13): the intermediate checkpoints,
+    # as fractions of each model's recipe (rounded to epochs; 0 and the last epoch always shown)
+    progress_fractions: tuple[float, ...] = (0.25, 0.5)
 
 
 @dataclass(frozen=True)
@@ -263,14 +282,16 @@ PROFILES: dict[str, Profile] = {
         name="quick",
         description="2 CPU cores, about an hour end to end; CIFAR-10 for every model.",
         train_by_family={
-            "vgg": TrainRecipe(epochs=10, lr=0.05),
-            "resnet": TrainRecipe(epochs=6, lr=0.1),
-            "mobilenet": TrainRecipe(epochs=12, lr=0.1),
+            # a careful practitioner's recipe on small data (docs/decisions/reporting.md §12):
+            # augmentation, label smoothing 0.1, one-cycle rate, weight decay 5e-4
+            "vgg": TrainRecipe(epochs=10, lr=0.05, label_smoothing=0.1),
+            "resnet": TrainRecipe(epochs=6, lr=0.1, label_smoothing=0.1),
+            "mobilenet": TrainRecipe(epochs=12, lr=0.1, label_smoothing=0.1),
             # He et al.'s network: no batch norm, so a gentler peak rate (docs/decisions/attacks.md §1)
-            "cifar10cnn": TrainRecipe(epochs=10, lr=0.02),
+            "cifar10cnn": TrainRecipe(epochs=10, lr=0.02, label_smoothing=0.1),
         },
-        train={"resnet50": TrainRecipe(epochs=3, lr=0.05)},  # ~4x ResNet18's cost per image
-        train_default=TrainRecipe(epochs=6, lr=0.05),
+        train={"resnet50": TrainRecipe(epochs=3, lr=0.05, label_smoothing=0.1)},  # ~4x ResNet18's cost per image
+        train_default=TrainRecipe(epochs=6, lr=0.05, label_smoothing=0.1),
         search=SearchSettings(iterations=300, estimator="sensitivity",
                               reference_estimator="finetune-batches", finetune_batches=20,
                               validation_images=500, privacy_images=32),

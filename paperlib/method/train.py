@@ -7,6 +7,13 @@ name and sha256 of its weights file beside it; layout in :mod:`paperlib.infra.ch
 whose metadata disagree with the request, that is damaged or that an older paperlib wrote (each with
 an error that names the file and the way out), and trains otherwise. An interrupted training run
 resumes from its last epoch and says so. Decisions: docs/decisions/data-integrity.md §2–§3.
+
+Training progress (docs/decisions/attacks.md §13): :func:`load_or_train_snapshot` gives the model
+after ``epoch`` epochs of its recipe (0: the random initialisation the training starts from,
+deterministic from the seed; the recipe's last epoch: the trained checkpoint); intermediate ones are
+checkpoints of their own (``<profile>/snapshots/<stem>-epoch<e>.json``, same atomic commit and
+sha256 check). Every training records its learning curve (train loss and test top-1 per epoch) in
+the metadata (``curve``; absent in checkpoints written before: not recorded, :func:`learning_curve`).
 """
 
 from __future__ import annotations
@@ -15,8 +22,9 @@ import dataclasses
 import io as _bytes_io
 import logging
 import time
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Sequence
 
 import torch
 from torch import nn
@@ -28,7 +36,7 @@ from . import data, graph, models
 from .device import plan_for, resident, resolve
 from ..infra.checkpoint import (CheckpointCorrupted, CheckpointError, CheckpointFiles, CheckpointMismatch, LegacyCheckpoint)
 from ..infra import checkpoint as ckpt
-from .profiles import Profile, TrainRecipe, resolve_profile
+from .profiles import RECIPE_FIELDS_SINCE_CURVES, Profile, TrainRecipe, resolve_profile
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +71,17 @@ def architecture_tag(model: str, dataset: str) -> str:
     with torch.device("meta"):
         net = models.build(model, dataset)
     return "-arch" + graph.architecture_digest(net)[:12]
+
+
+SNAPSHOTS = "snapshots"  # the folder of intermediate checkpoints, beside the final ones
+
+
+def snapshot_path(model: str, profile: str, dataset: str, seed: int, epoch: int,
+                  root: str | Path | None = None) -> Path:
+    """The metadata file of the checkpoint after ``epoch`` epochs:
+    ``<dir>/<profile>/snapshots/<stem>-epoch<epoch>.json`` (``<stem>`` as :func:`checkpoint_path`)."""
+    final = checkpoint_path(model, profile, dataset, seed, root)
+    return final.parent / SNAPSHOTS / f"{final.stem}-epoch{int(epoch)}.json"
 
 
 def _report_other_architectures(files: CheckpointFiles, model: str) -> None:
@@ -150,9 +169,27 @@ def training_data(model: str, prof: Profile, dataset: str | None = None, seed: i
     return train_ds, test_ds
 
 
+def recipe_record(recipe: TrainRecipe) -> dict:
+    """The recipe as a checkpoint records it: every field, except those added since checkpoints
+    recorded recipes when they hold their former behaviour (``RECIPE_FIELDS_SINCE_CURVES``), so
+    that older checkpoints stay valid (docs/decisions/reporting.md §12)."""
+    return {k: v for k, v in dataclasses.asdict(recipe).items()
+            if not (k in RECIPE_FIELDS_SINCE_CURVES and v == RECIPE_FIELDS_SINCE_CURVES[k])}
+
+
+def lr_schedule(optimizer: torch.optim.Optimizer, recipe: TrainRecipe,
+                steps_per_epoch: int) -> torch.optim.lr_scheduler.LRScheduler:
+    """The recipe's per-step learning-rate schedule: one-cycle peaking at ``recipe.lr``, or cosine
+    annealing from ``recipe.lr`` to 0 over every step of the recipe."""
+    total = steps_per_epoch * recipe.epochs
+    if recipe.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
+    return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=recipe.lr, total_steps=total)
+
+
 def _request(model: str, prof: Profile, dataset: str, seed: int, provenance: str) -> dict:
     return {"arch": model, "dataset": dataset, "num_classes": data.spec(dataset).num_classes,
-            "profile": prof.name, "recipe": dataclasses.asdict(prof.recipe(model)), "seed": seed,
+            "profile": prof.name, "recipe": recipe_record(prof.recipe(model)), "seed": seed,
             "data": provenance}
 
 
@@ -186,47 +223,65 @@ def _load_state(state_path: Path, request: dict, device: torch.device) -> dict |
 
 def _train(net: nn.Module, recipe: TrainRecipe, train_ds: data.CifarArrays, seed: int,
            device: torch.device, state_path: Path, progress: bool, desc: str,
-           request: dict | None = None) -> float:
-    """The training recipe: SGD (Nesterov, momentum 0.9) with a one-cycle learning rate.
-    Saves its state after every epoch to ``state_path`` and resumes from it."""
+           request: dict | None = None, *, test_ds: data.CifarArrays | None = None,
+           stop_after: int | None = None,
+           on_epoch: Callable[[int, nn.Module, dict], None] | None = None) -> tuple[float, dict]:
+    """The training recipe: SGD (Nesterov, momentum 0.9) with its learning-rate schedule
+    (:func:`lr_schedule`).
+    Saves its state after every epoch to ``state_path`` and resumes from it. Returns the seconds
+    of training and the learning curve (per epoch: mean train loss, and top-1 on ``test_ds`` when
+    given). ``stop_after``: stop after that many epochs (the schedule stays the recipe's, so the
+    weights are those the full training has at that epoch); ``on_epoch(epoch, net, curve)`` runs
+    after each epoch (the intermediate checkpoints)."""
     steps = -(-len(train_ds) // recipe.batch_size)
     optimizer = torch.optim.SGD(net.parameters(), lr=recipe.lr, momentum=0.9, nesterov=True,
                                 weight_decay=recipe.weight_decay)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=recipe.lr,
-                                                    total_steps=steps * recipe.epochs)
+    scheduler = lr_schedule(optimizer, recipe, steps)
     start, seconds = 0, 0.0
+    curve: dict[str, list] = {"epoch": [], "train_loss": [], "test_top1": []}
     state = _load_state(state_path, request, device)
     if state is not None:
         net.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         start, seconds = state["epoch"], state["seconds"]
+        curve = state.get("curve") or curve
         log.warning("%s: resuming from epoch %d of %d (the state an interrupted run saved in %s)",
                     desc, start, recipe.epochs, state_path)
     bar = tqdm(total=steps * recipe.epochs, initial=steps * start, desc=desc, disable=not progress)
     plan = plan_for(device)
     forward = plan.compiled(plan.prepare(net))  # compiled once for every epoch (scale.md §6)
     train_on_device = resident(train_ds, device)
-    for epoch in range(start, recipe.epochs):
+    end = recipe.epochs if stop_after is None else min(int(stop_after), recipe.epochs)
+    for epoch in range(start, end):
         t0 = time.perf_counter()
         batch_iter = data.batches(train_on_device, recipe.batch_size, shuffle=True,
-                                    augment_images=True, seed=seed * 1000 + epoch)
-        fit(net, batch_iter, optimizer, scheduler, label_smoothing=recipe.label_smoothing,
-            device=device, progress=bar, forward=forward)
+                                    augment_images=recipe.augment, seed=seed * 1000 + epoch)
+        loss = fit(net, batch_iter, optimizer, scheduler, label_smoothing=recipe.label_smoothing,
+                   device=device, progress=bar, forward=forward)
         seconds += time.perf_counter() - t0
+        curve["epoch"].append(epoch + 1)
+        curve["train_loss"].append(loss)
+        curve["test_top1"].append(top1(net, test_ds, device=device) if test_ds is not None
+                                  else float("nan"))
         with io.atomic_path(state_path) as tmp:
             torch.save({"model": net.state_dict(), "optimizer": optimizer.state_dict(),
                         "scheduler": scheduler.state_dict(), "epoch": epoch + 1,
-                        "seconds": seconds, "request": request}, tmp)
+                        "seconds": seconds, "request": request, "curve": curve}, tmp)
+        if on_epoch is not None:
+            on_epoch(epoch + 1, net, curve)
     bar.close()
-    return seconds
+    return seconds, curve
 
 
 def load_or_train(model: str, profile: str | Profile | None = None, *, dataset: str | None = None,
                   seed: int = 0, retrain: bool = False, device: torch.device | str | None = None,
                   allow_partial: bool | None = None, checkpoint_root: str | Path | None = None,
-                  progress: bool = True) -> tuple[nn.Module, dict]:
+                  progress: bool = True,
+                  snapshot_epochs: Sequence[int] = ()) -> tuple[nn.Module, dict]:
     """A trained model for ``(model, profile, dataset, seed)`` in eval mode, and its metadata.
+    When it trains, it also saves the intermediate checkpoints after each of ``snapshot_epochs``
+    (:func:`load_or_train_snapshot` reuses them; those already on disk are kept).
 
     Reuses the cached checkpoint when its metadata match the request and its weights their
     sha256; refuses it when they do not (:class:`CheckpointMismatch`, :class:`CheckpointCorrupted`,
@@ -258,16 +313,125 @@ def load_or_train(model: str, profile: str | Profile | None = None, *, dataset: 
         net = models.build(model, dataset).to(device)
         if retrain:
             files.partial.unlink(missing_ok=True)
-        seconds = _train(net, prof.recipe(model), train_ds, seed, device, files.partial, progress,
-                         desc=f"train {model} ({prof.name})", request=request)
+        with ExitStack() as stack:
+            save_snapshot = _snapshot_saver(stack, model, prof, dataset, seed, checkpoint_root,
+                                            request, snapshot_epochs, device)
+            seconds, curve = _train(net, prof.recipe(model), train_ds, seed, device, files.partial,
+                                    progress, desc=f"train {model} ({prof.name})", request=request,
+                                    test_ds=test_ds, on_epoch=save_snapshot)
         accuracy = top1(net, test_ds, device=device)
         meta = {**request, "accuracy": accuracy, "train_seconds": round(seconds, 1),
                 "device": str(device), "version": __version__,
-                "date": time.strftime("%Y-%m-%dT%H:%M:%S")}
+                "date": time.strftime("%Y-%m-%dT%H:%M:%S"), "curve": curve}
         meta = ckpt.save(files, net.state_dict(), meta)
         files.partial.unlink(missing_ok=True)
     log.info("trained %s: top-1 %.4f in %.0f s", model, accuracy, seconds)
     return net.eval(), meta
+
+
+def _snapshot_request(request: dict, epoch: int) -> dict:
+    return {**request, "epoch": int(epoch)}
+
+
+def _snapshot_saver(stack: ExitStack, model: str, prof: Profile, dataset: str, seed: int,
+                    root: str | Path | None, request: dict, epochs: Sequence[int],
+                    device: torch.device) -> Callable[[int, nn.Module, dict], None] | None:
+    """``on_epoch`` for :func:`_train` that commits the intermediate checkpoint after each of
+    ``epochs`` that is not on disk yet, holding their locks (taken in epoch order) in ``stack``."""
+    wanted: dict[int, CheckpointFiles] = {}
+    for e in sorted({int(e) for e in epochs if 0 < int(e) < prof.recipe(model).epochs}):
+        files = CheckpointFiles(snapshot_path(model, prof.name, dataset, seed, e, root))
+        files.folder.mkdir(parents=True, exist_ok=True)
+        if stack.enter_context(ckpt.locked(files)):
+            ckpt.clean_leftovers(files)
+            if not files.meta.exists():
+                wanted[e] = files
+    if not wanted:
+        return None
+
+    def save(epoch: int, net: nn.Module, curve: dict) -> None:
+        if epoch in wanted:
+            ckpt.save(wanted[epoch], net.state_dict(),
+                      {**_snapshot_request(request, epoch), "accuracy": curve["test_top1"][-1],
+                       "of_epochs": prof.recipe(model).epochs, "device": str(device),
+                       "version": __version__, "date": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                       "curve": {k: list(v) for k, v in curve.items()}})
+
+    return save
+
+
+def load_or_train_snapshot(model: str, profile: str | Profile | None = None, epoch: int = 0, *,
+                           dataset: str | None = None, seed: int = 0,
+                           device: torch.device | str | None = None,
+                           allow_partial: bool | None = None,
+                           checkpoint_root: str | Path | None = None, progress: bool = True,
+                           snapshot_epochs: Sequence[int] = ()) -> tuple[nn.Module, dict]:
+    """The model after ``epoch`` epochs of its profile's recipe, in eval mode, and its metadata
+    (with ``epoch``; docs/decisions/attacks.md §13).
+
+    ``epoch`` 0 is the random initialisation :func:`load_or_train` starts from (built from the seed
+    every time, not stored; its ``accuracy`` is measured); the recipe's last epoch is the trained
+    checkpoint of :func:`load_or_train`; any other epoch is an intermediate checkpoint, reused when
+    on disk (checked as a final one is), else trained from the seed up to ``epoch`` along the full
+    recipe's schedule (saving also those of ``snapshot_epochs`` it passes)."""
+    prof = resolve_profile(profile)
+    dataset = dataset or prof.dataset_for(model)
+    epochs = prof.recipe(model).epochs
+    if not 0 <= int(epoch) <= epochs:
+        raise ValueError(f"epoch={epoch} is outside the recipe of {model!r} in profile "
+                         f"{prof.name!r}, which trains {epochs} epochs: pick 0 … {epochs}")
+    epoch = int(epoch)
+    if epoch == epochs:
+        net, meta = load_or_train(model, prof, dataset=dataset, seed=seed, device=device,
+                                  allow_partial=allow_partial, checkpoint_root=checkpoint_root,
+                                  progress=progress, snapshot_epochs=snapshot_epochs)
+        return net, {**meta, "epoch": epoch}
+    device = resolve(device)
+    train_ds, test_ds = training_data(model, prof, dataset, seed, allow_partial)
+    request = _request(model, prof, dataset, seed, data.provenance(train_ds, test_ds))
+    if epoch == 0:
+        torch.manual_seed(seed)
+        net = models.build(model, dataset).to(device).eval()
+        return net, {**_snapshot_request(request, 0), "accuracy": top1(net, test_ds, device=device),
+                     "of_epochs": epochs}
+    files = CheckpointFiles(snapshot_path(model, prof.name, dataset, seed, epoch, checkpoint_root))
+    files.folder.mkdir(parents=True, exist_ok=True)
+    with ckpt.locked(files) as writable:
+        if writable:
+            ckpt.clean_leftovers(files)
+        if files.meta.exists():
+            meta = ckpt.read_meta(files)
+            _check_meta(meta, _snapshot_request(request, epoch), files.meta)
+            net = models.build(model, dataset)
+            net.load_state_dict(ckpt.load_weights(files, meta))
+            return net.to(device).eval(), meta
+    others = [e for e in snapshot_epochs if int(e) != epoch]
+    with ExitStack() as stack:
+        save_snapshot = _snapshot_saver(stack, model, prof, dataset, seed, checkpoint_root,
+                                        request, [epoch, *others], device)
+        torch.manual_seed(seed)
+        net = models.build(model, dataset).to(device)
+        _train(net, prof.recipe(model), train_ds, seed, device, files.partial, progress,
+               desc=f"train {model} to epoch {epoch} ({prof.name})", request=request,
+               test_ds=test_ds, stop_after=max(int(e) for e in [epoch, *others] if int(e) < epochs),
+               on_epoch=save_snapshot)
+    files.partial.unlink(missing_ok=True)
+    return load_or_train_snapshot(model, prof, epoch, dataset=dataset, seed=seed, device=device,
+                                  allow_partial=allow_partial, checkpoint_root=checkpoint_root,
+                                  progress=progress)
+
+
+def learning_curve(meta: dict) -> "list[dict]":
+    """The per-epoch rows ``{"epoch", "train_loss", "test_top1"}`` a checkpoint's metadata record
+    (``[]`` for a checkpoint written before curves were recorded: not recorded, not zero)."""
+    curve = meta.get("curve") or {}
+    keys = ("epoch", "train_loss", "test_top1")
+    if not curve:
+        return []
+    if any(k not in curve for k in keys) or len({len(curve[k]) for k in keys}) != 1:
+        raise ValueError(f"the checkpoint metadata's 'curve' must hold equally long lists {keys}; "
+                         f"got {sorted(curve)}: retrain the checkpoint to record it afresh")
+    return [dict(zip(keys, row)) for row in zip(*(curve[k] for k in keys))]
 
 
 def adopt_checkpoint(path: str | Path, *, profile: str | Profile | None = None,
@@ -320,4 +484,6 @@ def adopt_checkpoint(path: str | Path, *, profile: str | Profile | None = None,
 
 __all__ = ["CheckpointError", "CheckpointMismatch", "CheckpointCorrupted", "LegacyCheckpoint",
            "default_device", "checkpoint_dir", "checkpoint_path", "top1", "fit", "finetune",
-           "training_data", "load_or_train", "adopt_checkpoint"]
+           "training_data", "load_or_train", "adopt_checkpoint", "snapshot_path",
+           "load_or_train_snapshot", "learning_curve", "SNAPSHOTS", "recipe_record",
+           "lr_schedule"]
