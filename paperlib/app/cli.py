@@ -34,6 +34,12 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("-v", "--verbose", action="store_true")
 
 
+def _models_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", nargs="+", required=True, metavar="MODEL",
+                   help=f"registered models ({', '.join(MODELS)}) or your own as "
+                        "path/to/file.py:build_fn")
+
+
 def cmd_data(args: argparse.Namespace) -> int:
     if args.traces:  # the uplink traces of notebook 10 (paperlib.network.traces)
 
@@ -109,9 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train (or reuse the cached checkpoint of) a model")
     _common(p)
-    p.add_argument("--model", nargs="+", required=True, metavar="MODEL",
-                   help=f"registered models ({', '.join(MODELS)}) or your own as "
-                        "path/to/file.py:build_fn")
+    _models_argument(p)
     p.add_argument("--dataset", choices=["cifar10", "cifar100"], default=None,
                    help="default: the profile's (the paper's data set unless the profile overrides it)")
     p.add_argument("--seed", type=int, default=0)
@@ -124,9 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("points", help="list a model's partition points: IR shape, edge MACs "
                                       "and bits sent (nothing is trained)")
     _common(p)
-    p.add_argument("--model", nargs="+", required=True, metavar="MODEL",
-                   help=f"registered models ({', '.join(MODELS)}) or your own as "
-                        "path/to/file.py:build_fn")
+    _models_argument(p)
     p.add_argument("--dataset", choices=["cifar10", "cifar100"], default=None,
                    help="the class count of the head (default: the model's data set)")
     p.set_defaults(func=cmd_points)
