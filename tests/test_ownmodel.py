@@ -123,6 +123,31 @@ def test_accepted_layouts_register_with_4d_points(tmp_path, layout):
         models.MODELS.unregister(name)
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("layout", ["pool_in_blocks", "squeeze_excitation", "two_branch_add"])
+def test_accepted_layouts_train_and_search_from_the_cli(tmp_path, layout, synthetic_dir,
+                                                          monkeypatch, capsys):
+    """Accepted means searched: each layout trains (smoke) and a tiny search runs on it."""
+    from paperlib.app import cli
+    from paperlib.search import load_result
+
+    monkeypatch.setenv("PAPERLIB_DATA_DIR", str(synthetic_dir))
+    monkeypatch.setenv("PAPERLIB_ALLOW_PARTIAL_DATA", "1")
+    monkeypatch.setenv("PAPERLIB_CHECKPOINT_DIR", str(tmp_path / "checkpoints"))
+    spec = _spec(tmp_path, layout, LAYOUTS[layout])
+    out = tmp_path / "search"
+    try:
+        assert cli.main(["search", "--model", spec, "--dataset", "cifar10", "--profile", "smoke",
+                         "--out", str(out), "--iterations", "2", "--population", "3",
+                         "--sample", "2", "--validation-images", "8", "--privacy-images", "4",
+                         "--finetune-batches", "1", "--no-progress"]) == 0
+        result = load_result(out)
+        assert 0 <= result.best["p"] <= models.num_units(models.build(user.model_name(spec)))
+    finally:
+        if user.model_name(spec) in models.MODELS:
+            models.MODELS.unregister(user.model_name(spec))
+
+
 @pytest.mark.parametrize("layout, words", [
     ("split_head", ["p = 3", "'flatten'", "(2, 8)", "self.head = nn.Sequential"]),
     ("no_conv", ["p = 0", "no partition point sending a feature map", "self.head"]),
