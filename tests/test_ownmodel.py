@@ -304,15 +304,16 @@ def test_interrupted_search_rerun_with_other_settings_equals_a_clean_run(
     make, overrides, differs = VARIANTS[variant]
     out = tmp_path / "interrupted"
     with pytest.raises(fakes.Killed):
-        search.run("resnet18", context=smoke_context, out_dir=out, progress=False,
-                   hook=fakes.kill_after(3), **TINY_RUN)
+        search.run("resnet18", settings=search.RunSettings.of(**TINY_RUN), context=smoke_context,
+                   out_dir=out, progress=False, hook=fakes.kill_after(3))
     assert not (out / "state.json").exists() and len(io.read_jsonl(out / "evaluations.jsonl")) >= 2
     other = make(smoke_context)
     with caplog.at_level(logging.WARNING):
-        settings = {**TINY_RUN, **overrides}
-        rerun = search.run("resnet18", context=other, out_dir=out, progress=False, **settings)
-    clean = search.run("resnet18", context=other, out_dir=tmp_path / "clean", progress=False,
-                       **settings)
+        settings = search.RunSettings.of(**{**TINY_RUN, **overrides})
+        rerun = search.run("resnet18", settings=settings, context=other, out_dir=out,
+                           progress=False)
+    clean = search.run("resnet18", settings=settings, context=other, out_dir=tmp_path / "clean",
+                       progress=False)
     assert rerun.best == clean.best and rerun.history == clean.history
     assert rerun.evaluations == clean.evaluations  # every strategy measured afresh
     if differs is None:  # records of another estimator stay in the log, unused
