@@ -100,3 +100,16 @@ scaling = "proportional"
 [transmission]
 pj_per_bit = 300.0
 """
+
+
+def valid_best(p: int = 7, layers: int = 22) -> dict:
+    """A ``SearchResult.best`` that ``paperlib.search.load_result`` accepts: full precision at
+    partition ``p`` of a model with ``layers`` quantizable layers (numbers plausible, not measured)."""
+    return {"p": p, "key": f"p{p}:", "genome": {"p": p, "bits": [[32, 32]] * layers}, "layers": [],
+            "ir_bits": 32, "edge_blocks": p, "edge_conv_layers": 0, "edge_conv_layers_with_stem": 1,
+            "energy_mj": 0.3, "energy_no_tx_mj": 0.2, "transmission_mj": 0.1,
+            "energy_bounded_mj": 0.2, "energy_includes_transmission": False, "privacy": 0.8,
+            "fitness": 0.8, "feasible": True, "top1_fp": 0.5, "eps": 0.0,
+            "top1_fp_estimator": 0.5, "top1_quant": 0.5, "eps_reference": 0.0,
+            "top1_fp_reference": 0.5, "top1_quant_reference": 0.5, "fitness_reference": 0.8,
+            "feasible_reference": True, "top1": 0.5}

@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import fakes  # noqa: I001  (tests/fakes.py: a result file load_result accepts)
+
 from paperlib.infra import config
 from paperlib.network import constants as K
 from paperlib.network import costs, traces
@@ -536,7 +538,7 @@ def test_the_menu_reads_every_stored_search_and_skips_what_it_cannot(monkeypatch
 
     def store(folder: str, model: str = "resnet18", hardware: str = "table3", **kw) -> None:
         fields = dict(model=model, profile="smoke", dataset="cifar10", data="", seed=0,
-                      energy_bound=0.35, accuracy_bound=0.03, best={"p": 7},
+                      energy_bound=0.35, accuracy_bound=0.03, best=fakes.valid_best(7),
                       settings={"hardware": hardware})
         fields.update(kw)
         SearchResult(**fields).save(tmp_path / "smoke" / folder / "result.json")

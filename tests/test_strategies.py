@@ -61,7 +61,11 @@ def test_fixed_strategies_are_the_deepest_partition_under_the_bound(net):
 
 
 def test_evolution_settings_come_from_the_search_settings():
-    assert EvolutionSettings() == EvolutionSettings.from_search(SearchSettings())
+    # the defaults agree: Algorithm 1's with init "random", the package's default search's else
+    assert EvolutionSettings() == EvolutionSettings.from_search(SearchSettings(init="random"))
+    default = SearchSettings()
+    assert EvolutionSettings.from_search(default) == EvolutionSettings(
+        init=default.init, repair_steps=default.repair_steps, selection=default.selection)
     smoke = get_profile("smoke").search
     evo = EvolutionSettings.from_search(smoke, seed=5)
     assert (evo.population, evo.sample, evo.iterations, evo.seed) == (smoke.population,

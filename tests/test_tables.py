@@ -10,6 +10,8 @@ import math
 
 import pandas as pd
 import pytest
+
+import fakes  # noqa: I001  (tests/fakes.py: a result file load_result accepts)
 import torch
 
 from paperlib.method import energy, models
@@ -162,7 +164,7 @@ def _fake_result(model: str = "resnet18", setup: float = 100.0, search: float = 
               "split_seconds": {"accuracy": 10.0, "privacy": 40.0, "energy": 1.0, "other": 9.0},
               "genomes": 25, "evaluations": 24, "cache_hit_rate": 0.04}
     return SearchResult(model=model, profile="smoke", dataset="cifar10", data="synthetic", seed=0,
-                        energy_bound=0.35, accuracy_bound=0.03, best={}, history=history,
+                        energy_bound=0.35, accuracy_bound=0.03, best=fakes.valid_best(7), history=history,
                         timing=timing, settings={"population": 20, "iterations": 5,
                                                  "estimator": "sensitivity"})
 
