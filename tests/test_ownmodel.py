@@ -369,17 +369,11 @@ def test_a_trace_of_another_fingerprint_is_run_again_with_a_message(tmp_path, ca
 
 def _result_dict() -> dict:
     """A valid result.json of a p = 2 strategy (two edge conv layers after the stem)."""
-    best = {"p": 2, "key": "p2:w6a8,w4a8",
+    best = {**fakes.valid_best(2, layers=5), "key": "p2:w6a8,w4a8",
             "genome": {"p": 2, "bits": [[32, 32], [6, 8], [4, 8], [8, 8], [32, 32]]},
             "layers": [{"name": "blocks.0.conv", "b_w": 6, "b_a": 8},
                        {"name": "blocks.1.conv", "b_w": 4, "b_a": 8}],
-            "ir_bits": 8, "edge_blocks": 2, "edge_conv_layers": 2, "edge_conv_layers_with_stem": 3,
-            "energy_mj": 0.3, "energy_no_tx_mj": 0.29, "transmission_mj": 0.01,
-            "energy_bounded_mj": 0.29, "energy_includes_transmission": False, "privacy": 0.6,
-            "fitness": 0.5, "feasible": True, "top1_fp": 0.9, "eps": 0.01,
-            "top1_fp_estimator": 0.9, "top1_quant": 0.89, "eps_reference": 0.01,
-            "top1_fp_reference": 0.9, "top1_quant_reference": 0.89, "fitness_reference": 0.5,
-            "feasible_reference": True, "top1": 0.89}
+            "ir_bits": 8, "edge_conv_layers": 2, "edge_conv_layers_with_stem": 3}
     return {"model": "m", "profile": "smoke", "dataset": "cifar10", "data": "cifar10", "seed": 0,
             "energy_bound": 0.35, "accuracy_bound": 0.03, "best": best,
             "settings": {"weight_bits": [2, 4, 6, 8], "activation_bits": [8]}, "evaluations": 4}
