@@ -77,8 +77,8 @@ class DefenceResult(io.JsonRecord):
 
     @property
     def ssim(self) -> float:
-        """SSIM of the strongest attack."""
-        return float(self.attacks[self.strongest]["ssim"]) if self.attacks else float("nan")
+        """SSIM of the strongest attack: the worst case of SSIM over the attacks."""
+        return self.worst("ssim")
 
     @property
     def scheme(self) -> str:
