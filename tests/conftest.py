@@ -36,6 +36,28 @@ def results_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+@pytest.fixture(scope="module")
+def module_results_root(tmp_path_factory) -> Path:
+    """Keep a module's searches and sensitivity tables out of the repository's results/ (module
+    scope: the real searches of one test module share one sensitivity table)."""
+    with pytest.MonkeyPatch.context() as mp:
+        root = tmp_path_factory.mktemp("results")
+        mp.setenv("PAPERLIB_RESULTS_DIR", str(root))
+        yield root
+
+
+# the smoke ResNet18 context of the real searches (tests/test_search.py, tests/test_ownmodel.py)
+SMOKE_CONTEXT = dict(validation_images=16, privacy_images=8)
+
+
+@pytest.fixture(scope="module")
+def smoke_context(real_data_dir, module_results_root):
+    from paperlib import search
+
+    return search.build_context("resnet18", "smoke", allow_partial=True, progress=False,
+                                **SMOKE_CONTEXT)
+
+
 @pytest.fixture(scope="session")
 def real_data_dir() -> Path:
     """``$PAPERLIB_DATA_DIR`` when it holds genuine CIFAR (full or partial), else skip."""

@@ -238,24 +238,7 @@ def test_damaged_metadata_leaves_the_weights_in_place(tmp_path, caplog):
 
 # --- acceptance: an interrupted real search rerun with other settings ----------------------------
 
-TINY = dict(validation_images=16, privacy_images=8)
 TINY_RUN = dict(iterations=4, population=4, sample=2, reference_estimator="sensitivity")
-
-
-@pytest.fixture(scope="module")
-def module_results(tmp_path_factory):
-    """The searches and sensitivity tables of this section, out of the repository's results/."""
-    with pytest.MonkeyPatch.context() as mp:
-        root = tmp_path_factory.mktemp("results")
-        mp.setenv("PAPERLIB_RESULTS_DIR", str(root))
-        yield root
-
-
-@pytest.fixture(scope="module")
-def smoke_context(real_data_dir, module_results):
-    from paperlib import search
-
-    return search.build_context("resnet18", "smoke", allow_partial=True, progress=False, **TINY)
 
 
 def _other_weights(ctx):

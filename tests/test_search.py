@@ -243,27 +243,9 @@ def test_bad_evolution_settings():
 
 # --- the real search on the smoke checkpoint -----------------------------------------------------
 
-TINY = dict(validation_images=16, privacy_images=8)
 TINY_RUN = dict(iterations=6, population=4, sample=2)
 TINY_CLI = ["--validation-images", "16", "--privacy-images", "8", "--iterations", "6",
             "--population", "4", "--sample", "2"]
-
-
-@pytest.fixture(scope="module")
-def results_root(tmp_path_factory):
-    """Keep the tests' sensitivity tables and searches out of the repository's results/ (module
-    scope: the searches of this module share one sensitivity table)."""
-    with pytest.MonkeyPatch.context() as mp:
-        root = tmp_path_factory.mktemp("results")
-        mp.setenv("PAPERLIB_RESULTS_DIR", str(root))
-        yield root
-
-
-@pytest.fixture(scope="module")
-def smoke_context(real_data_dir, results_root):
-    from paperlib import search
-
-    return search.build_context("resnet18", "smoke", allow_partial=True, progress=False, **TINY)
 
 
 @pytest.mark.slow
@@ -385,8 +367,9 @@ def _cli(out: Path, *extra: str) -> list[str]:
 
 
 @pytest.mark.slow
-def test_cli_kill_and_resume_gives_the_uninterrupted_result(real_data_dir, results_root, tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(REPO), "PAPERLIB_RESULTS_DIR": str(results_root)}
+def test_cli_kill_and_resume_gives_the_uninterrupted_result(real_data_dir, module_results_root,
+                                                            tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(REPO), "PAPERLIB_RESULTS_DIR": str(module_results_root)}
     full, killed = tmp_path / "full", tmp_path / "killed"
     done = subprocess.run(_cli(full), env=env, cwd=REPO, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr
@@ -461,7 +444,7 @@ def test_cli_refuses_out_of_range_settings_by_name(argv, flag, capsys):
     assert f"argument {flag}:" in err and argv[1] in err
 
 
-def test_library_refuses_out_of_range_settings_by_name(results_root):
+def test_library_refuses_out_of_range_settings_by_name(module_results_root):
     from paperlib import search
     from paperlib.method.profiles import get_profile
 
@@ -478,14 +461,14 @@ def test_library_refuses_out_of_range_settings_by_name(results_root):
         Objective(float("inf"), 0.03)
     with pytest.raises(ValueError, match="accuracy_bound"):  # before any model is loaded
         search.run("resnet18", "smoke", search.RunSettings(search={"accuracy_bound": 3.0}),
-                   out_dir=results_root / "never")
-    assert not (results_root / "never").exists()
+                   out_dir=module_results_root / "never")
+    assert not (module_results_root / "never").exists()
 
 
-def test_a_second_search_into_a_locked_folder_is_refused(results_root):
+def test_a_second_search_into_a_locked_folder_is_refused(module_results_root):
     from paperlib import search
 
-    out = results_root / "busy"
+    out = module_results_root / "busy"
     with io.folder_lock(out, "the first search"):
         with pytest.raises(io.FolderLockedError) as err:
             search.run("resnet18", "smoke", out_dir=out)  # refused before loading anything
