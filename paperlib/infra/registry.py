@@ -15,8 +15,9 @@ lists the names.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Callable, Generic, Iterator, TypeVar
+from typing import Any, Callable, Generic, Iterator, Mapping, TypeVar
 
 T = TypeVar("T")
 
@@ -87,6 +88,27 @@ class Registry(Generic[T]):
     def get(self, name: str) -> T:
         """The registered object of ``name``."""
         return self.entry(name).obj
+
+    def settings(self, name: str, values: Mapping[str, Mapping[str, Any]] | None = None, *,
+                 where: str = "settings") -> Any:
+        """The settings object of ``name`` (the dataclass registered as its ``settings`` metadata)
+        built from a profile's plain values ``values[name]`` (field -> value); ``None`` for an
+        entry registered without settings. ``where`` names the profile field the values come from
+        in error messages; an unknown field, or values for an entry without settings, are refused
+        (docs/decisions/layout.md §6)."""
+        kind = self.entry(name).meta.get("settings")
+        given = dict((values or {}).get(name, {}))
+        if kind is None:
+            if given:
+                raise ValueError(f"{self.kind} {name!r} has no settings; remove "
+                                 f"{where}[{name!r}] = {given!r}")
+            return None
+        known = {f.name for f in dataclasses.fields(kind)}
+        unknown = sorted(set(given) - known)
+        if unknown:
+            raise ValueError(f"{where}[{name!r}]: unknown setting(s) {', '.join(unknown)}; "
+                             f"{kind.__name__} has {', '.join(sorted(known))}")
+        return kind(**given)
 
     def label(self, name: str) -> str:
         """Display label of ``name`` (falls back to the name for unregistered ones)."""

@@ -33,7 +33,6 @@ turned into the type by :func:`settings_for` (docs/decisions/network.md §15).
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Protocol
@@ -59,23 +58,9 @@ SCHEDULERS: Registry[Factory] = Registry(
 
 
 def settings_for(name: str, values: Mapping[str, Mapping[str, Any]] | None = None) -> Any:
-    """Scheduler ``name``'s settings object from a profile's plain values (``values[name]``, a
-    mapping of field -> value); ``None`` for a scheduler without settings. An unknown field, or
-    values for a scheduler that has no settings, is refused by name."""
-    entry = SCHEDULERS.entry(name)
-    given = dict((values or {}).get(name, {}))
-    kind = entry.settings
-    if kind is None:
-        if given:
-            raise ValueError(f"scheduler {name!r} has no settings; remove "
-                             f"NetworkPlan.schedulers[{name!r}] = {given!r}")
-        return None
-    known = {f.name for f in dataclasses.fields(kind)}
-    unknown = sorted(set(given) - known)
-    if unknown:
-        raise ValueError(f"NetworkPlan.schedulers[{name!r}]: unknown setting(s) "
-                         f"{', '.join(unknown)}; {kind.__name__} has {', '.join(sorted(known))}")
-    return kind(**given)
+    """Scheduler ``name``'s settings object from a profile's plain values (``values[name]``);
+    ``None`` for a scheduler without settings (:meth:`Registry.settings`)."""
+    return SCHEDULERS.settings(name, values, where="NetworkPlan.schedulers")
 
 
 def make(name: str, table: PathTable, ps: PathSet, floor: float, rtt: float,
