@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,12 +31,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..infra import config, io
+from ..infra import config, io, result_cache
 from ..method import data, energy, models
 from ..method.profiles import Profile, resolve_profile
 from ..method import train
 
-log = logging.getLogger(__name__)
 
 SEGMENTS: int = 4  # blocks of similar compute: 3 early exits + the model's classifier
 POOLED_SIZE: int = 2  # exit head: average pooling to 2 x 2 ...
@@ -194,21 +192,20 @@ def load_or_train(model: str, profile: str | Profile | None = None, *, retrain: 
     stem = folder / f"{model}-{dataset}-seed0"
     paths = {ext: stem.with_suffix(f".{ext}") for ext in ("pt", "json", "npz")}
     classes = data.spec(dataset).num_classes
-    if not retrain and all(p.exists() for p in paths.values()):
-        saved = io.read_json(paths["json"])
-        if saved.get("fingerprint") == fp:
-            arrays = np.load(paths["npz"])
-            state = io.torch_load(paths["pt"], map_location="cpu", weights_only=True)
-            heads = {}
-            for p in points[:-1]:
-                h = ExitHead(state[f"{p}.fc.weight"].shape[1] // POOLED_SIZE ** 2, classes)
-                h.load_state_dict({k.split(".", 1)[1]: v for k, v in state.items()
-                                   if k.startswith(f"{p}.")})
-                heads[p] = h.eval()
-            return Exits(model, prof.name, dataset, saved["data"], tuple(saved["points"]),
-                         tuple(saved["top1"]), tuple(saved["head_macs"]), arrays["correct"],
-                         arrays["confidence"], arrays["labels"], heads, saved["train_seconds"])
-        log.info("exits of %s: cached heads are for another checkpoint or settings; retraining", model)
+    saved = None if retrain else result_cache.load_json(paths["json"], fp,
+                                                         companions=(paths["pt"], paths["npz"]))
+    if saved is not None:
+        arrays = np.load(paths["npz"])
+        state = io.torch_load(paths["pt"], map_location="cpu", weights_only=True)
+        heads = {}
+        for p in points[:-1]:
+            h = ExitHead(state[f"{p}.fc.weight"].shape[1] // POOLED_SIZE ** 2, classes)
+            h.load_state_dict({k.split(".", 1)[1]: v for k, v in state.items()
+                               if k.startswith(f"{p}.")})
+            heads[p] = h.eval()
+        return Exits(model, prof.name, dataset, saved["data"], tuple(saved["points"]),
+                     tuple(saved["top1"]), tuple(saved["head_macs"]), arrays["correct"],
+                     arrays["confidence"], arrays["labels"], heads, saved["train_seconds"])
     t0 = time.perf_counter()
     train_ds, test_ds = _splits(model, prof, dataset)
     feats, _ = _pooled_and_logits(net, train_ds, points)
@@ -235,9 +232,9 @@ def load_or_train(model: str, profile: str | Profile | None = None, *, retrain: 
     with io.atomic_path(paths["npz"]) as tmp:
         with open(tmp, "wb") as f:
             np.savez(f, correct=correct, confidence=confidence, labels=labels)
-    io.write_json(paths["json"], {"fingerprint": fp, "data": ex.data, "points": list(points),
-                                  "top1": list(ex.top1), "head_macs": list(head_macs),
-                                  "train_seconds": round(seconds, 2)})
+    result_cache.save_json(paths["json"], fp, {"data": ex.data, "points": list(points),
+                                               "top1": list(ex.top1), "head_macs": list(head_macs),
+                                               "train_seconds": round(seconds, 2)})
     return ex
 
 

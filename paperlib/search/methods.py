@@ -26,7 +26,6 @@ that can score strategies in parallel, :mod:`paperlib.infra.executors`); ``cache
 
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,14 +34,13 @@ from typing import Any, Callable, Iterable, Protocol
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..infra import io
+from ..infra import io, result_cache
 from ..infra.registry import Registry
 from ..method.genome import Genome, key
 from .variation import random_genome
 from .result import LOG_FILE
 from .evaluator import Evaluation
 
-log = logging.getLogger(__name__)
 
 TRACE_VERSION = 1
 BUDGET_METHOD = "ga"  # the method whose run fixes every other method's budget
@@ -241,24 +239,16 @@ def exhaustive_search(evaluator: EvaluatorLike, budget: int, seed: int = 0, *,
 def cached_trace(path: Path, fingerprint: Any, run: Callable[[], SearchTrace], *,
                  reuse: bool = True) -> SearchTrace:
     """The trace saved in ``path`` when its fingerprint and :data:`TRACE_VERSION` match (and
-    ``reuse``), else ``run()``'s, stamped with ``fingerprint`` and saved there; a trace of another
-    fingerprint is replaced with a warning naming the file and what differed
-    (docs/decisions/data-integrity.md §12)."""
-    want = io.json_safe(fingerprint)
-    if reuse and path.exists():
-        cached = SearchTrace.from_dict(io.read_json(path))
-        if cached.fingerprint == want and cached.version == TRACE_VERSION:
-            return cached
-        saved = cached.fingerprint if isinstance(cached.fingerprint, dict) else {}
-        differ = (sorted(k for k in set(saved) | set(want) if saved.get(k) != want.get(k))
-                  if isinstance(want, dict) else ["fingerprint"])
-        if cached.version != TRACE_VERSION:
-            differ.append("trace version")
-        log.warning("not reusing the trace %s: made with another %s; running it again", path,
-                    ", ".join(differ) or "fingerprint")
+    ``reuse``), else ``run()``'s, stamped with ``fingerprint`` and saved there
+    (:mod:`paperlib.infra.result_cache`; docs/decisions/data-integrity.md §12)."""
+    stored = (result_cache.load_json(path, fingerprint,
+                                     valid=lambda blob: blob.get("version") == TRACE_VERSION)
+              if reuse else None)
+    if stored is not None:
+        return SearchTrace.from_dict(stored)
     trace = run()
-    trace.fingerprint = fingerprint
-    io.write_json(path, trace.to_dict())
+    trace.fingerprint = io.json_safe(fingerprint)
+    result_cache.save_json(path, fingerprint, trace.to_dict())
     return trace
 
 
