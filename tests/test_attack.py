@@ -15,8 +15,20 @@ from paperlib.method import models
 from paperlib.method.constants import FULL_PRECISION
 from paperlib.method.profiles import get_profile
 
-TINY = dict(train_images=16, test_images=4, epochs=1, batch_size=8, images=3, rmle_iterations=3,
-            shadow_images=16, shadow_epochs=1, shadow_rmle_iterations=3)
+# study sizes, then each attack's own settings on top of the smoke profile's (AttackSettings.attacks)
+TINY = (dict(test_images=4, images=3),
+        {"rmle": dict(iterations=3),
+         "inverse-network": dict(query_images=16, epochs=1, batch_size=8),
+         "shadow": dict(labelled_images=16, epochs=1, batch_size=8, rmle_iterations=3)})
+
+
+def smoke_with(study: dict, own: dict):
+    """The smoke profile's AttackSettings with ``study`` fields and each attack's values in ``own``
+    on top of the profile's (the values not named stay the profile's)."""
+    settings = get_profile("smoke").attack
+    for name, values in own.items():
+        settings = settings.with_attack(name, **values)
+    return dataclasses.replace(settings, **study)
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
@@ -37,7 +49,7 @@ def test_results_are_cached_per_attack_and_resumable(synthetic_data, results_roo
     torch.manual_seed(0)
     net = models.build("cifar10cnn").eval()
     meta = {"accuracy": 0.1, "date": "test", "data": "synthetic", "seed": 0}
-    settings = dataclasses.replace(get_profile("smoke").attack, **TINY)
+    settings = smoke_with(*TINY)
     kw = dict(net=net, meta=meta, settings=settings, images=settings.images, progress=False)
     names = ("rmle", "inverse-network", "shadow")
     first = attacks.run("cifar10cnn", "smoke", ["conv11", 4], FULL_PRECISION, attacks=names,
@@ -64,7 +76,7 @@ def test_results_are_cached_per_attack_and_resumable(synthetic_data, results_roo
     changed = {n for n in files if now.get(n) != files[n]}
     assert changed == {"shadow/cifar10cnn-p0-fp32-n3.json", "shadow/cifar10cnn-p0-fp32-n3.pt"}
     # other rMLE settings rerun the rMLE results only
-    more = dataclasses.replace(settings, rmle_iterations=4)
+    more = settings.with_attack("rmle", iterations=4)
     attacks.run("cifar10cnn", "smoke", ["conv11"], FULL_PRECISION, attacks=names,
                 **{**kw, "settings": more})
     later = _mtimes(results_root)
@@ -75,6 +87,29 @@ def test_results_are_cached_per_attack_and_resumable(synthetic_data, results_roo
     assert originals.shape == recon.shape == (3, 3, 32, 32)
     state, shape = attacks.load_state(r)
     assert attacks.load_decoder(state, shape)(torch.zeros(1, *shape)).shape == (1, 3, 32, 32)
+
+
+def test_each_attack_gets_the_images_its_settings_ask_for(synthetic_data):
+    from paperlib.attacks import runner
+
+    settings = smoke_with(dict(test_images=4), {"inverse-network": dict(query_images=12),
+                                                "shadow": dict(labelled_images=20)})
+    adata = attacks.attack_data("cifar10", settings, allow_partial=True)
+    assert len(adata.aux("inverse-network")) == 12 and len(adata.aux("shadow")) == 20
+    assert adata.aux("rmle") is None and len(adata.test) == 4  # the white-box attacker has none
+    # labels only where the settings ask for them (the query-free attacker's)
+    assert runner.to_aux(adata, "inverse-network").labels is None
+    assert len(runner.to_aux(adata, "shadow").labels) == 20
+    # both come from one random order of the training split: the smaller set lies in the larger
+    q, lab = adata.aux("inverse-network").images, adata.aux("shadow").images
+    assert all(any(torch.equal(x, y) for y in lab) for x in q)
+    # the mean-image baseline is the mean query image (docs/decisions/attacks.md §2)
+    assert adata.reference is adata.aux("inverse-network")
+    # a profile's value for a field the attack's settings lack is refused by name, before any run
+    bad = settings.with_attack("rmle", iters=5)
+    with pytest.raises(ValueError, match=r"AttackSettings.attacks\['rmle'\]: unknown setting\(s\) "
+                                         r"iters; RMLESettings has iterations, l2, lr, tv"):
+        attacks.attack_data("cifar10", bad, allow_partial=True)
 
 
 def test_bad_requests_are_refused_by_name(synthetic_data, results_root):
@@ -97,7 +132,7 @@ def test_learned_attacks_beat_the_mean_image_on_a_trained_smoke_model(model, rea
     from paperlib.method import train
 
     net, meta = train.load_or_train(model, "smoke", allow_partial=True, progress=False)
-    settings = dataclasses.replace(get_profile("smoke").attack, **ACCEPTANCE)
+    settings = smoke_with(*ACCEPTANCE)
     rs = attacks.run(model, "smoke", [0], FULL_PRECISION, net=net, meta=meta, settings=settings,
                      images=settings.images, attacks=("rmle", "inverse-network", "shadow"),
                      progress=False, allow_partial=True)
@@ -112,6 +147,8 @@ def test_learned_attacks_beat_the_mean_image_on_a_trained_smoke_model(model, rea
 # budgets of the acceptance test: small, but enough for each attack to learn something. The smoke
 # cifar10cnn is weak (about 26 % top-1), so its shadow is too; a stronger pull towards mid-grey
 # (λ_2 = 3 instead of the profiles' 1) keeps the shadow's reconstruction from drifting in contrast
-ACCEPTANCE = dict(train_images=256, epochs=5, batch_size=32, images=8, rmle_iterations=60,
-                  rmle_lr=0.05, shadow_images=256, shadow_epochs=4, shadow_rmle_iterations=60,
-                  shadow_rmle_l2=3.0)
+ACCEPTANCE = (dict(images=8),
+              {"rmle": dict(iterations=60, lr=0.05),
+               "inverse-network": dict(query_images=256, epochs=5, batch_size=32),
+               "shadow": dict(labelled_images=256, epochs=4, batch_size=32, rmle_iterations=60,
+                              rmle_l2=3.0)})

@@ -13,6 +13,7 @@ from paperlib import attacks
 from paperlib.method import data, models, quant
 from paperlib.studies import attack_tables
 from paperlib.attacks import runner
+from paperlib.attacks.base import aux_need
 from paperlib.attacks.victim import SplitInfo, Victim
 
 
@@ -129,6 +130,77 @@ def test_registry_lists_the_three_threat_models():
     assert attacks.ATTACKS.names() == ("rmle", "inverse-network", "shadow")
     assert {attacks.ATTACKS.entry(n).threat for n in attacks.ATTACKS} == set(attacks.THREATS)
     assert attacks.ATTACKS.names(threat="query-free") == ("shadow",)
+
+
+# --- each attack owns its settings (docs/decisions/layout.md §6) ---------------------------------
+
+def test_each_attack_registers_its_own_settings_with_he_et_al_defaults():
+    kinds = {n: attacks.ATTACKS.entry(n).settings for n in attacks.ATTACKS}
+    assert kinds == {"rmle": attacks.RMLESettings, "inverse-network": attacks.InverseNetworkSettings,
+                     "shadow": attacks.ShadowSettings}
+    assert attacks.RMLESettings() == attacks.RMLESettings(iterations=5000, lr=1e-2, tv=1.0, l2=0.0)
+    assert attacks.InverseNetworkSettings() == attacks.InverseNetworkSettings(
+        query_images=None, epochs=10, batch_size=64, lr=1e-3)
+    assert attacks.ShadowSettings() == attacks.ShadowSettings(
+        labelled_images=None, epochs=10, lr=3e-3, batch_size=64, rmle_iterations=500, rmle_lr=0.1,
+        rmle_tv=1.0, rmle_l2=1.0)
+    # the constructors' defaults are the settings' defaults
+    assert attacks.build("rmle").config() == attacks.RMLE().config()
+    assert attacks.build("shadow", seed=3).config() == attacks.ShadowAttack(seed=3).config()
+    assert attacks.build("inverse-network").config() == attacks.InverseNetwork().config()
+    # what each asks of the attacker's own data
+    assert aux_need(attacks.RMLESettings()) is None and aux_need(None) is None  # no images
+    assert attacks.InverseNetworkSettings(query_images=7).aux_need() == attacks.AuxNeed(7, False)
+    assert attacks.ShadowSettings().aux_need() == attacks.AuxNeed(None, True)
+
+
+def test_a_profile_gives_each_attack_its_values():
+    from paperlib.method.profiles import get_profile
+
+    quick = get_profile("quick").attack
+    assert attacks.settings_for("rmle", quick) == attacks.RMLESettings(iterations=100, lr=0.05)
+    assert attacks.settings_for("inverse-network", quick) == attacks.InverseNetworkSettings(
+        query_images=1000, epochs=4, batch_size=32)
+    assert attacks.settings_for("shadow", quick) == attacks.ShadowSettings(
+        labelled_images=256, epochs=3, batch_size=32, rmle_iterations=100)
+    # the paper profile: He et al.'s budgets (the defaults) but 30 decoder epochs
+    paper = get_profile("paper").attack
+    assert attacks.settings_for("rmle", paper) == attacks.RMLESettings()
+    assert attacks.settings_for("inverse-network", paper) == attacks.InverseNetworkSettings(epochs=30)
+    atk = attacks.build("shadow", quick, seed=2)
+    assert (atk.epochs, atk.batch_size, atk.iterations, atk.rmle_lr, atk.seed) == (3, 32, 100, 0.1, 2)
+
+
+def test_old_attack_settings_fields_name_their_new_place():
+    from dataclasses import replace
+
+    from paperlib.method.profiles import AttackSettings, get_profile
+
+    with pytest.raises(TypeError, match=r'AttackSettings.attacks\["rmle"\]\["iterations"\]'):
+        AttackSettings(rmle_iterations=10)
+    smoke = get_profile("smoke").attack
+    with pytest.raises(TypeError, match=r'attacks\["inverse-network"\]\["batch_size"\] and '
+                                        r'AttackSettings.attacks\["shadow"\]\["batch_size"\]'):
+        replace(smoke, batch_size=8)
+    with pytest.raises(AttributeError,
+                       match=r'AttackSettings.attacks\["shadow"\]\["labelled_images"\]'):
+        smoke.shadow_images  # noqa: B018
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        smoke.nope  # noqa: B018
+
+
+def test_bad_attack_settings_are_refused_by_name():
+    from paperlib.method.profiles import AttackSettings
+
+    with pytest.raises(ValueError, match=r"AttackSettings.attacks\['rmle'\]: unknown setting\(s\) "
+                                         r"iters; RMLESettings has iterations, l2, lr, tv"):
+        attacks.build("rmle", AttackSettings(attacks={"rmle": {"iters": 5}}))
+    with pytest.raises(ValueError, match="names no registered attack: 'rmle2'; the attacks are rmle"):
+        attacks.build("rmle", AttackSettings(attacks={"rmle2": {"iterations": 5}}))
+    with pytest.raises(TypeError, match=r"from a profile's AttackSettings .*from_settings"):
+        attacks.build("rmle", attacks.RMLESettings())
+    with pytest.raises(ValueError, match="at least one training image"):
+        attacks.AuxNeed(0)
 
 
 @pytest.mark.parametrize("policy,ir_bits", [(32, None), (4, None), (32, 2), (8, 4)])

@@ -1,6 +1,10 @@
-"""Extending notebooks 09 and 10 from outside paperlib: a defence and a scheduler registered here,
-in the test module, appear in the studies' outputs with nothing in paperlib edited for them
-(docs/decisions/layout.md §6).
+"""Extending notebooks 08, 09 and 10 from outside paperlib: an attack, a defence and a scheduler
+registered here, in the test module, appear in the studies' outputs with nothing in paperlib
+edited for them (docs/decisions/layout.md §6).
+
+* a toy attack (``ATTACKS``, with its own settings type): a profile's values for it, by its
+  registered name, reach the attack, and the runner gives it the images its settings ask for; it
+  outputs the mean of those images, so on the mean-image baseline's images it scores the baseline;
 
 * a toy defence (``DEFENCES``, with its own ``sweep=``): swept by the defence study's
   :func:`~paperlib.studies.nb09_defences.sweep` and evaluated by ``run_study``; at strength 0 it
@@ -13,7 +17,7 @@ in the test module, appear in the studies' outputs with nothing in paperlib edit
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -21,6 +25,8 @@ import pytest
 import torch
 from torch import nn
 
+from paperlib import attacks
+from paperlib.attacks import ATTACKS, Attack, AuxNeed
 from paperlib.attacks.victim import deploy
 from paperlib.defences import costs
 from paperlib.defences.base import DEFENCES, Context, Defence, configurations, replace_edge, sweep_grid
@@ -36,6 +42,90 @@ from paperlib.studies import nb09_defences, nb10_network
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 TOY_DEFENCE = "toy-scale"
+TOY_ATTACK = "toy-mean"
+
+
+# --- notebook 08: an attack registered here -------------------------------------------------------
+
+@dataclass(frozen=True)
+class ToyMeanSettings:
+    """The toy attack's own settings: how many of the attacker's training images it averages, and
+    how far from mid-grey towards their mean it answers (0: always mid-grey)."""
+
+    images: int | None = 4
+    shrink: float = 0.0
+
+    def aux_need(self) -> AuxNeed:
+        return AuxNeed(self.images)
+
+
+class ToyMean(Attack):
+    """Black-box toy: answers every IR with mid-grey moved ``shrink`` of the way to the mean of
+    its own images."""
+
+    name = TOY_ATTACK
+    threat = "black-box"
+
+    def __init__(self, settings: ToyMeanSettings) -> None:
+        super().__init__()
+        self.settings = settings
+
+    @classmethod
+    def from_settings(cls, settings: ToyMeanSettings | None = None, seed: int = 0) -> "ToyMean":
+        return cls(settings or ToyMeanSettings())
+
+    def config(self) -> dict[str, Any]:
+        return {"images": self.settings.images, "shrink": self.settings.shrink}
+
+    def _fit(self, access, aux) -> None:
+        self.mean, self.seen = aux.images.mean(0, keepdim=True), len(aux)
+
+    def _invert(self, ir: torch.Tensor) -> torch.Tensor:
+        return (0.5 + self.settings.shrink * (self.mean - 0.5)).expand(len(ir), -1, -1, -1)
+
+    def details(self) -> dict[str, Any]:
+        return {"seen": self.seen}
+
+
+@pytest.fixture()
+def toy_attack():
+    ATTACKS.add(TOY_ATTACK, ToyMean, label="toy mean", threat="black-box", color="C6",
+                marker="x", settings=ToyMeanSettings)
+    yield TOY_ATTACK
+    ATTACKS.unregister(TOY_ATTACK)
+
+
+def test_a_registered_attack_gets_its_settings_from_the_profile(toy_attack, synthetic_dir, tmp_path,
+                                                                monkeypatch):
+    monkeypatch.setenv("PAPERLIB_DATA_DIR", str(synthetic_dir))
+    monkeypatch.setenv("PAPERLIB_ALLOW_PARTIAL_DATA", "1")
+    monkeypatch.setenv("PAPERLIB_RESULTS_DIR", str(tmp_path / "results"))
+    base = get_profile("smoke")
+    assert attacks.settings_for(toy_attack, base.attack) == ToyMeanSettings()  # not named: defaults
+    # the toy averages the same 12 images as the inverse network queries with (the baseline's)
+    settings = (base.attack.with_attack(toy_attack, images=12, shrink=1.0)
+                .with_attack("inverse-network", query_images=12))
+    prof = replace(base, attack=settings)
+    assert attacks.build(toy_attack, settings).config() == {"images": 12, "shrink": 1.0}
+    torch.manual_seed(0)
+    net = models.build("cifar10cnn", num_classes=10).eval()
+    meta = {"accuracy": 0.1, "date": "test", "data": "synthetic", "seed": 0}
+    (r,) = attacks.run("cifar10cnn", prof, [2], attacks=(toy_attack,), net=net, meta=meta, images=6,
+                       progress=False, allow_partial=True)
+    assert r.aux_images == 12 and r.details["seen"] == 12
+    assert r.fingerprint["config"] == {"images": 12, "shrink": 1.0} and r.fingerprint["aux"][0] == 12
+    # the mean of the baseline's own images scores exactly the mean-image baseline
+    assert r.ssim == pytest.approx(r.baseline_ssim, abs=1e-6)
+    assert r.psnr == pytest.approx(r.baseline_psnr, abs=1e-4)
+    # a value for a field the toy's settings lack is refused by name
+    bad = replace(prof, attack=settings.with_attack(toy_attack, imgs=3))
+    with pytest.raises(ValueError, match=r"AttackSettings.attacks\['toy-mean'\]: unknown setting\(s\) "
+                                         r"imgs; ToyMeanSettings has images, shrink"):
+        attacks.run("cifar10cnn", bad, [2], attacks=(toy_attack,), net=net, meta=meta, images=6,
+                    progress=False, allow_partial=True)
+
+
+# --- notebook 09: a defence registered here -------------------------------------------------------
 
 
 class Scale(nn.Module):

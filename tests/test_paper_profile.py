@@ -34,6 +34,12 @@ def test_scaled_changes_only_sizes():
         assert dataclasses.replace(r, epochs=big.epochs, train_images=big.train_images,
                                    test_images=big.test_images) == big
     assert isinstance(small.recipe("resnet50"), TrainRecipe)
+    # the attacks: one epoch and a few iterations on 16 of their own images, the rest the paper's
+    assert small.attack.attacks == {
+        "inverse-network": {"epochs": 1, "query_images": 16},
+        "rmle": {"iterations": 5},
+        "shadow": {"labelled_images": 16, "epochs": 1, "rmle_iterations": 5}}
+    assert PAPER.attack.attacks == {"inverse-network": {"epochs": 30}}  # unchanged
     with pytest.raises(ValueError, match="sample"):
         scaled(PAPER, population=2, sample=3)
 

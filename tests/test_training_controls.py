@@ -36,8 +36,10 @@ def tiny(synthetic_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("PAPERLIB_CHECKPOINT_DIR", str(tmp_path / "ck"))
     monkeypatch.setenv("PAPERLIB_RESULTS_DIR", str(tmp_path / "res"))
     smoke = profiles.get_profile("smoke")
-    attack = replace(smoke.attack, train_images=16, shadow_images=16, images=4, rmle_iterations=2,
-                     shadow_rmle_iterations=2, progress_fractions=(0.5,))
+    attack = replace(smoke.attack.with_attack("rmle", iterations=2)
+                     .with_attack("inverse-network", query_images=16)
+                     .with_attack("shadow", labelled_images=16, rmle_iterations=2),
+                     images=4, progress_fractions=(0.5,))
     return profiles.Profile(**{**smoke.__dict__, "name": "tiny", "attack": attack,
                                "train": {"cifar10cnn": TrainRecipe(epochs=2, batch_size=16,
                                                                    train_images=32, lr=0.02)}})

@@ -1,9 +1,9 @@
 """The interface every attack implements, and the registry of attacks.
 
-An attack is built from its settings, fitted once on what its threat model gives it, then inverts
-IRs (docs/decisions/attacks.md §2)::
+An attack is built from its own settings, fitted once on what its threat model gives it, then
+inverts IRs (docs/decisions/attacks.md §2)::
 
-    atk = ATTACKS.get("rmle").from_settings(prof.attack)
+    atk = build("rmle", prof.attack)             # RMLESettings from prof.attack.attacks["rmle"]
     atk.fit(victim.access(atk.threat), aux)      # an Edge, an Oracle or a Cloud
     images = atk.invert(ir)                      # (B, 3, 32, 32) in [0, 1]
 
@@ -13,8 +13,12 @@ edge's weights: an :class:`~paperlib.attacks.victim.Edge`), ``black-box`` (queri
 :class:`~paperlib.attacks.victim.Cloud`). ``aux`` holds the attacker's own images (and labels,
 where the threat model grants them). An attack sees nothing else: never the evaluated images.
 
-Register a new attack with ``@ATTACKS.register(name, label=..., threat=..., color=..., marker=...)``
-on a subclass of :class:`Attack`.
+Register a new attack with ``@ATTACKS.register(name, label=..., threat=..., color=..., marker=...,
+settings=SettingsType)`` on a subclass of :class:`Attack`. The attack owns its settings type (a
+frozen dataclass with the defaults); a profile keeps plain values for it keyed by the registered
+name, ``AttackSettings.attacks[name]``, turned into the type by :func:`settings_for`, and
+``from_settings`` receives that object. A settings type that wants the attacker's own training
+images says how many with an ``aux_need()`` method (:class:`AuxNeed`; docs/decisions/layout.md §6).
 """
 
 from __future__ import annotations
@@ -26,11 +30,26 @@ from typing import Any, ClassVar
 import torch
 
 from ..infra.registry import Registry
+from ..method.profiles import AttackSettings
 
 THREATS = ("white-box", "black-box", "query-free")
 
 ATTACKS: Registry = Registry("attack", required=("threat",),
-                             defaults={"color": None, "marker": "o"})
+                             defaults={"color": None, "marker": "o", "settings": None})
+
+
+@dataclass(frozen=True)
+class AuxNeed:
+    """The attacker's own data an attack's settings ask for: ``images`` images of the training
+    split (None: all of it), with their labels when ``labelled`` (docs/decisions/attacks.md §2)."""
+
+    images: int | None
+    labelled: bool = False
+
+    def __post_init__(self) -> None:
+        if self.images is not None and self.images < 1:
+            raise ValueError(f"AuxNeed.images={self.images}: ask for at least one training image "
+                             "(None: the whole training split)")
 
 
 @dataclass(frozen=True)
@@ -68,7 +87,8 @@ class Attack(ABC):
     @classmethod
     @abstractmethod
     def from_settings(cls, settings: Any, seed: int = 0) -> "Attack":
-        """The attack with its budgets from a profile's :class:`~paperlib.method.profiles.AttackSettings`."""
+        """The attack with its budgets from its own settings object (the type registered as its
+        ``settings`` metadata; None for an attack registered without one)."""
 
     @abstractmethod
     def config(self) -> dict[str, Any]:
@@ -143,9 +163,42 @@ def access_kind(threat: str) -> str:
         raise ValueError(f"unknown threat model {threat!r}; choose one of {', '.join(THREATS)}") from None
 
 
-def build(name: str, settings: Any, seed: int = 0) -> Attack:
-    """The registered attack ``name`` with its budgets from ``settings``."""
-    return ATTACKS.get(name).from_settings(settings, seed)
+def settings_for(name: str, attack_settings: AttackSettings | None = None) -> Any:
+    """Attack ``name``'s own settings object from a profile's plain values
+    (``attack_settings.attacks[name]``; None: the settings type's defaults); ``None`` for an
+    attack registered without settings (:meth:`Registry.settings`). Values for an attack that is
+    not registered, or for a field its settings type lacks, are refused by name."""
+    if attack_settings is None:
+        attack_settings = AttackSettings()
+    if not isinstance(attack_settings, AttackSettings):
+        raise TypeError(f"the settings of attack {name!r} come from a profile's AttackSettings "
+                        f"(its attacks[{name!r}] values), not {type(attack_settings).__name__}; "
+                        f"to pass an attack's own settings object call "
+                        f"ATTACKS.get({name!r}).from_settings(settings, seed)")
+    unknown = [n for n in attack_settings.attacks if n not in ATTACKS]
+    if unknown:
+        raise ValueError(f"AttackSettings.attacks names no registered attack: "
+                         f"{', '.join(map(repr, unknown))}; the attacks are {', '.join(ATTACKS)}")
+    return ATTACKS.settings(name, attack_settings.attacks, where="AttackSettings.attacks")
 
 
-__all__ = ["ATTACKS", "THREATS", "Attack", "Aux", "access_kind", "build"]
+def aux_need(settings: Any) -> AuxNeed | None:
+    """What a settings object asks of the attacker's own data: its ``aux_need()``, else nothing
+    (an attack without settings, or whose settings have no such method, gets no aux data)."""
+    ask = getattr(settings, "aux_need", None)
+    need = ask() if callable(ask) else None
+    if need is not None and not isinstance(need, AuxNeed):
+        raise TypeError(f"{type(settings).__name__}.aux_need() must return an AuxNeed or None, "
+                        f"got {need!r}")
+    return need
+
+
+def build(name: str, attack_settings: AttackSettings | None = None, seed: int = 0) -> Attack:
+    """The registered attack ``name`` with its own settings from a profile's
+    :class:`~paperlib.method.profiles.AttackSettings` (its ``attacks[name]`` values; None: the
+    defaults). The one place an attack is made from a profile."""
+    return ATTACKS.get(name).from_settings(settings_for(name, attack_settings), seed)
+
+
+__all__ = ["ATTACKS", "THREATS", "Attack", "Aux", "AuxNeed", "access_kind", "aux_need", "build",
+           "settings_for"]

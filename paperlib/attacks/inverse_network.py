@@ -14,6 +14,7 @@ in seconds on a CPU. An IR whose size is not 32 / 2^k is resized bilinearly to t
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 import torch
@@ -22,15 +23,31 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..method.device import plan_for
-from ..method.profiles import AttackSettings
-from .base import ATTACKS, Attack, Aux, check_training
+from .base import ATTACKS, Attack, Aux, AuxNeed, check_training
 
 DECODER_VERSION = 1
 MAX_WIDTH = 96
 MIN_WIDTH = 16
 OUT_SIZE = 32
 RECONSTRUCT_BATCH = 256
-DEFAULTS = AttackSettings()  # the constructor's defaults: the profiles' defaults
+
+
+@dataclass(frozen=True)
+class InverseNetworkSettings:
+    """The black-box attacker's budget (docs/decisions/attacks.md §4); a profile sets it in
+    ``AttackSettings.attacks["inverse-network"]``."""
+
+    query_images: int | None = None  # the attacker's query images (training split); None: all
+    epochs: int = 10  # decoder training epochs
+    batch_size: int = 64  # decoder training batch
+    lr: float = 1e-3  # decoder learning rate (Adam)
+
+    def aux_need(self) -> AuxNeed:
+        """Its query images: unlabelled (the black-box attacker queries the edge with them)."""
+        return AuxNeed(self.query_images, labelled=False)
+
+
+DEFAULTS = InverseNetworkSettings()  # the constructor's defaults
 
 
 def decoder_width(resolution: int) -> int:
@@ -140,7 +157,7 @@ def reconstruct(decoder: Decoder, irs: torch.Tensor, batch_size: int = RECONSTRU
 
 
 @ATTACKS.register("inverse-network", label="black-box inverse network", threat="black-box",
-                  color="C0", marker="o")
+                  color="C0", marker="o", settings=InverseNetworkSettings)
 class InverseNetwork(Attack):
     """Black-box: a decoder trained on (query image, IR) pairs."""
 
@@ -158,8 +175,10 @@ class InverseNetwork(Attack):
         self.train_loss: list[float] = []
 
     @classmethod
-    def from_settings(cls, settings: Any, seed: int = 0) -> "InverseNetwork":
-        return cls(settings.epochs, settings.batch_size, settings.lr, seed)
+    def from_settings(cls, settings: InverseNetworkSettings | None = None,
+                      seed: int = 0) -> "InverseNetwork":
+        s = settings or DEFAULTS
+        return cls(s.epochs, s.batch_size, s.lr, seed)
 
     def config(self) -> dict[str, Any]:
         return {"epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr,
@@ -209,4 +228,4 @@ def load_decoder(state: dict[str, Any], ir_shape: Sequence[int]) -> Decoder:
 
 
 __all__ = ["Decoder", "build_decoder", "decoder_width", "train_decoder", "reconstruct",
-           "InverseNetwork", "load_decoder", "DECODER_VERSION"]
+           "InverseNetwork", "InverseNetworkSettings", "load_decoder", "DECODER_VERSION"]

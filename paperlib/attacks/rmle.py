@@ -18,6 +18,7 @@ is optimised as if image by image, in one forward and backward pass per iteratio
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import torch
@@ -25,7 +26,6 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..method.device import plan_for
-from ..method.profiles import AttackSettings
 from .base import ATTACKS, Attack, Aux
 from .victim import module_device
 
@@ -33,7 +33,20 @@ TINY = 1e-12
 INIT_VALUE = 0.5  # the grey image every optimisation starts from
 INPUT_SHAPE = (3, 32, 32)
 BATCH_SIZE = 64  # images optimised together (memory bound only; results do not depend on it)
-DEFAULTS = AttackSettings()  # the constructors' defaults: the profiles' defaults
+
+
+@dataclass(frozen=True)
+class RMLESettings:
+    """The white-box rMLE's budget (He et al.: Adam, lr 1e-2, 5000 iterations; docs/decisions/
+    attacks.md §3); a profile sets it in ``AttackSettings.attacks["rmle"]``."""
+
+    iterations: int = 5000
+    lr: float = 1e-2
+    tv: float = 1.0  # λ_TV of the relative objective
+    l2: float = 0.0  # λ_2 of the prior towards mid-grey (He et al. use none by default)
+
+
+DEFAULTS = RMLESettings()  # the constructor's defaults
 
 
 def total_variation(x: torch.Tensor) -> torch.Tensor:
@@ -113,15 +126,16 @@ def invert_by_optimisation(forward: Callable[[torch.Tensor], torch.Tensor], ir: 
     return torch.cat(out) if out else torch.empty(0, *input_shape)
 
 
-@ATTACKS.register("rmle", label="white-box rMLE", threat="white-box", color="C3", marker="s")
+@ATTACKS.register("rmle", label="white-box rMLE", threat="white-box", color="C3", marker="s",
+                  settings=RMLESettings)
 class RMLE(Attack):
     """White-box rMLE against the edge itself (He et al. 2019)."""
 
     name = "rmle"
     threat = "white-box"
 
-    def __init__(self, iterations: int = DEFAULTS.rmle_iterations, lr: float = DEFAULTS.rmle_lr,
-                 tv: float = DEFAULTS.rmle_tv, l2: float = DEFAULTS.rmle_l2,
+    def __init__(self, iterations: int = DEFAULTS.iterations, lr: float = DEFAULTS.lr,
+                 tv: float = DEFAULTS.tv, l2: float = DEFAULTS.l2,
                  batch_size: int = BATCH_SIZE, progress: bool = False) -> None:
         super().__init__()
         self.iterations, self.lr, self.tv, self.l2 = int(iterations), float(lr), float(tv), float(l2)
@@ -129,8 +143,9 @@ class RMLE(Attack):
         self._edge: nn.Module | None = None
 
     @classmethod
-    def from_settings(cls, settings: Any, seed: int = 0) -> "RMLE":
-        return cls(settings.rmle_iterations, settings.rmle_lr, settings.rmle_tv, settings.rmle_l2)
+    def from_settings(cls, settings: RMLESettings | None = None, seed: int = 0) -> "RMLE":
+        s = settings or DEFAULTS  # deterministic: ``seed`` changes nothing
+        return cls(s.iterations, s.lr, s.tv, s.l2)
 
     def config(self) -> dict[str, Any]:
         return {"iterations": self.iterations, "lr": self.lr, "tv": self.tv, "l2": self.l2,
@@ -145,5 +160,5 @@ class RMLE(Attack):
                                       progress=self.progress, desc=f"rMLE {self.fitted_on}")
 
 
-__all__ = ["RMLE", "invert_by_optimisation", "objective", "feature_loss", "direction_loss",
-           "total_variation", "MATCHES"]
+__all__ = ["RMLE", "RMLESettings", "invert_by_optimisation", "objective", "feature_loss",
+           "direction_loss", "total_variation", "MATCHES"]

@@ -4,9 +4,10 @@
 :func:`run` attacks ``model`` at every requested partition point under one quantization policy,
 with every requested attack, once per IR re-quantization width. Each step is its own function:
 
-* :func:`attack_data` — the images of each party (deterministic subsets, seed 0): the black-box
-  attacker's query images and the query-free attacker's labelled images come from the *training*
-  split, the evaluated images from the *test* split;
+* :func:`attack_data` — the images of each party (deterministic subsets, seed 0): each attack's
+  own images, as many as its settings ask for (the black-box attacker's query images, the
+  query-free attacker's labelled images), come from the *training* split, the evaluated images
+  from the *test* split;
 * :func:`plan` — one :class:`Job` per (attack, point, IR width) whose cached result is missing or
   stale;
 * :func:`compute_irs` — the IRs of every point in one forward pass per image set (the prefix of a
@@ -33,7 +34,7 @@ from ..method.constants import FULL_PRECISION
 from ..method.policy import Policy, resolve
 from ..method.profiles import AttackSettings, Profile, resolve_profile
 from . import metrics, results
-from .base import ATTACKS, Attack, Aux, build
+from .base import ATTACKS, Attack, Aux, aux_need, build, settings_for
 from .inverse_network import InverseNetwork
 from .points import point_label, resolve_points
 from .results import AttackResult
@@ -50,37 +51,53 @@ IR_BATCH = 256
 
 @dataclass(frozen=True)
 class AttackData:
-    """``queries``: the black-box attacker's images; ``labelled``: the query-free attacker's
-    labelled images; ``test``: the evaluated images, which no attacker sees."""
+    """``aux_sets``: each attack's own training images by attack name (absent: the attack takes
+    none), ``labelled``: the attacks whose images come with their labels, ``test``: the evaluated
+    images, which no attacker sees."""
 
-    queries: data.CifarArrays
-    labelled: data.CifarArrays
+    aux_sets: Mapping[str, data.CifarArrays]
+    labelled: frozenset[str]
     test: data.CifarArrays
 
-    def aux(self, threat: str) -> data.CifarArrays | None:
-        """The attacker's own images under ``threat`` (None for the white-box attacker)."""
-        return {"black-box": self.queries, "query-free": self.labelled}.get(threat)
+    def aux(self, attack: str) -> data.CifarArrays | None:
+        """Attack ``attack``'s own images (None for an attack that takes none, e.g. white-box)."""
+        return self.aux_sets.get(attack)
+
+    @property
+    def reference(self) -> data.CifarArrays:
+        """The images whose mean is the mean-image baseline: the black-box attacker's query
+        images (docs/decisions/attacks.md §2)."""
+        return self.aux_sets[InverseNetwork.name]
 
     def provenance(self, meta: dict) -> str:
+        own = " / ".join(f"{len(ds)} ({name}{', labelled' if name in self.labelled else ''})"
+                         for name, ds in self.aux_sets.items())
         return (f"{meta.get('data', '?')}; attacks on {len(self.test)} test images, attacker "
-                f"images from {len(self.queries)} (queries) / {len(self.labelled)} (labelled) "
-                "training images")
+                f"images from {own or 'no'} training images")
 
 
 def attack_data(dataset: str, settings: AttackSettings, images: int | None = None,
                 allow_partial: bool | None = None) -> AttackData:
-    """Deterministic subsets (seed 0): ``settings.train_images`` and ``settings.shadow_images``
-    training images, ``images`` (default ``settings.test_images``) test images."""
+    """Deterministic subsets (seed 0): each registered attack's own training images, as many as
+    its settings ask for (:func:`~.base.aux_need`; subsets of one random order, so a smaller one
+    lies in a larger one), and ``images`` (default ``settings.test_images``) test images."""
     train = data.load(dataset, "train", allow_partial=allow_partial)
     test = data.load(dataset, "test", allow_partial=allow_partial)
     n_test = settings.test_images if images is None else images
-    return AttackData(queries=data.subset(train, settings.train_images, seed=ATTACK_SEED),
-                      labelled=data.subset(train, settings.shadow_images, seed=ATTACK_SEED),
+    needs = {name: aux_need(settings_for(name, settings)) for name in ATTACKS.names()}
+    needs = {name: need for name, need in needs.items() if need is not None}
+    return AttackData(aux_sets={name: data.subset(train, need.images, seed=ATTACK_SEED)
+                                for name, need in needs.items()},
+                      labelled=frozenset(name for name, need in needs.items() if need.labelled),
                       test=data.subset(test, n_test, seed=ATTACK_SEED))
 
 
-def to_aux(ds: data.CifarArrays | None) -> Aux | None:
-    return None if ds is None else Aux(data.to_unit(ds.images), ds.labels)
+def to_aux(adata: AttackData, attack: str) -> Aux | None:
+    """Attack ``attack``'s own data as an :class:`Aux` (labels only where its settings ask)."""
+    ds = adata.aux(attack)
+    if ds is None:
+        return None
+    return Aux(data.to_unit(ds.images), ds.labels if attack in adata.labelled else None)
 
 
 # --- planning ------------------------------------------------------------------------------------
@@ -122,7 +139,7 @@ def lookup(name: str, model: str, prof: Profile, p: int, bits: int | None, tag: 
     atk = build(name, settings, ATTACK_SEED)
     json_path, pt_path = results.result_paths(name, model, prof.name, p, tag, len(adata.test))
     fp = results.fingerprint(name, atk.version, {**atk.config(), **(extra_config or {})},
-                             policy_json(policy), bits, dataset, meta, adata.aux(atk.threat),
+                             policy_json(policy), bits, dataset, meta, adata.aux(name),
                              adata.test, ATTACK_SEED)
     hit = None if force else results.cached(json_path, pt_path, fp)
     return hit, Job(name, p, bits, tag, json_path, fp)
@@ -214,8 +231,8 @@ def fit_attack(atk: Attack, victim, adata: AttackData, aux_irs: torch.Tensor | N
     """Fit ``atk`` on the view its threat model allows; an inverse network reuses the IRs of its
     query images when they were computed in the one-pass sweep."""
     if isinstance(atk, InverseNetwork) and aux_irs is not None:
-        return atk.fit_pairs(victim.oracle(), aux_irs, data.to_unit(adata.queries.images))
-    return atk.fit(victim.access(atk.threat), to_aux(adata.aux(atk.threat)))
+        return atk.fit_pairs(victim.oracle(), aux_irs, data.to_unit(adata.aux(atk.name).images))
+    return atk.fit(victim.access(atk.threat), to_aux(adata, atk.name))
 
 
 def execute(job: Job, victim: Victim, policy: Policy, settings: AttackSettings, adata: AttackData,
@@ -231,7 +248,7 @@ def execute(job: Job, victim: Victim, policy: Policy, settings: AttackSettings, 
     x_test01 = data.to_unit(adata.test.images)
     rec = atk.invert(test_ir)
     details = atk.details()
-    aux = adata.aux(atk.threat)
+    aux = adata.aux(job.attack)
     result = AttackResult(
         attack=job.attack, model=model, profile=profile, p=job.p, split=point_label(model, job.p),
         tag=job.tag, policy=policy_json(policy), ir_bits=victim.info.ir_bits,
@@ -246,10 +263,10 @@ def execute(job: Job, victim: Victim, policy: Policy, settings: AttackSettings, 
 
 
 def mean_image_baseline(adata: AttackData) -> dict[str, float]:
-    """SSIM and PSNR of the mean query image against every test image: what an attacker who
-    learnt nothing from the IR achieves."""
+    """SSIM and PSNR of the mean query image (:attr:`AttackData.reference`) against every test
+    image: what an attacker who learnt nothing from the IR achieves."""
     x_test01 = data.to_unit(adata.test.images)
-    mean_img = data.to_unit(adata.queries.images).mean(0, keepdim=True).expand_as(x_test01)
+    mean_img = data.to_unit(adata.reference.images).mean(0, keepdim=True).expand_as(x_test01)
     return {"ssim": float(metrics.ssim(x_test01, mean_img).mean()),
             "psnr": metrics.summary(metrics.psnr(x_test01, mean_img))["mean"]}
 
@@ -306,7 +323,8 @@ def _run_jobs(jobs: list[Job], net: nn.Module, policy: Policy, settings: AttackS
     points = sorted({j.p for j in jobs})
     decoder_points = sorted({j.p for j in jobs if j.attack == InverseNetwork.name})
     test_units = compute_irs(net, policy, points, adata.test.images, dataset)
-    aux_units = (compute_irs(net, policy, decoder_points, adata.queries.images, dataset)
+    aux_units = (compute_irs(net, policy, decoder_points,
+                             adata.aux(InverseNetwork.name).images, dataset)
                  if decoder_points else {})
     baseline = mean_image_baseline(adata)
     x_test01 = data.to_unit(adata.test.images)
@@ -327,6 +345,6 @@ def _run_jobs(jobs: list[Job], net: nn.Module, policy: Policy, settings: AttackS
     return done
 
 
-__all__ = ["run", "plan", "Job", "AttackData", "attack_data", "bits_plan", "compute_unit_irs",
-           "compute_irs", "as_sent", "cpu_threads", "execute", "fit_attack", "mean_image_baseline",
-           "ATTACK_SEED"]
+__all__ = ["run", "plan", "Job", "AttackData", "attack_data", "to_aux", "bits_plan",
+           "compute_unit_irs", "compute_irs", "as_sent", "cpu_threads", "execute", "fit_attack",
+           "mean_image_baseline", "ATTACK_SEED"]

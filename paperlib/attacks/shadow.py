@@ -13,12 +13,14 @@ pool when the IR's size is not 32 / 2^k, and a 3x3 conv to the IR's channels (1x
 followed by a softplus when the IR is non-negative (a final ReLU can die in the first steps, which
 leaves a constant shadow; measured on a toy cloud). The IR's scale is not pinned down by the frozen
 cloud, so the rMLE against the shadow matches directions (``1 − cos``, ``rmle.direction_loss``),
-which leaves the image's contrast free: a prior towards mid-grey (λ_2 = ``shadow_rmle_l2``) holds it.
+which leaves the image's contrast free: a prior towards mid-grey (λ_2 = ``ShadowSettings.rmle_l2``)
+holds it.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 import torch
@@ -27,14 +29,37 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..method.device import plan_for
-from .base import ATTACKS, Attack, Aux, check_training
-from .rmle import BATCH_SIZE, DEFAULTS, INIT_VALUE, invert_by_optimisation
+from .base import ATTACKS, Attack, Aux, AuxNeed, check_training
+from .rmle import BATCH_SIZE, INIT_VALUE, invert_by_optimisation
 
 SHADOW_VERSION = 1
 MATCH = "direction"  # the shadow's IR scale is arbitrary: match directions (rmle.direction_loss)
 FIRST_WIDTH = 32
 MAX_WIDTH = 128
 IN_SIZE = 32
+
+
+@dataclass(frozen=True)
+class ShadowSettings:
+    """The query-free attacker's budget: the shadow's training, then rMLE against it (He et al.:
+    500 iterations at lr 0.1; docs/decisions/attacks.md §4); a profile sets it in
+    ``AttackSettings.attacks["shadow"]``."""
+
+    labelled_images: int | None = None  # the attacker's labelled images (training split); None: all
+    epochs: int = 10  # shadow training epochs
+    lr: float = 3e-3  # shadow learning rate (Adam)
+    batch_size: int = 64  # shadow training batch
+    rmle_iterations: int = 500
+    rmle_lr: float = 0.1
+    rmle_tv: float = 1.0
+    rmle_l2: float = 1.0  # λ_2 towards mid-grey: the shadow leaves the image's contrast free
+
+    def aux_need(self) -> AuxNeed:
+        """Its labelled images (the shadow is trained through the cloud on their labels)."""
+        return AuxNeed(self.labelled_images, labelled=True)
+
+
+DEFAULTS = ShadowSettings()  # the constructor's defaults
 
 
 class ShadowEdge(nn.Module):
@@ -112,7 +137,7 @@ def train_shadow(shadow: nn.Module, cloud: nn.Module, aux: Aux, *, epochs: int, 
 
 
 @ATTACKS.register("shadow", label="query-free shadow model", threat="query-free", color="C2",
-                  marker="^")
+                  marker="^", settings=ShadowSettings)
 class ShadowAttack(Attack):
     """Query-free: a shadow edge trained through the frozen cloud, then rMLE against it."""
 
@@ -120,10 +145,10 @@ class ShadowAttack(Attack):
     threat = "query-free"
     version = SHADOW_VERSION
 
-    def __init__(self, epochs: int = DEFAULTS.shadow_epochs, lr: float = DEFAULTS.shadow_lr,
-                 batch_size: int = DEFAULTS.batch_size, iterations: int = DEFAULTS.shadow_rmle_iterations,
-                 rmle_lr: float = DEFAULTS.shadow_rmle_lr, tv: float = DEFAULTS.shadow_rmle_tv,
-                 l2: float = DEFAULTS.shadow_rmle_l2, seed: int = 0, progress: bool = False,
+    def __init__(self, epochs: int = DEFAULTS.epochs, lr: float = DEFAULTS.lr,
+                 batch_size: int = DEFAULTS.batch_size, iterations: int = DEFAULTS.rmle_iterations,
+                 rmle_lr: float = DEFAULTS.rmle_lr, tv: float = DEFAULTS.rmle_tv,
+                 l2: float = DEFAULTS.rmle_l2, seed: int = 0, progress: bool = False,
                  device: torch.device | str = "cpu") -> None:
         super().__init__()
         self.epochs, self.lr, self.batch_size = int(epochs), float(lr), int(batch_size)
@@ -133,10 +158,10 @@ class ShadowAttack(Attack):
         self.history: list[dict[str, float]] = []
 
     @classmethod
-    def from_settings(cls, settings: Any, seed: int = 0) -> "ShadowAttack":
-        return cls(settings.shadow_epochs, settings.shadow_lr, settings.batch_size,
-                   settings.shadow_rmle_iterations, settings.shadow_rmle_lr, settings.shadow_rmle_tv,
-                   settings.shadow_rmle_l2, seed)
+    def from_settings(cls, settings: ShadowSettings | None = None, seed: int = 0) -> "ShadowAttack":
+        s = settings or DEFAULTS
+        return cls(s.epochs, s.lr, s.batch_size, s.rmle_iterations, s.rmle_lr, s.rmle_tv,
+                   s.rmle_l2, seed)
 
     def config(self) -> dict[str, Any]:
         return {"epochs": self.epochs, "lr": self.lr, "batch_size": self.batch_size,
@@ -170,4 +195,4 @@ class ShadowAttack(Attack):
         return {"shadow": {k: v.cpu() for k, v in self.shadow.state_dict().items()}} if self.shadow else {}
 
 
-__all__ = ["ShadowEdge", "ShadowAttack", "train_shadow", "SHADOW_VERSION"]
+__all__ = ["ShadowEdge", "ShadowAttack", "ShadowSettings", "train_shadow", "SHADOW_VERSION"]

@@ -22,7 +22,7 @@ from ..infra import config, io
 from ..method import data, privacy
 from ..attacks import results as attack_results
 from ..attacks import runner
-from ..attacks.base import ATTACKS, build as build_attack
+from ..attacks.base import ATTACKS, build
 from ..attacks.points import point_label
 from ..attacks.victim import Victim, deploy, policy_json, policy_tag
 from ..attacks.worst_case import WORST, column, worst_attack, worst_case
@@ -192,7 +192,7 @@ def evaluate(model: str, defence: Defence | None, p: int, policy: Any = 32, *,
     victim = deploy(net, p, policy, dataset=dataset, model=model)
     key_tag = f"{victim.info.tag}+{defence.tag()}"
     path = result_path(prof.name, model, key_tag, p, images)
-    attack_cfg = {n: build_attack(n, prof.attack, runner.ATTACK_SEED).config() for n in names}
+    attack_cfg = {n: build(n, prof.attack, runner.ATTACK_SEED).config() for n in names}
     budgets = training_budgets(s)
     fp = io.json_safe({"defence": defence.fingerprint(), "model": model, "p": p,
                        "policy": policy_json(policy), "attacks": attack_cfg,

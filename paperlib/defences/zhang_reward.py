@@ -15,7 +15,7 @@ from torch import nn
 from .. import attacks
 from ..method import data, energy, models, quant
 from ..method.genome import Genome, GenomeSpace, key
-from ..method.profiles import resolve_profile
+from ..method.profiles import AttackSettings, resolve_profile
 from ..search.rl import mac_utilization, zhang_reward
 
 
@@ -40,7 +40,8 @@ class ZhangEvaluator:
     S = S_2 (MACs). One evaluation per distinct strategy (memoised by key)."""
 
     def __init__(self, model: str, profile: Any, *, net: nn.Module, meta: dict,
-                 accuracy_images: int, images: int, attack_settings: Any = None,
+                 accuracy_images: int, images: int,
+                 attack_settings: AttackSettings | None = None,
                  allow_partial: bool | None = None) -> None:
 
         prof = resolve_profile(profile)

@@ -82,33 +82,17 @@ class SearchSettings:
 
 @dataclass(frozen=True)
 class AttackSettings:
-    """Budgets of the attacks of ``paperlib.attacks`` (notebooks 06 and 08; the defaults are He et
-    al.'s settings where they give one, docs/decisions/attacks.md §3-§4, §8)."""
+    """What the attack notebooks (06, 08) study: which images, models and points are attacked, the
+    within-point study and the training-progress checkpoints; and, in ``attacks``, each registered
+    attack's own budgets as plain values by attack name, turned into the attack's settings type
+    (``attacks.base.build``; docs/decisions/layout.md §6, docs/decisions/attacks.md §8)."""
 
-    # black-box inverse network (notebook 06 runs it alone)
-    train_images: int | None = None  # the attacker's query images (training split); None: all
     test_images: int = 256  # evaluated test images (notebook 06)
-    epochs: int = 10  # decoder training epochs
-    batch_size: int = 64  # decoder and shadow training batch
-    lr: float = 1e-3  # decoder learning rate (Adam)
     points: int | None = None  # partition points attacked per model (spread evenly); None: all
     # notebook 08: the three attacks on the same test images
     images: int = 64  # test images every attack inverts in notebook 08
     models: tuple[str, ...] | None = None  # models of notebook 08; None: every registered model
     sweep_points: int | None = 5  # points per model in notebook 08's sweep (spread); None: all
-    # white-box rMLE (He et al.: Adam, lr 1e-2, 5000 iterations)
-    rmle_iterations: int = 5000
-    rmle_lr: float = 1e-2
-    rmle_tv: float = 1.0  # λ_TV of the relative objective (docs/decisions/attacks.md §3)
-    rmle_l2: float = 0.0  # λ_2 of the prior towards mid-grey (He et al. use none by default)
-    # query-free shadow model (He et al.: rMLE against the shadow, 500 iterations, lr 0.1)
-    shadow_images: int | None = None  # the attacker's labelled images (training split); None: all
-    shadow_epochs: int = 10
-    shadow_lr: float = 3e-3
-    shadow_rmle_iterations: int = 500
-    shadow_rmle_lr: float = 0.1
-    shadow_rmle_tv: float = 1.0
-    shadow_rmle_l2: float = 1.0  # λ_2 towards mid-grey: the shadow leaves the image's contrast free
     # notebook 08: does P rank quantization policies at a fixed point as the attacks do?
     policies: int = 32  # random quantization policies per fixed point
     policy_models: tuple[str, ...] = ("cifar10cnn",)  # models of the within-point study
@@ -118,6 +102,56 @@ class AttackSettings:
     # privacy vs training progress (docs/decisions/attacks.md §13): the intermediate checkpoints,
     # as fractions of each model's recipe (rounded to epochs; 0 and the last epoch always shown)
     progress_fractions: tuple[float, ...] = (0.25, 0.5)
+    # each attack's budgets by registered name then field of its settings type (rmle:
+    # RMLESettings, inverse-network: InverseNetworkSettings, shadow: ShadowSettings); an attack
+    # not named here runs at its settings type's defaults (He et al.'s, where they give one)
+    attacks: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def __new__(cls, *args: Any, **values: Any) -> "AttackSettings":
+        # a field that moved to an attack's own settings is refused naming its new place (the
+        # generated __init__ would only say "unexpected keyword"); dataclasses.replace calls it too
+        moved = [k for k in values if k in MOVED_ATTACK_FIELDS]
+        if moved:
+            raise TypeError(f"AttackSettings: {', '.join(moved)} moved to each attack's own "
+                            f"settings: use {'; '.join(_moved_to(k) for k in moved)}")
+        return super().__new__(cls)
+
+    def __getattr__(self, key: str) -> Any:  # only for names the instance lacks
+        if key in MOVED_ATTACK_FIELDS:
+            raise AttributeError(f"AttackSettings.{key} moved to each attack's own settings: "
+                                 f"read {_moved_to(key)}")
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {key!r}")
+
+    def with_attack(self, name: str, **values: Any) -> "AttackSettings":
+        """A copy whose ``attacks[name]`` has ``values`` on top of this one's."""
+        own = {**self.attacks.get(name, {}), **values}
+        return replace(self, attacks={**self.attacks, name: own})
+
+
+# AttackSettings' fields before each attack owned its settings (docs/decisions/layout.md §6):
+# old name -> (attack names, field of their settings); ``batch_size`` served two attacks
+MOVED_ATTACK_FIELDS: dict[str, tuple[tuple[str, ...], str]] = {
+    "train_images": (("inverse-network",), "query_images"),
+    "epochs": (("inverse-network",), "epochs"),
+    "lr": (("inverse-network",), "lr"),
+    "batch_size": (("inverse-network", "shadow"), "batch_size"),
+    "rmle_iterations": (("rmle",), "iterations"),
+    "rmle_lr": (("rmle",), "lr"),
+    "rmle_tv": (("rmle",), "tv"),
+    "rmle_l2": (("rmle",), "l2"),
+    "shadow_images": (("shadow",), "labelled_images"),
+    "shadow_epochs": (("shadow",), "epochs"),
+    "shadow_lr": (("shadow",), "lr"),
+    "shadow_rmle_iterations": (("shadow",), "rmle_iterations"),
+    "shadow_rmle_lr": (("shadow",), "rmle_lr"),
+    "shadow_rmle_tv": (("shadow",), "rmle_tv"),
+    "shadow_rmle_l2": (("shadow",), "rmle_l2"),
+}
+
+
+def _moved_to(old: str) -> str:
+    names, key = MOVED_ATTACK_FIELDS[old]
+    return " and ".join(f'AttackSettings.attacks["{n}"]["{key}"]' for n in names)
 
 
 @dataclass(frozen=True)
@@ -258,11 +292,13 @@ PROFILES: dict[str, Profile] = {
                               validation_images=32, privacy_images=8),
         search_overrides={"resnet50": {"validation_images": 16}},
         # notebook 08 in smoke: two models, two points each, a few iterations (seconds per attack)
-        attack=AttackSettings(train_images=64, test_images=16, epochs=1, batch_size=32, points=3,
-                              images=4, models=("cifar10cnn", "resnet18"), sweep_points=2,
-                              rmle_iterations=10, rmle_lr=0.05, shadow_images=64, shadow_epochs=1,
-                              shadow_rmle_iterations=10, policies=5, max_policy_points=1,
-                              bootstrap=200),
+        attack=AttackSettings(test_images=16, points=3, images=4, models=("cifar10cnn", "resnet18"),
+                              sweep_points=2, policies=5, max_policy_points=1, bootstrap=200,
+                              attacks={"rmle": {"iterations": 10, "lr": 0.05},
+                                       "inverse-network": {"query_images": 64, "epochs": 1,
+                                                           "batch_size": 32},
+                                       "shadow": {"labelled_images": 64, "epochs": 1,
+                                                  "batch_size": 32, "rmle_iterations": 10}}),
         privacy_images=8,
         dataset="cifar10",
         baseline_seeds=(0, 1),
@@ -301,10 +337,13 @@ PROFILES: dict[str, Profile] = {
         # 1000 images x 4 epochs: notebook 06 (~90 decoders, every partition point) in ~15 min
         # notebook 08: 4 models x 3 points (+ He et al.'s), 6 test images, 100 rMLE iterations
         # (docs/decisions/attacks.md §8 estimates its time)
-        attack=AttackSettings(train_images=1000, test_images=128, epochs=4, batch_size=32,
-                              images=6, models=ATTACK_MODELS, sweep_points=3, rmle_iterations=100,
-                              rmle_lr=0.05, shadow_images=256, shadow_epochs=3,
-                              shadow_rmle_iterations=100, policies=32, policy_images=64),
+        attack=AttackSettings(test_images=128, images=6, models=ATTACK_MODELS, sweep_points=3,
+                              policies=32, policy_images=64,
+                              attacks={"rmle": {"iterations": 100, "lr": 0.05},
+                                       "inverse-network": {"query_images": 1000, "epochs": 4,
+                                                           "batch_size": 32},
+                                       "shadow": {"labelled_images": 256, "epochs": 3,
+                                                  "batch_size": 32, "rmle_iterations": 100}}),
         privacy_images=64,
         dataset="cifar10",
         # notebook 09 in about 25 min (docs/decisions/defences.md §6, §10): one defence point, one
@@ -337,10 +376,11 @@ PROFILES: dict[str, Profile] = {
         train_default=TrainRecipe(epochs=200, lr=0.1),
         search=SearchSettings(estimator="finetune", reference_estimator="finetune",
                               validation_images=10000, privacy_images=256),
-        # He et al.'s budgets (5000 rMLE iterations at 1e-2; 500 against the shadow at 0.1)
-        attack=AttackSettings(train_images=None, test_images=1000, epochs=30, images=256,
-                              sweep_points=None,
-                              policy_models=("cifar10cnn", "resnet18", "mobilenet")),
+        # He et al.'s budgets (5000 rMLE iterations at 1e-2; 500 against the shadow at 0.1): the
+        # attacks' own defaults; every training image for the attackers, 30 decoder epochs
+        attack=AttackSettings(test_images=1000, images=256, sweep_points=None,
+                              policy_models=("cifar10cnn", "resnet18", "mobilenet"),
+                              attacks={"inverse-network": {"epochs": 30}}),
         privacy_images=512,
         defence=DefenceSettings(models=None, points=5, images=256, accuracy_images=10000,
                                 rl_decoder_images=None, rl_decoder_epochs=10),
@@ -371,6 +411,17 @@ def get_profile(name: str | None = None) -> Profile:
             f"unknown profile {name!r}; choose one of {', '.join(PROFILES)} "
             "(set it with --profile, PROFILE=... for make, or PAPERLIB_PROFILE)"
         ) from None
+
+
+def _scaled_attacks(attacks: dict[str, dict[str, Any]], images: int) -> dict[str, dict[str, Any]]:
+    """``AttackSettings.attacks`` as :func:`scaled` shrinks it: the shipped attacks to one epoch
+    and a few iterations on ``images`` of their own images, their other values kept (an attack
+    registered from outside keeps all of its values)."""
+    small = {"rmle": {"iterations": 5},
+             "inverse-network": {"query_images": images, "epochs": 1},
+             "shadow": {"labelled_images": images, "epochs": 1, "rmle_iterations": 5}}
+    return {**attacks, **{name: {**attacks.get(name, {}), **values}
+                          for name, values in small.items()}}
 
 
 def scaled(profile: Profile, *, epochs: int = 1, images: int = 64, iterations: int = 2,
@@ -408,14 +459,14 @@ def scaled(profile: Profile, *, epochs: int = 1, images: int = 64, iterations: i
         search=search(profile.search),
         search_overrides={m: {k: (min(v, images) if k.endswith("_images") else v)
                               for k, v in o.items()} for m, o in profile.search_overrides.items()},
-        attack=replace(profile.attack, train_images=small, test_images=small, epochs=1,
-                       points=min(profile.attack.points or 2, 2), images=4, rmle_iterations=5,
-                       shadow_images=small, shadow_epochs=1, shadow_rmle_iterations=5, policies=2,
-                       bootstrap=20),
+        attack=replace(profile.attack, test_images=small,
+                       points=min(profile.attack.points or 2, 2), images=4, policies=2,
+                       bootstrap=20, attacks=_scaled_attacks(profile.attack.attacks, small)),
         privacy_images=min(profile.privacy_images, 8),
         description=f"{profile.description} (sizes scaled down for a CPU test)")
 
 
 __all__ = ["Profile", "TrainRecipe", "SearchSettings", "AttackSettings", "DefenceSettings",
+           "MOVED_ATTACK_FIELDS",
            "ComparisonPlan", "NetworkPlan", "SweepPlan", "PROFILES", "get_profile", "resolve_profile",
            "scaled"]

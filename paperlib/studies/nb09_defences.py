@@ -7,7 +7,6 @@ words (docs/decisions/defences.md §7)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
@@ -67,7 +66,9 @@ def rl_strategy(model: str, prof: Profile, net: nn.Module, meta: dict, seed: int
         "checkpoint": {k: meta.get(k) for k in ("accuracy", "date", "data", "seed")}})
 
     def run() -> SearchTrace:
-        atk = replace(prof.attack, train_images=s.rl_decoder_images, epochs=s.rl_decoder_epochs)
+        # the reward's reactive adversary: the inverse network on its own (smaller) budget
+        atk = prof.attack.with_attack("inverse-network", query_images=s.rl_decoder_images,
+                                      epochs=s.rl_decoder_epochs)
         ev = ZhangEvaluator(model, prof, net=net, meta=meta, accuracy_images=s.accuracy_images,
                                images=s.images, attack_settings=atk, allow_partial=allow_partial)
         trace = rl.rl_search(ev, budget, seed, progress=progress, rl_samples=s.rl_samples,
