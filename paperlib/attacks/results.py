@@ -18,7 +18,7 @@ from typing import Any
 import torch
 
 from .. import __version__
-from ..infra import config, io
+from ..infra import config, io, result_cache
 from ..method import data
 
 
@@ -91,12 +91,10 @@ def fingerprint(attack: str, version: int, attack_config: dict[str, Any], policy
 
 
 def cached(json_path: Path, pt_path: Path, fp: dict[str, Any]) -> AttackResult | None:
-    """The stored result when both files exist and its fingerprint is ``fp``."""
-    if json_path.exists() and pt_path.exists():
-        stored = io.read_json(json_path)
-        if stored.get("fingerprint") == fp:
-            return AttackResult.from_dict({**stored, "path": str(json_path)})
-    return None
+    """The stored result when both files exist and its fingerprint is ``fp``
+    (:mod:`paperlib.infra.result_cache`)."""
+    stored = result_cache.load_json(json_path, fp, companions=(pt_path,))
+    return None if stored is None else AttackResult.from_dict({**stored, "path": str(json_path)})
 
 
 def save(result: AttackResult, state: dict[str, Any], originals_uint8: torch.Tensor,
@@ -108,7 +106,8 @@ def save(result: AttackResult, state: dict[str, Any], originals_uint8: torch.Ten
                     "originals": originals_uint8.clone(),
                     "reconstructions": (reconstructions01 * 255).round().clamp(0, 255).to(torch.uint8),
                     "version": __version__}, tmp)
-    io.write_json(json_path, {k: v for k, v in result.to_dict().items() if k != "path"})
+    result_cache.save_json(json_path, result.fingerprint,
+                           {k: v for k, v in result.to_dict().items() if k not in ("path", "fingerprint")})
     return result
 
 
