@@ -214,6 +214,13 @@ def test_evaluate_reports_top1_energy_every_attack_and_reuses_its_cache(smoke_en
     again = defences.evaluate("cifar10cnn", d, 4, 8, profile="smoke", net=net, meta=meta, images=4,
                               accuracy_images=16, attacks=("inverse-network", "rmle"))
     assert again.to_dict() == {**r.to_dict(), "path": again.path}
+    # noise has no settings of its own: another defence's budgets are not part of its key
+    from paperlib.method.profiles import get_profile
+
+    assert r.fingerprint["defence_settings"] == {}
+    longer = _with_budgets(get_profile("smoke"), "datamix", epochs=9)
+    assert defences.evaluate("cifar10cnn", d, 4, 8, profile=longer, net=net, meta=meta, images=4,
+                             accuracy_images=16, attacks=("inverse-network", "rmle")).top1 == r.top1
 
 
 # --- comparison ----------------------------------------------------------------------------------
@@ -247,8 +254,6 @@ def test_best_points_respect_both_bounds():
 def test_proactive_retraining_lowers_the_decoders_success_it_trains_against():
     """λ = 0 is plain retraining; a large λ makes the encoder's IR harder for its decoder (toy
     edge and cloud, synthetic images, seconds)."""
-    from types import SimpleNamespace
-
     from paperlib.defences import adversarial
 
     torch.manual_seed(0)
@@ -256,8 +261,8 @@ def test_proactive_retraining_lowers_the_decoders_success_it_trains_against():
     victim = _victim(edge)
     images = (_images(64, seed=5) * 255).round().to(torch.uint8)
     labels = torch.randint(0, 10, (64,), generator=torch.Generator().manual_seed(0))
-    settings = SimpleNamespace(adv_rounds=3, adv_decoder_epochs=2, adv_epochs=2, adv_lr=3e-3,
-                               batch_size=16)
+    settings = adversarial.ProactiveSettings(rounds=3, decoder_epochs=2, epochs=2, lr=3e-3,
+                                             batch_size=16)
     _, _, plain = adversarial.adversarial_retraining(victim, images, labels, settings, 0.0)
     _, _, hard = adversarial.adversarial_retraining(victim, images, labels, settings, 20.0)
     assert np.mean(hard["ssim"][-4:]) < np.mean(plain["ssim"][-4:])
@@ -271,17 +276,23 @@ def test_mixing_aware_loss_of_a_linear_cloud_is_the_unmixed_loss():
     assert loss.item() == pytest.approx(nn.functional.cross_entropy(cloud(v), labels).item(), rel=1e-4)
 
 
-def test_datamix_cloud_is_trained_once_and_its_budgets_key_every_cache(smoke_env, monkeypatch):
+def _with_budgets(prof, name: str, **values):
+    """``prof`` with ``values`` set in ``DefenceSettings.defences[name]`` (the rest kept)."""
     from dataclasses import replace
 
+    own = prof.defence.defences
+    return replace(prof, defence=replace(prof.defence, defences={
+        **own, name: {**own.get(name, {}), **values}}))
+
+
+def test_datamix_cloud_is_trained_once_and_its_budgets_key_every_cache(smoke_env, monkeypatch):
     from paperlib.method import models
     from paperlib.method.profiles import get_profile
 
     torch.manual_seed(0)
     net = models.build("cifar10cnn", num_classes=10).eval()
     meta = {"accuracy": 0.1, "date": "test", "data": "synthetic", "seed": 0}
-    prof = get_profile("smoke")
-    prof = replace(prof, defence=replace(prof.defence, datamix_images=32))
+    prof = _with_budgets(get_profile("smoke"), "datamix", images=32)
     kw = dict(net=net, meta=meta, images=4, accuracy_images=16, attacks=("inverse-network",))
     first = defences.evaluate("cifar10cnn", defences.DataMix(2), 4, 32, profile=prof, **kw)
     fp1 = io.read_json(first.attacks["inverse-network"]["path"])["fingerprint"]
@@ -290,9 +301,67 @@ def test_datamix_cloud_is_trained_once_and_its_budgets_key_every_cache(smoke_env
     monkeypatch.setattr(datamix, "train_cloud", lambda *a, **k: calls.append(1) or real(*a, **k))
     defences.evaluate("cifar10cnn", defences.DataMix(2), 4, 32, profile=prof, force=True, **kw)
     assert len(calls) == 1  # the row is recomputed, the cloud reloaded from its cache
-    longer = replace(prof, defence=replace(prof.defence, datamix_epochs=2))
+    # the proactive budgets are not this row's: changing them keeps every cache of it
+    other = _with_budgets(prof, "proactive", rounds=7)
+    monkeypatch.setattr(datamix, "train_cloud", lambda *a, **k: pytest.fail("recomputed"))
+    assert defences.evaluate("cifar10cnn", defences.DataMix(2), 4, 32, profile=other,
+                             **kw).fingerprint == first.fingerprint
+    monkeypatch.setattr(datamix, "train_cloud", real)
+    longer = _with_budgets(prof, "datamix", epochs=2)
     second = defences.evaluate("cifar10cnn", defences.DataMix(2), 4, 32, profile=longer, **kw)
     fp2 = io.read_json(second.attacks["inverse-network"]["path"])["fingerprint"]
-    assert fp1["config"]["defence_budgets"]["datamix_epochs"] == 1
-    assert fp2["config"]["defence_budgets"]["datamix_epochs"] == 2
+    # only the evaluated defence's own settings key its row and its attacks (smoke: 1 epoch)
+    smoke = {"epochs": 1, "images": 32, "lr": 1e-3, "batch_size": 64}
+    assert fp1["config"]["defence_budgets"] == {"datamix": smoke}
+    assert first.fingerprint["defence_settings"] == {"datamix": smoke}
+    assert fp2["config"]["defence_budgets"] == {"datamix": {**smoke, "epochs": 2}}
     assert second.fingerprint != first.fingerprint
+
+
+def test_each_defence_gets_its_own_settings_from_the_profile():
+    from dataclasses import replace
+
+    from paperlib.defences import adversarial
+    from paperlib.defences.base import settings_for
+    from paperlib.method.profiles import PROFILES, DefenceSettings
+
+    smoke, quick, paper = (PROFILES[n].defence.defences for n in ("smoke", "quick", "paper"))
+    # the values the profiles had as DefenceSettings fields (docs/decisions/defences.md §6)
+    assert settings_for("datamix", smoke) == datamix.DataMixSettings(1, 128, 1e-3, 64)
+    assert settings_for("datamix", quick) == datamix.DataMixSettings(2, 256, 1e-3, 64)
+    assert settings_for("datamix", paper) == datamix.DataMixSettings(5, None, 1e-3, 64)
+    assert settings_for("proactive", smoke) == adversarial.ProactiveSettings(1, 1, 1, 128, 1e-4, 64)
+    assert settings_for("proactive", quick) == adversarial.ProactiveSettings(2, 1, 1, 256, 1e-4, 64)
+    assert settings_for("proactive", paper) == adversarial.ProactiveSettings(3, 1, 1, None, 1e-4, 64)
+    for name in ("none", "noise", "dropout"):
+        assert settings_for(name, smoke) is None
+    # refused by name: an unknown field, values for a defence without settings, an unknown defence
+    with pytest.raises(ValueError, match=r"DefenceSettings.defences\['datamix'\]: unknown "
+                                         r"setting\(s\) epoch; DataMixSettings has batch_size, "
+                                         r"epochs, images, lr"):
+        settings_for("datamix", {"datamix": {"epoch": 3}})
+    with pytest.raises(ValueError, match=r"defence 'noise' has no settings; remove "
+                                         r"DefenceSettings.defences\['noise'\]"):
+        settings_for("noise", {"noise": {"strength": 2.0}})
+    with pytest.raises(ValueError, match=r"'datamx', which is not a registered defence"):
+        settings_for("datamix", {"datamx": {"epochs": 3}})
+    # the old DefenceSettings fields name their new place
+    with pytest.raises(AttributeError, match=r"defences\['proactive'\]\['rounds'\]"):
+        PROFILES["smoke"].defence.adv_rounds
+    with pytest.raises(TypeError, match=r"defences\['datamix'\]\['epochs'\]"):
+        replace(PROFILES["smoke"].defence, datamix_epochs=2)
+    with pytest.raises(TypeError, match=r"defences\['datamix'\]\['batch_size'\] and "
+                                        r"DefenceSettings.defences\['proactive'\]\['batch_size'\]"):
+        DefenceSettings(batch_size=32)
+
+
+def test_a_defence_that_trains_refuses_a_context_without_its_settings():
+    from paperlib.method.profiles import PROFILES
+
+    ctx = defences.Context(net=nn.Identity(), meta={}, p=1, policy=32, dataset="cifar10",
+                           settings=PROFILES["smoke"].defence, profile="smoke")
+    victim = _victim(_edge())
+    with pytest.raises(ValueError, match=r"'datamix' needs its DataMixSettings.*settings_for"):
+        defences.DataMix(2).apply(victim, ctx)
+    with pytest.raises(ValueError, match=r"'proactive' needs its ProactiveSettings"):
+        defences.Proactive().apply(victim, ctx)

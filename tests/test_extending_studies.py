@@ -6,9 +6,10 @@ edited for them (docs/decisions/layout.md §6).
   registered name, reach the attack, and the runner gives it the images its settings ask for; it
   outputs the mean of those images, so on the mean-image baseline's images it scores the baseline;
 
-* a toy defence (``DEFENCES``, with its own ``sweep=``): swept by the defence study's
-  :func:`~paperlib.studies.nb09_defences.sweep` and evaluated by ``run_study``; at strength 0 it
-  is no defence, so its row equals the undefended split's;
+* a toy defence (``DEFENCES``, with its own ``sweep=`` and its own settings type): swept by the
+  defence study's :func:`~paperlib.studies.nb09_defences.sweep` and evaluated by ``run_study``; at
+  strength 0 it is no defence, so its row equals the undefended split's; a profile sets its
+  settings by its registered name (``DefenceSettings.defences``);
 * two toy schedulers (``SCHEDULERS``): in the network grid and the E3 table of
   :mod:`paperlib.studies.nb10_network`; each copies a registered one (the device-only
   path, the static strategy asked per request), so their rows equal that one's.
@@ -29,8 +30,10 @@ from paperlib import attacks
 from paperlib.attacks import ATTACKS, Attack, AuxNeed
 from paperlib.attacks.victim import deploy
 from paperlib.defences import costs
-from paperlib.defences.base import DEFENCES, Context, Defence, configurations, replace_edge, sweep_grid
+from paperlib.defences.base import (DEFENCES, Context, Defence, configurations, own_settings,
+                                    replace_edge, settings_for, sweep_grid)
 from paperlib.defences.evaluate import evaluate
+from paperlib.infra import io
 from paperlib.method import models
 from paperlib.method.profiles import get_profile
 from paperlib.network import paths
@@ -137,13 +140,22 @@ class Scale(nn.Module):
         return ir if self.factor == 1 else ir * self.factor
 
 
+@dataclass(frozen=True)
+class ToySettings:
+    """The toy defence's own settings: ``gain`` multiplies its factor (1: the factor alone)."""
+
+    gain: float = 1.0
+
+
 class ToyScale(Defence):
-    """The IR multiplied by ``1 + strength`` (one MAC per element when strength > 0)."""
+    """The IR multiplied by ``gain × (1 + strength)`` (one MAC per element when strength > 0; the
+    toy's cost ignores ``gain``, which the profiles leave at 1)."""
 
     name = TOY_DEFENCE
 
     def __init__(self, strength: float = 1.0) -> None:
         self.strength = float(strength)
+        self.seen: ToySettings | None = None  # the settings of the latest apply
 
     def config(self) -> dict[str, Any]:
         return {"strength": self.strength}
@@ -155,14 +167,15 @@ class ToyScale(Defence):
         return float(math.prod(info.ir_shape)) if self.strength > 0 else 0.0
 
     def apply(self, victim, context: Context | None = None):
-        edge = nn.Sequential(victim.edge_module, Scale(1.0 + self.strength)).eval()
-        return replace_edge(victim, edge, self.tag())
+        self.seen = own_settings(context, self.name)
+        edge = nn.Sequential(victim.edge_module, Scale(self.seen.gain * (1.0 + self.strength)))
+        return replace_edge(victim, edge.eval(), self.tag())
 
 
 @pytest.fixture()
 def toy_defence():
     DEFENCES.add(TOY_DEFENCE, ToyScale, label="toy scaling", color="C5", marker="x",
-                 sweep={"strength": (0.0, 3.0)})
+                 sweep={"strength": (0.0, 3.0)}, settings=ToySettings)
     yield TOY_DEFENCE
     DEFENCES.unregister(TOY_DEFENCE)
 
@@ -212,6 +225,41 @@ def test_the_defence_study_evaluates_a_registered_defence(toy_defence, synthetic
     n = float(math.prod(deploy(net, p, 32, dataset="cifar10", model="cifar10cnn").info.ir_shape))
     assert strong.defence_macs == n
     assert strong.energy_no_tx == pytest.approx(plain.energy_no_tx + costs.defence_mj(n))
+
+
+def test_a_registered_defence_gets_its_settings_from_the_profile(toy_defence, synthetic_dir,
+                                                                  tmp_path, monkeypatch):
+    monkeypatch.setenv("PAPERLIB_DATA_DIR", str(synthetic_dir))
+    monkeypatch.setenv("PAPERLIB_ALLOW_PARTIAL_DATA", "1")
+    monkeypatch.setenv("PAPERLIB_RESULTS_DIR", str(tmp_path / "results"))
+    base = get_profile("smoke")
+    # no values: the type's defaults; values by registered name; unknown fields refused by name
+    assert settings_for(toy_defence, base.defence.defences) == ToySettings()
+    values = {**base.defence.defences, toy_defence: {"gain": 2.0}}
+    assert settings_for(toy_defence, values) == ToySettings(gain=2.0)
+    with pytest.raises(ValueError, match=r"\['toy-scale'\]: unknown setting\(s\) gian; "
+                                         r"ToySettings has gain"):
+        settings_for(toy_defence, {toy_defence: {"gian": 2.0}})
+    # evaluate hands them to the defence and keys its row and its attacks with them
+    prof = replace(base, defence=replace(base.defence, attacks=("rmle",), images=4,
+                                         accuracy_images=32, defences=values))
+    torch.manual_seed(0)
+    net = models.build("cifar10cnn", num_classes=10).eval()
+    meta = {"accuracy": 0.1, "date": "test", "data": "synthetic", "seed": 0}
+    toy = ToyScale(0.0)
+    row = evaluate("cifar10cnn", toy, 4, 32, profile=prof, net=net, meta=meta)
+    assert toy.seen == ToySettings(gain=2.0)
+    assert row.fingerprint["defence_settings"] == {toy_defence: {"gain": 2.0}}
+    attack = io.read_json(row.attacks["rmle"]["path"])["fingerprint"]
+    assert attack["config"]["defence_budgets"] == {toy_defence: {"gain": 2.0}}
+    # at strength 0 the profile's gain 2 doubles the IR the toy sends
+    victim = deploy(net, 4, 32, dataset="cifar10", model="cifar10cnn")
+    ctx = Context(net=net, meta=meta, p=4, policy=32, dataset="cifar10", settings=prof.defence,
+                  profile=prof.name, defence_settings=settings_for(toy_defence, values))
+    x = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        torch.testing.assert_close(ToyScale(0.0).apply(victim, ctx).edge_module(x),
+                                   2.0 * victim.edge_module(x))
 
 
 # --- notebook 10: a scheduler registered here ----------------------------------------------------

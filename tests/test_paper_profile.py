@@ -100,3 +100,7 @@ def test_every_plan_is_part_of_the_profile():
     # the defences' values: the registrations' (the paper's), smoke and quick override some
     assert PAPER.defence.sweeps == {}
     assert quick.defence.sweeps["noise"] == {"strength": (1.0,)}
+    # the defences' own settings: their types' defaults in paper, smaller budgets elsewhere
+    assert PAPER.defence.defences == {}
+    assert quick.defence.defences == {"datamix": {"epochs": 2, "images": 256},
+                                      "proactive": {"rounds": 2, "images": 256}}

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import math
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
@@ -28,7 +29,20 @@ from ..method.plateau import chunk_means, plateaued
 from ..attacks import metrics
 from ..attacks.inverse_network import Decoder
 from ..attacks.victim import SplitInfo, Victim
-from .base import DEFENCES, Context, Defence, number_tag, replace_edge
+from .base import DEFENCES, Context, Defence, number_tag, own_settings, replace_edge
+
+
+@dataclass(frozen=True)
+class ProactiveSettings:
+    """The budget of the proactive retraining (Alg. 1; docs/decisions/defences.md §9); a profile
+    sets it as ``DefenceSettings.defences["proactive"]``."""
+
+    rounds: int = 3  # Zhang et al.'s N_p
+    decoder_epochs: int = 1  # N̂_d per round
+    epochs: int = 1  # N_ec per round
+    images: int | None = None  # training images of the retraining; None: all
+    lr: float = 1e-4  # Adam, for the decoder and for the edge and cloud
+    batch_size: int = 64
 
 
 def _trainable(module: nn.Module) -> nn.Module:
@@ -58,21 +72,22 @@ def retraining_converged(log: dict[str, list[float]], rounds: int) -> bool:
 
 
 def adversarial_retraining(victim: Victim, images_uint8: torch.Tensor, labels: torch.Tensor,
-                           settings: Any, lam: float, seed: int = 0,
+                           settings: ProactiveSettings, lam: float, seed: int = 0,
                            progress: bool = False) -> tuple[nn.Module, nn.Module, dict]:
     """Alg. 1's proactive branch on ``victim``'s edge and cloud (copies) over the training images
-    ``images_uint8`` / ``labels``, with the ``adv_*`` budgets of ``settings``; returns the
-    retrained edge, cloud and a log of the losses."""
+    ``images_uint8`` / ``labels`` (the caller draws ``settings.images`` of them), with the rounds,
+    epochs, learning rate and batch size of ``settings``; returns the retrained edge, cloud and a
+    log of the losses."""
     s = settings
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     edge, cloud = _trainable(victim.edge_module), _trainable(victim.cloud_module)
     c, h = victim.info.ir_shape[0], victim.info.ir_shape[-1]
     decoder = Decoder(c, h)
-    opt_d = torch.optim.Adam(decoder.parameters(), lr=s.adv_lr)
-    opt_ec = torch.optim.Adam([*edge.parameters(), *cloud.parameters()], lr=s.adv_lr)
+    opt_d = torch.optim.Adam(decoder.parameters(), lr=s.lr)
+    opt_ec = torch.optim.Adam([*edge.parameters(), *cloud.parameters()], lr=s.lr)
     log: dict[str, list[float]] = {"decoder_mse": [], "ce": [], "ssim": []}
-    steps = s.adv_rounds * (s.adv_decoder_epochs + s.adv_epochs) * max(1, math.ceil(len(images_uint8) / s.batch_size))
+    steps = s.rounds * (s.decoder_epochs + s.epochs) * max(1, math.ceil(len(images_uint8) / s.batch_size))
     bar = tqdm(total=steps, desc=f"proactive retraining λ={lam:g}", disable=not progress, dynamic_ncols=True)
 
     def batches():
@@ -81,9 +96,9 @@ def adversarial_retraining(victim: Victim, images_uint8: torch.Tensor, labels: t
             idx = perm[start:start + s.batch_size]
             yield data.to_unit(images_uint8[idx]), labels[idx].long()
 
-    for _ in range(s.adv_rounds):
+    for _ in range(s.rounds):
         edge.eval(), decoder.train()
-        for _ in range(s.adv_decoder_epochs):  # max P over the decoder
+        for _ in range(s.decoder_epochs):  # max P over the decoder
             for x, _y in batches():
                 with torch.no_grad():
                     v = edge(x)
@@ -91,7 +106,7 @@ def adversarial_retraining(victim: Victim, images_uint8: torch.Tensor, labels: t
                 opt_d.zero_grad(); loss.backward(); opt_d.step()
                 log["decoder_mse"].append(loss.item()); bar.update(1)
         decoder.eval(), edge.train(), cloud.train()
-        for _ in range(s.adv_epochs):  # min over encoder and cloud of −A + λ P
+        for _ in range(s.epochs):  # min over encoder and cloud of −A + λ P
             for x, y in batches():
                 v = edge(x)
                 ce = F.cross_entropy(cloud(v), y)
@@ -105,7 +120,7 @@ def adversarial_retraining(victim: Victim, images_uint8: torch.Tensor, labels: t
 
 # lam: the weight of the decoder's SSIM in the retraining loss
 @DEFENCES.register("proactive", label="proactive adversarial retraining (Zhang et al.)", color="C7",
-                   marker="h", sweep={"lam": (1.0,)})
+                   marker="h", sweep={"lam": (1.0,)}, settings=ProactiveSettings)
 class Proactive(Defence):
     """The edge and cloud retrained against a decoder (Alg. 1, proactive); weight ``lam`` on the
     decoder's SSIM."""
@@ -135,11 +150,11 @@ class Proactive(Defence):
     def apply(self, victim: Victim, context: Context | None = None) -> Victim:
         if context is None:
             raise ValueError("proactive retraining trains the edge and cloud: pass a Context")
-        s = context.settings
-        self.rounds = s.adv_rounds
-        fp = io.json_safe({"key": victim.key, **self.config(), "settings": {k: getattr(s, k) for k in (
-            "adv_rounds", "adv_decoder_epochs", "adv_epochs", "adv_images", "adv_lr", "batch_size")},
-            "checkpoint": {k: context.meta.get(k) for k in ("accuracy", "date", "data", "seed")}})
+        s: ProactiveSettings = own_settings(context, self.name)
+        self.rounds = s.rounds
+        checkpoint = {k: context.meta.get(k) for k in ("accuracy", "date", "data", "seed")}
+        fp = io.json_safe({"key": victim.key, **self.config(), "settings": asdict(s),
+                           "checkpoint": checkpoint})
         path = (config.results_dir() / context.profile / "defences" / "proactive"
                 / f"{victim.key.replace('/', '-')}-{self.tag()}.pt")
         edge, cloud = copy.deepcopy(victim.edge_module), copy.deepcopy(victim.cloud_module)
@@ -149,7 +164,7 @@ class Proactive(Defence):
             self.log = blob["log"]
         else:
             train = data.subset(data.load(context.dataset, "train", allow_partial=context.allow_partial),
-                                s.adv_images, seed=self.seed)
+                                s.images, seed=self.seed)
             edge, cloud, self.log = adversarial_retraining(victim, train.images, train.labels, s,
                                                            self.lam, self.seed, context.progress)
             with io.atomic_path(path) as tmp:
@@ -158,4 +173,4 @@ class Proactive(Defence):
         return replace_edge(victim, _frozen(edge), self.tag(), cloud=_frozen(cloud))
 
 
-__all__ = ["adversarial_retraining", "round_curves", "retraining_converged", "Proactive"]
+__all__ = ["ProactiveSettings", "adversarial_retraining", "round_curves", "retraining_converged", "Proactive"]

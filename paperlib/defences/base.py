@@ -14,7 +14,11 @@ sweep={argument: values, ...}, neutral={argument: value})`` on a subclass of :cl
 ``sweep`` gives the values notebook 09 tries it at (a profile may replace them,
 ``DefenceSettings.sweeps[name]``); a defence without ``sweep`` is not swept
 (docs/decisions/layout.md §6). ``neutral`` is its strength 0, the setting at which it must equal
-no defence (:func:`at_strength_zero`; docs/decisions/defences.md §11).
+no defence (:func:`at_strength_zero`; docs/decisions/defences.md §11). A defence with training
+budgets registers its own settings type (``settings=DataMixSettings``, a frozen dataclass); a
+profile keeps plain values for it, ``DefenceSettings.defences[name]``, turned into that type by
+:func:`settings_for` and handed to the defence as ``Context.defence_settings``
+(docs/decisions/layout.md §6).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from __future__ import annotations
 import itertools
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, replace
-from typing import Any, ClassVar, Sequence
+from typing import Any, ClassVar, Mapping, Sequence
 
 import torch
 from torch import nn
@@ -31,14 +35,31 @@ from ..attacks.victim import SplitInfo, Victim
 from ..infra.registry import Registry
 
 DEFENCES: Registry = Registry("defence", defaults={"color": None, "marker": "o", "sweep": {},
-                                                   "neutral": None})
+                                                   "neutral": None, "settings": None})
+
+WHERE = "DefenceSettings.defences"  # the profile field a defence's settings come from
+
+
+def settings_for(name: str, values: Mapping[str, Mapping[str, Any]] | None = None) -> Any:
+    """Defence ``name``'s own settings object from a profile's plain values
+    (``DefenceSettings.defences``: registered name -> field -> value); ``None`` for a defence
+    registered without settings. An unknown field, values for a defence without settings, or
+    values for a name no defence is registered under are refused by name
+    (:meth:`~paperlib.infra.registry.Registry.settings`; docs/decisions/layout.md §6)."""
+    unknown = sorted(set(values or {}) - set(DEFENCES.names()))
+    if unknown:
+        raise ValueError(f"{WHERE} names {', '.join(map(repr, unknown))}, which is not a "
+                         f"registered defence; choose among {', '.join(DEFENCES.names())}")
+    return DEFENCES.settings(name, values, where=WHERE)
 
 
 @dataclass(frozen=True)
 class Context:
     """What a defence may need to set itself up: the trained ``net`` and its checkpoint ``meta``,
     the split point ``p`` and ``policy``, the ``dataset``, the profile's ``settings``
-    (:class:`~paperlib.method.profiles.DefenceSettings`), the profile name and a ``seed``."""
+    (:class:`~paperlib.method.profiles.DefenceSettings`), the profile name and a ``seed``;
+    ``defence_settings`` is the defence's own settings object (:func:`settings_for`, built once
+    where the context is; None for a defence without settings)."""
 
     net: nn.Module
     meta: dict
@@ -50,6 +71,19 @@ class Context:
     seed: int = 0
     allow_partial: bool | None = None
     progress: bool = False
+    defence_settings: Any = None
+
+
+def own_settings(context: Context, name: str) -> Any:
+    """``context.defence_settings``, checked to be defence ``name``'s registered settings type (a
+    context built without them is refused with the fix)."""
+    kind = DEFENCES.entry(name).settings
+    got = context.defence_settings
+    if kind is not None and not isinstance(got, kind):
+        raise ValueError(f"defence {name!r} needs its {kind.__name__} as Context.defence_settings, "
+                         f"got {got!r}; build the context with defence_settings="
+                         f"defences.base.settings_for({name!r}, profile.defence.defences)")
+    return got
 
 
 class Defence(ABC):
@@ -153,5 +187,5 @@ def number_tag(x: float) -> str:
     return f"{float(x):g}"
 
 
-__all__ = ["DEFENCES", "Context", "Defence", "at_strength_zero", "build", "configurations", "number_tag", "replace_edge",
-           "sweep_grid"]
+__all__ = ["DEFENCES", "Context", "Defence", "at_strength_zero", "build", "configurations", "number_tag",
+           "own_settings", "replace_edge", "settings_for", "sweep_grid"]

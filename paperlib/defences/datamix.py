@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import math
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +25,21 @@ from ..infra import config, io
 from ..method import data
 from ..method.plateau import plateaued
 from ..attacks.victim import SplitInfo, Victim
-from .base import DEFENCES, Context, Defence, replace_edge
+from .base import DEFENCES, Context, Defence, own_settings, replace_edge
 
 MAX_CONDITION = 50.0  # a redrawn Λ is kept when its 2-norm condition number is at most this
 MAX_DRAWS = 1000
+
+
+@dataclass(frozen=True)
+class DataMixSettings:
+    """The budget of DataMix's mixing-aware cloud training (docs/decisions/defences.md §4); a
+    profile sets it as ``DefenceSettings.defences["datamix"]``."""
+
+    epochs: int = 5  # mixing-aware fine-tuning epochs of the cloud part
+    images: int | None = None  # training images of that fine-tuning; None: all
+    lr: float = 1e-3  # Adam
+    batch_size: int = 64
 
 
 def draw_mixing(k: int, generator: torch.Generator | None = None,
@@ -106,12 +118,11 @@ def cloud_path(profile: str, key: str, k: int) -> Path:
 
 
 def train_cloud(victim: Victim, ctx: Context, k: int) -> tuple[nn.Module, dict[str, Any]]:
-    """The cloud part fine-tuned mixing-aware (Adam, ``settings.datamix_lr``,
-    ``settings.datamix_epochs`` over ``settings.datamix_images`` training images, seed
-    ``ctx.seed``), cached atomically per split, k, settings and checkpoint."""
-    s = ctx.settings
-    fp = io.json_safe({"key": victim.key, "k": k, "epochs": s.datamix_epochs, "images": s.datamix_images,
-                       "lr": s.datamix_lr, "batch": s.batch_size, "seed": ctx.seed,
+    """The cloud part fine-tuned mixing-aware with the context's :class:`DataMixSettings` (Adam
+    at ``lr``, ``epochs`` over ``images`` training images, seed ``ctx.seed``), cached atomically
+    per split, k, settings and checkpoint."""
+    s: DataMixSettings = own_settings(ctx, DataMix.name)
+    fp = io.json_safe({"key": victim.key, "k": k, "settings": asdict(s), "seed": ctx.seed,
                        "checkpoint": {n: ctx.meta.get(n) for n in ("accuracy", "date", "data", "seed")}})
     path = cloud_path(ctx.profile, victim.key, k)
     cloud = copy.deepcopy(victim.cloud_module)
@@ -121,15 +132,15 @@ def train_cloud(victim: Victim, ctx: Context, k: int) -> tuple[nn.Module, dict[s
             cloud.load_state_dict(blob["state"])
             return cloud.eval(), blob["log"]
     train = data.subset(data.load(ctx.dataset, "train", allow_partial=ctx.allow_partial),
-                        s.datamix_images, seed=ctx.seed)
+                        s.images, seed=ctx.seed)
     gen = torch.Generator().manual_seed(ctx.seed)
     for param in cloud.parameters():
         param.requires_grad_(True)
-    opt = torch.optim.Adam(cloud.parameters(), lr=s.datamix_lr)
+    opt = torch.optim.Adam(cloud.parameters(), lr=s.lr)
     losses: list[float] = []
-    steps = max(1, math.ceil(len(train) / s.batch_size)) * s.datamix_epochs
+    steps = max(1, math.ceil(len(train) / s.batch_size)) * s.epochs
     bar = tqdm(total=steps, desc=f"DataMix cloud k={k}", disable=not ctx.progress, dynamic_ncols=True)
-    for _ in range(s.datamix_epochs):
+    for _ in range(s.epochs):
         cloud.train()
         total, n = 0.0, 0
         perm = torch.randperm(len(train), generator=gen)
@@ -153,7 +164,8 @@ def train_cloud(victim: Victim, ctx: Context, k: int) -> tuple[nn.Module, dict[s
     return cloud.eval(), log
 
 
-@DEFENCES.register("datamix", label="DataMix", color="C9", marker="P", sweep={"k": (2, 4)})
+@DEFENCES.register("datamix", label="DataMix", color="C9", marker="P", sweep={"k": (2, 4)},
+                   settings=DataMixSettings)
 class DataMix(Defence):
     """``k`` IRs mixed with a secret convex invertible Λ per request; mixing-aware cloud;
     de-mixing on the edge."""
@@ -202,5 +214,6 @@ class DataMix(Defence):
             return demix_batch(out, edge.last)
 
 
-__all__ = ["MAX_CONDITION", "draw_mixing", "mix", "demix", "groups", "MixingEdge", "demix_batch",
+__all__ = ["MAX_CONDITION", "DataMixSettings", "draw_mixing", "mix", "demix", "groups", "MixingEdge",
+           "demix_batch",
            "mixing_aware_loss", "train_cloud", "DataMix"]

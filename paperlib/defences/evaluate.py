@@ -4,14 +4,15 @@ operations) and every registered attack (docs/decisions/defences.md §1, §2, §
 Results are cached atomically: the attacks' results through :mod:`paperlib.attacks.results`
 (one file per attack, its tag ``<policy tag>+<defence tag>``, the defence's configuration in the
 fingerprint); the defence's row in ``<results>/<profile>/defences/<model>/<key>-n<images>.json``.
-Nothing is recomputed while the fingerprint (defence, split, policy, attacks' settings, checkpoint,
-data sizes) holds; DataMix's mixing-aware cloud is trained once per split (:mod:`.datamix`).
+Nothing is recomputed while the fingerprint (defence, its own settings, split, policy, attacks'
+settings, checkpoint, data sizes) holds; DataMix's mixing-aware cloud is trained once per split
+(:mod:`.datamix`).
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -27,7 +28,7 @@ from ..attacks.points import point_label
 from ..attacks.victim import Victim, deploy, policy_json, policy_tag
 from ..attacks.worst_case import WORST, column, worst_attack, worst_case
 from ..method.profiles import Profile, resolve_profile
-from .base import DEFENCES, Context, Defence
+from .base import DEFENCES, Context, Defence, settings_for
 from .costs import edge_cost
 from .paper_strategy import NoDefence
 from ..method import train
@@ -106,14 +107,12 @@ def convergence_words(converged: bool | None) -> str:
 
 NOT_CONVERGED = "not converged"
 
-TRAINING_BUDGETS = ("datamix_epochs", "datamix_images", "datamix_lr", "batch_size", "adv_rounds",
-                    "adv_decoder_epochs", "adv_epochs", "adv_images", "adv_lr")
-
-
-def training_budgets(settings: Any) -> dict[str, Any]:
-    """The budgets of the defences that retrain a part (DataMix's cloud, the proactive edge and
-    cloud): part of every cache key of a defended split."""
-    return {k: getattr(settings, k) for k in TRAINING_BUDGETS}
+def training_budgets(name: str, own: Any) -> dict[str, Any]:
+    """The own settings ``own`` of the evaluated defence ``name`` (its training budgets) as plain
+    values, ``{name: fields}``, or ``{}`` for a defence without settings: part of the cache key of
+    its row and of every attack on it. Another defence's budgets do not change this row, so they
+    are not in its key (docs/decisions/defences.md §6)."""
+    return {} if own is None else {name: asdict(own)}
 
 
 def result_path(profile: str, model: str, key_tag: str, p: int, images: int) -> Path:
@@ -141,7 +140,7 @@ def attack_defended(defence: Defence, defended: Victim, *, model: str, prof: Pro
                     force: bool, progress: bool, allow_partial: bool | None,
                     threads: int | None, budgets: dict | None = None) -> dict[str, attack_results.AttackResult]:
     """Every attack of ``names`` on the defended split (cached per attack; ``budgets``: the
-    defence's training budgets, part of each attack's fingerprint)."""
+    defence's training budgets, :func:`training_budgets`, part of each attack's fingerprint)."""
     settings = prof.attack
     adata = runner.attack_data(dataset, settings, images, allow_partial)
     tag = f"{policy_tag(policy)}+{defence.tag()}"
@@ -193,7 +192,10 @@ def evaluate(model: str, defence: Defence | None, p: int, policy: Any = 32, *,
     key_tag = f"{victim.info.tag}+{defence.tag()}"
     path = result_path(prof.name, model, key_tag, p, images)
     attack_cfg = {n: build(n, prof.attack, runner.ATTACK_SEED).config() for n in names}
-    budgets = training_budgets(s)
+    # the defence's own settings, built once: its key and its context use them (a defence used
+    # without registering it has none)
+    own = settings_for(defence.name, s.defences) if defence.name in DEFENCES else None
+    budgets = training_budgets(defence.name, own)
     fp = io.json_safe({"defence": defence.fingerprint(), "model": model, "p": p,
                        "policy": policy_json(policy), "attacks": attack_cfg,
                        "images": images, "accuracy_images": accuracy_images,
@@ -207,7 +209,8 @@ def evaluate(model: str, defence: Defence | None, p: int, policy: Any = 32, *,
             return DefenceResult.from_dict({**stored, "reference": reference, "path": str(path)})
     t0 = time.perf_counter()
     ctx = Context(net=net, meta=meta, p=p, policy=policy, dataset=dataset, settings=s,
-                  profile=prof.name, allow_partial=allow_partial, progress=progress)
+                  profile=prof.name, allow_partial=allow_partial, progress=progress,
+                  defence_settings=own)
     defended = defence.apply(victim, ctx)
     test = data.subset(data.load(dataset, "test", allow_partial=allow_partial), accuracy_images, seed=0)
     top1 = predict_top1(defence, defended, test)
@@ -230,4 +233,5 @@ def evaluate(model: str, defence: Defence | None, p: int, policy: Any = 32, *,
     return result
 
 
-__all__ = ["DefenceResult", "NOT_CONVERGED", "convergence_words", "evaluate", "predict_top1", "defended_irs", "attack_defended", "result_path"]
+__all__ = ["DefenceResult", "NOT_CONVERGED", "convergence_words", "evaluate", "predict_top1",
+           "defended_irs", "attack_defended", "result_path", "training_budgets"]

@@ -156,8 +156,9 @@ def _moved_to(old: str) -> str:
 
 @dataclass(frozen=True)
 class DefenceSettings:
-    """Budgets of ``paperlib.defences`` and Zhang et al.'s RL search (notebook 09;
-    docs/decisions/defences.md §6)."""
+    """Notebook 09's settings: where and how the defences are evaluated, the values they are
+    swept at, each defence's own settings as plain values (``defences``; the type is the
+    defence's, registered with it) and Zhang et al.'s RL search (docs/decisions/defences.md §6)."""
 
     models: tuple[str, ...] | None = ("cifar10cnn", "resnet18")  # notebook 09; None: every model
     points: int = 3  # partition points per model where noise/dropout/DataMix are applied (spread)
@@ -170,10 +171,11 @@ class DefenceSettings:
     # argument; a defence not named here is tried at the values of its registration (``sweep=``)
     # (docs/decisions/layout.md §6)
     sweeps: dict[str, dict[str, tuple[Any, ...]]] = field(default_factory=dict)
-    datamix_epochs: int = 5  # mixing-aware fine-tuning of the cloud part
-    datamix_images: int | None = None  # training images of that fine-tuning; None: all
-    datamix_lr: float = 1e-3
-    batch_size: int = 64
+    # plain values of each registered defence's own settings type (its training budgets), by
+    # registered name then field, e.g. {"datamix": {"epochs": 2}}; a field not named keeps the
+    # type's default (defences.base.settings_for; docs/decisions/layout.md §6)
+    defences: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Zhang et al.'s RL search (a search method, not a defence: its settings stay here)
     rl_models: tuple[str, ...] | None = None  # models that get an RL row in notebook 09; None: all of ``models``
     rl_episodes: int = 100  # Zhang et al.'s N (Alg. 2)
     rl_samples: int = 4  # M strategies per episode
@@ -182,11 +184,49 @@ class DefenceSettings:
     rl_hidden: int = 32  # LSTM hidden size per direction
     rl_decoder_images: int | None = 512  # the reactive adversary's query images inside the RL reward
     rl_decoder_epochs: int = 2  # its decoder's epochs there (the final row uses the full attacks)
-    adv_rounds: int = 3  # Zhang et al.'s N_p
-    adv_decoder_epochs: int = 1  # N̂_d per round
-    adv_epochs: int = 1  # N_ec per round
-    adv_images: int | None = None  # training images of the retraining; None: all
-    adv_lr: float = 1e-4
+
+    def __getattr__(self, name: str) -> Any:  # only for names that are not fields
+        if name in MOVED_DEFENCE_FIELDS:
+            raise AttributeError(moved_defence_field(name))
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+
+# the defences' budgets that were DefenceSettings fields, by old name: where they are now
+# (DefenceSettings.defences[defence][field]; docs/decisions/layout.md §6)
+MOVED_DEFENCE_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
+    "datamix_epochs": (("datamix", "epochs"),),
+    "datamix_images": (("datamix", "images"),),
+    "datamix_lr": (("datamix", "lr"),),
+    "batch_size": (("datamix", "batch_size"), ("proactive", "batch_size")),
+    "adv_rounds": (("proactive", "rounds"),),
+    "adv_decoder_epochs": (("proactive", "decoder_epochs"),),
+    "adv_epochs": (("proactive", "epochs"),),
+    "adv_images": (("proactive", "images"),),
+    "adv_lr": (("proactive", "lr"),),
+}
+
+
+def moved_defence_field(name: str) -> str:
+    """The message for an old ``DefenceSettings`` field: where its value lives now."""
+    homes = " and ".join(f"DefenceSettings.defences[{d!r}][{f!r}]"
+                         for d, f in MOVED_DEFENCE_FIELDS[name])
+    return (f"DefenceSettings.{name} moved to the defence's own settings: set {homes} "
+            "(docs/decisions/layout.md §6)")
+
+
+def _refuse_moved_fields(init: Any) -> Any:
+    """``DefenceSettings(...)`` (and ``dataclasses.replace``) given an old field name fail with a
+    message naming its new place instead of an unexpected-keyword error."""
+    def __init__(self: DefenceSettings, *args: Any, **kwargs: Any) -> None:
+        moved = [k for k in kwargs if k in MOVED_DEFENCE_FIELDS]
+        if moved:
+            raise TypeError("; ".join(moved_defence_field(k) for k in moved))
+        init(self, *args, **kwargs)
+    __init__.__doc__, __init__.__wrapped__ = init.__doc__, init
+    return __init__
+
+
+DefenceSettings.__init__ = _refuse_moved_fields(DefenceSettings.__init__)  # type: ignore[method-assign]
 
 
 @dataclass(frozen=True)
@@ -305,10 +345,10 @@ PROFILES: dict[str, Profile] = {
         defence=DefenceSettings(models=("cifar10cnn",), points=1, images=4, accuracy_images=128,
                                 sweeps={"noise": {"kind": ("gaussian",), "strength": (1.0,)},
                                         "dropout": {"rate": (0.5,)}, "datamix": {"k": (2,)}},
-                                datamix_epochs=1,
-                                datamix_images=128, rl_episodes=2, rl_samples=2,
-                                rl_decoder_images=32, rl_decoder_epochs=1, adv_rounds=1,
-                                adv_images=128),
+                                defences={"datamix": {"epochs": 1, "images": 128},
+                                          "proactive": {"rounds": 1, "images": 128}},
+                                rl_episodes=2, rl_samples=2, rl_decoder_images=32,
+                                rl_decoder_epochs=1),
         comparison=ComparisonPlan(models=("resnet18",),  # CI: one model keeps it near a minute
                                   front_bounds=(0.35, 1.0), front_budget=6, front_pop_size=4),
         network=NetworkPlan(("Verizon-LTE-short", "TMobile-UMTS-driving"), 60_000.0),
@@ -351,10 +391,10 @@ PROFILES: dict[str, Profile] = {
         defence=DefenceSettings(points=1, images=6, accuracy_images=500,
                                 sweeps={"noise": {"strength": (1.0,)}, "dropout": {"rate": (0.5,)},
                                         "datamix": {"k": (2,)}},
-                                datamix_epochs=2,
-                                datamix_images=256, rl_models=("cifar10cnn",), rl_episodes=6,
-                                rl_samples=4, rl_decoder_images=128, rl_decoder_epochs=2,
-                                adv_rounds=2, adv_images=256),
+                                defences={"datamix": {"epochs": 2, "images": 256},
+                                          "proactive": {"rounds": 2, "images": 256}},
+                                rl_models=("cifar10cnn",), rl_episodes=6, rl_samples=4,
+                                rl_decoder_images=128, rl_decoder_epochs=2),
         # notebook 07 (decision ours): every evaluation scores P on the quantized edge (~1-4 s on a
         # 2-core CPU for 32 images), so three methods x three seeds x three models at the genetic
         # search's full budget would take hours: ResNet18 (the paper's Fig. 12 model) at the first
@@ -467,6 +507,6 @@ def scaled(profile: Profile, *, epochs: int = 1, images: int = 64, iterations: i
 
 
 __all__ = ["Profile", "TrainRecipe", "SearchSettings", "AttackSettings", "DefenceSettings",
-           "MOVED_ATTACK_FIELDS",
+           "MOVED_ATTACK_FIELDS", "MOVED_DEFENCE_FIELDS",
            "ComparisonPlan", "NetworkPlan", "SweepPlan", "PROFILES", "get_profile", "resolve_profile",
            "scaled"]
