@@ -23,7 +23,7 @@ from torch import nn
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
-from ..infra import config, io
+from ..infra import config, io, result_cache
 from ..method import data
 from ..method.plateau import chunk_means, plateaued
 from ..attacks import metrics
@@ -158,8 +158,8 @@ class Proactive(Defence):
         path = (config.results_dir() / context.profile / "defences" / "proactive"
                 / f"{victim.key.replace('/', '-')}-{self.tag()}.pt")
         edge, cloud = copy.deepcopy(victim.edge_module), copy.deepcopy(victim.cloud_module)
-        blob = torch.load(path, map_location="cpu", weights_only=True) if path.exists() else None
-        if blob is not None and blob.get("fingerprint") == fp:
+        blob = result_cache.load_torch(path, fp)
+        if blob is not None:
             edge.load_state_dict(blob["edge"]); cloud.load_state_dict(blob["cloud"])
             self.log = blob["log"]
         else:
@@ -167,9 +167,8 @@ class Proactive(Defence):
                                 s.images, seed=self.seed)
             edge, cloud, self.log = adversarial_retraining(victim, train.images, train.labels, s,
                                                            self.lam, self.seed, context.progress)
-            with io.atomic_path(path) as tmp:
-                torch.save({"fingerprint": fp, "edge": edge.state_dict(), "cloud": cloud.state_dict(),
-                            "log": self.log}, tmp)
+            result_cache.save_torch(path, fp, {"edge": edge.state_dict(), "cloud": cloud.state_dict(),
+                                               "log": self.log})
         return replace_edge(victim, _frozen(edge), self.tag(), cloud=_frozen(cloud))
 
 

@@ -21,7 +21,7 @@ from torch import nn
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
-from ..infra import config, io
+from ..infra import config, io, result_cache
 from ..method import data
 from ..method.plateau import plateaued
 from ..attacks.victim import SplitInfo, Victim
@@ -126,11 +126,10 @@ def train_cloud(victim: Victim, ctx: Context, k: int) -> tuple[nn.Module, dict[s
                        "checkpoint": {n: ctx.meta.get(n) for n in ("accuracy", "date", "data", "seed")}})
     path = cloud_path(ctx.profile, victim.key, k)
     cloud = copy.deepcopy(victim.cloud_module)
-    if path.exists():
-        blob = torch.load(path, map_location="cpu", weights_only=True)
-        if blob.get("fingerprint") == fp:
-            cloud.load_state_dict(blob["state"])
-            return cloud.eval(), blob["log"]
+    blob = result_cache.load_torch(path, fp)
+    if blob is not None:
+        cloud.load_state_dict(blob["state"])
+        return cloud.eval(), blob["log"]
     train = data.subset(data.load(ctx.dataset, "train", allow_partial=ctx.allow_partial),
                         s.images, seed=ctx.seed)
     gen = torch.Generator().manual_seed(ctx.seed)
@@ -159,8 +158,7 @@ def train_cloud(victim: Victim, ctx: Context, k: int) -> tuple[nn.Module, dict[s
     for param in cloud.parameters():
         param.requires_grad_(False)
     log = {"train_loss": losses, "images": len(train)}
-    with io.atomic_path(path) as tmp:
-        torch.save({"fingerprint": fp, "state": cloud.state_dict(), "log": log}, tmp)
+    result_cache.save_torch(path, fp, {"state": cloud.state_dict(), "log": log})
     return cloud.eval(), log
 
 

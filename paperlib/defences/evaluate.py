@@ -19,7 +19,7 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
-from ..infra import config, io
+from ..infra import config, io, result_cache
 from ..method import data, privacy
 from ..attacks import results as attack_results
 from ..attacks import runner
@@ -201,12 +201,11 @@ def evaluate(model: str, defence: Defence | None, p: int, policy: Any = 32, *,
                        "images": images, "accuracy_images": accuracy_images,
                        "defence_settings": budgets,
                        "checkpoint": {k: meta.get(k) for k in ("accuracy", "date", "data", "seed")}})
-    if not force and path.exists():
-        stored = io.read_json(path)
-        # a row stored before the converged flag existed is rebuilt (its attacks and trained parts
-        # stay cached); a row's name (``reference``) is not part of the key
-        if stored.get("fingerprint") == fp and "converged" in stored:
-            return DefenceResult.from_dict({**stored, "reference": reference, "path": str(path)})
+    # a row stored before the converged flag existed is rebuilt (its attacks and trained parts
+    # stay cached); a row's name (``reference``) is not part of the key
+    stored = None if force else result_cache.load_json(path, fp, valid=lambda r: "converged" in r)
+    if stored is not None:
+        return DefenceResult.from_dict({**stored, "reference": reference, "path": str(path)})
     t0 = time.perf_counter()
     ctx = Context(net=net, meta=meta, p=p, policy=policy, dataset=dataset, settings=s,
                   profile=prof.name, allow_partial=allow_partial, progress=progress,
@@ -229,7 +228,8 @@ def evaluate(model: str, defence: Defence | None, p: int, policy: Any = 32, *,
                      "baseline_ssim": r.baseline_ssim, "path": r.path} for n, r in found.items()},
         reference=reference, converged=defence.converged(), data=meta.get("data", ""), seconds=round(time.perf_counter() - t0, 2),
         fingerprint=fp, path=str(path))
-    io.write_json(path, {k: v for k, v in result.to_dict().items() if k != "path"})
+    result_cache.save_json(path, fp, {k: v for k, v in result.to_dict().items()
+                                      if k not in ("path", "fingerprint")})
     return result
 
 
