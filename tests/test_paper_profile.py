@@ -84,7 +84,7 @@ def test_resolve_profile_takes_a_name_a_profile_or_none(monkeypatch):
 
 def test_every_plan_is_part_of_the_profile():
     smoke, quick = PROFILES["smoke"], PROFILES["quick"]
-    assert smoke.comparison.models == ("resnet18",) and smoke.comparison.front_budget == 20
+    assert smoke.comparison.models == ("resnet18",) and smoke.comparison.front_budget == 30
     assert smoke.comparison.front_seeds == (0, 1)  # CI stays fast
     # the front comparison can answer (docs/decisions/scale.md §4): >= 300 strategies per seed
     # for each method at quick, NSGA-II with population 20 for ~15 generations, >= 5 seeds

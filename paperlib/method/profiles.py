@@ -277,7 +277,7 @@ PROFILES: dict[str, Profile] = {
                                 rl_decoder_images=32, rl_decoder_epochs=1, adv_rounds=1,
                                 adv_images=128),
         comparison=ComparisonPlan(models=("resnet18",),  # CI: one model keeps it near a minute
-                                  front_bounds=(0.35, 1.0), front_budget=20, front_pop_size=4,
+                                  front_bounds=(0.35, 1.0), front_budget=30, front_pop_size=4,
                                   front_seeds=(0, 1)),
         network=NetworkPlan(("Verizon-LTE-short", "TMobile-UMTS-driving"), 60_000.0),
         energy_sweep=SweepPlan((0.2, C.ENERGY_BOUND_MJ, 0.75)),
