@@ -1,7 +1,10 @@
 """The whole-front comparison (paperlib.search.fronts): NSGA-II against the genetic search swept over E_b,
-at equal evaluations, by hypervolume (docs/decisions/scale.md §4), on the smoke checkpoint."""
+at equal evaluations and from the same initial population, by hypervolume and hypervolume against
+evaluations (docs/decisions/scale.md §4), on the smoke checkpoint."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -10,15 +13,18 @@ import pytest
 from paperlib.search import fronts
 from paperlib.infra import io
 from paperlib import search
+from paperlib.search.baselines import run_ga_for_budget
+from paperlib.search.initial import initial_population
 from paperlib.search.methods import ga_trace
 from paperlib.search.nsga import hypervolume, objective_matrix, reference_point
+from paperlib.studies import nb07_search_baselines as nb07
 
 from fakes import ReversedExecutor  # noqa: I001
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 BOUNDS = (0.35, 1.0)
-BUDGET = 5
+BUDGET = 20  # distinct strategies per seed for the sweep (both bounds) and for NSGA-II
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +35,9 @@ def context(real_data_dir):
 
 
 def run(context, executor=None):
-    return fronts.compare_fronts("resnet18", "smoke", bounds=BOUNDS, budget_per_bound=BUDGET,
-                                 seeds=(0, 1), pop_size=4, context=context, executor=executor)
+    return fronts.compare_fronts("resnet18", "smoke", bounds=BOUNDS, budget=BUDGET,
+                                 seeds=(0, 1), pop_size=4, context=context, executor=executor,
+                                 curve_points=8)
 
 
 def test_equal_evaluations_and_hypervolume_by_hand(context, results_root):
@@ -38,18 +45,30 @@ def test_equal_evaluations_and_hypervolume_by_hand(context, results_root):
     table = cmp.table.set_index(["method", "seed"])
     assert set(table.index) == {(m, s) for m in (fronts.SWEEP, fronts.NSGA) for s in (0, 1)}
     for i, seed in enumerate((0, 1)):
-        # the sweep is the union of the first BUDGET strategies of the genetic search at each bound
-        keys = []
-        for b in BOUNDS:
-            res = search.run("resnet18", "smoke", search.RunSettings(energy_bound=b, seed=seed),
-                             context=context, progress=False)
-            keys += [r["key"] for r in ga_trace(res).truncate(BUDGET).records]
+        # the sweep: the genetic searches' strategies taken in turn, bound by bound, cut at BUDGET
+        results = [run_ga_for_budget("resnet18", context.profile, b, seed, 1, context, False)
+                   for b in BOUNDS]  # the runs as the comparison left them
+        traces = [ga_trace(res) for res in results]
         sweep = [r["key"] for r in cmp.runs[fronts.SWEEP][i]]
-        assert sorted(sweep) == sorted(set(keys))
+        assert len(sweep) == len(set(sweep)) == BUDGET
+        assert sweep == [r["key"] for r in fronts.interleave((t.records for t in traces), BUDGET)]
         nsga = [r["key"] for r in cmp.runs[fronts.NSGA][i]]
-        assert len(set(nsga)) == len(nsga) == len(sweep)
-        assert table.loc[(fronts.SWEEP, seed), "evaluations"] == len(sweep)
-        assert table.loc[(fronts.NSGA, seed), "evaluations"] == len(sweep)
+        assert len(set(nsga)) == len(nsga) == BUDGET
+        assert table.loc[(fronts.SWEEP, seed), "evaluations"] == BUDGET
+        assert table.loc[(fronts.NSGA, seed), "evaluations"] == BUDGET
+        # the same start: each run scored its initial_population first, NSGA-II scores their union
+        # first
+        n, init = context.settings.population, context.settings.init
+        at_bound = []
+        for b, res, t in zip(BOUNDS, results, traces):
+            ev = context.evaluator(context.objective(b), seed=seed)
+            ev.warm([Path(res.out_dir) / search.LOG_FILE])
+            own = initial_population(ev, n, np.random.default_rng(seed), init=init)
+            assert [r["key"] for r in t.records[:len(own.keys(context.space))]] == own.keys(context.space)
+            at_bound.append(ev)
+        start = fronts.shared_start(at_bound, n, seed, init=init).keys(context.space)
+        assert cmp.start[seed] == start and len(start) < BUDGET
+        assert nsga[:len(start)] == start
     # one reference point for every run, pymoo's hypervolume of each run's own strategies
     mats = {(m, s): objective_matrix(cmp.runs[m][i], "energy_no_tx")
             for m in cmp.runs for i, s in enumerate(cmp.seeds)}
@@ -63,12 +82,25 @@ def test_equal_evaluations_and_hypervolume_by_hand(context, results_root):
         np.mean([table.loc[(fronts.NSGA, s), "hypervolume"] for s in (0, 1)]))
     points = fronts.front_points(cmp, 0)
     assert set(points["method"]) == {fronts.SWEEP, fronts.NSGA} and points["front"].any()
+    # hypervolume against evaluations: non-decreasing, ending at each run's hypervolume
+    for (m, s), g in cmp.curves.groupby(["method", "seed"]):
+        hv = g.sort_values("evaluations")["hypervolume"].to_numpy()
+        assert (np.diff(hv) >= -1e-12).all()
+        assert g["evaluations"].max() == BUDGET
+        assert hv[-1] == pytest.approx(table.loc[(m, s), "hypervolume"])
+    summary = nb07.front_curve_summary(cmp.curves)
+    assert set(summary["seeds"]) == {2}
+    assert nb07.front_verdict(cmp.table).seeds == 2
 
-    # a second call reloads NSGA-II's traces and gives the same table
+    # a second call reloads NSGA-II's traces and gives the same table; the former keyword
+    # budget_per_bound still works (its total is budget)
     files = sorted(results_root.rglob("nsga2.json"))
     assert len(files) == 2
     mtimes = [f.stat().st_mtime for f in files]
-    again = run(context)
+    with pytest.warns(DeprecationWarning, match="budget"):
+        again = fronts.compare_fronts("resnet18", "smoke", bounds=BOUNDS,
+                                      budget_per_bound=BUDGET // len(BOUNDS), seeds=(0, 1),
+                                      pop_size=4, context=context, curve_points=8)
     assert [f.stat().st_mtime for f in files] == mtimes
     pd.testing.assert_frame_equal(again.table, cmp.table)
     assert io.read_json(files[0])["fingerprint"]["budget"] == len(cmp.runs[fronts.SWEEP][0])
@@ -80,10 +112,15 @@ def test_the_result_does_not_depend_on_the_order_jobs_run_in(context, results_ro
     monkeypatch.setenv("PAPERLIB_RESULTS_DIR", str(tmp_path / "other"))
     other = run(context, ReversedExecutor())
     pd.testing.assert_frame_equal(first.table, other.table)
+    pd.testing.assert_frame_equal(first.curves, other.curves)
     assert first.runs == other.runs
 
 
-def test_bad_bounds_are_refused(context):
+def test_bad_bounds_and_budgets_are_refused(context):
     with pytest.raises(ValueError, match="bounds"):
-        fronts.compare_fronts("resnet18", "smoke", bounds=(), budget_per_bound=BUDGET,
-                              context=context)
+        fronts.compare_fronts("resnet18", "smoke", bounds=(), budget=BUDGET, context=context)
+    with pytest.raises(ValueError, match="budget"):
+        fronts.compare_fronts("resnet18", "smoke", bounds=BOUNDS, budget=0, context=context)
+    with pytest.raises(ValueError, match="not both"):
+        fronts.compare_fronts("resnet18", "smoke", bounds=BOUNDS, budget=BUDGET,
+                              budget_per_bound=5, context=context)

@@ -90,7 +90,13 @@ def test_resolve_profile_takes_a_name_a_profile_or_none(monkeypatch):
 
 def test_every_plan_is_part_of_the_profile():
     smoke, quick = PROFILES["smoke"], PROFILES["quick"]
-    assert smoke.comparison.models == ("resnet18",) and smoke.comparison.front_budget == 6
+    assert smoke.comparison.models == ("resnet18",) and smoke.comparison.front_budget == 30
+    assert smoke.comparison.front_seeds == (0, 1)  # CI stays fast
+    # the front comparison can answer (docs/decisions/scale.md §4): >= 300 strategies per seed
+    # for each method at quick, NSGA-II with population 20 for ~15 generations, >= 5 seeds
+    assert quick.comparison.front_budget >= 300 and quick.comparison.front_pop_size == 20
+    assert quick.comparison.front_budget >= 15 * quick.comparison.front_pop_size
+    assert len(quick.comparison.front_seeds) >= 5 and len(PAPER.comparison.front_seeds) >= 5
     assert quick.comparison.budget == 60 and PAPER.comparison.budget is None
     assert smoke.network.traces == ("Verizon-LTE-short", "TMobile-UMTS-driving")
     assert smoke.network.duration_ms == 60_000.0 and PAPER.network.traces is None

@@ -46,8 +46,8 @@ from ..method.genome import Genome, check
 from . import ranges
 from .repair import repair_step
 from .selection import Rank, first_best, first_worst, ranker
-from .uniform_baselines import uniform_baselines
-from .variation import mutate, random_genome
+from .initial import initial_population
+from .variation import mutate
 
 log = logging.getLogger(__name__)
 STATE_FIX = ("delete it to restart the search (the strategies already scored stay in "
@@ -185,20 +185,11 @@ def _repaired(evaluator: Evaluator, child: Genome, ev: Evaluation, steps: int,
 
 def _initial_population(evaluator: Evaluator, settings: EvolutionSettings,
                         rng: np.random.Generator) -> tuple[list[Genome], list[Evaluation]]:
-    """Algorithm 1's N random genomes, or (default search) the uniform baselines (distinct, the
-    fittest first when more than N) and random genomes for the rest. Returns the population and
-    the evaluations scored to find the baselines."""
-    if not settings.default_search:
-        return [random_genome(evaluator.space, rng) for _ in range(settings.population)], []
-    baselines = uniform_baselines(evaluator)
-    tried = [ev for b in baselines for ev in b.tried]
-    seeds: dict[str, Genome] = {}
-    for b in sorted(baselines, key=lambda b: -b.evaluation.fitness):
-        seeds.setdefault(b.evaluation.key, Genome.from_dict(b.evaluation.genome))
-    population = list(seeds.values())[:settings.population]
-    population += [random_genome(evaluator.space, rng)
-                   for _ in range(settings.population - len(population))]
-    return population, tried
+    """Algorithm 1's N random genomes, or (default search) the uniform baselines and random
+    genomes for the rest (:func:`.initial.initial_population`, the one function NSGA-II starts
+    from too). Returns the population and the evaluations scored to find the baselines."""
+    start = initial_population(evaluator, settings.population, rng, init=settings.init)
+    return list(start.genomes), list(start.tried)
 
 
 def _leaver(idx: np.ndarray, gone: set[int], fits: list[Rank]) -> int:

@@ -1,8 +1,10 @@
 """Notebook 07, search baselines (beyond the paper): the Pareto front and the E_b sweep of every
 compared model (:func:`privacy_front`, :func:`eb_sweep`), the paper's claims beside this run
-(:func:`baseline_findings`, docs/decisions/reporting.md §6), and how Table 4's reading changes when
+(:func:`baseline_findings`, docs/decisions/reporting.md §6), how Table 4's reading changes when
 the energy bound includes the transmission energy E_T at other per-bit energies than the paper's
-E_tran (:func:`transmission_sensitivity`).
+E_tran (:func:`transmission_sensitivity`), and NSGA-II against the genetic search swept over E_b
+by hypervolume against evaluations (:func:`front_curve_summary`) with a verdict paired by seed
+(:func:`front_verdict`, docs/decisions/scale.md §4).
 
 Radio energy per bit (:data:`paperlib.network.constants.RADIO_E_TRAN_PJ_PER_BIT`): the paper's
 E_tran = 100 pJ/bit against orders of magnitude for smartphone radios from Huang et al., "A close
@@ -17,10 +19,12 @@ are left out); the conclusion below does not depend on the exact digits.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from ..method import constants as C
 from ..method import energy as en
@@ -30,9 +34,10 @@ from ..method.paper_strategies import PaperStrategy
 from ..network.constants import RADIO_E_TRAN_PJ_PER_BIT, RADIO_SOURCE
 from ..search import baselines
 from ..search.baselines import describe_key, energy_at
+from ..search.fronts import NSGA, SWEEP
 from ..search.methods import BUDGET_METHOD, SEARCH_METHODS
 from ..search.pareto import frame_pareto_mask
-from .wording import Findings, block_count, seeds_word
+from .wording import CONFIDENCE, Findings, block_count, larger_word, seeds_word
 
 # the strategies of the E_b sweep (column "strategy" of :func:`eb_sweep`)
 SWEEP_BEST = "best logged (any method)"
@@ -175,5 +180,91 @@ def baseline_findings(comparisons: Mapping[str, Any], final: pd.DataFrame,
     return Findings(pd.DataFrame(), lines)
 
 
+# --- NSGA-II against the E_b sweep (docs/decisions/scale.md §4) ------------------------------------
+
+FRONT_NAMES = {NSGA: "NSGA-II", SWEEP: "sweep"}  # the methods in a verdict ("NSGA-II larger")
+
+
+def front_curve_summary(curves: pd.DataFrame) -> pd.DataFrame:
+    """Hypervolume against evaluations over seeds (``curves``: ``FrontComparison.curves``,
+    columns method, seed, evaluations, hypervolume): per method and evaluation count the median,
+    min, max, mean, standard deviation and number of seeds."""
+    missing = {"method", "seed", "evaluations", "hypervolume"} - set(curves.columns)
+    if missing:
+        raise ValueError(f"curves lacks column(s) {sorted(missing)}; pass FrontComparison.curves")
+    return (curves.groupby(["method", "evaluations"], sort=False)["hypervolume"]
+            .agg(median="median", min="min", max="max", mean="mean", sd="std", seeds="count")
+            .reset_index().sort_values(["method", "evaluations"], kind="stable")
+            .reset_index(drop=True))
+
+
+@dataclass(frozen=True)
+class FrontVerdict:
+    """The hypervolume of method ``a`` minus that of ``b``, paired by seed (the same seed gives
+    both the same initial population): mean, its t interval at ``confidence`` over the seeds, the
+    standard deviation of the differences and the verdict words (:func:`wording.larger_word`)."""
+
+    a: str
+    b: str
+    evaluations: int | None
+    seeds: int
+    mean: float
+    sd: float
+    low: float
+    high: float
+    confidence: float
+    verdict: str
+
+    @property
+    def sentence(self) -> str:
+        """One line for a notebook or a finding."""
+        at = f" at {self.evaluations} evaluations" if self.evaluations else ""
+        if self.seeds < 2:
+            return (f"{FRONT_NAMES.get(self.a, self.a)} − {FRONT_NAMES.get(self.b, self.b)} "
+                    f"hypervolume{at}: {self.mean:+.4g} from {self.seeds} seed, no spread to "
+                    f"compare with: {self.verdict}.")
+        return (f"{FRONT_NAMES.get(self.a, self.a)} − {FRONT_NAMES.get(self.b, self.b)} hypervolume"
+                f"{at}, paired by seed: {self.mean:+.4g} (sd {self.sd:.2g}, "
+                f"{self.confidence:.0%} interval [{self.low:+.4g}, {self.high:+.4g}], "
+                f"{self.seeds} seeds): {self.verdict}.")
+
+
+def front_verdict(frame: pd.DataFrame, *, a: str = NSGA, b: str = SWEEP,
+                  evaluations: int | None = None, confidence: float = CONFIDENCE) -> FrontVerdict:
+    """Whether method ``a``'s hypervolume differs from ``b``'s by more than the seed spread.
+
+    ``frame``: ``FrontComparison.table`` (one row per method and seed) or ``.curves`` (then at
+    ``evaluations``, default each run's last point). The difference is taken seed by seed; its
+    mean with a two-sided Student t interval over the seeds decides: "NSGA-II larger", "sweep
+    larger" or "inconclusive (the difference is within the seed spread)"."""
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must lie in (0, 1), got {confidence}")
+    rows = frame
+    if evaluations is not None:
+        if "evaluations" not in frame:
+            raise ValueError("evaluations= needs a frame with an evaluations column")
+        rows = frame[frame["evaluations"] == evaluations]
+    if "evaluations" in rows:  # a curve: its last point per run
+        rows = rows.sort_values("evaluations", kind="stable").groupby(["method", "seed"]).tail(1)
+    hv = rows.pivot_table(index="seed", columns="method", values="hypervolume", aggfunc="last")
+    for m in (a, b):
+        if m not in hv:
+            raise ValueError(f"no hypervolume of method {m!r} (found {list(hv.columns)})")
+    d = (hv[a] - hv[b]).dropna().to_numpy(dtype=float)
+    if not len(d):
+        raise ValueError(f"no seed has a hypervolume for both {a!r} and {b!r}")
+    n, mean = len(d), float(np.mean(d))
+    sd = float(np.std(d, ddof=1)) if n > 1 else float("nan")
+    if n > 1:
+        half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * sd / np.sqrt(n)
+        low, high = mean - half, mean + half
+    else:
+        low = high = float("nan")
+    words = larger_word(low, high, FRONT_NAMES.get(a, a), FRONT_NAMES.get(b, b))
+    return FrontVerdict(a=a, b=b, evaluations=evaluations, seeds=n, mean=mean, sd=sd, low=low,
+                        high=high, confidence=confidence, verdict=words)
+
+
 __all__ = ["SWEEP_BEST", "SWEEP_UNIFORM8", "SWEEP_FP32", "privacy_front", "eb_sweep",
-           "transmission_sensitivity", "baseline_findings", "RADIO_E_TRAN_PJ_PER_BIT", "RADIO_SOURCE"]
+           "transmission_sensitivity", "baseline_findings", "RADIO_E_TRAN_PJ_PER_BIT", "RADIO_SOURCE",
+           "FRONT_NAMES", "front_curve_summary", "FrontVerdict", "front_verdict"]

@@ -19,6 +19,8 @@ LEAK_SSIM_GAIN = 0.05  # attack SSIM above the mean-image reference by more: the
 SATURATED_P = 1.8  # P at or above: near the "uncorrelated" value 2
 SMALL_CHANGE = 0.01  # |ΔSSIM|, |ΔP| below: "barely changes"
 SIGNIFICANT_SE = 2.0  # a difference beyond this many standard errors counts
+CONFIDENCE = 0.95  # two-sided level of an interval over seeds that a verdict reads
+WITHIN_SEED_SPREAD = "inconclusive (the difference is within the seed spread)"
 
 
 @dataclass
@@ -77,6 +79,17 @@ def seeds_word(a: Mapping[str, float] | None, b: Mapping[str, float] | None) -> 
     if a["max"] < b["min"]:
         return "worse on every seed"
     return "within the spread over seeds"
+
+
+def larger_word(low: float, high: float, a: str, b: str) -> str:
+    """What an interval ``[low, high]`` for the difference ``a − b`` over seeds says: "``a``
+    larger" when it lies above 0, "``b`` larger" below 0, else :data:`WITHIN_SEED_SPREAD` (also
+    when the interval is undefined, e.g. from one seed)."""
+    if np.isfinite(low) and low > 0:
+        return f"{a} larger"
+    if np.isfinite(high) and high < 0:
+        return f"{b} larger"
+    return WITHIN_SEED_SPREAD
 
 
 def feasibility(energy_mj: float, bound_mj: float) -> str:
