@@ -1,4 +1,4 @@
-"""Parallel scoring of strategies (docs/decisions/scale.md §8), as rates and ratios measured in one run.
+"""Parallel scoring of strategies (docs/decisions/scale.md §8): rates and ratios from one run.
 
 On the same fixed random strategies, with the ``finetune-batches`` estimator, strategies/s of:
 
@@ -9,9 +9,10 @@ On the same fixed random strategies, with the ``finetune-batches`` estimator, st
 and the ratios W2/W1 (scaling at one thread per worker: what two cores can show), W = 2 against
 the in-process two-thread run (what the pool buys over PyTorch's own threads) and in-process 2
 threads against 1. ``--rounds R`` rounds score the strategies once per set-up each, odd rounds in
-reverse order (a load that drifts during the run weighs on all four alike). Ray's overhead per job (ms): a trivial job through ``ray`` against ``local``
-(skipped, with the reason in the report, where Ray is missing or fails to start). Load averages
-before and after are recorded: the numbers mean little on a machine other jobs keep busy.
+reverse order (a load that drifts during the run weighs on all four alike). Ray's overhead per job
+(ms): a trivial job through ``ray`` against ``local`` (skipped, with the reason in the report, where
+Ray is missing or fails to start). Load averages before and after are recorded: the numbers mean
+little on a machine other jobs keep busy.
 
     python -m paperlib data --synthetic /tmp/synthdata        # once: a small synthetic copy
     PAPERLIB_DATA_DIR=/tmp/synthdata PAPERLIB_ALLOW_PARTIAL_DATA=1 \\
@@ -72,7 +73,8 @@ def seconds(evaluator, genomes, executor) -> float:
 
 
 def local_seconds(evaluator, genomes, threads: int) -> float:
-    """:func:`seconds` in-process with ``threads`` intra-op threads (the previous count restored)."""
+    """:func:`seconds` in-process with ``threads`` intra-op threads (the previous count restored
+    after)."""
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
@@ -129,13 +131,13 @@ def table(report: dict) -> str:
     rows += ["", f"{'ratio':<40} {'x':>6}"]
     rows += [f"{label:<40} {report['ratios'][key]:>6.2f}" for key, _, _, label in RATIOS]
     load = report["loadavg"]
-    rows += ["", f"load average (1, 5, 15 min): before {' '.join(f'{x:.2f}' for x in load['before'])}"
-                 f", after {' '.join(f'{x:.2f}' for x in load['after'])}"]
+    before, after = (" ".join(f"{x:.2f}" for x in load[k]) for k in ("before", "after"))
+    rows += ["", f"load average (1, 5, 15 min): before {before}, after {after}"]
     if "ray_overhead_ms_per_job" in report:
         rows.append(f"Ray overhead {report['ray_overhead_ms_per_job']:.2f} ms per job "
                     f"(in-process {report['local_overhead_ms_per_job']:.4f} ms)")
     else:
-        rows.append(f"Ray overhead not measured: {report['ray']}")
+        rows.append(f"Ray overhead {report['ray']}")
     return "\n".join(rows)
 
 
