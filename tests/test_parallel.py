@@ -145,3 +145,15 @@ def test_executors_registry_and_bad_input():
     with pytest.raises(ValueError, match="--batch"):
         EvolutionSettings(batch=0)
     assert ProcessExecutor(workers=2).map(pow, 3, []) == []  # no pool for no work
+
+
+def test_process_workers_thread_count(monkeypatch):
+    # default: the cores shared among the workers; threads_per_worker pins it (the benchmark's 1)
+    monkeypatch.setattr("os.cpu_count", lambda: 8)
+    assert ProcessExecutor(workers=2).threads == 4
+    assert ProcessExecutor(workers=16).threads == 1
+    assert ProcessExecutor(workers=2, threads_per_worker=1).threads == 1
+    assert make_executor("process", workers=1, threads_per_worker=1).threads == 1
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="threads_per_worker"):
+            ProcessExecutor(workers=2, threads_per_worker=bad)

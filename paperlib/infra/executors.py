@@ -12,7 +12,8 @@ function (it is sent to other processes by reference). Executors are registered 
 
 * ``local`` (default): in this process, one job after the other.
 * ``process``: a pool of ``workers`` local processes (``spawn``: safe with PyTorch's thread pools);
-  each worker runs with ``cpu_count // workers`` intra-op threads so that W workers share the cores.
+  each worker runs with ``threads_per_worker`` intra-op threads (default ``cpu_count // workers``,
+  so that W workers share the cores; ``benchmarks/bench_parallel.py`` pins 1).
 * ``ray``: Ray tasks on a local Ray or a cluster (``address``, ``gpus_per_worker``); the optional
   extra ``pip install .[cluster]``.
 """
@@ -86,10 +87,17 @@ def _call(fn: Callable[[Any, T], R], item: T) -> R:
 
 
 class ProcessExecutor(_Closing):
-    """A pool of ``workers`` local processes; the pool is (re)started when ``shared`` changes."""
+    """A pool of ``workers`` local processes; the pool is (re)started when ``shared`` changes. Each
+    worker sets ``threads_per_worker`` intra-op threads (``None``: ``cpu_count // workers``, at
+    least 1) before its first job (docs/decisions/scale.md §2)."""
 
     def __init__(self, workers: int = 2, threads_per_worker: int | None = None) -> None:
         self.workers = check_workers(workers)
+        if threads_per_worker is not None and (
+                isinstance(threads_per_worker, bool) or not isinstance(threads_per_worker, int)
+                or threads_per_worker < 1):
+            raise ValueError(f"threads_per_worker must be a positive integer or None (the default: "
+                             f"cpu_count // workers), got {threads_per_worker!r}")
         self.threads = threads_per_worker or max(1, (os.cpu_count() or 1) // self.workers)
         self._pool: ProcessPoolExecutor | None = None
         self._shared_id: int | None = None
