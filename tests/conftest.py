@@ -78,6 +78,17 @@ def synthetic_dir(tmp_path_factory) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def synthetic_search_dir(tmp_path_factory) -> Path:
+    """A synthetic CIFAR-10 with enough test images for a search: the fewest whose report split
+    holds the 100 images every reported number needs (docs/decisions/paper-method.md §9)."""
+    from paperlib.method.evaluation_split import min_test_images
+
+    root = tmp_path_factory.mktemp("synthetic-search-cifar")
+    data.write_synthetic(root, "cifar10", n_train=50, n_test=min_test_images(), seed=1)
+    return root
+
+
 @pytest.fixture()
 def one_thread():
     """Small CPU workloads run many times faster on one thread when the cores are shared

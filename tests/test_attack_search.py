@@ -9,8 +9,8 @@ from paperlib import attacks, search
 
 
 @pytest.fixture()
-def synthetic_run(synthetic_dir, tmp_path, monkeypatch):
-    monkeypatch.setenv("PAPERLIB_DATA_DIR", str(synthetic_dir))
+def synthetic_run(synthetic_search_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("PAPERLIB_DATA_DIR", str(synthetic_search_dir))
     monkeypatch.setenv("PAPERLIB_ALLOW_PARTIAL_DATA", "1")
     monkeypatch.setenv("PAPERLIB_CHECKPOINT_DIR", str(tmp_path / "checkpoints"))
     monkeypatch.setenv("PAPERLIB_RESULTS_DIR", str(tmp_path / "results"))

@@ -52,9 +52,9 @@ class ToyNet(nn.Module):
 
 
 @pytest.fixture()
-def toy(synthetic_dir, results_root, monkeypatch):
+def toy(synthetic_search_dir, results_root, monkeypatch):
     """The toy model registered (family "toy": no profile knows it) on the synthetic CIFAR-10."""
-    monkeypatch.setenv("PAPERLIB_DATA_DIR", str(synthetic_dir))
+    monkeypatch.setenv("PAPERLIB_DATA_DIR", str(synthetic_search_dir))
     monkeypatch.setenv("PAPERLIB_ALLOW_PARTIAL_DATA", "1")
     MODELS.add("toy", ToyNet, label="ToyNet", dataset="cifar10", unit_name="conv block",
                family="toy", color="C9", marker="x")

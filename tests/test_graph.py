@@ -214,8 +214,8 @@ def test_model_without_partition_point():
 # --- the command line on a user's own model ------------------------------------------------------
 
 @pytest.fixture()
-def cli_env(synthetic_dir, monkeypatch):
-    monkeypatch.setenv("PAPERLIB_DATA_DIR", str(synthetic_dir))
+def cli_env(synthetic_search_dir, monkeypatch):
+    monkeypatch.setenv("PAPERLIB_DATA_DIR", str(synthetic_search_dir))
     monkeypatch.setenv("PAPERLIB_ALLOW_PARTIAL_DATA", "1")
     monkeypatch.setenv("PAPERLIB_HARDWARE", "")  # restored after --hardware sets it
     yield

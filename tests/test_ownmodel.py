@@ -125,13 +125,13 @@ def test_accepted_layouts_register_with_4d_points(tmp_path, layout):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("layout", ["pool_in_blocks", "squeeze_excitation", "two_branch_add"])
-def test_accepted_layouts_train_and_search_from_the_cli(tmp_path, layout, synthetic_dir,
+def test_accepted_layouts_train_and_search_from_the_cli(tmp_path, layout, synthetic_search_dir,
                                                           monkeypatch, capsys):
     """Accepted means searched: each layout trains (smoke) and a tiny search runs on it."""
     from paperlib.app import cli
     from paperlib.search import load_result
 
-    monkeypatch.setenv("PAPERLIB_DATA_DIR", str(synthetic_dir))
+    monkeypatch.setenv("PAPERLIB_DATA_DIR", str(synthetic_search_dir))
     monkeypatch.setenv("PAPERLIB_ALLOW_PARTIAL_DATA", "1")
     monkeypatch.setenv("PAPERLIB_CHECKPOINT_DIR", str(tmp_path / "checkpoints"))
     spec = _spec(tmp_path, layout, LAYOUTS[layout])

@@ -91,26 +91,42 @@ def test_same_partition_energies(nets):
 
 
 def _refs() -> pd.DataFrame:
+    """measure_references' frame: eps_search / eps_reference on the search split; eps, its
+    interval and top1 on the report split (top1_fp 0.9 there)."""
+    report = dict(top1_fp=0.9, mcnemar_p=1.0, report_images=128)
     return pd.DataFrame([
         {"method": tables.FP32, "p": 1, "privacy": 0.5, "energy": 0.40, "energy_no_tx": 0.30,
-         "eps": 0.0, "eps_reference": 0.0, "key": "p1:fp32"},
+         "eps_search": 0.0, "eps_reference": 0.0, "eps": 0.0, "eps_ci_low": 0.0,
+         "eps_ci_high": 0.0, "top1": 0.9, **report, "key": "p1:fp32"},
         {"method": tables.UNIFORM8, "p": 4, "privacy": 0.6, "energy": 0.33, "energy_no_tx": 0.32,
-         "eps": 0.01, "eps_reference": 0.02, "key": "p4:..."},
+         "eps_search": 0.01, "eps_reference": 0.02, "eps": 0.015, "eps_ci_low": -0.01,
+         "eps_ci_high": 0.04, "top1": 0.885, **report, "key": "p4:..."},
         {"method": tables.CONV_FC, "p": 8, "privacy": 0.9, "energy": 0.7274, "energy_no_tx": 0.7269,
-         "eps": 0.05, "eps_reference": math.nan, "key": "p8:..."},
+         "eps_search": 0.05, "eps_reference": math.nan, "eps": math.nan, "eps_ci_low": math.nan,
+         "eps_ci_high": math.nan, "top1": math.nan, **report, "key": "p8:..."},
         {"method": tables.SEARCHED, "p": 7, "privacy": 0.8, "energy": 0.35, "energy_no_tx": 0.34,
-         "eps": 0.02, "eps_reference": 0.04, "key": "p7:..."},
+         "eps_search": 0.02, "eps_reference": 0.04, "eps": 0.03, "eps_ci_low": 0.01,
+         "eps_ci_high": 0.05, "top1": 0.87, **report, "key": "p7:..."},
     ])
 
 
 def test_table4_and_table5_rows(nets):
     net = nets["resnet18"]
-    t4 = tables.table4(net, _refs(), top1_fp=0.9).set_index("method")
+    t4 = tables.table4(net, _refs()).set_index("method")
     assert list(t4.index) == [tables.FP32, tables.UNIFORM8, tables.SEARCHED]
     assert t4.loc[tables.SEARCHED, "conv_layers"] == 17 and t4.loc[tables.UNIFORM8, "conv_layers"] == 9  # p = 4
-    assert t4.loc[tables.SEARCHED, "top1"] == pytest.approx(0.86)
-    assert t4.loc[tables.FP32, "top1"] == pytest.approx(0.9)
+    # top-1 and ε as measured on the report split, never top1_fp − eps_reference (0.86)
+    assert t4.loc[tables.SEARCHED, "top1"] == pytest.approx(0.87)
+    assert t4.loc[tables.SEARCHED, "eps"] == pytest.approx(0.03)
+    assert (t4.loc[tables.SEARCHED, "eps_ci_low"], t4.loc[tables.SEARCHED, "eps_ci_high"]) == (0.01, 0.05)
+    assert t4.loc[tables.SEARCHED, "eps_search"] == 0.02 and t4.loc[tables.SEARCHED, "eps_reference"] == 0.04
+    assert t4.loc[tables.FP32, "top1"] == pytest.approx(0.9) and t4.loc[tables.FP32, "eps"] == 0.0
     assert t4.loc[tables.FP32, "transmission_mj"] == pytest.approx(0.10)
+    with pytest.warns(DeprecationWarning, match="top1_fp"):
+        assert tables.table4(net, _refs(), 0.5).equals(tables.table4(net, _refs()))
+    old = _refs().drop(columns=["eps_ci_low", "eps_ci_high"])
+    with pytest.raises(ValueError, match="eps_ci_low, eps_ci_high.*measure_references"):
+        tables.table4(net, old)
     t5 = tables.table5(net, _refs()).set_index("method")
     assert list(t5.index) == [tables.CONV_FC, tables.SEARCHED]
     assert t5.loc[tables.CONV_FC, "conv_layers_with_stem"] == 20
@@ -214,7 +230,9 @@ def test_cached_measurements_are_dropped_for_another_checkpoint(tmp_path):
     tables._match_fingerprint(out, fp)
     (out / tables.LOG_FILE).write_text("{}\n")
     (out / tables.REFERENCE_FILE).write_text("{}")
+    (out / tables.REPORT_FILE).write_text("{}")
     tables._match_fingerprint(out, fp)  # same checkpoint and settings: the cache stays
     assert (out / tables.LOG_FILE).exists() and (out / tables.REFERENCE_FILE).exists()
     tables._match_fingerprint(out, {**fp, "checkpoint_accuracy": 0.6})  # retrained: dropped
-    assert not (out / tables.LOG_FILE).exists() and not (out / tables.REFERENCE_FILE).exists()
+    for name in (tables.LOG_FILE, tables.REFERENCE_FILE, tables.REPORT_FILE):
+        assert not (out / name).exists(), name

@@ -33,6 +33,7 @@ from ..method.models import MODELS
 from ..method import train
 from .. import search
 from ..method import data
+from ..method.evaluation_split import SPLIT_SEED, split_evaluation_images
 
 NOTEBOOKS = config.REPO_ROOT / "notebooks"
 KERNEL = "paperlib"
@@ -100,6 +101,26 @@ def images_used(prof: Profile, models: Iterable[str] | None = None) -> dict[str,
         n_test = min(recipe.test_images or len(test), len(test))
         out[model] = (f"{name}: {n_train} train / {n_test} test images "
                       f"(of the folder's {len(train)} / {len(test)})")
+    return out
+
+
+def evaluation_splits(prof: Profile, models: Iterable[str] | None = None) -> dict[str, dict]:
+    """Per searched model (default: the profile's ``search_models``), the search / report split
+    of its test images (:meth:`EvaluationSplit.manifest`: seed, sizes, a digest of each index
+    list), drawn as :class:`paperlib.search.SearchContext` draws it
+    (docs/decisions/paper-method.md §9); ``{"refused": why}`` where the test images are too few
+    for a report split (its search is refused too)."""
+    out: dict[str, dict] = {}
+    for model in sorted(prof.search_models if models is None else models):
+        recipe, test = prof.recipe(model), data.load(prof.dataset_for(model), "test")
+        n_test = min(recipe.test_images or len(test), len(test))
+        try:
+            split = split_evaluation_images(n_test, seed=SPLIT_SEED,
+                                            report_fraction=prof.search_for(model).report_fraction)
+        except ValueError as exc:
+            out[model] = {"refused": str(exc)}
+            continue
+        out[model] = split.manifest()
     return out
 
 
@@ -244,7 +265,7 @@ def run_notebooks(prof: Profile, only: list[str] | None = None, *,
         manifest.update(profile=prof.name, git_commit=_git_commit(), paperlib=__version__,
                         date=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                         data=data_provenance(profile_datasets(prof)),
-                        images_used=images_used(prof))
+                        images_used=images_used(prof), evaluation_split=evaluation_splits(prof))
         io.write_json(manifest_path, manifest)
     return manifest
 

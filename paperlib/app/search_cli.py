@@ -32,6 +32,8 @@ _HELP = {
     "finetune_batches": "batches of the finetune-batches estimator",
     "validation_images": "test images of the cheap estimators' validation subset",
     "privacy_images": "test images P is measured on during the search",
+    "report_fraction": "share of the test images held out as the report split that result.json "
+                       "and the tables report on (the search scores on the rest; default 0.5)",
     "include_transmission": "whether E_b bounds the energy with the transmission term E_T",
     "init": "baselines: the package's default search (uniform baselines in the initial population, "
             "exposed layers inherit bits, repair); random: Algorithm 1 exactly as the paper gives it",

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
+import torch
+
+from . import data
 
 MIN_REPORT_IMAGES = 100
 REPORT_FRACTION = 0.5
@@ -27,11 +30,38 @@ class EvaluationSplit:
     report: np.ndarray
     seed: int
 
+    @property
+    def images(self) -> int:
+        """How many test images were split."""
+        return int(self.search.size + self.report.size)
+
+    def apply(self, ds: data.CifarArrays) -> tuple[data.CifarArrays, data.CifarArrays]:
+        """``ds``'s (search, report) images: the test images this split was drawn for."""
+        if len(ds) != self.images:
+            raise ValueError(f"this split is of {self.images} test images, the data set holds "
+                             f"{len(ds)}; split the data set's own images")
+        return _take(ds, self.search), _take(ds, self.report)
+
     def manifest(self) -> dict[str, object]:
         """What a manifest or ``result.json`` records of the split."""
         return {"seed": self.seed, "search_images": int(self.search.size),
                 "report_images": int(self.report.size),
                 "search_sha256": _digest(self.search), "report_sha256": _digest(self.report)}
+
+
+def _take(ds: data.CifarArrays, idx: np.ndarray) -> data.CifarArrays:
+    rows = torch.as_tensor(idx, dtype=torch.long)
+    return replace(ds, images=ds.images[rows], labels=ds.labels[rows])
+
+
+def min_test_images(report_fraction: float = REPORT_FRACTION,
+                    min_report: int = MIN_REPORT_IMAGES) -> int:
+    """The fewest test images whose report split (``report_fraction`` of them, rounded down)
+    holds ``min_report`` images."""
+    n = max(2, math.ceil(min_report / report_fraction) - 1)
+    while int(n * report_fraction) < min_report:
+        n += 1
+    return n
 
 
 def _digest(idx: np.ndarray) -> str:
@@ -52,7 +82,8 @@ def split_evaluation_images(images: int, *, report_fraction: float = REPORT_FRAC
         raise ValueError(
             f"the report split would hold {n_report} images ({report_fraction:g} of {images}), "
             f"fewer than the {min_report} every reported top-1 needs; use more test images "
-            f"(at least {math.ceil(min_report / report_fraction)}) or a larger report_fraction")
+            f"(at least {min_test_images(report_fraction, min_report)}) or a larger "
+            f"report_fraction")
     if images - n_report < 1:
         raise ValueError(f"report_fraction {report_fraction:g} leaves no search images of {images}")
     order = np.random.default_rng(seed).permutation(images)
@@ -60,5 +91,5 @@ def split_evaluation_images(images: int, *, report_fraction: float = REPORT_FRAC
                            seed=seed)
 
 
-__all__ = ["EvaluationSplit", "split_evaluation_images", "MIN_REPORT_IMAGES", "REPORT_FRACTION",
-           "SPLIT_SEED"]
+__all__ = ["EvaluationSplit", "split_evaluation_images", "min_test_images", "MIN_REPORT_IMAGES",
+           "REPORT_FRACTION", "SPLIT_SEED"]

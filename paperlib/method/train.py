@@ -93,20 +93,27 @@ def _report_other_architectures(files: CheckpointFiles, model: str) -> None:
 
 
 @torch.no_grad()
-def top1(net: nn.Module, ds: data.CifarArrays, batch_size: int = 256,
-             device: torch.device | None = None) -> float:
-    """Top-1 accuracy of ``net`` on ``ds`` (float32; the images kept on ``net``'s device,
-    docs/decisions/scale.md §6)."""
+def correct(net: nn.Module, ds: data.CifarArrays, batch_size: int = 256,
+            device: torch.device | None = None) -> torch.Tensor:
+    """Whether ``net`` classifies each image of ``ds`` right: a bool tensor on the CPU, one entry
+    per image in ``ds``'s order (float32; the images kept on ``net``'s device,
+    docs/decisions/scale.md §6). What a paired difference of two networks needs
+    (docs/decisions/paper-method.md §9)."""
     device = device or next(net.parameters()).device
     plan = plan_for(device)
     plan.prepare(net)
     was_training = net.training
     net.eval()
-    correct = torch.zeros((), dtype=torch.long, device=device)
-    for x, y in data.batches(resident(ds, device), batch_size):
-        correct += (net(plan.input(x)).argmax(1) == y).sum()
+    hits = [net(plan.input(x)).argmax(1) == y
+            for x, y in data.batches(resident(ds, device), batch_size)]
     net.train(was_training)
-    return int(correct) / max(len(ds), 1)
+    return torch.cat(hits).cpu() if hits else torch.zeros(0, dtype=torch.bool)
+
+
+def top1(net: nn.Module, ds: data.CifarArrays, batch_size: int = 256,
+         device: torch.device | None = None) -> float:
+    """Top-1 accuracy of ``net`` on ``ds``: the mean of :func:`correct`."""
+    return int(correct(net, ds, batch_size, device).sum()) / max(len(ds), 1)
 
 
 def fit(net: nn.Module, batch_iter: Iterable[tuple[torch.Tensor, torch.Tensor]],
@@ -483,7 +490,7 @@ def adopt_checkpoint(path: str | Path, *, profile: str | Profile | None = None,
 
 
 __all__ = ["CheckpointError", "CheckpointMismatch", "CheckpointCorrupted", "LegacyCheckpoint",
-           "default_device", "checkpoint_dir", "checkpoint_path", "top1", "fit", "finetune",
+           "default_device", "checkpoint_dir", "checkpoint_path", "top1", "correct", "fit", "finetune",
            "training_data", "load_or_train", "adopt_checkpoint", "snapshot_path",
            "load_or_train_snapshot", "learning_curve", "SNAPSHOTS", "recipe_record",
            "lr_schedule"]

@@ -8,14 +8,15 @@ Modules: :mod:`paperlib.method.genome` (V, RANDOM_POLICY, MUTATE, canonical keys
 :mod:`.estimators` (ε by name: ``finetune``, ``finetune-batches``, ``sensitivity``),
 :mod:`.evaluator` (P, E, ε and the cache), :mod:`.context` (checkpoint, data, measurements),
 :mod:`.evolution` (Algorithm 1, resumable), :mod:`.result` (``result.json``), :mod:`.reference`
-(the reference estimator's ε, ``reference.json``), :mod:`.methods` (the registry of search methods:
-Algorithm 1 and the baselines), :mod:`.cli`.
+(the reference estimator's ε, ``reference.json``), :mod:`.report_accuracy` (the reported ε of the
+best strategy on the report split, ``report.json``), :mod:`.methods` (the registry of search
+methods: Algorithm 1 and the baselines), :mod:`.cli`.
 
 Output folder (default ``results/<profile>/search/<model>-eb<E_b>-seed<seed>/``):
 ``evaluations.jsonl`` (one line per scored strategy), ``state.json`` (checkpoint after every
 iteration), ``sensitivity.json`` (for that estimator), ``reference.json`` (the reference
-estimator's score of the best strategy, :mod:`.reference`) and ``result.json``. Rerunning the same
-command resumes.
+estimator's score of the best strategy, :mod:`.reference`), ``report.json`` (its reported ε on the
+report split, :mod:`.report_accuracy`) and ``result.json``. Rerunning the same command resumes.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from .variation import mutate, random_genome
 from . import nsga  # noqa: E402,F401  (registers the "nsga2" search method)
 from . import rl  # noqa: E402,F401  (registers the "rl" search method, Zhang et al. 2021)
 from .rescore import REFERENCE_FILE, reference_estimate
+from .report_accuracy import REPORT_FILE, ReportAccuracy, measure_report
 from .result import LOG_FILE, STATE_FILE, BestStrategy, SearchResult, SearchTiming, load_result
 from .run_settings import RunSettings
 from .uniform_baselines import margin_over, uniform_baselines
@@ -131,8 +133,10 @@ def run(model: str, profile: str | Profile | None = None, settings: RunSettings 
                        "checkpoint_accuracy": context.top1_fp, "energy_bound": energy_bound,
                        **{k: v for k, v in asdict(settings).items()
                           if k not in (*EVOLUTION_FIELDS, "reference_estimator")}}
-        # the architecture as traced and the weights (docs/decisions/data-integrity.md §10)
-        fingerprint.update({k: evaluator.source[k] for k in ("architecture", "weights_sha256")})
+        # the architecture as traced, the weights (docs/decisions/data-integrity.md §10) and the
+        # images scored: a state scored on other images never resumes (paper-method.md §9)
+        fingerprint.update({k: evaluator.source[k]
+                            for k in ("architecture", "weights_sha256", "search_split_sha256")})
         if hw_tag:  # another hardware description than Table 3: its energies are not comparable
             fingerprint["hardware"] = hw_tag
         if "checkpoint" in context.meta:  # weights from --checkpoint
@@ -141,9 +145,11 @@ def run(model: str, profile: str | Profile | None = None, settings: RunSettings 
                          progress=progress, hook=hook, executor=executor)
         ref, ref_seconds = _reference(context, outcome.best, settings.reference_estimator,
                                       settings.estimator, seed, out)
+        report = measure_report(context, Genome.from_dict(outcome.best.genome), seed,
+                                path=out / REPORT_FILE)
         result = _assemble(context, settings, evo, objective, outcome, evaluator, ref, out,
                            setup_seconds=setup_seconds, reference_seconds=ref_seconds,
-                           session_seconds=time.perf_counter() - t_session)
+                           report=report, session_seconds=time.perf_counter() - t_session)
         baselines = uniform_baselines(evaluator)  # cache hits for the default search
         result.baselines = [b.record() for b in baselines]
         result.baseline_margin = margin_over(outcome.best.fitness, baselines)
@@ -189,7 +195,8 @@ def _best_strategy(ctx: SearchContext, objective: Objective, best: Evaluation,
 
 
 def _timing(evo: EvolutionSettings, outcome: EvolutionOutcome, evaluator: Evaluator, *,
-            setup_seconds: float, reference_seconds: float, session_seconds: float) -> SearchTiming:
+            setup_seconds: float, reference_seconds: float, session_seconds: float,
+            report_seconds: float = 0.0) -> SearchTiming:
     """Table 2's numbers: wall times, the time per 1000 iterations and its split."""
     seen = {rec.key: rec for rec in evaluator.cache.values()}
     split = {"accuracy": 0.0, "privacy": 0.0, "energy": 0.0}
@@ -200,9 +207,10 @@ def _timing(evo: EvolutionSettings, outcome: EvolutionOutcome, evaluator: Evalua
     split["other"] = max(0.0, search_seconds - sum(split.values()))
     genomes = evo.population + evo.iterations
     return SearchTiming(
-        wall_seconds=setup_seconds + search_seconds + reference_seconds,
+        wall_seconds=setup_seconds + search_seconds + reference_seconds + report_seconds,
         setup_seconds=setup_seconds, search_seconds=search_seconds,
-        reference_seconds=reference_seconds, session_seconds=session_seconds,
+        reference_seconds=reference_seconds, report_seconds=report_seconds,
+        session_seconds=session_seconds,
         seconds_per_1000_iterations=(setup_seconds + search_seconds * (evo.population + 1000)
                                      / max(genomes, 1)),
         seconds_per_1000_iterations_note=(
@@ -220,8 +228,9 @@ def _timing(evo: EvolutionSettings, outcome: EvolutionOutcome, evaluator: Evalua
 def _assemble(ctx: SearchContext, settings: SearchSettings, evo: EvolutionSettings,
               objective: Objective, outcome: EvolutionOutcome, evaluator: Evaluator,
               ref: AccuracyEstimate, out: Path, *, setup_seconds: float, reference_seconds: float,
-              session_seconds: float) -> SearchResult:
-    """The :class:`SearchResult` of a finished run: best strategy, timing and settings."""
+              report: ReportAccuracy, session_seconds: float) -> SearchResult:
+    """The :class:`SearchResult` of a finished run: best strategy, its reported ε on the report
+    split, the split, timing and settings."""
     space = ctx.space
     settings_d = {**asdict(settings), "seed": evo.seed, "energy_bound": objective.energy_bound,
                   "train_seed": ctx.train_seed, "privacy_dist": "mse",
@@ -229,13 +238,15 @@ def _assemble(ctx: SearchContext, settings: SearchSettings, evo: EvolutionSettin
                   "weight_bits": list(space.weight_bits),
                   "activation_bits": list(space.activation_bits)}
     timing = _timing(evo, outcome, evaluator, setup_seconds=setup_seconds,
-                     reference_seconds=reference_seconds, session_seconds=session_seconds)
+                     reference_seconds=reference_seconds, session_seconds=session_seconds,
+                     report_seconds=report.seconds)
     return SearchResult(model=ctx.model, profile=ctx.profile.name, dataset=ctx.dataset,
                         data=ctx.provenance, seed=evo.seed, energy_bound=objective.energy_bound,
                         accuracy_bound=objective.accuracy_bound,
                         best=_best_strategy(ctx, objective, outcome.best, ref).to_dict(),
                         history=outcome.history, timing=timing.to_dict(), settings=settings_d,
-                        evaluations=outcome.evaluations, out_dir=str(out))
+                        evaluations=outcome.evaluations, out_dir=str(out),
+                        report=report.to_dict(), evaluation_split=ctx.split.manifest())
 
 
 __all__ = [
@@ -244,5 +255,5 @@ __all__ = [
     "punish", "fitness", "feasible", "Objective",
     "Evaluator", "Evaluation", "AccuracyEstimate", "seed_for",
     "EvolutionSettings", "evolve", "ALGORITHM_1", "SearchContext", "build_context", "search_settings",
-    "ESTIMATORS", "EstimatorContext", "register",
+    "ESTIMATORS", "EstimatorContext", "register", "REPORT_FILE", "ReportAccuracy", "measure_report",
 ]

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from torch import nn
 
 from . import ranges
@@ -23,11 +24,15 @@ from ..infra.config import results_dir
 from ..method.profiles import Profile, SearchSettings, resolve_profile
 from .estimators import EstimatorContext, check_name, make_estimator
 from .evaluator import EdgeEnergy, EdgePrivacy, Evaluator, Objective
+from ..method.evaluation_split import SPLIT_SEED, EvaluationSplit, split_evaluation_images
 from ..method.genome import FP_PAIR, Genome, GenomeSpace
 from ..method.models.user import load_checkpoint
 
 
-RECORD_VERSION = 1  # of how P, E and ε are measured; raise it when a change alters them
+# of how P, E and ε are measured; raise it when a change alters them. 2: scored on the search
+# split of the test images, no longer on all of them (docs/decisions/paper-method.md §9)
+RECORD_VERSION = 2
+EVAL_BATCH_SIZE = 250  # images per forward pass when only classifying
 
 
 def search_settings(base: Profile | SearchSettings, **overrides: Any) -> SearchSettings:
@@ -47,7 +52,11 @@ def search_settings(base: Profile | SearchSettings, **overrides: Any) -> SearchS
 
 @dataclass
 class SearchContext:
-    """A trained model, its data, and the P / E / ε measurements of the search on it."""
+    """A trained model, its data, and the P / E / ε measurements of the search on it.
+
+    ``test_ds`` is split once (:attr:`split`, docs/decisions/paper-method.md §9): the search
+    scores P and ε on ``search_ds`` only; ``report_ds`` is what the reported numbers
+    (:mod:`paperlib.search.report_accuracy`) are measured on."""
 
     model: str
     profile: Profile
@@ -60,13 +69,26 @@ class SearchContext:
     test_ds: data.CifarArrays
     train_seed: int = 0
     progress: bool = True
+    split: EvaluationSplit = field(init=False)
+    search_ds: data.CifarArrays = field(init=False, repr=False)
+    report_ds: data.CifarArrays = field(init=False, repr=False)
     energy: EdgeEnergy = field(init=False)
     privacy: EdgePrivacy = field(init=False)
     _estimators: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
+    _report_fp: np.ndarray | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
+        try:
+            self.split = split_evaluation_images(len(self.test_ds), seed=SPLIT_SEED,
+                                                 report_fraction=self.settings.report_fraction)
+        except ValueError as exc:
+            raise ValueError(
+                f"{self.model} ({self.profile.name} profile, {self.provenance}): {exc} (the "
+                f"profile's TrainRecipe.test_images and the data folder set the test images; "
+                f"report_fraction, --report-fraction, the share)") from None
+        self.search_ds, self.report_ds = self.split.apply(self.test_ds)
         self.energy = EdgeEnergy(self.net, self.space)
-        images = data.subset(self.test_ds, self.settings.privacy_images, seed=0).images
+        images = data.subset(self.search_ds, self.settings.privacy_images, seed=0).images
         self.privacy = EdgePrivacy(self.net, images, self.dataset, dist="mse")
 
     @property
@@ -78,6 +100,23 @@ class SearchContext:
         """The checkpoint's top-1 on the profile's test split (its metadata)."""
         return float(self.meta["accuracy"])
 
+    def report_correct_fp(self) -> np.ndarray:
+        """Whether the full-precision network classifies each report-split image right (bool,
+        the report split's order; measured once per context)."""
+        if self._report_fp is None:
+            self._report_fp = train.correct(self.net, self.report_ds, EVAL_BATCH_SIZE).numpy()
+        return self._report_fp
+
+    def checkpoint_identity(self) -> dict[str, Any]:
+        """The checkpoint and data a measurement is for (a cache keeps it beside its numbers)."""
+        return {"profile": self.profile.name, "dataset": self.dataset,
+                "train_seed": self.train_seed, "data": self.provenance,
+                "checkpoint_accuracy": self.meta.get("accuracy"),
+                "checkpoint_date": self.meta.get("date"),
+                # the weights and architecture (docs/decisions/data-integrity.md §12)
+                "weights_sha256": self.meta.get("sha256"),
+                "architecture": graph.architecture_digest(self.net)}
+
     def sensitivity_path(self) -> Path:
         return (results_dir() / self.profile.name / "sensitivity"
                 / f"{self.model}-{self.dataset}-seed{self.train_seed}.json")
@@ -87,28 +126,24 @@ class SearchContext:
         check_name(name)
         if name not in self._estimators:
             ectx = EstimatorContext(
-                model=self.model, net=self.net, space=self.space, test_ds=self.test_ds,
+                model=self.model, net=self.net, space=self.space, test_ds=self.search_ds,
                 train_ds=self.train_ds, settings=self.settings,
                 batch_size=self.profile.recipe(self.model).batch_size,
                 cache_path=self.sensitivity_path(),
                 copy_path=Path(out_dir) / "sensitivity.json" if out_dir is not None else None,
-                identity={"profile": self.profile.name, "dataset": self.dataset,
-                          "train_seed": self.train_seed, "data": self.provenance,
-                          "checkpoint_accuracy": self.meta.get("accuracy"),
-                          "checkpoint_date": self.meta.get("date"),
-                          # the weights and architecture (docs/decisions/data-integrity.md §12)
-                          "weights_sha256": self.meta.get("sha256"),
-                          "architecture": graph.architecture_digest(self.net)},
-                progress=self.progress)
+                identity={**self.checkpoint_identity(),
+                          "search_split_sha256": self.split.manifest()["search_sha256"]},
+                eval_batch_size=EVAL_BATCH_SIZE, progress=self.progress)
             self._estimators[name] = make_estimator(name, ectx)
         return self._estimators[name]
 
     def record_source(self) -> dict[str, Any]:
         """Everything an evaluation record's P, E and ε depend on: the architecture as traced, the
-        weights' sha256, the data, the hardware description and the measurement settings (not the
-        bounds, the λ or the search seed: fitness is recomputed on load and ε does not depend on
-        the seed). A logged record with another source is never reused
-        (docs/decisions/data-integrity.md §10)."""
+        weights' sha256, the data and the search split of it, the hardware description and the
+        measurement settings (not the bounds, the λ or the search seed: fitness is recomputed on
+        load and ε does not depend on the seed). A logged record with another source is never
+        reused (docs/decisions/data-integrity.md §10), so a log scored on other images (all the
+        test images, before the split) is set aside."""
         s = self.settings
         return {"model": self.model, "architecture": graph.architecture_digest(self.net),
                 "weights_sha256": self.meta.get("sha256"), "profile": self.profile.name,
@@ -116,6 +151,7 @@ class SearchContext:
                 "hardware": f"{self.energy.hardware.name}|{self.energy.hardware.tag}",
                 "privacy_images": s.privacy_images, "privacy_dist": "mse",
                 "finetune_batches": s.finetune_batches, "validation_images": s.validation_images,
+                "search_split_sha256": self.split.manifest()["search_sha256"],
                 "record_version": RECORD_VERSION}
 
     def with_settings(self, settings: SearchSettings) -> "SearchContext":
@@ -179,4 +215,4 @@ def build_context(model: str, profile: str | Profile | None = None, *, dataset: 
                          test_ds=test_ds, train_seed=train_seed, progress=progress)
 
 
-__all__ = ["SearchContext", "build_context", "search_settings"]
+__all__ = ["SearchContext", "build_context", "search_settings", "RECORD_VERSION"]

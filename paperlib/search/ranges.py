@@ -80,6 +80,8 @@ LAMBDA = Range(float, low=0.0, high=1.0, low_open=True, high_open=True,
 ACCURACY_BOUND = Range(float, low=0.0, high=1.0, low_open=True, high_open=True,
                        hint=" (a fraction of top-1: 0.03 means 3 points)")
 ENERGY_BOUND = Range(float, low=0.0, low_open=True, hint=" (mJ per image)")
+REPORT_FRACTION = Range(float, low=0.0, high=1.0, low_open=True, high_open=True,
+                        hint=" (the share of the test images every table reports on)")
 
 # every numeric field of profiles.SearchSettings; a field missing here is only type-checked.
 # T = 0 (score the initial population only) is a valid call of the library, never a search to ask
@@ -96,6 +98,7 @@ SEARCH_SETTINGS: dict[str, Range] = {
     "finetune_batches": POSITIVE_INT,
     "validation_images": POSITIVE_INT,
     "privacy_images": POSITIVE_INT,
+    "report_fraction": REPORT_FRACTION,
     "repair_steps": Range(int, low=0, hint=" (evaluations spent repairing one infeasible child)"),
 }
 

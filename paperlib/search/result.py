@@ -56,7 +56,9 @@ class BestStrategy(io.JsonRecord):
     top1_quant_reference: float
     fitness_reference: float
     feasible_reference: bool
-    top1: float  # top1_fp − eps_reference: the number to put beside the paper's top-1
+    # top1_fp − eps_reference: the search's own estimate, not a reported number; the reported
+    # top-1 and ε are SearchResult.report's (the report split, docs/decisions/paper-method.md §9)
+    top1: float
 
 
 @dataclass
@@ -64,7 +66,7 @@ class SearchTiming(io.JsonRecord):
     """Where a search's time went (Table 2), as ``result.json`` holds it
     (``SearchResult.timing``)."""
 
-    wall_seconds: float  # setup + search + reference, as measured (possibly by earlier runs)
+    wall_seconds: float  # setup + search + reference + report, as measured (possibly earlier)
     setup_seconds: float  # the estimator's preparation (e.g. the sensitivity table) when measured
     search_seconds: float  # the loop, summed over the runs that resumed it
     reference_seconds: float  # when measured (the re-score is cached in reference.json)
@@ -83,6 +85,7 @@ class SearchTiming(io.JsonRecord):
     # bisection and its repairs (docs/decisions/paper-method.md §8); 0 for Algorithm 1, whose
     # cache hits are then exact
     extra_evaluations: int = 0
+    report_seconds: float = 0.0  # the report measurement, when measured (cached in report.json)
 
 
 @dataclass
@@ -108,6 +111,12 @@ class SearchResult(io.JsonRecord):
     # and the best strategy's fitness minus the best of theirs (docs/decisions/paper-method.md §8)
     baselines: list[dict[str, Any]] = field(default_factory=list)
     baseline_margin: float | None = None
+    # the best strategy's reported ε and top-1: measured on the report split after the paper's
+    # finetune, a paired difference with its 95 % interval (report_accuracy.ReportAccuracy), and
+    # the search / report split of the test images (docs/decisions/paper-method.md §9). None in a
+    # result.json written before they existed.
+    report: dict[str, Any] | None = None
+    evaluation_split: dict[str, Any] | None = None
 
     def save(self, path: str | os.PathLike | None = None) -> Path:
         """Write ``result.json`` atomically (into ``out_dir`` unless a path is given)."""
@@ -129,9 +138,19 @@ class SearchResult(io.JsonRecord):
             f"privacy {b['privacy']:.4f}, fitness {b['fitness']:.4f}",
             f"  top-1 fp {b['top1_fp']:.4f}; eps {b['eps']:.4f} ({self.settings.get('estimator')}), "
             f"{b['eps_reference']:.4f} ({self.settings.get('reference_estimator')}) -> top-1 {b['top1']:.4f}",
+            *([self.report_line()] if self.report else []),
             f"  {self.evaluations} evaluations; {self.timing_line()}",
             *([self.infeasible_line()] if not b.get("feasible", True) else []),
         ])
+
+    def report_line(self) -> str:
+        """The reported ε: on the report split, paired, with its interval."""
+        r = self.report
+        budget = (f"{r['finetune_batches']} finetune batches" if r.get("finetune_batches")
+                  else "one finetune epoch")
+        return (f"  reported on {r['images']} held-out images ({r['estimator']}, {budget}): top-1 "
+                f"{r['top1']:.4f} vs {r['top1_fp']:.4f} fp, eps {r['eps']:.4f} "
+                f"[{r['ci_low']:.4f}, {r['ci_high']:.4f}] 95 %, McNemar p {r['mcnemar_p']:.3g}")
 
     def infeasible_line(self) -> str:
         """What the best strategy breaks, and by how much (Eq. 4's bounds, as the search's
@@ -159,7 +178,7 @@ class SearchResult(io.JsonRecord):
         cached = " (cached, measured by an earlier run)" if t.get("setup_cached") else ""
         return (f"this run {run:.0f} s; the search's cost in all: setup {setup:.0f} s{cached}, "
                 f"search {t.get('search_seconds', 0.0):.0f} s, reference re-score "
-                f"{t.get('reference_seconds', 0.0):.0f} s "
+                f"{t.get('reference_seconds', 0.0):.0f} s, report {t.get('report_seconds', 0.0):.0f} s "
                 f"({t.get('seconds_per_1000_iterations', 0) / 3600:.2f} h per 1000 iterations)")
 
 
@@ -234,6 +253,19 @@ def check_result(raw: Any, path: Path) -> None:
         refuse("best.energy_mj", "is negative")
     if not isinstance(best["feasible"], bool):
         refuse("best.feasible", f"is {best['feasible']!r}, not true or false")
+    report = raw.get("report")
+    if report is not None:
+        if not isinstance(report, dict):
+            refuse("report", "is not a JSON object")
+        for name in REPORT_NUMBERS:
+            value = report.get(name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                    or not math.isfinite(value):
+                refuse(f"report.{name}", f"is {value!r}, not a finite number")
+
+
+# the numbers of SearchResult.report that check_result requires finite
+REPORT_NUMBERS = ("eps", "ci_low", "ci_high", "mcnemar_p", "top1_fp", "top1", "images")
 
 
 __all__ = ["SearchResult", "BestStrategy", "SearchTiming", "load_result", "check_result",

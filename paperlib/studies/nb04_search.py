@@ -4,6 +4,7 @@ themselves (Tables 2 and 4, convergence, strategy layers) are :mod:`paperlib.stu
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any, Mapping
 
 import pandas as pd
@@ -80,6 +81,16 @@ def _search_time_findings(timing: pd.DataFrame, estimator: str) -> Findings:
     return Findings(pd.DataFrame([row]), [line])
 
 
+def _eps_interval(row: pd.Series) -> str:
+    """"; ε … (paired interval … to …) on the held-out report split" for a Table 4 row measured on
+    the report split (docs/decisions/paper-method.md §9); "" for a table without the interval."""
+    lo, hi = row.get("eps_ci_low", math.nan), row.get("eps_ci_high", math.nan)
+    if pd.isna(lo) or pd.isna(hi):
+        return ""
+    return (f"; ε {row['eps']:.4f} (paired interval {lo:.4f} to {hi:.4f}) on the held-out "
+            "report split")
+
+
 def _table4_findings(table4: pd.DataFrame, paper4: pd.DataFrame, nets: Mapping[str, Any],
                      accuracy_bounds: Mapping[str, float], energy_bound: float) -> Findings:
     paper = {(r.model, r.method): r for r in paper4.itertuples()}
@@ -97,10 +108,11 @@ def _table4_findings(table4: pd.DataFrame, paper4: pd.DataFrame, nets: Mapping[s
         rows.append({"claim": f"{MODELS.label(m)}: privacy gain of the searched strategy (Table 4)",
                      "paper": f"{ps.privacy / pf.privacy - 1:+.0%} vs fp, {ps.privacy / pu.privacy - 1:+.0%} vs 8-bit",
                      "ours": f"{s.privacy / f.privacy - 1:+.0%} vs fp, {s.privacy / u.privacy - 1:+.0%} vs 8-bit"})
+        interval = _eps_interval(s)
         rows.append({"claim": f"{MODELS.label(m)}: top-1 change of the searched strategy (Table 4)",
                      "paper": f"{ps.top1:.4f} vs {pf.top1:.4f} ({ps.top1 - pf.top1:+.1%})",
                      "ours": f"{s.top1:.4f} vs {f.top1:.4f} ({s.top1 - f.top1:+.1%}; "
-                             f"ε_b = {accuracy_bounds[m]:.0%})"})
+                             f"ε_b = {accuracy_bounds[m]:.0%}){interval}"})
         order_ok = s.blocks >= u.blocks >= f.blocks
         over = s.energy_mj > energy_bound
         text = (f"* **Table 4, {MODELS.label(m)}**: the searched strategy puts {s.blocks:.0f} blocks "
@@ -111,7 +123,7 @@ def _table4_findings(table4: pd.DataFrame, paper4: pd.DataFrame, nets: Mapping[s
                 + f". Privacy {s.privacy / f.privacy - 1:+.0%} vs full precision and "
                 f"{s.privacy / u.privacy - 1:+.0%} vs 8-bit (paper {ps.privacy / pf.privacy - 1:+.0%} and "
                 f"{ps.privacy / pu.privacy - 1:+.0%}); top-1 {s.top1 - f.top1:+.1%} against full precision "
-                f"(paper {ps.top1 - pf.top1:+.1%}).")
+                f"(paper {ps.top1 - pf.top1:+.1%}){interval}.")
         n_units = models.num_units(net)
         most = max(pf.blocks, pu.blocks, ps.blocks)
         shift = 1 if most > n_units else 0  # the paper counted the stem as a block

@@ -18,14 +18,19 @@ Decisions (ours; the paper is silent or inconsistent):
 * **Fixed strategies** of Table 4: full precision and 8-bit uniform at the *deepest* partition
   point whose compute energy is below E_b (:func:`paperlib.method.energy.max_partition`); "8-bit conv/fc"
   of Table 5: every block on the edge at 8 bits (the classifier in the cloud).
-* **Top-1** of a strategy = the checkpoint's top-1 minus ε of the search's *reference* estimator
-  (``SearchResult.best["top1"]`` for the searched strategy; the same estimator and seed rule for
-  the 8-bit uniform one; ε = 0 for full precision), so that the rows of Table 4 are comparable.
+* **Top-1 and ε** of every Table 4 row are measured, never derived: each strategy as a whole after
+  the paper's finetune (the reference estimator's budget), on the *report* split of the test
+  images, which the search never scored on; ε = top-1(fp) − top-1(strategy) on the same images,
+  with its paired 95 % interval (:mod:`paperlib.search.report_accuracy`, docs/decisions/
+  paper-method.md §9). Full precision: ε = 0 exactly and top-1 the fp network's on the report
+  split. The search estimator's ε (``eps_search``) and the reference estimator's
+  (``eps_reference``), both on the search split, are kept beside them.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
@@ -41,6 +46,8 @@ from ..method.policy import Policy
 from ..method.profiles import Profile, resolve_profile
 from ..search import LOG_FILE, REFERENCE_FILE
 from ..search.rescore import reference_estimate
+from ..search.report_accuracy import REPORT_FILE, ReportAccuracy, measure_report, report_fingerprint
+from ..method.genome import Genome
 from ..method.paper_strategies import PaperStrategy, TABLE4, TABLE5
 from .. import search
 from ..search.result import RESULT_FILE
@@ -157,9 +164,25 @@ def _match_fingerprint(out: Path, fingerprint: dict[str, Any]) -> None:
     if path.exists() and io.read_json(path) == want:
         return
     out.mkdir(parents=True, exist_ok=True)
-    for name in (LOG_FILE, REFERENCE_FILE):
+    for name in (LOG_FILE, REFERENCE_FILE, REPORT_FILE):
         (out / name).unlink(missing_ok=True)
     io.write_json(path, want)
+
+
+# the report-split columns of measure_references and table4 (docs/decisions/paper-method.md §9)
+REPORT_COLUMNS = {"eps": "eps", "eps_ci_low": "ci_low", "eps_ci_high": "ci_high",
+                  "mcnemar_p": "mcnemar_p", "top1_fp": "top1_fp", "top1": "top1",
+                  "report_images": "images"}
+
+
+def _searched_report(ctx: "SearchContext", result: "SearchResult", genome: Genome,
+                     out: Path) -> ReportAccuracy:
+    """The searched strategy's report: ``result.report`` when it was measured for this context
+    (same checkpoint, split and finetune), else measured into ``out``."""
+    key = result.best["key"]
+    if result.report and result.report.get("fingerprint") == report_fingerprint(ctx, key, result.seed):
+        return ReportAccuracy.from_dict(result.report)
+    return measure_report(ctx, genome, result.seed, path=out / REPORT_FILE)
 
 
 def measure_references(ctx: "SearchContext", result: "SearchResult", *,
@@ -168,11 +191,17 @@ def measure_references(ctx: "SearchContext", result: "SearchResult", *,
 
     Measures with :func:`paperlib.search.baselines.paper_strategy_points` on an evaluator of ``ctx`` (the
     search's P, E and ε estimator, seeded as the search), logging to :func:`tables_dir` so that
-    a second call measures nothing. With ``reference_accuracy`` the 8-bit uniform strategy is
-    also scored by the search's reference estimator (cached in ``reference.json`` there), so that
-    its top-1 is comparable with the searched strategy's. Returns one row per method with
-    ``method``, ``p``, ``privacy``, ``energy`` (with E_T), ``energy_no_tx``, ``eps`` (search
-    estimator), ``eps_reference`` (``NaN`` where not measured) and ``key``.
+    a second call measures nothing. With ``reference_accuracy`` the accuracy of every Table 4 row
+    is measured too: the 8-bit uniform strategy by the search's reference estimator (cached in
+    ``reference.json`` there), and every row on the report split
+    (:func:`paperlib.search.report_accuracy.measure_report`, cached in ``report.json`` there; the
+    searched strategy's is ``result.report`` when that was measured for ``ctx``).
+
+    Returns one row per method with ``method``, ``p``, ``privacy``, ``energy`` (with E_T),
+    ``energy_no_tx``, ``eps_search`` (search estimator, search split), ``eps_reference``
+    (reference estimator, search split), the report-split columns ``eps``, ``eps_ci_low``,
+    ``eps_ci_high`` (its 95 % interval), ``mcnemar_p``, ``top1_fp``, ``top1`` and
+    ``report_images`` (``NaN`` where not measured), and ``key``.
     """
     if ctx.model != result.model:
         raise ValueError(f"context is for {ctx.model!r}, the result for {result.model!r}")
@@ -182,22 +211,37 @@ def measure_references(ctx: "SearchContext", result: "SearchResult", *,
     objective = ctx.objective(result.energy_bound)
     evaluator = ctx.evaluator(objective, seed=result.seed, log_path=out / LOG_FILE)
     refs = baselines.paper_strategy_points(ctx, objective, evaluator, result)
+    refs = refs.rename(columns={"eps": "eps_search"})
     refs["eps_reference"] = math.nan
     refs.loc[refs["method"] == FP32, "eps_reference"] = 0.0
     refs.loc[refs["method"] == SEARCHED, "eps_reference"] = result.best["eps_reference"]
+    for col in REPORT_COLUMNS:
+        refs[col] = math.nan
     ref_name = ctx.settings.reference_estimator
     uniform = refs.index[refs["method"] == UNIFORM8]
     if reference_accuracy and len(uniform):
         i = uniform[0]
         if ref_name == ctx.settings.estimator:
-            refs.loc[i, "eps_reference"] = refs.loc[i, "eps"]
+            refs.loc[i, "eps_reference"] = refs.loc[i, "eps_search"]
         else:
             genome = PaperStrategy.UNIFORM8.genome(ctx.space, int(refs.loc[i, "p"]))
             acc, _ = reference_estimate(out / REFERENCE_FILE, ref_name,
                                         lambda: ctx.estimator(ref_name), genome,
                                         str(refs.loc[i, "key"]), result.seed)
             refs.loc[i, "eps_reference"] = float(acc.eps)
-    cols = ["method", "p", "privacy", "energy", "energy_no_tx", "eps", "eps_reference", "key"]
+    if reference_accuracy:
+        for i in refs.index[refs["method"].isin(TABLE4_METHODS)]:
+            method = refs.loc[i, "method"]
+            if method == SEARCHED:
+                genome = Genome.from_dict(result.best["genome"])
+                rep = _searched_report(ctx, result, genome, out)
+            else:
+                genome = PaperStrategy.of(method).genome(ctx.space, int(refs.loc[i, "p"]))
+                rep = measure_report(ctx, genome, result.seed, path=out / REPORT_FILE)
+            for col, name in REPORT_COLUMNS.items():
+                refs.loc[i, col] = float(getattr(rep, name))
+    cols = ["method", "p", "privacy", "energy", "energy_no_tx", "eps_search", "eps_reference",
+            *REPORT_COLUMNS, "key"]
     return refs[cols].reset_index(drop=True)
 
 
@@ -216,12 +260,27 @@ def _measured_rows(net: nn.Module, refs: pd.DataFrame,
                   "transmission_mj": float(r["energy"] - r["energy_no_tx"])}
 
 
-def table4(net: nn.Module, refs: pd.DataFrame, top1_fp: float) -> pd.DataFrame:
+TABLE4_ACCURACY = ("eps_search", "eps_reference", "eps", "eps_ci_low", "eps_ci_high",
+                   "mcnemar_p", "top1")
+
+
+def table4(net: nn.Module, refs: pd.DataFrame, top1_fp: float | None = None) -> pd.DataFrame:
     """Table 4's rows for one model from :func:`measure_references`' frame: ``method``,
-    :func:`offload_counts`, ``privacy``, ``energy_mj`` (compute), ``transmission_mj``, ``eps``
-    (search estimator), ``eps_reference`` and ``top1`` = ``top1_fp − eps_reference``."""
-    return pd.DataFrame([{**row, "eps": float(r["eps"]), "eps_reference": float(r["eps_reference"]),
-                          "top1": top1_fp - float(r["eps_reference"])}
+    :func:`offload_counts`, ``privacy``, ``energy_mj`` (compute), ``transmission_mj``,
+    ``eps_search`` (search estimator) and ``eps_reference`` (reference estimator), both on the
+    search split, and the reported ``eps`` with ``eps_ci_low`` / ``eps_ci_high`` (95 %),
+    ``mcnemar_p`` and ``top1``, measured on the report split (docs/decisions/paper-method.md §9).
+
+    ``top1_fp`` is no longer used (``top1`` was ``top1_fp − eps_reference``; it is measured now)."""
+    if top1_fp is not None:
+        warnings.warn("table4(top1_fp=...) is ignored: every row's top1 is measured on the report "
+                      "split by measure_references", DeprecationWarning, stacklevel=2)
+    missing = [c for c in TABLE4_ACCURACY if c not in refs.columns]
+    if missing:
+        raise ValueError(f"refs lacks {', '.join(missing)}: build it with "
+                         "tables.measure_references(ctx, result) (reference_accuracy=True), which "
+                         "measures top-1 and ε on the report split")
+    return pd.DataFrame([{**row, **{c: float(r[c]) for c in TABLE4_ACCURACY}}
                          for r, row in _measured_rows(net, refs, TABLE4)])
 
 
@@ -370,6 +429,6 @@ def timing_table(results: Iterable["SearchResult"], iterations: int = ITERATIONS
 
 __all__ = ["FP32", "UNIFORM8", "CONV_FC", "SEARCHED", "tables_dir",
            "search_result", "offload_counts", "analytic_references", "same_partition_energies",
-           "measure_references", "table4", "table5", "paper_table4", "paper_table5",
+           "measure_references", "table4", "table5", "REPORT_COLUMNS", "TABLE4_ACCURACY", "paper_table4", "paper_table5",
            "beside_paper", "strategy_layers", "ir_sizes", "history_frame", "convergence",
            "timing_row", "timing_table"]
