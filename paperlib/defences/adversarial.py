@@ -178,8 +178,9 @@ class Proactive(Defence):
         s: ProactiveSettings = own_settings(context, self.name)
         self.rounds = s.rounds
         checkpoint = {k: context.meta.get(k) for k in ("accuracy", "date", "data", "seed")}
+        # "stop": trained until a plateau (defences.md §12), not a cache of fixed rounds
         fp = io.json_safe({"key": victim.key, **self.config(), "settings": asdict(s),
-                           "checkpoint": checkpoint})
+                           "stop": "plateau", "checkpoint": checkpoint})
         path = (config.results_dir() / context.profile / "defences" / "proactive"
                 / f"{victim.key.replace('/', '-')}-{self.tag()}.pt")
         edge, cloud = copy.deepcopy(victim.edge_module), copy.deepcopy(victim.cloud_module)

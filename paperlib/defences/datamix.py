@@ -122,7 +122,9 @@ def train_cloud(victim: Victim, ctx: Context, k: int) -> tuple[nn.Module, dict[s
     at ``lr``, ``epochs`` over ``images`` training images, seed ``ctx.seed``), cached atomically
     per split, k, settings and checkpoint."""
     s: DataMixSettings = own_settings(ctx, DataMix.name)
+    # "stop": trained until a plateau (defences.md §12), not a cache of a fixed-epoch training
     fp = io.json_safe({"key": victim.key, "k": k, "settings": asdict(s), "seed": ctx.seed,
+                       "stop": "plateau",
                        "checkpoint": {n: ctx.meta.get(n) for n in ("accuracy", "date", "data", "seed")}})
     path = cloud_path(ctx.profile, victim.key, k)
     cloud = copy.deepcopy(victim.cloud_module)

@@ -102,6 +102,8 @@ class AttackSettings:
     # privacy vs training progress (docs/decisions/attacks.md §13): the intermediate checkpoints,
     # as fractions of each model's recipe (rounded to epochs; 0 and the last epoch always shown)
     progress_fractions: tuple[float, ...] = (0.25, 0.5)
+    # the models notebook 08 measures at every training stage; None: all of notebook 08's models
+    progress_models: tuple[str, ...] | None = None
     # each attack's budgets by registered name then field of its settings type (rmle:
     # RMLESettings, inverse-network: InverseNetworkSettings, shadow: ShadowSettings); an attack
     # not named here runs at its settings type's defaults (He et al.'s, where they give one)
@@ -344,6 +346,9 @@ PROFILES: dict[str, Profile] = {
         # notebook 08 in smoke: two models, two points each, a few iterations (seconds per attack)
         attack=AttackSettings(test_images=16, points=3, images=4, models=("cifar10cnn", "resnet18"),
                               sweep_points=2, policies=5, max_policy_points=1, bootstrap=200,
+                              # notebook 08's training stages in CI: cifar10cnn untrained and
+                              # trained (no intermediate checkpoint to train)
+                              progress_models=("cifar10cnn",), progress_fractions=(),
                               attacks={"rmle": {"iterations": 10, "lr": 0.05},
                                        "inverse-network": {"query_images": 64, "epochs": 1,
                                                            "batch_size": 32},
