@@ -119,8 +119,9 @@ def cloud_path(profile: str, key: str, k: int) -> Path:
 
 def train_cloud(victim: Victim, ctx: Context, k: int) -> tuple[nn.Module, dict[str, Any]]:
     """The cloud part fine-tuned mixing-aware with the context's :class:`DataMixSettings` (Adam
-    at ``lr``, ``epochs`` over ``images`` training images, seed ``ctx.seed``), cached atomically
-    per split, k, settings and checkpoint."""
+    at ``lr`` over ``images`` training images, seed ``ctx.seed``), epoch by epoch until its loss
+    plateaus, at most ``epochs`` epochs (docs/decisions/defences.md §12), cached atomically per
+    split, k, settings and checkpoint."""
     s: DataMixSettings = own_settings(ctx, DataMix.name)
     # "stop": trained until a plateau (defences.md §12), not a cache of a fixed-epoch training
     fp = io.json_safe({"key": victim.key, "k": k, "settings": asdict(s), "seed": ctx.seed,
