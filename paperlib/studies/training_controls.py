@@ -35,9 +35,9 @@ from ..attacks import runner
 from ..attacks.base import ATTACKS
 from ..attacks.points import point_label
 from ..attacks.worst_case import LEAK_METRICS, WORST, column, worst_case_table
-from ..method import data, models, train
+from ..method import data, train
 from ..method.constants import FULL_PRECISION
-from ..method.models import MODELS
+from ..method.models import MODELS, layer_outputs
 from ..method.plateau import PLATEAU_WINDOW, plateaued
 from ..method.privacy import privacy_details
 from ..method.privacy_controls import control_map, resolution_control
@@ -292,7 +292,7 @@ def layer_resolution_controls(net: nn.Module, untrained: nn.Module, images01: to
     out = out.rename(columns={"privacy": "P"})
     probe = images01[:1].to(next(net.parameters()).device)
     shapes = {name: tuple(ir.shape[1:]) for name, ir in
-              models.layer_outputs(net, data.normalize(probe, dataset)).items()}
+              layer_outputs(net, data.normalize(probe, dataset)).items()}
     x = images01.float().cpu()
     for kind in kinds:
         per_layer = {name: privacy_details(x, control_map(kind, x, shape, seed)).per_image.cpu().numpy()
