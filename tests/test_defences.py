@@ -326,12 +326,13 @@ def test_each_defence_gets_its_own_settings_from_the_profile():
     from paperlib.method.profiles import PROFILES, DefenceSettings
 
     smoke, quick, paper = (PROFILES[n].defence.defences for n in ("smoke", "quick", "paper"))
-    # the values the profiles had as DefenceSettings fields (docs/decisions/defences.md §6)
+    # the values the profiles had as DefenceSettings fields (docs/decisions/defences.md §6); quick's
+    # epochs and rounds are now maxima, trained until a plateau (defences.md §12, §13)
     assert settings_for("datamix", smoke) == datamix.DataMixSettings(1, 128, 1e-3, 64)
-    assert settings_for("datamix", quick) == datamix.DataMixSettings(2, 256, 1e-3, 64)
+    assert settings_for("datamix", quick) == datamix.DataMixSettings(6, 256, 1e-3, 64)
     assert settings_for("datamix", paper) == datamix.DataMixSettings(5, None, 1e-3, 64)
-    assert settings_for("proactive", smoke) == adversarial.ProactiveSettings(1, 1, 1, 128, 1e-4, 64)
-    assert settings_for("proactive", quick) == adversarial.ProactiveSettings(2, 1, 1, 256, 1e-4, 64)
+    assert settings_for("proactive", smoke) == adversarial.ProactiveSettings(1, 1, 1, 64, 1e-4, 64)
+    assert settings_for("proactive", quick) == adversarial.ProactiveSettings(5, 1, 1, 128, 1e-4, 64)
     assert settings_for("proactive", paper) == adversarial.ProactiveSettings(3, 1, 1, None, 1e-4, 64)
     for name in ("none", "noise", "dropout"):
         assert settings_for(name, smoke) is None

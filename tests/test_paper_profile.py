@@ -107,8 +107,14 @@ def test_every_plan_is_part_of_the_profile():
     assert PAPER.energy_sweep.bounds == (0.15, 0.2, 0.25, ENERGY_BOUND_MJ, 0.5, 0.75, 1.0)
     # the defences' values: the registrations' (the paper's), smoke and quick override some
     assert PAPER.defence.sweeps == {}
-    assert quick.defence.sweeps["noise"] == {"strength": (1.0,)}
-    # the defences' own settings: their types' defaults in paper, smaller budgets elsewhere
+    # at quick, three strengths of noise, dropout and DataMix at the sweep point, three points
+    # (docs/decisions/defences.md §13)
+    assert quick.defence.sweeps["noise"] == {"kind": ("gaussian",), "strength": (0.5, 1.0, 2.0)}
+    assert all(len(v) >= 3 for name in ("dropout", "datamix")
+               for v in quick.defence.sweeps[name].values())
+    assert quick.defence.points >= 3 and not quick.defence.full_grid and PAPER.defence.full_grid
+    # the defences' own settings: their types' defaults in paper, smaller budgets elsewhere; at
+    # quick the maxima of trainings that stop at a plateau (defences.md §12)
     assert PAPER.defence.defences == {}
-    assert quick.defence.defences == {"datamix": {"epochs": 2, "images": 256},
-                                      "proactive": {"rounds": 2, "images": 256}}
+    assert quick.defence.defences == {"datamix": {"epochs": 6, "images": 256},
+                                      "proactive": {"rounds": 5, "images": 128}}

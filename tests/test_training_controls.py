@@ -75,3 +75,84 @@ def test_learning_curves_table_and_plot(tiny):
     assert list(curves["epoch"]) == [1, 2] and set(curves["model"]) == {"cifar10cnn"}
     assert curves["test_top1"].iloc[-1] == meta["accuracy"]
     assert len(tc.plot_learning_curves(curves).axes) == 2
+
+
+def test_the_trained_stage_shares_notebook_08s_attack_results(tiny, monkeypatch):
+    from paperlib.attacks import runner
+
+    table = tc.progress_table(["cifar10cnn"], tiny, allow_partial=True)
+    net, meta = train.load_or_train("cifar10cnn", tiny, allow_partial=True, progress=False)
+    monkeypatch.setattr(runner, "execute", lambda *a, **k: pytest.fail("recomputed"))
+    again = runner.run("cifar10cnn", tiny, sorted(set(table["p"])), net=net, meta=meta,
+                       settings=tiny.attack, images=tiny.attack.images, allow_partial=True,
+                       progress=False)
+    trained = table[table["stage"] == "trained"].set_index("p")
+    for r in again:
+        assert r.ssim == trained.loc[r.p, column("ssim", r.attack)]
+
+
+def _progress_table() -> "pd.DataFrame":
+    import pandas as pd
+
+    rows = []
+    for epoch, top1, ssims, ps in [(0, 0.1, (0.80, 0.30), (0.40, 0.90)),
+                                   (4, 0.6, (0.805, 0.20), (0.405, 1.20))]:
+        for split, p, ssim, pp in zip(("a", "b"), (1, 5), ssims, ps):
+            rows.append({"model": "cifar10cnn", "epoch": epoch, "of_epochs": 4, "p": p,
+                         "split": split, "top1": top1, "P": pp, "P_avgpool": 0.40 if p == 1 else 0.5,
+                         "P_orthogonal": 0.3, "P_beyond_shape": pp - (0.40 if p == 1 else 0.5),
+                         column("ssim", "worst"): ssim, f"{column('ssim', 'worst')}_attack": "rmle"})
+    return pd.DataFrame(rows)
+
+
+def test_progress_summary_and_findings_known_answers():
+    summary = tc.progress_summary(_progress_table())
+    assert list(summary["split"]) == ["a", "b"]
+    # point a: SSIM 0.80 -> 0.805 (below SMALL_CHANGE: not moved), P at its average-pooled control
+    assert list(summary["ssim_moved"]) == [False, True]
+    assert list(summary["P_moved"]) == [False, True]
+    assert list(summary["P_at_shape"]) == [True, False]  # a: P 0.405 against its control's 0.40
+    found = tc.progress_findings(_progress_table())
+    assert "training changes what the strongest attack recovers at 1 of 2 points" in found.lines[0]
+    assert found.lines[1].endswith(
+        "by at least 0.01 at 1 of 2 points; at the others (CIFAR10CNN (He et al.) a) P measures "
+        "the IR's resolution, not what the network learnt. P moves with training at 1 of 2 points.")
+    assert found.table.equals(summary)
+
+
+def test_learning_summary_and_loss_states():
+    import pandas as pd
+
+    assert tc.loss_state([2.0, 1.0, 0.5]) == tc.TOO_SHORT  # no value before the window
+    assert tc.loss_state([2.0, 1.0, 0.5, 0.25]) == tc.FALLING
+    assert tc.loss_state([2.0, 1.0, 1.0, 1.0, 1.0]) == tc.PLATEAU
+    curves = pd.DataFrame({"model": ["m"] * 4, "epoch": [1, 2, 3, 4],
+                           "train_loss": [2.0, 1.0, 0.5, 0.25], "test_top1": [0.2, 0.5, 0.4, 0.45]})
+    s = tc.learning_summary(curves).iloc[0]
+    assert (s.epochs, s.top1, s.best_top1, s.best_epoch, s.train_loss) == (4, 0.45, 0.5, 2, tc.FALLING)
+    lines = tc.learning_findings(tc.learning_summary(curves), ["m", "other"]).lines
+    assert "top-1 0.450 after 4 epochs (best 0.500, epoch 2)" in lines[0] and "other" in lines[1]
+
+
+def test_layer_resolution_controls_known_answers():
+    from paperlib.method import models
+
+    torch.manual_seed(0)
+    low = torch.rand(4, 1, 4, 4)
+    gray = torch.nn.functional.interpolate(low, size=32, mode="bilinear").repeat(1, 3, 1, 1)
+    torch.manual_seed(1)
+    net = models.build("vgg11", num_classes=10).eval()
+    torch.manual_seed(2)
+    init = models.build("vgg11", num_classes=10).eval()
+    per_image = tc.layer_resolution_controls(net, init, gray, "cifar10")
+    assert len(per_image) == 4 * per_image["layer"].nunique()
+    conv1 = per_image[per_image["depth"] == 1]
+    # the average-pooled map of a gray input at full resolution is the input: P = 0
+    assert np.allclose(conv1["P_avgpool"], 0.0, atol=1e-5)
+    summary = tc.resolution_summary(per_image)
+    means = per_image.groupby("depth")[["P", "P_avgpool"]].mean()
+    assert np.allclose(summary["P_beyond_shape"], (means["P"] - means["P_avgpool"]).to_numpy())
+    assert list(summary["depth"]) == sorted(summary["depth"])
+    found = tc.resolution_findings(summary, "vgg11")
+    assert f"at {summary['layer'].iloc[0]} (32 × 32)" in found.lines[0]
+    assert len(tc.plot_resolution_controls(summary, "vgg11").axes) == 1

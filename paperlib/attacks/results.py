@@ -73,9 +73,12 @@ def attacks_dir(profile: str) -> Path:
 
 def result_paths(attack: str, model: str, profile: str, p: int, tag: str,
                  images: int) -> tuple[Path, Path]:
-    """The ``.json`` and ``.pt`` of one attack result."""
-    stem = attacks_dir(profile) / attack / f"{model}-p{int(p)}-{tag}-n{int(images)}"
-    return stem.with_suffix(".json"), stem.with_suffix(".pt")
+    """The ``.json`` and ``.pt`` of one attack result. The suffixes are appended, never put in
+    place of what follows a dot: a tag such as ``dropout-r0.25`` keeps its own file, apart from
+    ``dropout-r0.5``'s."""
+    stem = f"{model}-p{int(p)}-{tag}-n{int(images)}"
+    folder = attacks_dir(profile) / attack
+    return folder / f"{stem}.json", folder / f"{stem}.pt"
 
 
 def fingerprint(attack: str, version: int, attack_config: dict[str, Any], policy: Any,

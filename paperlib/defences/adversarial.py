@@ -25,19 +25,20 @@ from tqdm.auto import tqdm
 
 from ..infra import config, io, result_cache
 from ..method import data
-from ..method.plateau import chunk_means, plateaued
+from ..method.plateau import chunk_means, plateaued, train_until_plateau
 from ..attacks import metrics
 from ..attacks.inverse_network import Decoder
 from ..attacks.victim import SplitInfo, Victim
-from .base import DEFENCES, Context, Defence, number_tag, own_settings, replace_edge
+from .base import (DEFENCES, Context, Defence, number_tag, own_settings, replace_edge,
+                   training_record)
 
 
 @dataclass(frozen=True)
 class ProactiveSettings:
-    """The budget of the proactive retraining (Alg. 1; docs/decisions/defences.md §9); a profile
-    sets it as ``DefenceSettings.defences["proactive"]``."""
+    """The budget of the proactive retraining (Alg. 1; docs/decisions/defences.md §9, §12); a
+    profile sets it as ``DefenceSettings.defences["proactive"]``."""
 
-    rounds: int = 3  # Zhang et al.'s N_p
+    rounds: int = 3  # Zhang et al.'s N_p: at most this many rounds; fewer at a plateau (§12)
     decoder_epochs: int = 1  # N̂_d per round
     epochs: int = 1  # N_ec per round
     images: int | None = None  # training images of the retraining; None: all
@@ -58,26 +59,34 @@ def _frozen(module: nn.Module) -> nn.Module:
     return module.eval()
 
 
-def round_curves(log: dict[str, list[float]], rounds: int) -> dict[str, list[float]]:
+STEP_LOGS = ("decoder_mse", "ce", "ssim")  # the step-wise losses a retraining log holds
+PLATEAU_CURVES = ("decoder_mse", "ce")  # the round curves that must both plateau (§12)
+
+
+def round_curves(log: dict[str, Any], rounds: int) -> dict[str, list[float]]:
     """Per round, the mean of each step-wise loss of a retraining ``log`` (``decoder_mse``,
-    ``ce``, ``ssim``): the curves whose plateau says whether the retraining converged."""
-    return {k: chunk_means(v, rounds) for k, v in log.items() if isinstance(v, list)}
+    ``ce``, ``ssim``): the curves whose plateau says whether the retraining converged. ``rounds``:
+    the rounds the log holds (a log that records its own ``rounds`` is cut by that)."""
+    rounds = log["rounds"] if isinstance(log.get("rounds"), int) else rounds
+    return {k: chunk_means(log[k], rounds) for k in STEP_LOGS if isinstance(log.get(k), list)}
 
 
-def retraining_converged(log: dict[str, list[float]], rounds: int) -> bool:
+def retraining_converged(log: dict[str, Any], rounds: int) -> bool:
     """Both games reached a plateau: the adversary's decoder loss and the edge/cloud cross-entropy,
     per round (docs/decisions/defences.md §12)."""
     curves = round_curves(log, rounds)
-    return all(plateaued(curves.get(k, [])) for k in ("decoder_mse", "ce"))
+    return all(plateaued(curves.get(k, [])) for k in PLATEAU_CURVES)
 
 
 def adversarial_retraining(victim: Victim, images_uint8: torch.Tensor, labels: torch.Tensor,
                            settings: ProactiveSettings, lam: float, seed: int = 0,
                            progress: bool = False) -> tuple[nn.Module, nn.Module, dict]:
     """Alg. 1's proactive branch on ``victim``'s edge and cloud (copies) over the training images
-    ``images_uint8`` / ``labels`` (the caller draws ``settings.images`` of them), with the rounds,
-    epochs, learning rate and batch size of ``settings``; returns the retrained edge, cloud and a
-    log of the losses."""
+    ``images_uint8`` / ``labels`` (the caller draws ``settings.images`` of them), with the epochs,
+    learning rate and batch size of ``settings``, round by round until the decoder's and the
+    edge/cloud's round curves plateau, at most ``settings.rounds`` rounds; returns the retrained
+    edge, cloud and a log of the step-wise losses with ``rounds`` (run), ``max_rounds`` and
+    ``steps_per_round``."""
     s = settings
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
@@ -86,9 +95,10 @@ def adversarial_retraining(victim: Victim, images_uint8: torch.Tensor, labels: t
     decoder = Decoder(c, h)
     opt_d = torch.optim.Adam(decoder.parameters(), lr=s.lr)
     opt_ec = torch.optim.Adam([*edge.parameters(), *cloud.parameters()], lr=s.lr)
-    log: dict[str, list[float]] = {"decoder_mse": [], "ce": [], "ssim": []}
-    steps = s.rounds * (s.decoder_epochs + s.epochs) * max(1, math.ceil(len(images_uint8) / s.batch_size))
-    bar = tqdm(total=steps, desc=f"proactive retraining λ={lam:g}", disable=not progress, dynamic_ncols=True)
+    log: dict[str, Any] = {"decoder_mse": [], "ce": [], "ssim": []}
+    per_round = (s.decoder_epochs + s.epochs) * max(1, math.ceil(len(images_uint8) / s.batch_size))
+    bar = tqdm(total=s.rounds * per_round, desc=f"proactive retraining λ={lam:g}",
+               disable=not progress, dynamic_ncols=True)
 
     def batches():
         perm = torch.randperm(len(images_uint8), generator=gen)
@@ -96,7 +106,8 @@ def adversarial_retraining(victim: Victim, images_uint8: torch.Tensor, labels: t
             idx = perm[start:start + s.batch_size]
             yield data.to_unit(images_uint8[idx]), labels[idx].long()
 
-    for _ in range(s.rounds):
+    def one_round(_: int) -> dict[str, float]:
+        start = {k: len(log[k]) for k in PLATEAU_CURVES}
         edge.eval(), decoder.train()
         for _ in range(s.decoder_epochs):  # max P over the decoder
             for x, _y in batches():
@@ -114,6 +125,11 @@ def adversarial_retraining(victim: Victim, images_uint8: torch.Tensor, labels: t
                 loss = ce + lam * leak
                 opt_ec.zero_grad(); loss.backward(); opt_ec.step()
                 log["ce"].append(ce.item()); log["ssim"].append(leak.item()); bar.update(1)
+        return {k: sum(log[k][start[k]:]) / max(1, len(log[k]) - start[k]) for k in PLATEAU_CURVES}
+
+    # round by round until both games plateau, at most ``rounds`` (defences.md §12)
+    run = train_until_plateau(one_round, s.rounds)
+    log.update(rounds=run.chunks, max_rounds=s.rounds, steps_per_round=per_round)
     bar.close()
     return _frozen(edge), _frozen(cloud), log
 
@@ -147,14 +163,24 @@ class Proactive(Defence):
         """Whether the retraining's round curves reached a plateau (None before :meth:`apply`)."""
         return retraining_converged(self.log, self.rounds) if self.log else None
 
+    def training(self) -> dict[str, Any] | None:
+        """The retraining: rounds run of the budget, steps per round, the round curves."""
+        if not self.log:
+            return None
+        curves = round_curves(self.log, self.rounds)
+        done = len(next(iter(curves.values()), []))
+        return training_record("round", done, self.log.get("max_rounds", self.rounds),
+                               self.log.get("steps_per_round", 0), curves)
+
     def apply(self, victim: Victim, context: Context | None = None) -> Victim:
         if context is None:
             raise ValueError("proactive retraining trains the edge and cloud: pass a Context")
         s: ProactiveSettings = own_settings(context, self.name)
         self.rounds = s.rounds
         checkpoint = {k: context.meta.get(k) for k in ("accuracy", "date", "data", "seed")}
+        # "stop": trained until a plateau (defences.md §12), not a cache of fixed rounds
         fp = io.json_safe({"key": victim.key, **self.config(), "settings": asdict(s),
-                           "checkpoint": checkpoint})
+                           "stop": "plateau", "checkpoint": checkpoint})
         path = (config.results_dir() / context.profile / "defences" / "proactive"
                 / f"{victim.key.replace('/', '-')}-{self.tag()}.pt")
         edge, cloud = copy.deepcopy(victim.edge_module), copy.deepcopy(victim.cloud_module)

@@ -123,12 +123,27 @@ class Defence(ABC):
         docs/decisions/defences.md §12); None when it trains nothing (the default)."""
         return None
 
+    def training(self) -> dict[str, Any] | None:
+        """What the training of :meth:`apply` ran (:func:`training_record`: chunks run of the
+        budget, steps per chunk, one curve per loss); None when it trains nothing (the default)."""
+        return None
+
     def fingerprint(self) -> dict[str, Any]:
         return {"defence": self.name, "version": self.version, "config": self.config()}
 
     def __repr__(self) -> str:
         cfg = ", ".join(f"{k}={v}" for k, v in self.config().items())
         return f"{type(self).__name__}({cfg})"
+
+
+def training_record(unit: str, chunks: int, max_chunks: int, steps_per_chunk: int,
+                    curves: Mapping[str, Sequence[float]]) -> dict[str, Any]:
+    """A defence's training as stored beside its row (docs/decisions/defences.md §12): ``chunks``
+    of at most ``max_chunks`` (each an ``unit``, "epoch" or "round", of ``steps_per_chunk``
+    optimiser steps) and each curve, one value per chunk."""
+    return {"unit": unit, "chunks": int(chunks), "max_chunks": int(max_chunks),
+            "steps_per_chunk": int(steps_per_chunk),
+            "curves": {k: [float(v) for v in c] for k, c in curves.items()}}
 
 
 def replace_edge(victim: Victim, edge: nn.Module, tag: str,
@@ -170,6 +185,27 @@ def configurations(settings: Any, names: Sequence[str] | None = None) -> list[De
     return out
 
 
+def strength_argument(name: str) -> str | None:
+    """The argument a strength sweep of defence ``name`` varies: the one its strength 0 sets
+    (``neutral``), else the last argument it is swept over; None for a defence without either
+    (docs/decisions/defences.md §13)."""
+    entry = DEFENCES.entry(name)
+    if entry.neutral:
+        return next(iter(entry.neutral))
+    return list(entry.sweep)[-1] if entry.sweep else None
+
+
+def anchor_configuration(name: str, settings: Any) -> Defence | None:
+    """Defence ``name`` at the middle of its profile's sweep (:func:`sweep_grid`): every swept
+    argument at its lower-middle value (index ``(n - 1) // 2``). The setting tried at the points
+    other than the sweep point when a profile does not evaluate the full grid
+    (docs/decisions/defences.md §13); None for a defence that is not swept."""
+    grid = sweep_grid(name, settings)
+    if not grid:
+        return None
+    return build(name, **{k: v[(len(v) - 1) // 2] for k, v in grid.items()})
+
+
 def at_strength_zero(name: str, **config: Any) -> Defence:
     """Defence ``name`` at its registered strength 0 (``neutral``): the same IRs, top-1 and edge
     cost as no defence (docs/decisions/defences.md §11). A defence registered without
@@ -187,5 +223,6 @@ def number_tag(x: float) -> str:
     return f"{float(x):g}"
 
 
-__all__ = ["DEFENCES", "Context", "Defence", "at_strength_zero", "build", "configurations", "number_tag",
-           "own_settings", "replace_edge", "settings_for", "sweep_grid"]
+__all__ = ["DEFENCES", "Context", "Defence", "anchor_configuration", "at_strength_zero", "build",
+           "configurations", "number_tag", "own_settings", "replace_edge", "settings_for",
+           "strength_argument", "sweep_grid", "training_record"]

@@ -23,9 +23,9 @@ from tqdm.auto import tqdm
 
 from ..infra import config, io, result_cache
 from ..method import data
-from ..method.plateau import plateaued
+from ..method.plateau import plateaued, train_until_plateau
 from ..attacks.victim import SplitInfo, Victim
-from .base import DEFENCES, Context, Defence, own_settings, replace_edge
+from .base import DEFENCES, Context, Defence, own_settings, replace_edge, training_record
 
 MAX_CONDITION = 50.0  # a redrawn Λ is kept when its 2-norm condition number is at most this
 MAX_DRAWS = 1000
@@ -33,10 +33,10 @@ MAX_DRAWS = 1000
 
 @dataclass(frozen=True)
 class DataMixSettings:
-    """The budget of DataMix's mixing-aware cloud training (docs/decisions/defences.md §4); a
+    """The budget of DataMix's mixing-aware cloud training (docs/decisions/defences.md §4, §12); a
     profile sets it as ``DefenceSettings.defences["datamix"]``."""
 
-    epochs: int = 5  # mixing-aware fine-tuning epochs of the cloud part
+    epochs: int = 5  # at most this many mixing-aware epochs of the cloud part; fewer at a plateau
     images: int | None = None  # training images of that fine-tuning; None: all
     lr: float = 1e-3  # Adam
     batch_size: int = 64
@@ -119,10 +119,13 @@ def cloud_path(profile: str, key: str, k: int) -> Path:
 
 def train_cloud(victim: Victim, ctx: Context, k: int) -> tuple[nn.Module, dict[str, Any]]:
     """The cloud part fine-tuned mixing-aware with the context's :class:`DataMixSettings` (Adam
-    at ``lr``, ``epochs`` over ``images`` training images, seed ``ctx.seed``), cached atomically
-    per split, k, settings and checkpoint."""
+    at ``lr`` over ``images`` training images, seed ``ctx.seed``), epoch by epoch until its loss
+    plateaus, at most ``epochs`` epochs (docs/decisions/defences.md §12), cached atomically per
+    split, k, settings and checkpoint."""
     s: DataMixSettings = own_settings(ctx, DataMix.name)
+    # "stop": trained until a plateau (defences.md §12), not a cache of a fixed-epoch training
     fp = io.json_safe({"key": victim.key, "k": k, "settings": asdict(s), "seed": ctx.seed,
+                       "stop": "plateau",
                        "checkpoint": {n: ctx.meta.get(n) for n in ("accuracy", "date", "data", "seed")}})
     path = cloud_path(ctx.profile, victim.key, k)
     cloud = copy.deepcopy(victim.cloud_module)
@@ -136,10 +139,11 @@ def train_cloud(victim: Victim, ctx: Context, k: int) -> tuple[nn.Module, dict[s
     for param in cloud.parameters():
         param.requires_grad_(True)
     opt = torch.optim.Adam(cloud.parameters(), lr=s.lr)
-    losses: list[float] = []
-    steps = max(1, math.ceil(len(train) / s.batch_size)) * s.epochs
-    bar = tqdm(total=steps, desc=f"DataMix cloud k={k}", disable=not ctx.progress, dynamic_ncols=True)
-    for _ in range(s.epochs):
+    per_epoch = max(1, math.ceil(len(train) / s.batch_size))
+    bar = tqdm(total=per_epoch * s.epochs, desc=f"DataMix cloud k={k}", disable=not ctx.progress,
+               dynamic_ncols=True)
+
+    def epoch(_: int) -> dict[str, float]:
         cloud.train()
         total, n = 0.0, 0
         perm = torch.randperm(len(train), generator=gen)
@@ -153,11 +157,15 @@ def train_cloud(victim: Victim, ctx: Context, k: int) -> tuple[nn.Module, dict[s
             opt.step()
             total, n = total + loss.item() * len(idx), n + len(idx)
             bar.update(1)
-        losses.append(total / max(n, 1))
+        return {"train_loss": total / max(n, 1)}
+
+    # epoch by epoch until the loss plateaus, at most ``epochs`` (defences.md §12)
+    run = train_until_plateau(epoch, s.epochs)
     bar.close()
     for param in cloud.parameters():
         param.requires_grad_(False)
-    log = {"train_loss": losses, "images": len(train)}
+    log = {"train_loss": run.curves["train_loss"], "images": len(train), "epochs": run.chunks,
+           "max_epochs": s.epochs, "steps_per_epoch": per_epoch}
     result_cache.save_torch(path, fp, {"state": cloud.state_dict(), "log": log})
     return cloud.eval(), log
 
@@ -192,6 +200,14 @@ class DataMix(Defence):
         """Whether the mixing-aware cloud's epoch losses reached a plateau (None: nothing trained)."""
         losses = self.log.get("train_loss")
         return None if not self.train or losses is None else plateaued(losses)
+
+    def training(self) -> dict[str, Any] | None:
+        """The mixing-aware training: epochs run of the budget, steps per epoch, the loss curve."""
+        if not self.train or "train_loss" not in self.log:
+            return None
+        losses = self.log["train_loss"]
+        return training_record("epoch", len(losses), self.log.get("max_epochs", len(losses)),
+                               self.log.get("steps_per_epoch", 0), {"train_loss": losses})
 
     def sent_bits(self, info: SplitInfo) -> int:
         return 32  # mixtures of quantized IRs leave the quantization grid

@@ -27,8 +27,8 @@ from ..attacks.base import ATTACKS, build
 from ..attacks.points import point_label
 from ..attacks.victim import Victim, deploy, policy_json, policy_tag
 from ..attacks.worst_case import WORST, column, worst_attack, worst_case
-from ..method.profiles import Profile, resolve_profile
-from .base import DEFENCES, Context, Defence, settings_for
+from ..method.profiles import AttackSettings, Profile, resolve_profile
+from .base import DEFENCES, Context, Defence, settings_for, strength_argument
 from .costs import edge_cost
 from .paper_strategy import NoDefence
 from ..method import train
@@ -61,6 +61,8 @@ class DefenceResult(io.JsonRecord):
     attacks: dict[str, dict[str, Any]] = field(default_factory=dict)
     reference: str = ""  # the paper's strategy this row is (reference rows only)
     converged: bool | None = None  # the trained part reached a plateau; None: nothing trained (defences.md §12)
+    # what the trained part ran (base.training_record); {}: nothing trained (defences.md §12)
+    training: dict[str, Any] = field(default_factory=dict)
     data: str = ""
     seconds: float = 0.0
     fingerprint: dict[str, Any] = field(default_factory=dict)
@@ -89,9 +91,14 @@ class DefenceResult(io.JsonRecord):
 
     def row(self) -> dict[str, Any]:
         """A flat record for a DataFrame."""
-        d = {k: v for k, v in self.to_dict().items() if k not in ("attacks", "fingerprint", "config", "path")}
+        d = {k: v for k, v in self.to_dict().items()
+             if k not in ("attacks", "fingerprint", "config", "path", "training")}
+        arg = strength_argument(self.defence) if self.defence in DEFENCES else None
         d.update(label=DEFENCES.label(self.defence), strongest=self.strongest if self.attacks else "",
-                 ssim=self.ssim, scheme=self.scheme, converged=convergence_words(self.converged))
+                 ssim=self.ssim, scheme=self.scheme, converged=convergence_words(self.converged),
+                 trained=training_words(self.training), strength_arg=arg or "",
+                 strength=float(self.config[arg]) if arg in self.config else float("nan"),
+                 variant=variant_words(self.defence, self.config))
         for a, s in self.attacks.items():
             d[f"ssim_{a}"], d[f"psnr_{a}"] = s["ssim"], s["psnr"]
         for metric in ("ssim", "psnr"):
@@ -107,12 +114,47 @@ def convergence_words(converged: bool | None) -> str:
 
 NOT_CONVERGED = "not converged"
 
+
+def variant_words(name: str, config: dict[str, Any]) -> str:
+    """The swept arguments of defence ``name`` other than its strength, as ``kind=gaussian``
+    (``""`` when it has none): what tells two strength sweeps of one defence apart."""
+    if name not in DEFENCES:
+        return ""
+    arg = strength_argument(name)
+    return ", ".join(f"{k}={config[k]}" for k in DEFENCES.entry(name).sweep
+                     if k != arg and k in config)
+
+
+def training_words(training: dict[str, Any] | None) -> str:
+    """``6 of 12 epochs × 4 steps`` (chunks run of the budget; defences.md §12), ``n/a`` when
+    nothing was trained."""
+    if not training:
+        return "n/a"
+    unit = training["unit"] + ("" if training["max_chunks"] == 1 else "s")
+    return (f"{training['chunks']} of {training['max_chunks']} {unit} × "
+            f"{training['steps_per_chunk']} steps")
+
+
 def training_budgets(name: str, own: Any) -> dict[str, Any]:
     """The own settings ``own`` of the evaluated defence ``name`` (its training budgets) as plain
     values, ``{name: fields}``, or ``{}`` for a defence without settings: part of the cache key of
     its row and of every attack on it. Another defence's budgets do not change this row, so they
     are not in its key (docs/decisions/defences.md §6)."""
     return {} if own is None else {name: asdict(own)}
+
+
+def attack_settings(profile: str | Profile | None = None) -> AttackSettings:
+    """The attacks' settings of notebook 09's rows: the profile's
+    :class:`~paperlib.method.profiles.AttackSettings` (notebook 08's) with
+    ``DefenceSettings.attack_budgets`` on top, attack by attack (docs/decisions/defences.md §6).
+    Every row of notebook 09, the reference rows included, is attacked with them, so its rows
+    compare at equal budgets."""
+    prof = resolve_profile(profile)
+    out = prof.attack
+    for name, values in prof.defence.attack_budgets.items():
+        ATTACKS.entry(name)  # an unknown attack is refused by name
+        out = out.with_attack(name, **values)
+    return out
 
 
 def result_path(profile: str, model: str, key_tag: str, p: int, images: int) -> Path:
@@ -141,7 +183,7 @@ def attack_defended(defence: Defence, defended: Victim, *, model: str, prof: Pro
                     threads: int | None, budgets: dict | None = None) -> dict[str, attack_results.AttackResult]:
     """Every attack of ``names`` on the defended split (cached per attack; ``budgets``: the
     defence's training budgets, :func:`training_budgets`, part of each attack's fingerprint)."""
-    settings = prof.attack
+    settings = attack_settings(prof)
     adata = runner.attack_data(dataset, settings, images, allow_partial)
     tag = f"{policy_tag(policy)}+{defence.tag()}"
     out, test_ir, baseline, proxy = {}, None, None, None
@@ -191,7 +233,7 @@ def evaluate(model: str, defence: Defence | None, p: int, policy: Any = 32, *,
     victim = deploy(net, p, policy, dataset=dataset, model=model)
     key_tag = f"{victim.info.tag}+{defence.tag()}"
     path = result_path(prof.name, model, key_tag, p, images)
-    attack_cfg = {n: build(n, prof.attack, runner.ATTACK_SEED).config() for n in names}
+    attack_cfg = {n: build(n, attack_settings(prof), runner.ATTACK_SEED).config() for n in names}
     # the defence's own settings, built once: its key and its context use them (a defence used
     # without registering it has none)
     own = settings_for(defence.name, s.defences) if defence.name in DEFENCES else None
@@ -201,9 +243,10 @@ def evaluate(model: str, defence: Defence | None, p: int, policy: Any = 32, *,
                        "images": images, "accuracy_images": accuracy_images,
                        "defence_settings": budgets,
                        "checkpoint": {k: meta.get(k) for k in ("accuracy", "date", "data", "seed")}})
-    # a row stored before the converged flag existed is rebuilt (its attacks and trained parts
-    # stay cached); a row's name (``reference``) is not part of the key
-    stored = None if force else result_cache.load_json(path, fp, valid=lambda r: "converged" in r)
+    # a row stored before the converged flag and the training record existed is rebuilt (its
+    # attacks and trained parts stay cached); a row's name (``reference``) is not part of the key
+    stored = None if force else result_cache.load_json(
+        path, fp, valid=lambda r: "converged" in r and "training" in r)
     if stored is not None:
         return DefenceResult.from_dict({**stored, "reference": reference, "path": str(path)})
     t0 = time.perf_counter()
@@ -226,12 +269,14 @@ def evaluate(model: str, defence: Defence | None, p: int, policy: Any = 32, *,
         defence_macs=cost["defence_macs"], transmission=cost["transmission"],
         attacks={n: {"ssim": r.ssim, "ssim_sd": r.ssim_sd, "psnr": r.psnr, "psnr_sd": r.psnr_sd,
                      "baseline_ssim": r.baseline_ssim, "path": r.path} for n, r in found.items()},
-        reference=reference, converged=defence.converged(), data=meta.get("data", ""), seconds=round(time.perf_counter() - t0, 2),
+        reference=reference, converged=defence.converged(), training=defence.training() or {},
+        data=meta.get("data", ""), seconds=round(time.perf_counter() - t0, 2),
         fingerprint=fp, path=str(path))
     result_cache.save_json(path, fp, {k: v for k, v in result.to_dict().items()
                                       if k not in ("path", "fingerprint")})
     return result
 
 
-__all__ = ["DefenceResult", "NOT_CONVERGED", "convergence_words", "evaluate", "predict_top1",
-           "defended_irs", "attack_defended", "result_path", "training_budgets"]
+__all__ = ["DefenceResult", "NOT_CONVERGED", "convergence_words", "training_words", "variant_words",
+           "attack_settings", "evaluate", "predict_top1", "defended_irs", "attack_defended",
+           "result_path", "training_budgets"]

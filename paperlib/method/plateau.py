@@ -9,7 +9,8 @@ not plateaued: a budget too short to tell is reported as not converged, never as
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Sequence
 
 PLATEAU_WINDOW: int = 3  # entries (epochs or rounds) the last improvement is looked for in
 PLATEAU_REL_TOL: float = 0.01  # an improvement below 1 % of the earlier best counts as none
@@ -40,4 +41,40 @@ def chunk_means(values: Sequence[float], chunks: int) -> list[float]:
     return [sum(values[a:b]) / (b - a) for a, b in zip(bounds, bounds[1:])]
 
 
-__all__ = ["PLATEAU_WINDOW", "PLATEAU_REL_TOL", "plateaued", "chunk_means"]
+@dataclass
+class PlateauRun:
+    """What :func:`train_until_plateau` did: each curve (one value per chunk run), the chunks run,
+    the budget and whether every curve reached a plateau."""
+
+    curves: dict[str, list[float]] = field(default_factory=dict)
+    chunks: int = 0
+    max_chunks: int = 0
+    converged: bool = False
+
+
+def train_until_plateau(chunk: Callable[[int], Mapping[str, float]], max_chunks: int,
+                        window: int = PLATEAU_WINDOW,
+                        rel_tol: float = PLATEAU_REL_TOL) -> PlateauRun:
+    """Train in chunks (an epoch or a round each) until every curve has plateaued, at most
+    ``max_chunks`` chunks (docs/decisions/defences.md §12).
+
+    ``chunk(i)`` trains chunk ``i`` (0, 1, …) and returns its value of each curve (lower is
+    better, e.g. ``{"train_loss": mean loss of the epoch}``). Training stops after the first chunk
+    at which :func:`plateaued` holds for every curve; a budget spent first gives
+    ``converged=False`` (reported as "not converged")."""
+    if int(max_chunks) < 1:
+        raise ValueError(f"max_chunks must be at least 1 (the training budget in epochs or "
+                         f"rounds), got {max_chunks}")
+    run = PlateauRun(max_chunks=int(max_chunks))
+    for i in range(int(max_chunks)):
+        for name, value in chunk(i).items():
+            run.curves.setdefault(name, []).append(float(value))
+        run.chunks = i + 1
+        if run.curves and all(plateaued(c, window, rel_tol) for c in run.curves.values()):
+            run.converged = True
+            break
+    return run
+
+
+__all__ = ["PLATEAU_WINDOW", "PLATEAU_REL_TOL", "plateaued", "chunk_means", "PlateauRun",
+           "train_until_plateau"]

@@ -106,6 +106,8 @@ class AttackSettings:
     # privacy vs training progress (docs/decisions/attacks.md §13): the intermediate checkpoints,
     # as fractions of each model's recipe (rounded to epochs; 0 and the last epoch always shown)
     progress_fractions: tuple[float, ...] = (0.25, 0.5)
+    # the models notebook 08 measures at every training stage; None: all of notebook 08's models
+    progress_models: tuple[str, ...] | None = None
     # each attack's budgets by registered name then field of its settings type (rmle:
     # RMLESettings, inverse-network: InverseNetworkSettings, shadow: ShadowSettings); an attack
     # not named here runs at its settings type's defaults (He et al.'s, where they give one)
@@ -165,10 +167,17 @@ class DefenceSettings:
     defence's, registered with it) and Zhang et al.'s RL search (docs/decisions/defences.md §6)."""
 
     models: tuple[str, ...] | None = ("cifar10cnn", "resnet18")  # notebook 09; None: every model
-    points: int = 3  # partition points per model where noise/dropout/DataMix are applied (spread)
+    points: int = 3  # partition points per model where the defences are applied (spread; the
+    # searched strategy's among them; docs/decisions/defences.md §13)
+    # True: every configuration of every sweep at every point; False: the whole sweep at the sweep
+    # point (the searched strategy's), each defence at its middle setting at the other points
+    full_grid: bool = True
     images: int = 64  # test images every attack inverts
     accuracy_images: int = 1000  # test images of the top-1
     attacks: tuple[str, ...] | None = None  # None: every registered attack
+    # each attack's plain values on top of AttackSettings.attacks for notebook 09's rows (all of
+    # them, reference rows included), by registered attack name then field; {}: notebook 08's
+    attack_budgets: dict[str, dict[str, Any]] = field(default_factory=dict)
     energy_bound: float = C.ENERGY_BOUND_MJ  # E_b of the table of best points
     accuracy_loss_bound: float = C.ACCURACY_LOSS_BOUND  # ε_b of that table
     # the values each registered defence is tried at, by registered name then by the defence's
@@ -341,6 +350,9 @@ PROFILES: dict[str, Profile] = {
         # notebook 08 in smoke: two models, two points each, a few iterations (seconds per attack)
         attack=AttackSettings(test_images=16, points=3, images=4, models=("cifar10cnn", "resnet18"),
                               sweep_points=2, policies=5, max_policy_points=1, bootstrap=200,
+                              # notebook 08's training stages in CI: cifar10cnn untrained and
+                              # trained (no intermediate checkpoint to train)
+                              progress_models=("cifar10cnn",), progress_fractions=(),
                               attacks={"rmle": {"iterations": 10, "lr": 0.05},
                                        "inverse-network": {"query_images": 64, "epochs": 1,
                                                            "batch_size": 32},
@@ -349,11 +361,15 @@ PROFILES: dict[str, Profile] = {
         privacy_images=8,
         dataset="cifar10",
         baseline_seeds=(0, 1),
-        defence=DefenceSettings(models=("cifar10cnn",), points=1, images=4, accuracy_images=128,
-                                sweeps={"noise": {"kind": ("gaussian",), "strength": (1.0,)},
-                                        "dropout": {"rate": (0.5,)}, "datamix": {"k": (2,)}},
+        # notebook 09 in CI: two points (the sweep at the shallow one), two strengths of noise and
+        # dropout, one k; the trainings stop after one epoch or round ("not converged"), the
+        # proactive one on 64 images
+        defence=DefenceSettings(models=("cifar10cnn",), points=2, full_grid=False, images=4,
+                                accuracy_images=128,
+                                sweeps={"noise": {"kind": ("gaussian",), "strength": (0.5, 2.0)},
+                                        "dropout": {"rate": (0.25, 0.75)}, "datamix": {"k": (2,)}},
                                 defences={"datamix": {"epochs": 1, "images": 128},
-                                          "proactive": {"rounds": 1, "images": 128}},
+                                          "proactive": {"rounds": 1, "images": 64}},
                                 rl_episodes=2, rl_samples=2, rl_decoder_images=32,
                                 rl_decoder_epochs=1),
         comparison=ComparisonPlan(models=("resnet18",),  # CI: one model keeps it near a minute
@@ -394,13 +410,19 @@ PROFILES: dict[str, Profile] = {
                                                   "batch_size": 32, "rmle_iterations": 100}}),
         privacy_images=64,
         dataset="cifar10",
-        # notebook 09 in about 25 min (docs/decisions/defences.md §6, §10): one defence point, one
-        # strength per noise kind, the RL search on cifar10cnn only
-        defence=DefenceSettings(points=1, images=6, accuracy_images=500,
-                                sweeps={"noise": {"strength": (1.0,)}, "dropout": {"rate": (0.5,)},
-                                        "datamix": {"k": (2,)}},
-                                defences={"datamix": {"epochs": 2, "images": 256},
-                                          "proactive": {"rounds": 2, "images": 256}},
+        # notebook 09 in about 30 min on a loaded 2-core VM (docs/decisions/defences.md §6, §13):
+        # three defence points (the searched strategy's among them), three strengths per defence
+        # at the sweep point and the middle one at the others, Gaussian noise only; DataMix and
+        # the proactive retraining until a plateau within 6 epochs / 5 rounds; the learned attacks
+        # on half (decoder) and a third (shadow) of notebook 08's training; RL on cifar10cnn only
+        defence=DefenceSettings(points=3, full_grid=False, images=6, accuracy_images=500,
+                                attack_budgets={"inverse-network": {"query_images": 500},
+                                                "shadow": {"labelled_images": 128, "epochs": 2}},
+                                sweeps={"noise": {"kind": ("gaussian",), "strength": (0.5, 1.0, 2.0)},
+                                        "dropout": {"rate": (0.25, 0.5, 0.75)},
+                                        "datamix": {"k": (2, 3, 4)}},
+                                defences={"datamix": {"epochs": 6, "images": 256},
+                                          "proactive": {"rounds": 5, "images": 128}},
                                 rl_models=("cifar10cnn",), rl_episodes=6, rl_samples=4,
                                 rl_decoder_images=128, rl_decoder_epochs=2),
         # notebook 07 (decision ours): every evaluation scores P on the quantized edge (~1-4 s on a

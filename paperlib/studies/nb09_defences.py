@@ -1,36 +1,46 @@
 """Notebook 09's study: for each model, the paper's strategies as reference rows, Zhang et al.'s RL
-strategy and every registered defence at each value of its sweep at spread partition points
-(docs/decisions/defences.md §6–§8; every row from :func:`~paperlib.defences.evaluate.evaluate`,
-cached); then the defences side by side: the table of every evaluated point, the Pareto front of
-attack SSIM against edge energy, the best point of each defence under E_b and ε_b, and verdicts in
-words (docs/decisions/defences.md §7)."""
+strategy and every registered defence at spread partition points that include the searched
+strategy's, each swept over its strengths (docs/decisions/defences.md §6–§8, §13; every row
+from :func:`~paperlib.defences.evaluate.evaluate`, cached); then the defences side by side: the
+table of every evaluated point, the Pareto front of attack SSIM against edge energy, the best
+point of each defence under E_b and ε_b, the privacy–accuracy curve of each defence's strength
+sweep, the training curves of the defences that train a part, and verdicts in words
+(docs/decisions/defences.md §7, §12)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from torch import nn
 
 from ..attacks import load_samples
-from ..defences.base import DEFENCES, Defence, configurations
+from ..attacks.worst_case import WORST, column
+from ..defences.base import DEFENCES, Defence, anchor_configuration, configurations
 from ..defences.evaluate import NOT_CONVERGED, DefenceResult, evaluate
 from ..defences.paper_strategy import paper_strategy_rows
 from ..defences.zhang_reward import ZhangEvaluator
 from ..infra import config, io
 from ..method.genome import Genome
+from ..method.models import MODELS
 from ..method.paper_strategies import PaperStrategy
 from ..method.profiles import Profile
 from ..search import rl
 from ..search.methods import SearchTrace, cached_trace
 from ..search.pareto import frame_pareto_mask
+from .wording import SMALL_CHANGE
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
 RL_METHOD = "Zhang et al. RL (reactive)"
+UNDEFENDED = "undefended (fp32 split)"  # the scheme of the undefended split at a defence point
+# how the origin of a strength sweep was measured (docs/decisions/defences.md §11)
+STRENGTH_ZERO = "undefended split (strength 0, defences.md §11)"
 
 
 def sweep(settings: Any, names: Sequence[str] | None = None) -> list[Defence]:
@@ -40,14 +50,53 @@ def sweep(settings: Any, names: Sequence[str] | None = None) -> list[Defence]:
     return configurations(settings, names)
 
 
-def defence_points(net: nn.Module, settings: Any, transmission: bool = False) -> list[int]:
-    """The partition points where the defences are applied: ``settings.points`` points spread
-    evenly from p = 1 to the deepest point whose full-precision edge fits E_b (the fp32 reference
-    row's point; docs/decisions/defences.md §6): the cheap, shallow splits a defence is for."""
-    deepest = PaperStrategy.FP32.partition(net, settings.energy_bound, transmission=transmission)
-    deepest = max(1, deepest if deepest is not None else 1)
-    grid = np.linspace(1, deepest, max(1, settings.points))
-    return sorted({int(round(p)) for p in grid})
+def defence_points(net: nn.Module, settings: Any, transmission: bool = False,
+                   searched: tuple[int, Any] | None = None) -> list[int]:
+    """The partition points where the defences are applied (full-precision split;
+    docs/decisions/defences.md §6, §13): ``settings.points`` points spread evenly from p = 1 to
+    the deepest point of the paper's strategies (fp32 and 8-bit uniform at the deepest partition
+    under E_b, and ``searched``, the search's best ``(p, policy)``, when given). The searched
+    strategy's point is always one of them: it replaces the spread point nearest to it (the
+    deeper one on a tie) when it is not already there."""
+    refs = paper_strategy_rows(net, settings.energy_bound, searched, transmission)
+    deepest = max([1, *(int(p) for p, _ in refs.values())])
+    grid = np.linspace(1, deepest, max(1, int(settings.points)))
+    points = sorted({int(round(p)) for p in grid})
+    if searched is not None and int(searched[0]) not in points:
+        target = int(searched[0])
+        nearest = min(points, key=lambda p: (abs(p - target), -p))
+        points = sorted({*(p for p in points if p != nearest), target})
+    return points
+
+
+@dataclass(frozen=True)
+class DefencePlan:
+    """Where each defence configuration is evaluated (docs/decisions/defences.md §13): ``points``
+    (:func:`defence_points`), the ``sweep_point`` where every strength of every defence's sweep
+    is evaluated, and ``runs``, the ``(p, defence)`` pairs: with ``DefenceSettings.full_grid``
+    every configuration at every point, else the whole sweep at the sweep point and each defence
+    at its middle setting (:func:`~paperlib.defences.base.anchor_configuration`) at the others."""
+
+    points: tuple[int, ...]
+    sweep_point: int
+    runs: tuple[tuple[int, Defence], ...]
+
+
+def plan(net: nn.Module, settings: Any, searched: tuple[int, Any] | None = None,
+         transmission: bool = False, names: Sequence[str] | None = None) -> DefencePlan:
+    """The :class:`DefencePlan` of one model: the sweep point is the searched strategy's point
+    when ``searched`` is given, else the middle defence point; ``names``: these registered
+    defences (default: every swept one)."""
+    points = defence_points(net, settings, transmission, searched)
+    at = int(searched[0]) if searched is not None else points[(len(points) - 1) // 2]
+    configs = sweep(settings, names)
+    if getattr(settings, "full_grid", True):
+        runs = [(p, d) for p in points for d in configs]
+    else:
+        swept = list(dict.fromkeys(d.name for d in configs))
+        anchors = [anchor_configuration(n, settings) for n in swept]
+        runs = [(p, d) for p in points for d in (configs if p == at else anchors)]
+    return DefencePlan(tuple(points), at, tuple(runs))
 
 
 def rl_trace_path(profile: str, model: str, seed: int) -> Path:
@@ -88,23 +137,28 @@ def run_study(model: str, prof: Profile, net: nn.Module, meta: dict, *, searched
               allow_partial: bool | None = None, progress: bool = False) -> list[DefenceResult]:
     """Every row of notebook 09 for ``model``: the paper's strategies (fp32, 8-bit uniform at the
     deepest partition under E_b, and ``searched`` when given), Zhang et al.'s RL strategy (for the
-    models of ``rl_models``), then
-    each defence of :func:`sweep` (every registered one, or those of ``defences``) at each of
-    :func:`defence_points` on the full-precision split."""
+    models of ``rl_models``), the undefended full-precision split at the sweep point (the origin
+    of each strength sweep) and at each defence point no reference row shows, then each defence
+    configuration of :func:`plan` (every registered swept defence, or those of ``defences``) on
+    the full-precision split."""
     s = prof.defence
     kw: dict[str, Any] = dict(profile=prof, net=net, meta=meta, allow_partial=allow_partial, progress=progress)
     rows = []
-    refs = paper_strategy_rows(net, s.energy_bound, searched, prof.search.include_transmission)
+    tx = prof.search.include_transmission
+    refs = paper_strategy_rows(net, s.energy_bound, searched, tx)
     for method, (p, policy) in refs.items():
         rows.append(evaluate(model, None, p, policy, reference=method, **kw))
     if with_rl and (s.rl_models is None or model in s.rl_models):
         p, policy, _ = rl_strategy(model, prof, net, meta, allow_partial=allow_partial, progress=progress)
         rows.append(evaluate(model, None, p, policy, reference=RL_METHOD, **kw))
-    for p in defence_points(net, s, prof.search.include_transmission):
-        for d in sweep(s, defences):
-            rows.append(evaluate(model, d, p, 32, **kw))
+    study = plan(net, s, searched, tx, defences)
+    plain, covered = {r.p for r in rows if r.policy_tag == "fp32"}, {r.p for r in rows}
+    for p in study.points:  # the sweep's origin, and a point no reference row shows
+        if p not in plain and (p == study.sweep_point or p not in covered):
+            rows.append(evaluate(model, None, p, 32, reference=UNDEFENDED, **kw))
+    for p, d in study.runs:
+        rows.append(evaluate(model, d, p, 32, **kw))
     return rows
-
 
 
 def frame(results: Iterable[DefenceResult]) -> pd.DataFrame:
@@ -199,6 +253,132 @@ def verdicts(df: pd.DataFrame, energy_bound: float, accuracy_loss_bound: float,
 
 
 
+CURVE_COLUMNS = ["model", "defence", "label", "variant", "strength_arg", "strength", "tag", "p",
+                 "split", "top1", "top1_loss", column("ssim", WORST), column("psnr", WORST),
+                 "strongest", "converged", "trained", "measured"]
+
+
+def privacy_accuracy(df: pd.DataFrame, sweep_points: Mapping[str, int]) -> pd.DataFrame:
+    """The privacy–accuracy curve of every defence's strength sweep (docs/decisions/defences.md
+    §13): one row per (model, defence, variant, strength) evaluated at the model's sweep point
+    (``sweep_points``: model → p, :attr:`DefencePlan.sweep_point`), with its top-1, its loss
+    against the undefended model and the worst case over the attacks; a defence with a strength 0
+    (``neutral``) gets a row at strength 0 read from the undefended full-precision split at that
+    point, which it equals (§11; ``measured`` says so). ``df``: :func:`frame`."""
+    rows = []
+    for model, p in sweep_points.items():
+        g = df[(df["model"] == model) & (df["p"] == int(p))]
+        plain = g[(g["defence"] == "none") & (g["policy_tag"] == "fp32")]
+        defended = g[g["defence"] != "none"]
+        for (name, variant), h in defended.groupby(["defence", "variant"], sort=False):
+            part = h.assign(measured="defended split")
+            neutral = DEFENCES.entry(name).neutral if name in DEFENCES else None
+            if neutral and len(plain):
+                arg = h["strength_arg"].iloc[0]
+                zero = plain.iloc[[0]].assign(defence=name, label=h["label"].iloc[0],
+                                              variant=variant, strength_arg=arg,
+                                              strength=float(neutral[arg]),
+                                              tag=f"{name} at strength 0", measured=STRENGTH_ZERO)
+                part = pd.concat([zero, part], ignore_index=True)
+            rows.append(part.sort_values("strength", kind="stable"))
+    if not rows:
+        return pd.DataFrame(columns=CURVE_COLUMNS)
+    return pd.concat(rows, ignore_index=True)[CURVE_COLUMNS]
+
+
+def plot_privacy_accuracy(curve: pd.DataFrame, model: str) -> plt.Figure:
+    """Top-1 against the worst-case SSIM over the attacks for ``model``'s sweep point, one line per
+    defence (and variant) through its strengths, each point labelled with its strength; a hollow
+    marker: a trained part that did not reach a plateau (not converged)."""
+    g = curve[curve["model"] == model]
+    fig, ax = plt.subplots(figsize=(5.2, 3.6))
+    for (name, variant), h in g.groupby(["defence", "variant"], sort=False):
+        e = DEFENCES.entry(name)
+        label = e.label + (f" ({variant})" if variant else "")
+        x, y = h[column("ssim", WORST)], h["top1"]
+        ax.plot(x, y, "-", color=e.color, lw=1.0, alpha=0.8)
+        stalled = (h["converged"] == NOT_CONVERGED).to_numpy()
+        ax.scatter(x[~stalled], y[~stalled], color=e.color, marker=e.marker, s=30, label=label,
+                   zorder=3)
+        if stalled.any():
+            ax.scatter(x[stalled], y[stalled], facecolors="none", edgecolors=e.color,
+                       marker=e.marker, s=30, zorder=3, label=f"{label}: {NOT_CONVERGED}")
+        for xi, yi, st in zip(x, y, h["strength"]):
+            ax.annotate(f"{h['strength_arg'].iloc[0]}={st:g}", (xi, yi), fontsize=5, xytext=(3, 2),
+                        textcoords="offset points")
+    split = g["split"].iloc[0] if len(g) else ""
+    ax.set_xlabel("worst-case SSIM over the attacks (lower = more private)")
+    ax.set_ylabel("top-1")
+    ax.set_title(f"{MODELS.label(model)} at {split}: privacy vs accuracy per defence strength",
+                 fontsize=8)
+    ax.legend(fontsize=5.5, loc="best")
+    fig.tight_layout()
+    return fig
+
+
+def training_curves(results: Iterable[DefenceResult]) -> pd.DataFrame:
+    """One row per (row of a defence that trained a part, curve, chunk): the curves of its
+    training (docs/decisions/defences.md §12), each value also relative to the curve's first."""
+    out = []
+    for r in results:
+        t = r.training
+        if not t:
+            continue
+        for name, values in t["curves"].items():
+            first = values[0] if values and values[0] else float("nan")
+            out += [{"model": r.model, "defence": r.defence, "tag": r.tag, "p": r.p,
+                     "split": r.split, "unit": t["unit"], "chunk": i + 1,
+                     "max_chunks": t["max_chunks"],
+                     "steps_per_chunk": t["steps_per_chunk"], "curve": name, "value": v,
+                     "relative": v / first, "converged": r.row()["converged"]}
+                    for i, v in enumerate(values)]
+    return pd.DataFrame(out, columns=["model", "defence", "tag", "p", "split", "unit", "chunk",
+                                      "max_chunks", "steps_per_chunk", "curve", "value", "relative",
+                                      "converged"])
+
+
+def plot_training_curves(curves: pd.DataFrame) -> plt.Figure:
+    """One panel per (model, trained defence): each curve relative to its first value against
+    the epoch or round, one line per (setting, split, curve); dashed: not converged."""
+    panels = list(dict.fromkeys(zip(curves["model"], curves["defence"])))
+    n = max(1, len(panels))
+    fig, axes = plt.subplots(1, n, figsize=(3.3 * n, 3.0), squeeze=False)
+    for ax, (model, name) in zip(axes[0], panels):
+        g = curves[(curves["model"] == model) & (curves["defence"] == name)]
+        for (tag, split, curve), h in g.groupby(["tag", "split", "curve"], sort=False):
+            ls = "--" if h["converged"].iloc[0] == NOT_CONVERGED else "-"
+            ax.plot(h["chunk"], h["relative"], ls, marker="o", ms=2.5, lw=1.0,
+                    label=f"{tag} {split} {curve}")
+        ax.set_title(f"{MODELS.label(model)}: {DEFENCES.label(name)}", fontsize=7)
+        ax.set_xlabel(f"{g['unit'].iloc[0]} (budget {int(g['max_chunks'].max())})")
+        ax.set_ylabel("loss / first value")
+        ax.legend(fontsize=4.5, loc="best")
+    fig.tight_layout()
+    return fig
+
+
+def curve_lines(curve: pd.DataFrame) -> list[str]:
+    """Per model and defence (and variant), in words: from the weakest to the strongest setting of
+    the sweep, how the worst-case SSIM and the top-1 change (docs/decisions/reporting.md §6)."""
+    lines = []
+    worst = column("ssim", WORST)
+    for (model, name, variant), h in curve.groupby(["model", "defence", "variant"], sort=False):
+        if len(h) < 2:
+            continue
+        lo, hi = h.iloc[0], h.iloc[-1]
+        d = hi[worst] - lo[worst]
+        moves = ("barely changes the worst-case SSIM" if abs(d) < SMALL_CHANGE else
+                 f"{'lowers' if d < 0 else 'raises'} the worst-case SSIM from {lo[worst]:.3f} "
+                 f"to {hi[worst]:.3f}")
+        stalled = int((h["converged"] == NOT_CONVERGED).sum())
+        note = f"; {stalled} of its {len(h)} settings {NOT_CONVERGED}" if stalled else ""
+        what = DEFENCES.label(name) + (f" ({variant})" if variant else "")
+        lines.append(f"{model}: at {lo['split']}, {what} from {lo['strength_arg']} = "
+                     f"{lo['strength']:g} to {hi['strength']:g} {moves}, top-1 from "
+                     f"{lo['top1']:.3f} to {hi['top1']:.3f}{note}.")
+    return lines
+
+
 def samples_at(results: Iterable[DefenceResult], model: str, p: int
                ) -> list[tuple[str, "torch.Tensor", "torch.Tensor", float]]:
     """For each row of ``model`` at split ``p`` (one split = one edge compute energy): its label,
@@ -212,5 +392,7 @@ def samples_at(results: Iterable[DefenceResult], model: str, p: int
     return out
 
 
-__all__ = ["RL_METHOD", "sweep", "defence_points", "rl_strategy", "rl_trace_path", "run_study",
-           "frame", "admissible", "best_points", "verdicts", "samples_at", "schemes"]
+__all__ = ["RL_METHOD", "UNDEFENDED", "STRENGTH_ZERO", "CURVE_COLUMNS", "sweep", "defence_points",
+           "DefencePlan", "plan", "rl_strategy", "rl_trace_path", "run_study", "frame", "admissible",
+           "best_points", "verdicts", "privacy_accuracy", "plot_privacy_accuracy", "training_curves",
+           "plot_training_curves", "curve_lines", "samples_at", "schemes"]

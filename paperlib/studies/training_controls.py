@@ -11,17 +11,24 @@ measured at random initialisation (epoch 0, from the training seed), at intermed
 * each attack's SSIM and PSNR and the worst case over them (docs/decisions/attacks.md §10).
 
 The points: those an attack paper reported for the model (He et al.'s conv11, ReLU22, ReLU32 for
-cifar10cnn), else three block points spread shallow … deep (``analysis.pick_points``).
-:func:`learning_curves` and :func:`plot_learning_curves` show each checkpoint's per-epoch train
-loss and test top-1 (docs/decisions/reporting.md §11).
+cifar10cnn), else three block points spread shallow … deep (``analysis.pick_points``); notebook 08
+shows the table (:func:`progress_table`), its figure (:func:`plot_progress`) and sentences
+(:func:`progress_findings`). Notebook 01 reads each conv layer's P beside the same architecture at
+random initialisation and the control maps of the layer's shape, paired by image
+(:func:`layer_resolution_controls`, :func:`resolution_summary`, :func:`resolution_findings`).
+Notebook 03 shows the learning curves (:func:`learning_curves`, :func:`plot_learning_curves`,
+docs/decisions/reporting.md §11) and the top-1 each model reaches (:func:`learning_summary`).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
+import torch
 from torch import nn
 
 from ..attacks import runner
@@ -30,10 +37,14 @@ from ..attacks.points import point_label
 from ..attacks.worst_case import LEAK_METRICS, WORST, column, worst_case_table
 from ..method import data, train
 from ..method.constants import FULL_PRECISION
-from ..method.privacy_controls import resolution_control
+from ..method.models import MODELS, layer_outputs
+from ..method.plateau import PLATEAU_WINDOW, plateaued
+from ..method.privacy import privacy_details
+from ..method.privacy_controls import control_map, resolution_control
 from ..method.profiles import AttackSettings, Profile, resolve_profile
-from .analysis import pick_points
+from .analysis import layerwise_privacy, pick_points
 from .nb08_attacks import reported_points
+from .wording import SIGNIFICANT_SE, SMALL_CHANGE, Findings
 
 UNTRAINED = "untrained"
 TRAINED = "trained"
@@ -66,9 +77,12 @@ def _stage_rows(model: str, prof: Profile, net: nn.Module, meta: dict, epoch: in
                 images: int, allow_partial: bool | None, progress: bool) -> list[dict]:
     """One row per (point, attack) of one training stage, with the stage's P controls."""
     dataset = meta["dataset"]
+    # the trained stage is the trained checkpoint: its results are notebook 08's own files (same
+    # name, same fingerprint); every other stage has its own (docs/decisions/attacks.md §13)
+    suffix = "" if epoch == total else f"-epoch{epoch}"
     results = runner.run(model, prof, points, attacks=attacks, net=net, meta=meta, settings=settings,
                          images=images, dataset=dataset, allow_partial=allow_partial,
-                         progress=progress, tag_suffix=f"-epoch{epoch}")
+                         progress=progress, tag_suffix=suffix)
     adata = runner.attack_data(dataset, settings, images, allow_partial)
     x01 = data.to_unit(adata.test.images)
     irs = runner.compute_irs(net, FULL_PRECISION, points, adata.test.images, dataset)
@@ -135,6 +149,61 @@ def plot_progress(table: pd.DataFrame, metric: str = "ssim") -> plt.Figure:
     return fig
 
 
+def progress_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Per (model, point) of :func:`progress_table`: the worst-case SSIM and P of the untrained
+    and the trained stage, the P of the average-pooled control, P beyond shape, and whether
+    training moved the worst case or P by at least ``SMALL_CHANGE`` (the threshold is a column,
+    so that a sentence citing it cites the table)."""
+    worst = column("ssim", WORST)
+    rows = []
+    for (model, split), g in table.groupby(["model", "split"], sort=False):
+        g = g.sort_values("epoch")
+        u, t = g.iloc[0], g.iloc[-1]
+        rows.append({"model": model, "split": split, "p": int(t["p"]), "top1_untrained": u["top1"],
+                     "top1_trained": t["top1"], "ssim_worst_untrained": u[worst],
+                     "ssim_worst_trained": t[worst], "attack_trained": t[f"{worst}_attack"],
+                     "P_untrained": u["P"], "P_trained": t["P"], "P_avgpool": t["P_avgpool"],
+                     "P_orthogonal": t["P_orthogonal"], "P_beyond_shape": t["P_beyond_shape"],
+                     "ssim_moved": bool(abs(t[worst] - u[worst]) >= SMALL_CHANGE),
+                     "P_moved": bool(abs(t["P"] - u["P"]) >= SMALL_CHANGE),
+                     "P_at_shape": bool(abs(t["P_beyond_shape"]) < SMALL_CHANGE),
+                     "threshold": SMALL_CHANGE})
+    return pd.DataFrame(rows)
+
+
+def progress_findings(table: pd.DataFrame) -> Findings:
+    """What training adds to each model's privacy, and what P adds beyond the IR's shape, in
+    words sized to :func:`progress_summary` (its table is the findings' table;
+    docs/decisions/attacks.md §13, docs/decisions/reporting.md §6)."""
+    summary = progress_summary(table)
+    lines = []
+    for model, g in summary.groupby("model", sort=False):
+        points = "; ".join(
+            f"{r.split}: worst-case SSIM {r.ssim_worst_untrained:.2f} untrained, "
+            f"{r.ssim_worst_trained:.2f} trained ({r.attack_trained}), P {r.P_untrained:.2f} and "
+            f"{r.P_trained:.2f}, the average-pooled input {r.P_avgpool:.2f}" for r in g.itertuples())
+        moved = int(g["ssim_moved"].sum())
+        recovers = "training changes what the strongest attack recovers"
+        reading = (f"{recovers} at every point" if moved == len(g) else
+                   "training barely changes what the strongest attack recovers at any point: "
+                   "there the privacy is the architecture's, not the training's" if moved == 0 else
+                   f"{recovers} at {moved} of {len(g)} points; at the others the privacy is the "
+                   "architecture's")
+        lines.append(f"* **{MODELS.label(model)}** (top-1 {g['top1_untrained'].iloc[0]:.3f} "
+                     f"untrained, {g['top1_trained'].iloc[0]:.3f} trained): {points}. So "
+                     f"{reading} (a change below {SMALL_CHANGE} SSIM counts as none).")
+    at_shape = summary[summary["P_at_shape"]]
+    where = ", ".join(f"{MODELS.label(r.model)} {r.split}" for r in at_shape.itertuples())
+    lines.append(f"* **What P adds beyond shape**: the trained IR's P differs from the P of the input "
+                 f"average-pooled to the IR's shape by at least {SMALL_CHANGE} at "
+                 f"{len(summary) - len(at_shape)} of {len(summary)} points"
+                 + (f"; at the others ({where}) P measures the IR's resolution, not what the "
+                    "network learnt" if len(at_shape) else "")
+                 + f". P moves with training at {int(summary['P_moved'].sum())} of {len(summary)} "
+                 "points.")
+    return Findings(summary, lines)
+
+
 def learning_curves(metas: dict[str, dict]) -> pd.DataFrame:
     """One row per (model, epoch) of each checkpoint's recorded curve (``train.learning_curve``);
     a model whose checkpoint recorded none has no rows (not recorded, not zero)."""
@@ -155,6 +224,163 @@ def plot_learning_curves(curves: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-__all__ = ["UNTRAINED", "TRAINED", "CONTROL_COLUMNS", "progress_epochs", "stage_label",
-           "control_points", "progress_table", "plot_progress", "learning_curves",
-           "plot_learning_curves"]
+def learning_summary(curves: pd.DataFrame) -> pd.DataFrame:
+    """Per model of :func:`learning_curves`: the epochs trained, the top-1 it reaches (the last
+    epoch's, the checkpoint's ``accuracy``), its best epoch and top-1, and whether its train loss
+    has plateaued (the rule of ``method.plateau``, docs/decisions/defences.md §12): a loss still
+    falling says the recipe stopped before the model was trained out."""
+    rows = []
+    for model, g in curves.groupby("model", sort=False):
+        g = g.sort_values("epoch")
+        best = g.loc[g["test_top1"].idxmax()]
+        rows.append({"model": model, "epochs": int(g["epoch"].iloc[-1]),
+                     "top1": float(g["test_top1"].iloc[-1]), "best_top1": float(best["test_top1"]),
+                     "best_epoch": int(best["epoch"]),
+                     "first_train_loss": float(g["train_loss"].iloc[0]),
+                     "last_train_loss": float(g["train_loss"].iloc[-1]),
+                     "train_loss": loss_state(g["train_loss"].tolist())})
+    return pd.DataFrame(rows, columns=["model", "epochs", "top1", "best_top1", "best_epoch",
+                                       "first_train_loss", "last_train_loss", "train_loss"])
+
+
+PLATEAU, FALLING, TOO_SHORT = "plateau", "still falling", "too short to tell"
+
+
+def loss_state(curve: Sequence[float]) -> str:
+    """A train-loss curve in words: :data:`PLATEAU` (``method.plateau.plateaued``),
+    :data:`TOO_SHORT` (no more values than the plateau window: nothing before it to compare
+    with) or :data:`FALLING`."""
+    if plateaued(curve):
+        return PLATEAU
+    return TOO_SHORT if len(curve) <= PLATEAU_WINDOW else FALLING
+
+
+def learning_findings(summary: pd.DataFrame, models_asked: Sequence[str] = ()) -> Findings:
+    """The top-1 each model reaches and whether its training had stopped improving, in words
+    (``models_asked`` without a recorded curve are named as such, never as zeros)."""
+    lines = []
+    for r in summary.itertuples():
+        state = {PLATEAU: "its train loss had stopped falling (plateau)",
+                 FALLING: "its train loss was still falling when the recipe ended: a partly "
+                          "trained model",
+                 TOO_SHORT: "its curve is too short to tell whether the loss had stopped falling"
+                 }[r.train_loss]
+        epochs = f"{r.epochs} epoch" + ("" if r.epochs == 1 else "s")
+        lines.append(f"* **{MODELS.label(r.model)}**: top-1 {r.top1:.3f} after {epochs} "
+                     f"(best {r.best_top1:.3f}, epoch {r.best_epoch}); train loss "
+                     f"{r.first_train_loss:.2f} to {r.last_train_loss:.2f}, so {state}.")
+    missing = [m for m in models_asked if m not in set(summary["model"])]
+    if missing:
+        lines.append("* No learning curve recorded for " + ", ".join(MODELS.label(m) for m in missing)
+                     + " (a checkpoint written before curves were recorded; retrain to record one).")
+    return Findings(summary, lines)
+
+
+@torch.no_grad()
+def layer_resolution_controls(net: nn.Module, untrained: nn.Module, images01: torch.Tensor,
+                              dataset: str, kinds: Sequence[str] = ("avgpool", "orthogonal"),
+                              seed: int = 0) -> pd.DataFrame:
+    """Per conv layer (its raw output, as notebook 01 taps it) and test image: P (Eq. 1, MSE) of
+    the trained ``net``'s IR, of the same layer of ``untrained`` (the architecture at the random
+    initialisation its training starts from) and of each control map of the layer's exact shape
+    (``P_<kind>``; docs/decisions/attacks.md §11). ``images01``: (B, 3, H, W) in [0, 1]."""
+    trained = layerwise_privacy(net, images01, dataset, dists=("mse",))
+    init = layerwise_privacy(untrained, images01, dataset, dists=("mse",))
+    key = ["layer", "image"]
+    out = trained.drop(columns=["channel", "dist"]).merge(
+        init[key + ["privacy"]].rename(columns={"privacy": "P_untrained"}), on=key)
+    out = out.rename(columns={"privacy": "P"})
+    probe = images01[:1].to(next(net.parameters()).device)
+    shapes = {name: tuple(ir.shape[1:]) for name, ir in
+              layer_outputs(net, data.normalize(probe, dataset)).items()}
+    x = images01.float().cpu()
+    for kind in kinds:
+        per_layer = {name: privacy_details(x, control_map(kind, x, shape, seed)).per_image.cpu().numpy()
+                     for name, shape in shapes.items() if name in set(out["layer"])}
+        out[f"P_{kind}"] = [float(per_layer[n][i]) for n, i in zip(out["layer"], out["image"])]
+    return out
+
+
+def _paired(diff: pd.Series) -> tuple[float, float]:
+    n = len(diff)
+    return float(diff.mean()), float(diff.std(ddof=1) / math.sqrt(n)) if n > 1 else float("nan")
+
+
+def resolution_summary(per_image: pd.DataFrame) -> pd.DataFrame:
+    """Per layer of :func:`layer_resolution_controls`: mean P trained, untrained and of each
+    control; ``P_beyond_shape`` (P − P_avgpool) and ``trained_minus_untrained`` as paired means
+    over the images with their standard errors, and whether each exceeds ``SIGNIFICANT_SE``
+    standard errors (``se_multiple``, a column so that a sentence citing it cites the table)."""
+    rows = []
+    controls = [c for c in per_image.columns if c.startswith("P_") and c != "P_untrained"]
+    for (depth, label), g in per_image.groupby(["depth", "label"], sort=True):
+        beyond, beyond_se = _paired(g["P"] - g["P_avgpool"])
+        trained, trained_se = _paired(g["P"] - g["P_untrained"])
+        rows.append({"depth": int(depth), "layer": label, "channels": int(g["channels"].iloc[0]),
+                     "size": int(g["size"].iloc[0]), "images": len(g), "P": g["P"].mean(),
+                     "P_untrained": g["P_untrained"].mean(),
+                     **{c: g[c].mean() for c in controls},
+                     "P_beyond_shape": beyond, "P_beyond_shape_se": beyond_se,
+                     "trained_minus_untrained": trained, "trained_minus_untrained_se": trained_se,
+                     "beyond_shape_clear": bool(abs(beyond) > SIGNIFICANT_SE * beyond_se),
+                     "training_clear": bool(abs(trained) > SIGNIFICANT_SE * trained_se),
+                     "se_multiple": SIGNIFICANT_SE})
+    return pd.DataFrame(rows)
+
+
+def plot_resolution_controls(summary: pd.DataFrame, model: str) -> plt.Figure:
+    """P per conv layer for the trained network, the same architecture untrained, and the
+    non-learned control maps of each layer's shape (± 1 s.e. of the paired differences drawn on
+    the trained line); x labels give each layer's IR size."""
+    fig, ax = plt.subplots(figsize=(5.6, 3.0))
+    x = np.arange(len(summary))
+    ax.errorbar(x, summary["P"], yerr=summary["P_beyond_shape_se"], marker="o", ms=3, lw=1.3,
+                capsize=2, label=f"{MODELS.label(model)}, trained")
+    ax.plot(x, summary["P_untrained"], "s--", ms=3, lw=1.0, label="same architecture, random init")
+    styles = {"P_avgpool": ("k:", "input average-pooled to the IR's shape"),
+              "P_orthogonal": ("^:", "random orthogonal strided projection"),
+              "P_constant": ("x:", "constant map")}
+    for col, (fmt, label) in styles.items():
+        if col in summary:
+            ax.plot(x, summary[col], fmt, ms=3, lw=0.9, label=label)
+    ax.axhline(2.0, color="0.5", lw=0.7, ls="--")
+    ax.set_xticks(x)
+    ax.set_xticklabels([f"{r.layer}\n{r.size}x{r.size}" for r in summary.itertuples()], fontsize=6)
+    ax.set_xlabel("conv layer of the IR (and its size)")
+    ax.set_ylabel("P, standardised MSE (mean)")
+    ax.set_title("What P measures beyond the IR's shape and beyond training", fontsize=8)
+    ax.legend(fontsize=5.5, loc="best")
+    fig.tight_layout()
+    return fig
+
+
+def resolution_findings(summary: pd.DataFrame, model: str) -> Findings:
+    """Whether P of each layer says more than its shape (the average-pooled control) and more than
+    the untrained architecture, read off the paired standard errors (``SIGNIFICANT_SE``)."""
+    first, last = (next(summary.iloc[[i]].itertuples()) for i in (0, -1))  # .size: the column
+    clear = summary[summary["beyond_shape_clear"]]
+    learnt = summary[summary["training_clear"]]
+    name = MODELS.label(model)
+    lines = [
+        f"* **What P adds beyond shape ({name})**: P of the trained IR against P of the input "
+        f"average-pooled to the same shape is {first.P:.2f} against {first.P_avgpool:.2f} at "
+        f"{first.layer} ({first.size} × {first.size}) and {last.P:.2f} against "
+        f"{last.P_avgpool:.2f} at {last.layer} ({last.size} × {last.size}). The two differ by more "
+        f"than {SIGNIFICANT_SE:g} standard errors (paired by image) at {len(clear)} of "
+        f"{len(summary)} layers; at the others P reads the IR's resolution, not what the network "
+        "learnt.",
+        f"* **What P adds beyond training ({name})**: the same architecture at its random "
+        f"initialisation has P {first.P_untrained:.2f} at {first.layer} and {last.P_untrained:.2f} "
+        f"at {last.layer}; training changes P by more than {SIGNIFICANT_SE:g} standard errors at "
+        f"{len(learnt)} of {len(summary)} layers"
+        + ("." if len(learnt) else ": P's trend with depth here is the architecture's (pooling "
+           "and channel counts), which Fig. 4 would show without any training."),
+    ]
+    return Findings(summary, lines)
+
+
+__all__ = ["UNTRAINED", "TRAINED", "CONTROL_COLUMNS", "PLATEAU", "FALLING", "TOO_SHORT",
+           "progress_epochs", "stage_label", "control_points", "progress_table", "plot_progress",
+           "progress_summary", "progress_findings", "learning_curves", "plot_learning_curves",
+           "learning_summary", "loss_state", "learning_findings", "layer_resolution_controls",
+           "resolution_summary", "plot_resolution_controls", "resolution_findings"]
