@@ -91,6 +91,14 @@ class ToyMean(Attack):
 
 
 @pytest.fixture()
+def synthetic_env(synthetic_dir, tmp_path, monkeypatch):
+    """The synthetic data set (partial allowed) and a results folder of the test's own."""
+    monkeypatch.setenv("PAPERLIB_DATA_DIR", str(synthetic_dir))
+    monkeypatch.setenv("PAPERLIB_ALLOW_PARTIAL_DATA", "1")
+    monkeypatch.setenv("PAPERLIB_RESULTS_DIR", str(tmp_path / "results"))
+
+
+@pytest.fixture()
 def toy_attack():
     ATTACKS.add(TOY_ATTACK, ToyMean, label="toy mean", threat="black-box", color="C6",
                 marker="x", settings=ToyMeanSettings)
@@ -98,11 +106,7 @@ def toy_attack():
     ATTACKS.unregister(TOY_ATTACK)
 
 
-def test_a_registered_attack_gets_its_settings_from_the_profile(toy_attack, synthetic_dir, tmp_path,
-                                                                monkeypatch):
-    monkeypatch.setenv("PAPERLIB_DATA_DIR", str(synthetic_dir))
-    monkeypatch.setenv("PAPERLIB_ALLOW_PARTIAL_DATA", "1")
-    monkeypatch.setenv("PAPERLIB_RESULTS_DIR", str(tmp_path / "results"))
+def test_a_registered_attack_gets_its_settings_from_the_profile(toy_attack, synthetic_env):
     base = get_profile("smoke")
     assert attacks.settings_for(toy_attack, base.attack) == ToyMeanSettings()  # not named: defaults
     # the toy averages the same 12 images as the inverse network queries with (the baseline's)
@@ -197,11 +201,7 @@ def test_a_registered_defence_is_swept_at_its_own_values_or_the_profiles(toy_def
         configurations(bad)
 
 
-def test_the_defence_study_evaluates_a_registered_defence(toy_defence, synthetic_dir, tmp_path,
-                                                         monkeypatch):
-    monkeypatch.setenv("PAPERLIB_DATA_DIR", str(synthetic_dir))
-    monkeypatch.setenv("PAPERLIB_ALLOW_PARTIAL_DATA", "1")
-    monkeypatch.setenv("PAPERLIB_RESULTS_DIR", str(tmp_path / "results"))
+def test_the_defence_study_evaluates_a_registered_defence(toy_defence, synthetic_env):
     base = get_profile("smoke")
     prof = replace(base, defence=replace(base.defence, attacks=("rmle",), images=4,
                                          accuracy_images=32, points=1))
@@ -228,11 +228,7 @@ def test_the_defence_study_evaluates_a_registered_defence(toy_defence, synthetic
     assert strong.energy_no_tx == pytest.approx(plain.energy_no_tx + costs.defence_mj(n))
 
 
-def test_a_registered_defence_gets_its_settings_from_the_profile(toy_defence, synthetic_dir,
-                                                                  tmp_path, monkeypatch):
-    monkeypatch.setenv("PAPERLIB_DATA_DIR", str(synthetic_dir))
-    monkeypatch.setenv("PAPERLIB_ALLOW_PARTIAL_DATA", "1")
-    monkeypatch.setenv("PAPERLIB_RESULTS_DIR", str(tmp_path / "results"))
+def test_a_registered_defence_gets_its_settings_from_the_profile(toy_defence, synthetic_env):
     base = get_profile("smoke")
     # no values: the type's defaults; values by registered name; unknown fields refused by name
     assert settings_for(toy_defence, base.defence.defences) == ToySettings()
