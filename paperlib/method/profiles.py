@@ -14,7 +14,7 @@ that a newly registered model trains without editing this file (:meth:`Profile.r
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Callable, Mapping
 
 from ..infra import config
 from . import constants as C
@@ -113,21 +113,6 @@ class AttackSettings:
     # not named here runs at its settings type's defaults (He et al.'s, where they give one)
     attacks: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    def __new__(cls, *args: Any, **values: Any) -> "AttackSettings":
-        # a field that moved to an attack's own settings is refused naming its new place (the
-        # generated __init__ would only say "unexpected keyword"); dataclasses.replace calls it too
-        moved = [k for k in values if k in MOVED_ATTACK_FIELDS]
-        if moved:
-            raise TypeError(f"AttackSettings: {', '.join(moved)} moved to each attack's own "
-                            f"settings: use {'; '.join(_moved_to(k) for k in moved)}")
-        return super().__new__(cls)
-
-    def __getattr__(self, key: str) -> Any:  # only for names the instance lacks
-        if key in MOVED_ATTACK_FIELDS:
-            raise AttributeError(f"AttackSettings.{key} moved to each attack's own settings: "
-                                 f"read {_moved_to(key)}")
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {key!r}")
-
     def with_attack(self, name: str, **values: Any) -> "AttackSettings":
         """A copy whose ``attacks[name]`` has ``values`` on top of this one's."""
         own = {**self.attacks.get(name, {}), **values}
@@ -157,7 +142,34 @@ MOVED_ATTACK_FIELDS: dict[str, tuple[tuple[str, ...], str]] = {
 
 def _moved_to(old: str) -> str:
     names, key = MOVED_ATTACK_FIELDS[old]
-    return " and ".join(f'AttackSettings.attacks["{n}"]["{key}"]' for n in names)
+    homes = " and ".join(f'AttackSettings.attacks["{n}"]["{key}"]' for n in names)
+    return f"AttackSettings.{old} moved to each attack's own settings: use {homes}"
+
+
+def refuse_moved_fields(cls: type, moved: Mapping[str, Any], message: Callable[[str], str]) -> type:
+    """Make the dataclass ``cls`` refuse the field names in ``moved`` (fields it no longer has)
+    when given (``cls(...)``, ``dataclasses.replace``: a ``TypeError``) or read (an
+    ``AttributeError``), with ``message(name)`` saying where the value lives now, instead of an
+    unexpected-keyword or missing-attribute error (docs/decisions/layout.md §6)."""
+    init = cls.__init__
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        old = [k for k in kwargs if k in moved]
+        if old:
+            raise TypeError("; ".join(message(k) for k in old))
+        init(self, *args, **kwargs)
+
+    def __getattr__(self: Any, name: str) -> Any:  # only for names that are not fields
+        if name in moved:
+            raise AttributeError(message(name))
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    __init__.__doc__, __init__.__wrapped__ = init.__doc__, init  # type: ignore[attr-defined]
+    cls.__init__, cls.__getattr__ = __init__, __getattr__  # type: ignore[method-assign]
+    return cls
+
+
+refuse_moved_fields(AttackSettings, MOVED_ATTACK_FIELDS, _moved_to)
 
 
 @dataclass(frozen=True)
@@ -198,11 +210,6 @@ class DefenceSettings:
     rl_decoder_images: int | None = 512  # the reactive adversary's query images inside the RL reward
     rl_decoder_epochs: int = 2  # its decoder's epochs there (the final row uses the full attacks)
 
-    def __getattr__(self, name: str) -> Any:  # only for names that are not fields
-        if name in MOVED_DEFENCE_FIELDS:
-            raise AttributeError(moved_defence_field(name))
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-
 
 # the defences' budgets that were DefenceSettings fields, by old name: where they are now
 # (DefenceSettings.defences[defence][field]; docs/decisions/layout.md §6)
@@ -227,19 +234,7 @@ def moved_defence_field(name: str) -> str:
             "(docs/decisions/layout.md §6)")
 
 
-def _refuse_moved_fields(init: Any) -> Any:
-    """``DefenceSettings(...)`` (and ``dataclasses.replace``) given an old field name fail with a
-    message naming its new place instead of an unexpected-keyword error."""
-    def __init__(self: DefenceSettings, *args: Any, **kwargs: Any) -> None:
-        moved = [k for k in kwargs if k in MOVED_DEFENCE_FIELDS]
-        if moved:
-            raise TypeError("; ".join(moved_defence_field(k) for k in moved))
-        init(self, *args, **kwargs)
-    __init__.__doc__, __init__.__wrapped__ = init.__doc__, init
-    return __init__
-
-
-DefenceSettings.__init__ = _refuse_moved_fields(DefenceSettings.__init__)  # type: ignore[method-assign]
+refuse_moved_fields(DefenceSettings, MOVED_DEFENCE_FIELDS, moved_defence_field)
 
 
 @dataclass(frozen=True)
