@@ -13,7 +13,7 @@ import pytest
 
 from paperlib.method.constants import MIN_AGREEMENT_STRATEGIES, WEIGHT_BITS
 from paperlib.method.genome import GenomeSpace, key
-from paperlib.method.profiles import PROFILES, AgreementPlan, SearchSettings
+from paperlib.method.profiles import PROFILES, AgreementPlan, SearchSettings, scaled
 from paperlib.search import AccuracyEstimate, Evaluator, Objective, estimator_agreement as ea
 from paperlib.search.report_accuracy import ReportAccuracy
 from paperlib.studies import estimator_study, wording
@@ -153,7 +153,7 @@ def test_the_study_tabulates_every_planned_model_and_reuses_its_logs(monkeypatch
     matplotlib.use("Agg")
     fig = estimator_study.agreement_figure(study)
     assert [ax.get_title() for ax in fig.axes] == [
-        "a: ρ = 1.00, bias = +0.4 pts (n = 50)", "b: ρ = 1.00, bias = +0.4 pts (n = 50)"]
+        f"{m}: ρ = 1.00 (n = 50),\nbias = +0.4 pts, MAE 0.4 pts" for m in "ab"]
 
 
 def test_a_study_under_50_strategies_says_it_is_no_validation(monkeypatch, results_root):
@@ -164,6 +164,8 @@ def test_a_study_under_50_strategies_says_it_is_no_validation(monkeypatch, resul
     assert not study.validates and study.table["validation"].iloc[0] == estimator_study.NOT_A_VALIDATION
     assert "not a validation" in study.stamp
     assert "not a validation" in estimator_study.agreement_findings(study).markdown
+    kinds = set(study.points["kind"])  # one strategy per p still holds both kinds
+    assert {ea.UNIFORM, ea.RANDOM} <= kinds
 
 
 def test_bad_plans_are_refused_by_name():
@@ -186,6 +188,9 @@ def test_the_profiles_plans():
     assert PROFILES["quick"].agreement.validates
     assert PROFILES["paper"].agreement.validates and PROFILES["paper"].agreement.models is None
     assert PROFILES["paper"].agreement.finetune_batches is None  # the paper's epoch
+    small = scaled(PROFILES["paper"])  # a CPU test of the paper profile: 4 strategies, its finetune
+    assert (small.agreement.strategies, small.agreement.minimum) == (4, 4)
+    assert small.agreement.finetune_batches is None and not small.agreement.validates
 
 
 def test_wording_of_rank_and_bias():

@@ -91,8 +91,10 @@ def stratified_strategies(space: GenomeSpace, n: int, seed: int = 0) -> list[tup
     seed, same strategies): every partition point is covered when ``n`` > num_units (p = 0 once,
     the one strategy that quantizes nothing), and at each p > 0 the strategies alternate between
     ``uniform`` (every edge layer at one width of R_w, the widths in a seeded order shifted by p,
-    so that each width appears at every depth across the set) and ``random`` (Algorithm 1's
-    RANDOM_POLICY at that p). A draw that repeats a strategy is drawn again."""
+    so that each width appears at every depth across the set; at most one per width) and
+    ``random`` (Algorithm 1's RANDOM_POLICY at that p), odd p starting with a uniform one and
+    even p with a random one, so that a set with one strategy per p holds both kinds. A draw
+    that repeats a strategy is drawn again."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n={n!r}: ask for at least one strategy")
     rng = np.random.default_rng(seed)
@@ -110,12 +112,14 @@ def stratified_strategies(space: GenomeSpace, n: int, seed: int = 0) -> list[tup
         return True
 
     for p, count in enumerate(counts):
+        uniform = 0
         for slot in range(count):
             if p == 0:
                 add(NOTHING, Genome(0, random_genome(space, rng).bits))
                 continue
-            if slot % 2 == 0 and slot // 2 < len(widths):
-                w = widths[(p + slot // 2) % len(widths)]
+            if (slot + p) % 2 == 1 and uniform < len(widths):  # odd p start uniform, even random
+                w = widths[(p + uniform) % len(widths)]
+                uniform += 1
                 if add(UNIFORM, uniform_genome(space, p, w)):
                     continue
             for _ in range(_DRAWS):

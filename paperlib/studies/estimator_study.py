@@ -169,14 +169,15 @@ def agreement_figure(study: AgreementStudy) -> "Figure":
         ax.axhline(b, color="C3", lw=0.6, ls=":", label=f"ε_b = {b:g} %")
         ax.set_xlim(lo, hi)
         ax.set_ylim(lo, hi)
+        ax.set_aspect("equal", adjustable="box")
         ax.set_xlabel("reported ε (report split, %)")
-        ax.set_title(f"{MODELS.label(r.model)}: ρ = {r.spearman_rho:.2f}, bias = "
-                     f"{100 * r.bias:+.1f} pts (n = {r.strategies})", fontsize=8)
+        ax.set_title(f"{MODELS.label(r.model)}: {wording.rho_text(r.spearman_rho, r.strategies)},"
+                     f"\nbias = {100 * r.bias:+.1f} pts, MAE {100 * r.mae:.1f} pts", fontsize=8)
     axes[0][0].set_ylabel(f"search estimator's ε ({study.table['estimator'].iloc[0]}, %)")
     axes[0][0].legend(loc="upper left", fontsize=6)
     title = "Search estimator vs. reported ε per strategy"
     if not study.validates:
-        title += f" ({NOT_A_VALIDATION})"
+        title += f"\n({NOT_A_VALIDATION})"
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     return fig
@@ -197,12 +198,14 @@ def agreement_findings(study: AgreementStudy) -> Findings:
         rows.append({"claim": f"{MODELS.label(r.model)}: the search's ε estimator stands in for "
                               "the paper's ε", "paper": "the paper searches with its ε itself",
                      "ours": ours})
+        rho = (f" ({wording.rho_text(r.spearman_rho, r.strategies)})"
+               if np.isfinite(r.spearman_rho) else "")
         lines.append(
             f"* **Estimator agreement, {MODELS.label(r.model)}** ({r.strategies} strategies; "
             f"reported ε after {r.reported_eps_finetune}): the `{r.estimator}` estimator "
-            f"{wording.ranking_word(r.spearman_rho)} "
-            f"({wording.rho_text(r.spearman_rho, r.strategies)}) and "
-            f"{wording.bias_text(r.bias, study.accuracy_bound)} (MAE {100 * r.mae:.1f} points); "
+            f"{wording.ranking_word(r.spearman_rho)}{rho} and "
+            f"{wording.bias_text(r.bias, study.accuracy_bound)}, with a mean absolute error of "
+            f"{100 * r.mae:.1f} points; "
             f"it calls {agree} of {n} strategies feasible or infeasible as the reported ε does.")
     return Findings(pd.DataFrame(rows), lines)
 
