@@ -456,6 +456,10 @@ PROFILES: dict[str, Profile] = {
         # notebook 10: one bound above the paper's (a bound below it yields shallower strategies
         # with larger IRs, which the dynamic partition never prefers), 100 iterations: its budget
         energy_sweep=SweepPlan((C.ENERGY_BOUND_MJ, 0.75), {"iterations": 100}),
+        # notebook 04's estimator agreement on both searched models: 50 strategies each, the
+        # reported ε after a 3-batch finetune (Table 4's: 20), to stay near 20 min on 2 cores
+        # (docs/decisions/paper-method.md §9 gives the measured cost)
+        agreement=AgreementPlan(strategies=50, finetune_batches=3),
     ),
     "paper": Profile(
         name="paper",
