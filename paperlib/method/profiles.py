@@ -285,6 +285,43 @@ class SweepPlan:
 
 
 @dataclass(frozen=True)
+class AgreementPlan:
+    """Notebook 04's estimator-agreement study (docs/decisions/paper-method.md §9): per searched
+    model, ``strategies`` strategies (a seeded draw stratified over partition points and bit
+    widths) scored by the search's ε estimator on the search split and by the reported ε on the
+    report split. ``minimum``: fewer strategies are refused; a table on fewer than
+    ``constants.MIN_AGREEMENT_STRATEGIES`` is no validation and says so. ``models``: the searched
+    models it runs on (None: all). ``finetune_batches``: the finetune the reported ε gets in this
+    study (None: the report measurement's own, Table 4's; a number: that many batches of the
+    ``finetune-batches`` estimator, a cheaper stand-in the table names)."""
+
+    strategies: int = C.MIN_AGREEMENT_STRATEGIES
+    minimum: int = C.MIN_AGREEMENT_STRATEGIES
+    models: tuple[str, ...] | None = None
+    finetune_batches: int | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.minimum, bool) or not isinstance(self.minimum, int) or self.minimum < 1:
+            raise ValueError(f"AgreementPlan.minimum={self.minimum!r}: give a whole number >= 1")
+        if isinstance(self.strategies, bool) or not isinstance(self.strategies, int) \
+                or self.strategies < self.minimum:
+            raise ValueError(f"AgreementPlan.strategies={self.strategies!r} is below its minimum "
+                             f"{self.minimum}: score at least {self.minimum} strategies per model "
+                             f"(or lower AgreementPlan.minimum, which makes the table no validation "
+                             f"below {C.MIN_AGREEMENT_STRATEGIES})")
+        if self.finetune_batches is not None and (isinstance(self.finetune_batches, bool) or not
+                                                  isinstance(self.finetune_batches, int)
+                                                  or self.finetune_batches < 1):
+            raise ValueError(f"AgreementPlan.finetune_batches={self.finetune_batches!r}: give a "
+                             "whole number >= 1, or None for the report measurement's own finetune")
+
+    @property
+    def validates(self) -> bool:
+        """Whether its table counts as a validation (at least MIN_AGREEMENT_STRATEGIES strategies)."""
+        return self.strategies >= C.MIN_AGREEMENT_STRATEGIES
+
+
+@dataclass(frozen=True)
 class Profile:
     name: str
     train: dict[str, TrainRecipe]  # per-model recipes: override the family's and the default
@@ -306,6 +343,7 @@ class Profile:
     comparison: ComparisonPlan = ComparisonPlan()
     network: NetworkPlan = NetworkPlan()
     energy_sweep: SweepPlan = SweepPlan()
+    agreement: AgreementPlan = AgreementPlan()  # notebook 04's estimator-agreement study
 
     def search_for(self, model: str) -> SearchSettings:
         """The search settings of ``model`` in this profile: ``search`` with its overrides."""
@@ -377,6 +415,8 @@ PROFILES: dict[str, Profile] = {
                                   front_seeds=(0, 1)),
         network=NetworkPlan(("Verizon-LTE-short", "TMobile-UMTS-driving"), 60_000.0),
         energy_sweep=SweepPlan((0.2, C.ENERGY_BOUND_MJ, 0.75)),
+        # notebook 04's estimator agreement: a check that it runs (seconds), no validation
+        agreement=AgreementPlan(strategies=6, minimum=6, models=("resnet18",), finetune_batches=1),
     ),
     "quick": Profile(
         name="quick",
@@ -438,6 +478,10 @@ PROFILES: dict[str, Profile] = {
         # notebook 10: one bound above the paper's (a bound below it yields shallower strategies
         # with larger IRs, which the dynamic partition never prefers), 100 iterations: its budget
         energy_sweep=SweepPlan((C.ENERGY_BOUND_MJ, 0.75), {"iterations": 100}),
+        # notebook 04's estimator agreement on both searched models: 50 strategies each, the
+        # reported ε after a 3-batch finetune (Table 4's: 20), to stay near 20 min on 2 cores
+        # (docs/decisions/paper-method.md §9 gives the measured cost)
+        agreement=AgreementPlan(strategies=50, finetune_batches=3),
     ),
     "paper": Profile(
         name="paper",
@@ -505,7 +549,8 @@ def scaled(profile: Profile, *, epochs: int = 1, images: int = 64, iterations: i
     images every reported number needs, docs/decisions/paper-method.md §9), the attacks to one
     epoch on tiny subsets. Everything else (data set, ε
     estimators, searched models, hyper-parameters) stays the profile's, so a CPU run of the
-    result walks the same code paths as the full profile. The name gets ``-scaled``, so that its
+    result walks the same code paths as the full profile; notebook 04's estimator agreement
+    scores at most 4 strategies per model (no validation). The name gets ``-scaled``, so that its
     outputs are never taken for the full profile's."""
     if min(epochs, images, iterations, population, sample) < 1 or sample > population:
         raise ValueError("scaled(): epochs, images, iterations, population and sample must be "
@@ -539,10 +584,12 @@ def scaled(profile: Profile, *, epochs: int = 1, images: int = 64, iterations: i
                        points=min(profile.attack.points or 2, 2), images=4, policies=2,
                        bootstrap=20, attacks=_scaled_attacks(profile.attack.attacks, small)),
         privacy_images=min(profile.privacy_images, 8),
+        agreement=replace(profile.agreement, strategies=min(profile.agreement.strategies, 4),
+                          minimum=min(profile.agreement.minimum, 4)),
         description=f"{profile.description} (sizes scaled down for a CPU test)")
 
 
 __all__ = ["Profile", "TrainRecipe", "SearchSettings", "AttackSettings", "DefenceSettings",
            "MOVED_ATTACK_FIELDS", "MOVED_DEFENCE_FIELDS",
-           "ComparisonPlan", "NetworkPlan", "SweepPlan", "PROFILES", "get_profile", "resolve_profile",
+           "AgreementPlan", "ComparisonPlan", "NetworkPlan", "SweepPlan", "PROFILES", "get_profile", "resolve_profile",
            "scaled"]
