@@ -18,7 +18,7 @@ import fakes  # noqa: I001  (tests/fakes.py)
 from paperlib.method import models
 from paperlib.method.profiles import PROFILES, get_profile
 from paperlib.search import SearchResult
-from paperlib.search.seeds import MIN_SEEDS, seeds_note, with_seeds_note
+from paperlib.search.seeds import MIN_SEEDS, check_seeds, seeds_note, with_seeds_note
 from paperlib.studies import nb04_search, over_seeds, summaries, tables
 from paperlib.studies.number_sources import unsourced_numbers
 
@@ -191,6 +191,7 @@ def test_profile_has_one_seeds_field():
     smoke = get_profile("smoke")
     assert len(smoke.search_seeds) < MIN_SEEDS  # CI: marked "not a reported result"
     for prof in PROFILES.values():
+        assert check_seeds(prof.search_seeds) == list(prof.search_seeds)  # distinct, non-negative
         assert prof.baseline_seeds == prof.search_seeds  # notebook 07 uses the same seeds
     with pytest.raises(TypeError, match="search_seeds"):
         replace(smoke, baseline_seeds=(0, 1, 2))
@@ -261,3 +262,18 @@ def test_readme_blocks_of_tables_over_seeds(resnet18):
                          ("search-time", summaries.search_time)):
         sources = summaries.SUMMARIES[name].sources
         assert unsourced_numbers(render(t), [t[s] for s in sources]) == [], name
+
+
+def test_notebook_findings_say_the_range_and_the_check(resnet18):
+    t4 = _readme_tables(resnet18)["table4_offloads_privacy"]
+    f = nb04_search._table4_findings(t4, tables.paper_table4(), {"resnet18": resnet18},
+                                     {"resnet18": EPS_B}, E_B)
+    row = f.table.set_index("claim").loc[
+        "ResNet18: the searched strategy is at least as private as every feasible fixed one "
+        "(Table 4, median over seeds)"]
+    assert row["ours"].startswith("yes; short of it: seed 2: feasible at p = 6")
+    assert "(median of 5 seeds: P 0.5500–0.9000, ε 0.0100–0.0500, p 6–8, p = the most common by 3/5)" \
+        in f.lines[0]
+    assert f.lines[1].startswith("* **Table 4 check, ResNet18**: the searched strategy's median P over "
+                                 "the seeds is at least the most private feasible fixed strategy's; "
+                                 "the seeds that fell short: seed 2:")
