@@ -190,7 +190,8 @@ def test_result_json_holds_the_baselines_on_smoke(model, real_data_dir, tmp_path
     for seed in range(MIN_SEEDS):
         out = tmp_path / f"seed{seed}"
         result = search.run(model, settings=search.RunSettings(
-            seed=seed, search=dict(iterations=4, population=6, sample=3)), context=ctx,
+            seed=seed, search=dict(iterations=4, population=6, sample=3, finetune_batches=1)),
+            context=ctx,
             out_dir=out, progress=False)
         saved = io.read_json(out / "result.json")
         names = [b["name"] for b in saved["baselines"]]
