@@ -32,6 +32,7 @@ from . import readme
 from ..method.models import MODELS
 from ..method import train
 from .. import search
+from ..search import seeds
 from ..method import data
 from ..method.evaluation_split import SPLIT_SEED, split_evaluation_images
 
@@ -59,11 +60,33 @@ def train_models(prof: Profile) -> None:
         print(f"[models] {name}: top-1 {meta['accuracy']:.4f} ({meta['data']})", flush=True)
 
 
-def run_searches(prof: Profile) -> None:
+def run_searches(prof: Profile) -> dict[str, list[search.SearchResult]]:
+    """Every searched model's search at the paper's E_b for every seed of
+    ``prof.search_seeds`` (docs/decisions/paper-method.md §10), each in its own folder: a killed
+    run resumes, a finished seed reloads from its folder (nothing scored again) and an interrupted
+    one resumes from its ``state.json``. One context per model serves all its seeds."""
+    out: dict[str, list[search.SearchResult]] = {}
+    note = seeds.seeds_note(prof.search_seeds)
     for name in prof.search_models:
-        result = search.run(name, prof, search.RunSettings(energy_bound=ENERGY_BOUND_MJ, seed=0))
-        print(f"[searches] {name}: best p={result.best['p']} fitness={result.best['fitness']:.4f}",
-              flush=True)
+        contexts: list[search.SearchContext] = []
+
+        def run_one(seed: int, name: str = name,
+                    contexts: list[search.SearchContext] = contexts) -> search.SearchResult:
+            if not contexts:
+                contexts.append(search.build_context(name, prof))
+            result = search.run(name, prof, search.RunSettings(energy_bound=ENERGY_BOUND_MJ,
+                                                               seed=seed), context=contexts[0])
+            print(f"[searches] {name} seed {seed}: best p={result.best['p']} "
+                  f"fitness={result.best['fitness']:.4f}", flush=True)
+            return result
+
+        out[name] = seeds.run_seeds(run_one, prof.search_seeds)
+        s = seeds.seed_summary(out[name])
+        fit = s["fitness"]
+        print(f"[searches] {name}: {len(out[name])} seeds, best fitness median {fit['median']:.4f} "
+              f"({fit['min']:.4f}–{fit['max']:.4f}); p = {s['p_mode']} chosen by "
+              f"{s['p_agreement']} seeds" + (f" ({note})" if note else ""), flush=True)
+    return out
 
 
 # --- provenance ----------------------------------------------------------------------------------

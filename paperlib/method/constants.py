@@ -30,6 +30,9 @@ LAMBDA_ACCURACY: float = 0.1  # λ2
 ACCURACY_LOSS_BOUND: float = 0.03  # ε_b: "the loss stays < 3 %"
 FINETUNE_LR: float = 1e-3
 FINETUNE_MOMENTUM: float = 0.9
+# strategies per model the estimator-agreement table needs to count as a validation of the
+# search's ε estimator (ours, docs/decisions/paper-method.md §9)
+MIN_AGREEMENT_STRATEGIES: int = 50
 
 # --- What the paper reports (paper-method.md §6): targets to put beside ours, never inputs -------
 PAPER_TABLE4 = [  # model, method, offloaded blocks, offloaded conv layers, privacy, top-1

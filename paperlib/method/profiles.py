@@ -280,6 +280,43 @@ class SweepPlan:
 
 
 @dataclass(frozen=True)
+class AgreementPlan:
+    """Notebook 04's estimator-agreement study (docs/decisions/paper-method.md §9): per searched
+    model, ``strategies`` strategies (a seeded draw stratified over partition points and bit
+    widths) scored by the search's ε estimator on the search split and by the reported ε on the
+    report split. ``minimum``: fewer strategies are refused; a table on fewer than
+    ``constants.MIN_AGREEMENT_STRATEGIES`` is no validation and says so. ``models``: the searched
+    models it runs on (None: all). ``finetune_batches``: the finetune the reported ε gets in this
+    study (None: the report measurement's own, Table 4's; a number: that many batches of the
+    ``finetune-batches`` estimator, a cheaper stand-in the table names)."""
+
+    strategies: int = C.MIN_AGREEMENT_STRATEGIES
+    minimum: int = C.MIN_AGREEMENT_STRATEGIES
+    models: tuple[str, ...] | None = None
+    finetune_batches: int | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.minimum, bool) or not isinstance(self.minimum, int) or self.minimum < 1:
+            raise ValueError(f"AgreementPlan.minimum={self.minimum!r}: give a whole number >= 1")
+        if isinstance(self.strategies, bool) or not isinstance(self.strategies, int) \
+                or self.strategies < self.minimum:
+            raise ValueError(f"AgreementPlan.strategies={self.strategies!r} is below its minimum "
+                             f"{self.minimum}: score at least {self.minimum} strategies per model "
+                             f"(or lower AgreementPlan.minimum, which makes the table no validation "
+                             f"below {C.MIN_AGREEMENT_STRATEGIES})")
+        if self.finetune_batches is not None and (isinstance(self.finetune_batches, bool) or not
+                                                  isinstance(self.finetune_batches, int)
+                                                  or self.finetune_batches < 1):
+            raise ValueError(f"AgreementPlan.finetune_batches={self.finetune_batches!r}: give a "
+                             "whole number >= 1, or None for the report measurement's own finetune")
+
+    @property
+    def validates(self) -> bool:
+        """Whether its table counts as a validation (at least MIN_AGREEMENT_STRATEGIES strategies)."""
+        return self.strategies >= C.MIN_AGREEMENT_STRATEGIES
+
+
+@dataclass(frozen=True)
 class Profile:
     name: str
     train: dict[str, TrainRecipe]  # per-model recipes: override the family's and the default
@@ -288,7 +325,10 @@ class Profile:
     privacy_images: int  # evaluation images for the privacy notebooks
     dataset: str | None = None  # overrides every model's paper data set when set
     search_models: tuple[str, ...] = ("resnet18", "resnet50", "mobilenet")
-    baseline_seeds: tuple[int, ...] = (0, 1, 2)
+    # the seeds of every reported search: `make searches`, Tables 2 and 4, Fig. 10 and 12 and
+    # notebook 07's comparison (docs/decisions/paper-method.md §10: at least 5 for a reported
+    # result, ``paperlib.search.seeds.MIN_SEEDS``; fewer are marked "not a reported result")
+    search_seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
     description: str = ""
     # per-model changes to ``search`` (e.g. a smaller validation subset for a model whose forward
     # pass is costly); read them through :meth:`search_for`
@@ -301,6 +341,7 @@ class Profile:
     comparison: ComparisonPlan = ComparisonPlan()
     network: NetworkPlan = NetworkPlan()
     energy_sweep: SweepPlan = SweepPlan()
+    agreement: AgreementPlan = AgreementPlan()  # notebook 04's estimator-agreement study
 
     def search_for(self, model: str) -> SearchSettings:
         """The search settings of ``model`` in this profile: ``search`` with its overrides."""
@@ -322,6 +363,28 @@ class Profile:
             raise ValueError(f"profile {self.name!r} has no training recipe for {model!r} "
                              f"(family {family!r}) and no default one")
         return recipe
+
+    @property
+    def baseline_seeds(self) -> tuple[int, ...]:
+        """The seeds of notebook 07's comparison: :attr:`search_seeds` (one field since issue 22,
+        docs/decisions/paper-method.md §10)."""
+        return self.search_seeds
+
+
+def _refuse_baseline_seeds(init: Any) -> Any:
+    """``Profile(baseline_seeds=...)`` (and ``dataclasses.replace``) fail with a message naming
+    ``search_seeds``, the field that replaced it."""
+    def __init__(self: Profile, *args: Any, **kwargs: Any) -> None:
+        if "baseline_seeds" in kwargs:
+            raise TypeError("Profile.baseline_seeds is now Profile.search_seeds (the seeds of "
+                            "every reported search, notebook 07's included; "
+                            "docs/decisions/paper-method.md §10): pass search_seeds=...")
+        init(self, *args, **kwargs)
+    __init__.__doc__, __init__.__wrapped__ = init.__doc__, init
+    return __init__
+
+
+Profile.__init__ = _refuse_baseline_seeds(Profile.__init__)  # type: ignore[method-assign]
 
 
 # notebook 08's models outside the paper profile (ResNet50's attacks are for a GPU)
@@ -355,7 +418,9 @@ PROFILES: dict[str, Profile] = {
                                                   "batch_size": 32, "rmle_iterations": 10}}),
         privacy_images=8,
         dataset="cifar10",
-        baseline_seeds=(0, 1),
+        # two seeds keep CI's notebooks fast; every table and figure they make says "2 seeds < 5:
+        # not a reported result" (docs/decisions/paper-method.md §10)
+        search_seeds=(0, 1),
         # notebook 09 in CI: two points (the sweep at the shallow one), two strengths of noise and
         # dropout, one k; the trainings stop after one epoch or round ("not converged"), the
         # proactive one on 64 images
@@ -372,6 +437,8 @@ PROFILES: dict[str, Profile] = {
                                   front_seeds=(0, 1)),
         network=NetworkPlan(("Verizon-LTE-short", "TMobile-UMTS-driving"), 60_000.0),
         energy_sweep=SweepPlan((0.2, C.ENERGY_BOUND_MJ, 0.75)),
+        # notebook 04's estimator agreement: a check that it runs (seconds), no validation
+        agreement=AgreementPlan(strategies=6, minimum=6, models=("resnet18",), finetune_batches=1),
     ),
     "quick": Profile(
         name="quick",
@@ -421,10 +488,10 @@ PROFILES: dict[str, Profile] = {
                                 rl_models=("cifar10cnn",), rl_episodes=6, rl_samples=4,
                                 rl_decoder_images=128, rl_decoder_epochs=2),
         # notebook 07 (decision ours): every evaluation scores P on the quantized edge (~1-4 s on a
-        # 2-core CPU for 32 images), so three methods x three seeds x three models at the genetic
-        # search's full budget would take hours: ResNet18 (the paper's Fig. 12 model) at the first
-        # 60 evaluations of every method (the genetic search's trace is the prefix of its full
-        # run); the front: 5 seeds, 300 distinct strategies per seed for the E_b sweep (three
+        # 2-core CPU for 32 images), so every method x five seeds (search_seeds) x three models at
+        # the genetic search's full budget would take hours: ResNet18 (the paper's Fig. 12 model)
+        # at the first 60 evaluations of every method (the genetic search's trace is the prefix of
+        # its full run, which `make searches` ran for every seed); the front: 5 seeds, 300 distinct strategies per seed for the E_b sweep (three
         # genetic searches of ~110 each, E_b = 0.35 the comparison's own run extended) and as many
         # for NSGA-II (population 20, ~15 generations): ~2,800 new evaluations, ~0.9 s each on
         # 2 free cores, about 40 min (docs/decisions/scale.md §4 gives the measurement)
@@ -433,6 +500,10 @@ PROFILES: dict[str, Profile] = {
         # notebook 10: one bound above the paper's (a bound below it yields shallower strategies
         # with larger IRs, which the dynamic partition never prefers), 100 iterations: its budget
         energy_sweep=SweepPlan((C.ENERGY_BOUND_MJ, 0.75), {"iterations": 100}),
+        # notebook 04's estimator agreement on both searched models: 50 strategies each, the
+        # reported ε after a 3-batch finetune (Table 4's: 20), to stay near 20 min on 2 cores
+        # (docs/decisions/paper-method.md §9 gives the measured cost)
+        agreement=AgreementPlan(strategies=50, finetune_batches=3),
     ),
     "paper": Profile(
         name="paper",
@@ -500,7 +571,8 @@ def scaled(profile: Profile, *, epochs: int = 1, images: int = 64, iterations: i
     images every reported number needs, docs/decisions/paper-method.md §9), the attacks to one
     epoch on tiny subsets. Everything else (data set, ε
     estimators, searched models, hyper-parameters) stays the profile's, so a CPU run of the
-    result walks the same code paths as the full profile. The name gets ``-scaled``, so that its
+    result walks the same code paths as the full profile; notebook 04's estimator agreement
+    scores at most 4 strategies per model (no validation). The name gets ``-scaled``, so that its
     outputs are never taken for the full profile's."""
     if min(epochs, images, iterations, population, sample) < 1 or sample > population:
         raise ValueError("scaled(): epochs, images, iterations, population and sample must be "
@@ -534,10 +606,12 @@ def scaled(profile: Profile, *, epochs: int = 1, images: int = 64, iterations: i
                        points=min(profile.attack.points or 2, 2), images=4, policies=2,
                        bootstrap=20, attacks=_scaled_attacks(profile.attack.attacks, small)),
         privacy_images=min(profile.privacy_images, 8),
+        agreement=replace(profile.agreement, strategies=min(profile.agreement.strategies, 4),
+                          minimum=min(profile.agreement.minimum, 4)),
         description=f"{profile.description} (sizes scaled down for a CPU test)")
 
 
 __all__ = ["Profile", "TrainRecipe", "SearchSettings", "AttackSettings", "DefenceSettings",
            "MOVED_ATTACK_FIELDS", "MOVED_DEFENCE_FIELDS",
-           "ComparisonPlan", "NetworkPlan", "SweepPlan", "PROFILES", "get_profile", "resolve_profile",
+           "AgreementPlan", "ComparisonPlan", "NetworkPlan", "SweepPlan", "PROFILES", "get_profile", "resolve_profile",
            "scaled"]

@@ -258,9 +258,9 @@ def compare_methods(model: str, profile: str | Profile | None = None, *,
     registered in :data:`~paperlib.search.methods.SEARCH_METHODS`) for every seed, with equal
     budgets, and collect every evaluated strategy.
 
-    ``seeds`` default to ``prof.baseline_seeds``; ``iterations`` overrides the profile's T for
+    ``seeds`` default to ``prof.search_seeds``; ``iterations`` overrides the profile's T for
     the genetic search (its budget then follows). The genetic search's runs are the ones
-    ``search.run`` caches (seed 0 is notebook 04's).
+    ``search.run`` caches (the same seeds: notebook 04's and `make searches`').
 
     ``budget`` caps every method at that many distinct evaluations per seed: the genetic
     search's trace is truncated to its first ``budget`` strategies (the prefix of a longer run is
@@ -272,7 +272,7 @@ def compare_methods(model: str, profile: str | Profile | None = None, *,
     depend on it.
     """
     prof = resolve_profile(profile)
-    seeds = list(prof.baseline_seeds if seeds is None else seeds)
+    seeds = list(prof.search_seeds if seeds is None else seeds)
     methods = SEARCH_METHODS.names(scalar=True) if methods is None else tuple(methods)
     unknown = [m for m in methods if m not in SEARCH_METHODS]
     if unknown or BUDGET_METHOD not in methods:

@@ -8,6 +8,7 @@ median and range over the seeds of what the tables report, and how often the see
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from typing import Any, Callable, Sequence
 
@@ -35,6 +36,22 @@ def check_seeds(seeds: Sequence[int], minimum: int = 1) -> list[int]:
     return seeds
 
 
+def seeds_note(seeds: Sequence[int] | int) -> str:
+    """"" for at least :data:`MIN_SEEDS` seeds, else "n seed(s) < 5: not a reported result": what
+    every table and figure built from fewer seeds must say (docs/decisions/paper-method.md §10)."""
+    n = seeds if isinstance(seeds, int) else len(list(seeds))
+    if n >= MIN_SEEDS:
+        return ""
+    return f"{n} seed{'' if n == 1 else 's'} < {MIN_SEEDS}: not a reported result"
+
+
+def with_seeds_note(provenance: str, seeds: Sequence[int] | int) -> str:
+    """``provenance`` (a figure's or table's stamp) followed by :func:`seeds_note` when it has
+    one."""
+    note = seeds_note(seeds)
+    return f"{provenance}; {note}" if note else provenance
+
+
 def run_seeds(run_one: Callable[[int], SearchResult], seeds: Sequence[int],
               minimum: int = 1) -> list[SearchResult]:
     """``run_one(seed)`` for every seed, in order (``run_one`` is e.g. ``lambda s:
@@ -44,15 +61,17 @@ def run_seeds(run_one: Callable[[int], SearchResult], seeds: Sequence[int],
 
 
 def seed_summary(results: Sequence[SearchResult]) -> dict[str, Any]:
-    """Median, min and max over the seeds of the best strategy's numbers (``SUMMARISED``), the
-    most common p, how many seeds chose it, and the seed whose strategy is the median-fitness one
-    (the one a figure draws)."""
+    """Median, min and max over the seeds of the best strategy's numbers (``SUMMARISED``, and
+    ``eps_report``: the reported ε on the report split, NaN where not measured), the most common
+    p, how many seeds chose it, and the seed whose strategy is the median-fitness one (the one a
+    figure draws)."""
     if not results:
         raise ValueError("no search results to summarise")
-    frame = pd.DataFrame([{"seed": r.seed, **{k: r.best.get(k) for k in SUMMARISED}}
+    frame = pd.DataFrame([{"seed": r.seed, **{k: r.best.get(k) for k in SUMMARISED},
+                           "eps_report": (r.report or {}).get("eps", math.nan)}
                           for r in results])
     out: dict[str, Any] = {"seeds": frame["seed"].tolist()}
-    for k in SUMMARISED:
+    for k in (*SUMMARISED, "eps_report"):
         col = pd.to_numeric(frame[k])
         out[k] = {"median": float(col.median()), "min": float(col.min()), "max": float(col.max())}
     counts = Counter(frame["p"].tolist())
@@ -63,4 +82,5 @@ def seed_summary(results: Sequence[SearchResult]) -> dict[str, Any]:
     return out
 
 
-__all__ = ["check_seeds", "run_seeds", "seed_summary", "MIN_SEEDS"]
+__all__ = ["check_seeds", "run_seeds", "seed_summary", "seeds_note", "with_seeds_note",
+           "MIN_SEEDS"]

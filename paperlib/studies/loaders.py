@@ -1,5 +1,6 @@
 """What the notebooks load from earlier stages, in one place: a trained model with its evaluation
-images (notebooks 01-03), and the finished searches with their contexts (notebooks 04-05).
+images (notebooks 01-03), and the finished searches with their contexts (notebooks 04-05), for
+one seed or for every seed of the profile (:func:`searches_over_seeds`).
 
 Nothing here recomputes a cached result: checkpoints come from :func:`paperlib.method.train.load_or_train`,
 searches from their ``result.json`` (:func:`paperlib.studies.tables.search_result`); a search runs only when
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from ..method.constants import ENERGY_BOUND_MJ
 from . import analysis
@@ -19,6 +20,7 @@ from .. import search
 from . import tables
 from ..method import data
 from ..method.models import MODELS
+from ..search.seeds import check_seeds
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -89,6 +91,35 @@ def searches(models: Iterable[str], prof: "Profile", energy_bound: float = ENERG
     return loaded, skipped
 
 
+def searches_over_seeds(models: Iterable[str], prof: "Profile", seeds: Sequence[int] | None = None,
+                        energy_bound: float = ENERGY_BOUND_MJ, run_missing: bool = True
+                        ) -> tuple[dict[str, list[LoadedSearch]], list[str]]:
+    """:func:`searches` for every seed of ``seeds`` (default ``prof.search_seeds``,
+    docs/decisions/paper-method.md §10), one context per model: per model its searches in seed
+    order, and the models skipped because some seed has not finished and ``run_missing`` is
+    False (a model is reported with all its seeds or not at all)."""
+    seeds = check_seeds(prof.search_seeds if seeds is None else seeds)
+    loaded: dict[str, list[LoadedSearch]] = {}
+    skipped = []
+    for m in models:
+        t0 = time.time()
+        found = {s: tables.search_result(m, prof, energy_bound=energy_bound, seed=s,
+                                         run_missing=False) for s in seeds}
+        if not run_missing and any(r is None for r in found.values()):
+            skipped.append(m)
+            continue
+        ctx = search.build_context(m, prof, progress=False)
+        runs = []
+        for s in seeds:  # the first seed's seconds include loading the context
+            res = found[s] or search.run(m, prof, search.RunSettings(energy_bound=energy_bound,
+                                                                     seed=s),
+                                         context=ctx, progress=False)
+            runs.append(LoadedSearch(res, ctx, time.time() - t0))
+            t0 = time.time()
+        loaded[m] = runs
+    return loaded, skipped
+
+
 def search_provenance(results: Iterable["SearchResult"]) -> str:
     """The stamp of a figure built from several searches: their data and search settings."""
     results = list(results)
@@ -99,4 +130,5 @@ def search_provenance(results: Iterable["SearchResult"]) -> str:
             + f"; search T={settings['iterations']}, ε by {settings['estimator']}")
 
 
-__all__ = ["TrainedModel", "trained_model", "LoadedSearch", "searches", "search_provenance"]
+__all__ = ["TrainedModel", "trained_model", "LoadedSearch", "searches", "searches_over_seeds",
+           "search_provenance"]

@@ -23,41 +23,60 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..search import SearchResult
 
 
-def strategy_summary(results: Mapping[str, "SearchResult"], nets: Mapping[str, nn.Module]) -> pd.DataFrame:
-    """One row per searched model: its partition point p, the edge conv layers after the stem, the
-    mean weight bits per kind of conv (1×1, 3×3, …), the number of 2-bit layers, the IR's bits and
-    the IR's size relative to the stem's (Fig. 12's reading of a strategy)."""
+def strategy_summary(results: Mapping[str, "SearchResult"], nets: Mapping[str, nn.Module],
+                     summaries: Mapping[str, Mapping[str, Any]] | None = None) -> pd.DataFrame:
+    """One row per searched model: the seed of the strategy (``results``: per model the drawn
+    seed's result, :func:`paperlib.studies.over_seeds.drawn`), its partition point p, the edge conv
+    layers after the stem, the mean weight bits per kind of conv (1×1, 3×3, …), the number of
+    2-bit layers, the IR's bits and the IR's size relative to the stem's (Fig. 12's reading of a
+    strategy). With ``summaries`` (per model :func:`paperlib.search.seeds.seed_summary`), how
+    many seeds chose the most common p (``p chosen by``, e.g. "p = 7 by 4/5")."""
     rows = []
     for m, res in results.items():
         p = int(res.best["p"])
         lay = tables.strategy_layers(nets[m], p, Genome.from_dict(res.best["genome"]).policy)
         e = lay[lay["edge"] & (lay["block"] > 0)]
-        rows.append({"model": m, "p": p, "edge conv layers": len(e),
+        agree = ({"p chosen by": f"p = {summaries[m]['p_mode']} by {summaries[m]['p_agreement']}"}
+                 if summaries and m in summaries else {})
+        rows.append({"model": m, "seed": res.seed, "p": p, **agree, "edge conv layers": len(e),
                      **{f"mean b_w {k}": e.loc[e["kind"] == k, "b_w"].mean() for k in sorted(lay["kind"].unique())},
                      "2-bit layers": int((e["b_w"] == 2).sum()), "IR bits": res.best["ir_bits"],
                      "IR / stem IR": float(tables.ir_sizes(nets[m]).loc[p, "ratio_to_stem"])})
     return pd.DataFrame(rows)
 
 
+def _over_seeds(row: Any) -> tuple[str, str]:
+    """(" (median of n seeds)", " (seeds: a–b)") for a convergence row summarised over seeds
+    (:func:`paperlib.studies.over_seeds.convergence_summary`), else ("", "")."""
+    n = getattr(row, "seeds", None)
+    if n is None or pd.isna(n):
+        return "", ""
+    lo, hi = getattr(row, "converged_at_min", math.nan), getattr(row, "converged_at_max", math.nan)
+    span = "" if pd.isna(lo) else f" (seeds: {lo:g}–{hi:g})"
+    return f" (median of {int(n)} seed{'s' if n != 1 else ''})", span
+
+
 def _convergence_findings(conv: pd.DataFrame) -> Findings:
     rows, lines = [], []
     for c in conv.itertuples():
-        kinds = (f"{c.improvements_p_change} of {c.improvements} improvements changed p"
+        median, span = _over_seeds(c)
+        kinds = (f"{c.improvements_p_change:g} of {c.improvements:g} improvements changed p"
                  + (f"; mean gain {c.mean_gain_p_change:.3f} (p) vs {c.mean_gain_pi_only:.3f} (Π only)"
                     if c.improvements_p_change and c.improvements > c.improvements_p_change else ""))
         rows.append({"claim": f"{MODELS.label(c.model)}: the search settles early (Fig. 10)",
                      "paper": f"within {C.PAPER_CONVERGED_WITHIN} of {C.ITERATIONS} iterations",
-                     "ours": f"last improvement at iteration {c.converged_at} of {c.iterations} "
-                             f"({c.converged_share:.0%})"})
+                     "ours": f"last improvement at iteration {c.converged_at:g}{span} of "
+                             f"{c.iterations:g} ({c.converged_share:.0%}){median}"})
         rows.append({"claim": f"{MODELS.label(c.model)}: big jumps come from changes of p (Fig. 10)",
-                     "paper": "aggressive changes led by p, slight ones by Π", "ours": kinds})
+                     "paper": "aggressive changes led by p, slight ones by Π", "ours": kinds + median})
         verdict = ""
         if c.improvements_p_change and c.improvements > c.improvements_p_change:
             verdict = (" — as the paper says, the large steps come with a new p."
                        if c.mean_gain_p_change > c.mean_gain_pi_only else
                        " — unlike the paper, changes of p were not the larger steps here.")
-        lines.append(f"* **Convergence, {MODELS.label(c.model)}**: the best fitness last improved at iteration "
-                     f"{c.converged_at} of {c.iterations} ({c.converged_share:.0%} of the run; the paper: "
+        lines.append(f"* **Convergence, {MODELS.label(c.model)}**{median}: the best fitness last improved "
+                     f"at iteration {c.converged_at:g}{span} of {c.iterations:g} ({c.converged_share:.0%} of "
+                     f"the run; the paper: "
                      f"within {C.PAPER_CONVERGED_WITHIN} of {C.ITERATIONS}), rising from "
                      f"{c.initial_fitness:.3f} to {c.final_fitness:.3f}; {kinds}{verdict or '.'}")
     return Findings(pd.DataFrame(rows), lines)
@@ -81,6 +100,27 @@ def _search_time_findings(timing: pd.DataFrame, estimator: str) -> Findings:
     return Findings(pd.DataFrame([row]), [line])
 
 
+def timing_lines(timing: pd.DataFrame) -> str:
+    """Table 2 in sentences, one per model (``timing``: ``tables.timing_table``, or
+    ``over_seeds.timing_over_seeds``: then the median with its range over the seeds)."""
+    lines = []
+    for r in timing.itertuples():
+        total = r.accuracy_h + r.privacy_h + r.energy_h + r.other_h
+        n = getattr(r, "search_seeds", math.nan)
+        spread = ("" if pd.isna(n) else
+                  f" (median of {int(n)} seeds: {r.wall_h_min * 3600:.0f}–{r.wall_h_max * 3600:.0f} s)")
+        per_1000 = ("" if pd.isna(n) else
+                    f" ({r.per_1000_h_min:.2f}–{r.per_1000_h_max:.2f} h)")
+        lines.append(
+            f"* **{MODELS.label(r.model)}**: {r.wall_h * 3600:.0f} s{spread} for {r.genomes:.0f} genomes "
+            f"({r.evaluations:.0f} distinct, cache hit rate {r.cache_hit_rate:.0%}); {r.per_1000_h:.2f} h"
+            f"{per_1000} per 1000 iterations"
+            f"{' (extrapolated from T = %d)' % r.iterations_run if r.extrapolated else ''} vs. the paper's "
+            f"{r.paper_h:g} h on one GPU — accuracy {r.accuracy_h / total:.0%}, privacy "
+            f"{r.privacy_h / total:.0%}, energy {r.energy_h / total:.1%}, other {r.other_h / total:.0%} of it.")
+    return "\n".join(lines)
+
+
 def _eps_interval(row: pd.Series) -> str:
     """"; ε … (paired interval … to …) on the held-out report split" for a Table 4 row measured on
     the report split (docs/decisions/paper-method.md §9); "" for a table without the interval."""
@@ -89,6 +129,38 @@ def _eps_interval(row: pd.Series) -> str:
         return ""
     return (f"; ε {row['eps']:.4f} (paired interval {lo:.4f} to {hi:.4f}) on the held-out "
             "report split")
+
+
+def _seed_range(row: pd.Series) -> str:
+    """" (median of n seeds: P a–b, ε c–d, p e–f)" for a searched row summarised over seeds
+    (:func:`paperlib.studies.over_seeds.table4_over_seeds`); "" for a one-seed table."""
+    n = row.get("search_seeds", math.nan)
+    if pd.isna(n):
+        return ""
+    eps = ("" if pd.isna(row.get("eps_min", math.nan)) else
+           f", ε {row['eps_min']:.4f}–{row['eps_max']:.4f}")
+    return (f" (median of {int(n)} seed{'s' if n != 1 else ''}: P {row['privacy_min']:.4f}–"
+            f"{row['privacy_max']:.4f}{eps}, p {row['blocks_min']:.0f}–{row['blocks_max']:.0f}, "
+            f"p = the most common by {row['p_agreement']})")
+
+
+def _privacy_check_finding(m: str, s: pd.Series) -> tuple[dict[str, str], str] | None:
+    """The claim row and sentence of Table 4's check over seeds (``as_private_as_fixed``,
+    ``short_seeds``), or None for a table without it."""
+    ok = s.get("as_private_as_fixed", None)
+    if ok is None or (isinstance(ok, float) and math.isnan(ok)):
+        return None
+    short = s.get("short_seeds", "")
+    short = "" if not isinstance(short, str) else short
+    ours = ("yes" if ok else "no") + (f"; short of it: {short}" if short else "; no seed short of it")
+    row = {"claim": f"{MODELS.label(m)}: the searched strategy is at least as private as every "
+                    "feasible fixed one (Table 4, median over seeds)",
+           "paper": "yes: its searched rows are the most private", "ours": ours}
+    line = (f"* **Table 4 check, {MODELS.label(m)}**: the searched strategy's median P over the "
+            "seeds is " + ("at least" if ok else "*below*") + " the most private feasible fixed "
+            "strategy's" + (f"; the seeds that fell short: {short}." if short else
+                            "; no seed fell short."))
+    return row, line
 
 
 def _table4_findings(table4: pd.DataFrame, paper4: pd.DataFrame, nets: Mapping[str, Any],
@@ -108,7 +180,7 @@ def _table4_findings(table4: pd.DataFrame, paper4: pd.DataFrame, nets: Mapping[s
         rows.append({"claim": f"{MODELS.label(m)}: privacy gain of the searched strategy (Table 4)",
                      "paper": f"{ps.privacy / pf.privacy - 1:+.0%} vs fp, {ps.privacy / pu.privacy - 1:+.0%} vs 8-bit",
                      "ours": f"{s.privacy / f.privacy - 1:+.0%} vs fp, {s.privacy / u.privacy - 1:+.0%} vs 8-bit"})
-        interval = _eps_interval(s)
+        interval = _eps_interval(s) + _seed_range(s)
         rows.append({"claim": f"{MODELS.label(m)}: top-1 change of the searched strategy (Table 4)",
                      "paper": f"{ps.top1:.4f} vs {pf.top1:.4f} ({ps.top1 - pf.top1:+.1%})",
                      "ours": f"{s.top1:.4f} vs {f.top1:.4f} ({s.top1 - f.top1:+.1%}; "
@@ -140,6 +212,10 @@ def _table4_findings(table4: pd.DataFrame, paper4: pd.DataFrame, nets: Mapping[s
                      + ("is slightly looser than E < E_b (rounding?)." if e < 1.01 * energy_bound else
                         "does not follow from Eq. 7–8 and Table 3 as we read them."))
         lines.append(text)
+        check = _privacy_check_finding(m, s)
+        if check is not None:
+            rows.append(check[0])
+            lines.append(check[1])
     return Findings(pd.DataFrame(rows), lines)
 
 
@@ -151,7 +227,13 @@ def _fig12_findings(strategies: pd.DataFrame, model: str) -> Findings:
            "paper": f"p = {p}, IR 1/{shrink} of the first block's; 1×1 shortcut convs at the lowest bits",
            "ours": f"p = {int(k['p'])}, IR {k['IR / stem IR']:.3g}× the stem's; mean b_w 1×1 = {b1:.1f}, "
                    f"3×3 = {b3:.1f}"}
-    line = (f"* **Fig. 12, {MODELS.label(model)}**: split after block {int(k['p'])} (paper: {p}); the IR leaving "
+    seed = k.get("seed", math.nan)
+    agree = k.get("p chosen by", math.nan)
+    which = ("" if pd.isna(seed) else f" (seed {int(seed)}, the median-fitness one"
+             + ("" if pd.isna(agree) else f"; {agree} seeds") + ")")
+    if which:
+        row["ours"] += which
+    line = (f"* **Fig. 12, {MODELS.label(model)}**{which}: split after block {int(k['p'])} (paper: {p}); the IR leaving "
             f"it has {k['IR / stem IR']:.3g}× the stem's elements (paper: 1/{shrink} at block {p}). The 1×1 "
             f"shortcut convs got {b1:.1f} bits on average against {b3:.1f} for the 3×3 convs — "
             + ("lower, as in the paper." if b1 < b3 else
@@ -166,9 +248,12 @@ def search_findings(conv: pd.DataFrame, timing: pd.DataFrame, table4: pd.DataFra
     """The search's claims: convergence (Fig. 10), search time (Table 2), offloads, privacy and
     top-1 (Table 4, with the paper's counting of MobileNet's stem), the Fig. 12 strategy.
 
-    ``conv``: ``tables.convergence`` rows; ``timing``: ``tables.timing_table``; ``table4``:
-    ``tables.beside_paper`` of the measured Table 4; ``strategies``: the notebook's per-model
-    strategy summary; ``nets``/``accuracy_bounds``: per searched model, its network and ε_b."""
+    ``conv``: ``tables.convergence`` rows (or ``over_seeds.convergence_summary``); ``timing``:
+    ``tables.timing_table`` (or ``over_seeds.timing_over_seeds``); ``table4``:
+    ``tables.beside_paper`` of the measured Table 4 (one seed, or
+    ``over_seeds.table4_over_seeds``: then the seeds' ranges and the privacy check are said too);
+    ``strategies``: :func:`strategy_summary`; ``nets``/``accuracy_bounds``: per searched model,
+    its network and ε_b."""
     parts = [_convergence_findings(conv), _search_time_findings(timing, estimator),
              _table4_findings(table4, paper4, nets, accuracy_bounds, energy_bound)]
     if fig12_model is not None and fig12_model in nets:

@@ -67,11 +67,33 @@ def derived_top1(table4: pd.DataFrame) -> pd.Series:
     return (table4["method"] != FP32) & ((table4["top1"] - expected).abs() < 1e-9)
 
 
+def over_seeds(table: pd.DataFrame) -> bool:
+    """Whether a table (Table 4, Table 2) holds the searched numbers as the median over the search
+    seeds with their range (docs/decisions/paper-method.md §10): its ``search_seeds`` column says
+    so. The committed tables of a run before it hold one seed's numbers."""
+    return "search_seeds" in table.columns
+
+
+def _whole(value: float) -> str:
+    """A count that a median over seeds may have made fractional: ``7``, ``6.5``."""
+    return f"{value:g}"
+
+
+def _n_seeds(table: pd.DataFrame) -> int:
+    return int(table["search_seeds"].max())
+
+
+def _is_true(value: object) -> bool:
+    """A boolean cell as written to CSV and read back (``True``, ``"True"``)."""
+    return value is True or str(value) == "True"
+
+
 # --- one function per study ---------------------------------------------------------------------
 
 def headline(t: Tables) -> str:
     """The verdict on the paper's main claim (Table 4, Table 5): where the search partitions."""
     t4, t5 = t["table4_offloads_privacy"], t["table5_conv_fc_vs_searched"]
+    seeds = over_seeds(t4)
     lines = []
     for model, rows in t4[t4["method"] == "searched"].groupby("model", sort=False):
         r = rows.iloc[0]
@@ -80,12 +102,15 @@ def headline(t: Tables) -> str:
         paper_e = s5["energy_mj_paper"].iloc[0] if len(s5) else float("nan")
         whose = "the paper's split" if same else "paper"
         paper_e_text = "" if pd.isna(paper_e) else f" (paper: {N.energy(paper_e)})"
+        median = f" (median of {int(r.search_seeds)} seeds)" if seeds else ""
         lines.append(
-            f"- {_label(model)}: the search offloads {int(r.blocks)} blocks / {int(r.conv_layers)} "
-            f"conv layers ({whose}: "
+            f"- {_label(model)}: the search offloads {_whole(r.blocks)} blocks / "
+            f"{_whole(r.conv_layers)} conv layers{median} ({whose}: "
             f"{int(r.blocks_paper)}/{int(r.conv_layers_paper)}) at {N.energy(r.energy_mj)}"
             f"{paper_e_text}, privacy P {N.metric(r.privacy)} (paper: {N.metric(r.privacy_paper, 4)}).")
-    lines.append(f"- P and top-1 are computed on the {PARTIAL}; {NO_SPREAD}.")
+    spread = (f"the searched numbers are medians over {_n_seeds(t4)} seeds of the search, their "
+              "range is in Table 4" if seeds else NO_SPREAD)
+    lines.append(f"- P and top-1 are computed on the {PARTIAL}; {spread}.")
     return "\n".join(lines)
 
 
@@ -97,13 +122,21 @@ def table4(t: Tables) -> str:
     head = ("| model | method | ours #B/#L | paper #B/#L | ours P | paper P | ours top-1 "
             "| paper top-1 |" + (" ours ε (paired interval) |" if measured else "")
             + "\n|---|---|---|---|---|---|---|---|" + ("---|" if measured else ""))
+    seeds = over_seeds(t4)
     rows = []
     for i, r in t4.iterrows():
         top1 = N.metric(r.top1) + (" *" if derived[i] else "")
-        eps = (f" {N.metric(r.eps)} ({N.metric(r.eps_ci_low)} to {N.metric(r.eps_ci_high)}) |"
-               if measured else "")
-        rows.append(f"| {_label(r.model)} | {r.method} | {int(r.blocks)}/{int(r.conv_layers)} | "
-                    f"{int(r.blocks_paper)}/{int(r.conv_layers_paper)} | {N.metric(r.privacy)} | "
+        ranged = seeds and not pd.isna(r.search_seeds)
+        privacy = N.metric(r.privacy) + (f" ({N.metric(r.privacy_min)}–{N.metric(r.privacy_max)})"
+                                          if ranged else "")
+        if ranged and measured:
+            eps = f" {N.metric(r.eps)} ({N.metric(r.eps_min)}–{N.metric(r.eps_max)} over seeds) |"
+        elif measured:
+            eps = f" {N.metric(r.eps)} ({N.metric(r.eps_ci_low)} to {N.metric(r.eps_ci_high)}) |"
+        else:
+            eps = ""
+        rows.append(f"| {_label(r.model)} | {r.method} | {_whole(r.blocks)}/{_whole(r.conv_layers)} | "
+                    f"{int(r.blocks_paper)}/{int(r.conv_layers_paper)} | {privacy} | "
                     f"{N.metric(r.privacy_paper, 4)} | {top1} | {N.metric(r.top1_paper, 4)} |{eps}")
     caption = f"#B/#L: blocks / conv layers offloaded to the edge; P: Eq. 1–2 on the {PARTIAL}; "
     if measured:
@@ -112,20 +145,48 @@ def table4(t: Tables) -> str:
                     f"never scored on; ε is paired (same images), with its bootstrap interval")
     else:
         caption += f"top-1 of the full-precision rows measured on the {PARTIAL}'s test split"
+    if seeds:
+        caption += (f"; searched rows: the median over {_n_seeds(t4)} seeds of the search, with the "
+                    "range (min–max) of P and ε (each seed's ε interval: notebook 04's per-seed table "
+                    "`table4_searched_seeds`); the fixed rows do not depend on the seed")
     if derived.any():
         caption += "; * derived, not measured: the full-precision top-1 minus the estimated ε"
-    return "\n".join([head, *rows, "", caption + "."])
+    return "\n".join([head, *rows, "", caption + ".", *_privacy_check_lines(t4)])
+
+
+def _privacy_check_lines(t4: pd.DataFrame) -> list[str]:
+    """Table 4's check over seeds (docs/decisions/paper-method.md §10), one sentence per model:
+    whether the searched median P is at least every feasible fixed strategy's, and the seeds
+    that fell short, with why. None for a table without the check."""
+    if "as_private_as_fixed" not in t4.columns:
+        return []
+    lines = [""]
+    for _, r in t4[t4["method"] == "searched"].iterrows():
+        short = r.short_seeds if isinstance(r.short_seeds, str) and r.short_seeds else ""
+        verdict = ("at least as private as" if _is_true(r.as_private_as_fixed) else
+                   "less private than")
+        lines.append(f"- {_label(r.model)}: the searched strategy (median P over the seeds) is "
+                     f"{verdict} every feasible fixed strategy (within E_b and ε_b)"
+                     + (f"; seeds short of it: {short}." if short else "; no seed fell short."))
+    return lines
 
 
 def search_time(t: Tables) -> str:
     """Table 2: the quick searches' wall time, cache hit rate and the 1000-iteration estimate."""
+    t2 = t["table2_search_time"]
+    seeds = over_seeds(t2)
     lines = []
-    for _, r in t["table2_search_time"].iterrows():
+    for _, r in t2.iterrows():
+        wall = N.duration(r.wall_h) + (
+            f" (median of {int(r.search_seeds)} seeds: {N.duration(r.wall_h_min)}–"
+            f"{N.duration(r.wall_h_max)})" if seeds else "")
+        per_1000 = N.duration(r.per_1000_h) + (
+            f" ({N.duration(r.per_1000_h_min)}–{N.duration(r.per_1000_h_max)})" if seeds else "")
         lines.append(
-            f"- {_label(r.model)} ({r.estimator} estimator): {N.duration(r.wall_h)} for "
+            f"- {_label(r.model)} ({r.estimator} estimator): {wall} for "
             f"{N.count(r.iterations_run)} iterations ({N.count(r.evaluations)} evaluations, cache "
             f"hit rate {N.share(r.cache_hit_rate)}); extrapolated to a thousand "
-            f"iterations {N.duration(r.per_1000_h)} on this CPU (paper: {N.duration(r.paper_h)} on one "
+            f"iterations {per_1000} on this CPU (paper: {N.duration(r.paper_h)} on one "
             f"GPU with one-epoch finetuning, another estimator: not comparable).")
     return "\n".join(lines)
 
@@ -266,5 +327,5 @@ def render(name: str, figures: Path) -> str:
 
 
 __all__ = ["SUMMARIES", "Summary", "Tables", "spread_word", "derived_top1",
-           "measured_on_report_split", "read_tables", "render", "headline", "table4",
+           "measured_on_report_split", "over_seeds", "read_tables", "render", "headline", "table4",
            "search_time", "depth", "attacks", "baselines", "fronts", "network"]

@@ -205,9 +205,7 @@ def measure_references(ctx: "SearchContext", result: "SearchResult", *,
     """
     if ctx.model != result.model:
         raise ValueError(f"context is for {ctx.model!r}, the result for {result.model!r}")
-    out = tables_dir(result.profile, result.model, result.energy_bound, result.seed)
-    _match_fingerprint(out, {"data": ctx.provenance, "checkpoint_accuracy": ctx.meta.get("accuracy"),
-                             "checkpoint_date": ctx.meta.get("date"), "settings": result.settings})
+    out = _tables_out(ctx, result)
     objective = ctx.objective(result.energy_bound)
     evaluator = ctx.evaluator(objective, seed=result.seed, log_path=out / LOG_FILE)
     refs = baselines.paper_strategy_points(ctx, objective, evaluator, result)
@@ -243,6 +241,60 @@ def measure_references(ctx: "SearchContext", result: "SearchResult", *,
     cols = ["method", "p", "privacy", "energy", "energy_no_tx", "eps_search", "eps_reference",
             *REPORT_COLUMNS, "key"]
     return refs[cols].reset_index(drop=True)
+
+
+def _tables_out(ctx: "SearchContext", result: "SearchResult") -> Path:
+    """:func:`tables_dir` of ``result``, emptied of measurements made for another checkpoint,
+    data or search settings."""
+    out = tables_dir(result.profile, result.model, result.energy_bound, result.seed)
+    _match_fingerprint(out, {"data": ctx.provenance, "checkpoint_accuracy": ctx.meta.get("accuracy"),
+                             "checkpoint_date": ctx.meta.get("date"), "settings": result.settings})
+    return out
+
+
+def searched_row(ctx: "SearchContext", result: "SearchResult", *,
+                 reference_accuracy: bool = True) -> dict[str, Any]:
+    """The searched row of :func:`measure_references` for one search seed, measuring nothing
+    the search has not: P, E and both estimators' ε from ``result.best`` and the report-split
+    columns from ``result.report`` when it was measured for ``ctx`` (else measured into
+    :func:`tables_dir`); with the search ``seed``, its ``fitness`` and ``feasible`` (Eq. 11-12,
+    the search estimator's ε), for Table 4 over seeds (docs/decisions/paper-method.md §10)."""
+    if ctx.model != result.model:
+        raise ValueError(f"context is for {ctx.model!r}, the result for {result.model!r}")
+    b = result.best
+    row: dict[str, Any] = {"method": SEARCHED, "p": int(b["p"]), "privacy": float(b["privacy"]),
+                           "energy": float(b["energy_mj"]), "energy_no_tx": float(b["energy_no_tx_mj"]),
+                           "eps_search": float(b["eps"]), "eps_reference": float(b["eps_reference"]),
+                           **{c: math.nan for c in REPORT_COLUMNS}, "key": b["key"],
+                           "seed": int(result.seed), "fitness": float(b["fitness"]),
+                           "feasible": bool(b["feasible"])}
+    if reference_accuracy:
+        rep = _searched_report(ctx, result, Genome.from_dict(b["genome"]), _tables_out(ctx, result))
+        row.update({col: float(getattr(rep, name)) for col, name in REPORT_COLUMNS.items()})
+    return row
+
+
+def measure_over_seeds(ctx: "SearchContext", results: Sequence["SearchResult"], *,
+                       reference_accuracy: bool = True) -> pd.DataFrame:
+    """:func:`measure_references` over the search seeds (docs/decisions/paper-method.md §10): the
+    fixed strategies measured once, with the first result's measurement seed (they depend on the
+    search seed through nothing else), and one searched row per result (:func:`searched_row`).
+
+    Columns: :func:`measure_references`' and ``seed`` (a searched row's search seed; the
+    measuring seed of a fixed row), ``fitness`` and ``feasible`` (searched rows; ``NaN`` for the
+    fixed ones)."""
+    results = list(results)
+    if not results:
+        raise ValueError("no search results: give at least one seed's SearchResult")
+    seeds = [r.seed for r in results]
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"the results repeat a seed ({seeds}); give each seed's result once")
+    first = measure_references(ctx, results[0], reference_accuracy=reference_accuracy)
+    fixed = first[first["method"] != SEARCHED].assign(seed=results[0].seed, fitness=math.nan,
+                                                       feasible=math.nan)
+    searched = pd.DataFrame([searched_row(ctx, r, reference_accuracy=reference_accuracy)
+                             for r in results])
+    return pd.concat([fixed, searched[fixed.columns]], ignore_index=True)
 
 
 def _measured_rows(net: nn.Module, refs: pd.DataFrame,
@@ -282,6 +334,26 @@ def table4(net: nn.Module, refs: pd.DataFrame, top1_fp: float | None = None) -> 
                          "measures top-1 and ε on the report split")
     return pd.DataFrame([{**row, **{c: float(r[c]) for c in TABLE4_ACCURACY}}
                          for r, row in _measured_rows(net, refs, TABLE4)])
+
+
+def table4_seeds(net: nn.Module, refs: pd.DataFrame) -> pd.DataFrame:
+    """:func:`table4`'s rows for every seed of :func:`measure_over_seeds`' frame: each fixed
+    strategy once, the searched one per search seed, with ``seed``, ``fitness`` and
+    ``feasible``."""
+    missing = [c for c in (*TABLE4_ACCURACY, "seed", "fitness", "feasible") if c not in refs.columns]
+    if missing:
+        raise ValueError(f"refs lacks {', '.join(missing)}: build it with "
+                         "tables.measure_over_seeds(ctx, results)")
+    rows = []
+    for ref in TABLE4:
+        for _, r in refs[refs["method"] == ref.method].iterrows():
+            rows.append({"method": ref.method, "seed": int(r["seed"]),
+                         **offload_counts(net, int(r["p"])), "privacy": float(r["privacy"]),
+                         "energy_mj": float(r["energy_no_tx"]),
+                         "transmission_mj": float(r["energy"] - r["energy_no_tx"]),
+                         **{c: float(r[c]) for c in TABLE4_ACCURACY},
+                         "fitness": r["fitness"], "feasible": r["feasible"]})
+    return pd.DataFrame(rows)
 
 
 TABLE5_COLUMNS = ("method", "blocks", "conv_layers_with_stem", "energy_mj", "transmission_mj",
@@ -362,9 +434,10 @@ def ir_sizes(net: nn.Module) -> pd.DataFrame:
 
 def history_frame(result: "SearchResult") -> pd.DataFrame:
     """The search's per-iteration history (iteration 0 = after the initial population) with the
-    best-so-far fitness, privacy, energy and partition point (Fig. 10)."""
+    best-so-far fitness, privacy, energy and partition point (Fig. 10), and its model and seed."""
     df = pd.DataFrame(result.history)
     df.insert(0, "model", result.model)
+    df.insert(1, "seed", result.seed)
     return df
 
 
@@ -403,7 +476,7 @@ def timing_row(result: "SearchResult", iterations: int = ITERATIONS) -> dict[str
     split = t.get("split_seconds", {})
     hours = 1 / 3600
     return {
-        "model": result.model, "estimator": result.settings.get("estimator"),
+        "model": result.model, "seed": result.seed, "estimator": result.settings.get("estimator"),
         "iterations_run": t_run, "genomes": t.get("genomes"), "evaluations": t.get("evaluations"),
         "cache_hit_rate": t.get("cache_hit_rate"),
         "wall_h": t.get("wall_seconds", math.nan) * hours,
@@ -429,6 +502,7 @@ def timing_table(results: Iterable["SearchResult"], iterations: int = ITERATIONS
 
 __all__ = ["FP32", "UNIFORM8", "CONV_FC", "SEARCHED", "tables_dir",
            "search_result", "offload_counts", "analytic_references", "same_partition_energies",
-           "measure_references", "table4", "table5", "REPORT_COLUMNS", "TABLE4_ACCURACY", "paper_table4", "paper_table5",
+           "measure_references", "searched_row", "measure_over_seeds", "table4", "table4_seeds",
+           "table5", "REPORT_COLUMNS", "TABLE4_ACCURACY", "paper_table4", "paper_table5",
            "beside_paper", "strategy_layers", "ir_sizes", "history_frame", "convergence",
            "timing_row", "timing_table"]

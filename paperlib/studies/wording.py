@@ -21,6 +21,8 @@ SMALL_CHANGE = 0.01  # |ΔSSIM|, |ΔP| below: "barely changes"
 SIGNIFICANT_SE = 2.0  # a difference beyond this many standard errors counts
 CONFIDENCE = 0.95  # two-sided level of an interval over seeds that a verdict reads
 WITHIN_SEED_SPREAD = "inconclusive (the difference is within the seed spread)"
+# an estimator whose mean error |bias| is below this share of ε_b is "hardly biased" (reporting.md §6)
+NEGLIGIBLE_BIAS_SHARE = 0.1
 
 
 @dataclass
@@ -68,6 +70,28 @@ def proxy_attack_verdict(rho: float) -> str:
     if rho < WEAK_RHO:
         return "are unrelated"
     return "disagree (P rises where the attack does better)"
+
+
+def ranking_word(rho: float) -> str:
+    """What ρ(estimator ε, reported ε) says about the estimator's ranking of strategies."""
+    if not np.isfinite(rho):
+        return "cannot be compared by rank (constant values)"
+    return ("ranks strategies as the reported ε does" if rho >= STRONG_RHO else
+            "ranks strategies only partly as the reported ε does" if rho >= WEAK_RHO else
+            "does not rank strategies as the reported ε does")
+
+
+def bias_text(bias: float, bound: float) -> str:
+    """An estimator's mean error against the reported ε, in points of accuracy and as a share of
+    the bound ε_b: "over-states the loss by 1.2 points on average (0.40 ε_b)", or "is hardly
+    biased (+0.1 points on average, 0.03 ε_b)" below :data:`NEGLIGIBLE_BIAS_SHARE`."""
+    if not np.isfinite(bias):
+        return "has no measured bias"
+    share = abs(bias) / bound
+    if share < NEGLIGIBLE_BIAS_SHARE:
+        return f"is hardly biased ({100 * bias:+.1f} points on average, {share:.2f} ε_b)"
+    side = "over-states" if bias > 0 else "under-states"
+    return f"{side} the loss by {100 * abs(bias):.1f} points on average ({share:.2f} ε_b)"
 
 
 def seeds_word(a: Mapping[str, float] | None, b: Mapping[str, float] | None) -> str:

@@ -1,0 +1,279 @@
+"""Tables 2 and 4, Fig. 10 and 12 over the search seeds (issue 22 item 4,
+docs/decisions/paper-method.md §10): median and range rows, the seed Fig. 12 draws, the privacy
+check naming the seeds that fell short, the profile's one seeds field and the README blocks of
+a table over seeds. Hand-made frames and fake results with known answers; no search runs."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+import torch
+
+import fakes  # noqa: I001  (tests/fakes.py)
+
+from paperlib.method import models
+from paperlib.method.profiles import PROFILES, get_profile
+from paperlib.search import SearchResult
+from paperlib.search.seeds import MIN_SEEDS, check_seeds, seeds_note, with_seeds_note
+from paperlib.studies import nb04_search, over_seeds, summaries, tables
+from paperlib.studies.number_sources import unsourced_numbers
+
+E_B, EPS_B = 0.35, 0.03
+
+
+@pytest.fixture(scope="module")
+def resnet18():
+    with torch.device("meta"):
+        return models.build("resnet18")
+
+
+def _fixed(method, p, privacy, energy_no_tx, eps_search, seed=0):
+    return {"method": method, "p": p, "privacy": privacy, "energy": energy_no_tx + 0.01,
+            "energy_no_tx": energy_no_tx, "eps_search": eps_search, "eps_reference": eps_search,
+            "eps": eps_search, "eps_ci_low": 0.0, "eps_ci_high": 0.02, "mcnemar_p": 1.0,
+            "top1_fp": 0.9, "top1": 0.9 - eps_search, "report_images": 128, "key": f"p{p}",
+            "seed": seed, "fitness": math.nan, "feasible": math.nan}
+
+
+def _searched(seed, p, privacy, energy_no_tx, eps_search, eps, fitness, feasible):
+    return {"method": tables.SEARCHED, "p": p, "privacy": privacy, "energy": energy_no_tx + 0.01,
+            "energy_no_tx": energy_no_tx, "eps_search": eps_search, "eps_reference": eps_search,
+            "eps": eps, "eps_ci_low": eps - 0.01, "eps_ci_high": eps + 0.01, "mcnemar_p": 0.5,
+            "top1_fp": 0.9, "top1": 0.9 - eps, "report_images": 128, "key": f"p{p}s{seed}",
+            "seed": seed, "fitness": fitness, "feasible": feasible}
+
+
+# five seeds: 2 is feasible but less private than 8-bit uniform (P 0.6), 3 is punished by E_b,
+# 4 is punished by ε_b but more private; the median P (0.75) beats every feasible fixed row
+SEEDS = [_searched(0, 7, 0.80, 0.34, 0.02, 0.02, 0.80, True),
+         _searched(1, 7, 0.75, 0.33, 0.01, 0.01, 0.75, True),
+         _searched(2, 6, 0.55, 0.34, 0.02, 0.03, 0.55, True),
+         _searched(3, 8, 0.58, 0.40, 0.02, 0.04, 0.30, False),
+         _searched(4, 7, 0.90, 0.30, 0.05, 0.05, 0.40, False)]
+
+
+def _refs(searched=SEEDS) -> pd.DataFrame:
+    return pd.DataFrame([_fixed(tables.FP32, 1, 0.5, 0.30, 0.0),
+                         _fixed(tables.UNIFORM8, 4, 0.6, 0.32, 0.01), *searched])
+
+
+def test_table4_over_seeds_median_and_range(resnet18):
+    per_seed = tables.table4_seeds(resnet18, _refs())
+    assert per_seed["method"].tolist() == [tables.FP32, tables.UNIFORM8] + [tables.SEARCHED] * 5
+    assert per_seed["seed"].tolist() == [0, 0, 0, 1, 2, 3, 4]
+    assert per_seed.loc[per_seed["seed"] == 2, "conv_layers"].iloc[-1] == 14  # p = 6: 2 + 4 x 3
+    t4 = over_seeds.table4_over_seeds(per_seed, E_B, EPS_B).set_index("method")
+    assert list(t4.index) == [tables.FP32, tables.UNIFORM8, tables.SEARCHED]
+    s = t4.loc[tables.SEARCHED]
+    assert (s["blocks"], s["blocks_min"], s["blocks_max"]) == (7, 6, 8)
+    assert (s["privacy"], s["privacy_min"], s["privacy_max"]) == (0.75, 0.55, 0.90)
+    assert (s["energy_mj"], s["energy_mj_min"], s["energy_mj_max"]) == (0.34, 0.30, 0.40)
+    assert (s["eps"], s["eps_min"], s["eps_max"]) == (0.03, 0.01, 0.05)
+    assert s["top1"] == pytest.approx(0.87)
+    assert s["search_seeds"] == 5 and s["p_agreement"] == "3/5" and s["note"] == ""
+    # a median row has no paired interval of its own: each seed's is in the per-seed table
+    assert math.isnan(s["eps_ci_low"]) and math.isnan(s["mcnemar_p"])
+    f = t4.loc[tables.UNIFORM8]  # the fixed rows as measured, their range their value
+    assert (f["privacy"], f["privacy_min"], f["privacy_max"], f["blocks"]) == (0.6, 0.6, 0.6, 4)
+    assert math.isnan(f["search_seeds"]) and f["eps_ci_high"] == 0.02
+    assert set(over_seeds.TABLE4_COLUMNS) <= set(t4.reset_index().assign(model="m").columns)
+
+
+def test_privacy_check_names_the_seeds_that_fell_short(resnet18):
+    per_seed = tables.table4_seeds(resnet18, _refs())
+    check = over_seeds.privacy_check(per_seed, E_B, EPS_B)
+    assert check.as_private and check.best_fixed == tables.UNIFORM8 and check.median_privacy == 0.75
+    assert sorted(check.short) == [2, 3]  # seed 4 (0.90) is punished but not less private
+    assert "E = 0.4000 mJ > E_b = 0.35 mJ" in check.short[3] and "punished" in check.short[3]
+    assert check.short[2].startswith("feasible at p = 6 with P = 0.5500 < 8-bit uniform's 0.6000")
+    t4 = over_seeds.table4_over_seeds(per_seed, E_B, EPS_B).set_index("method")
+    assert t4.loc[tables.SEARCHED, "as_private_as_fixed"] is True
+    assert t4.loc[tables.SEARCHED, "short_seeds"] == f"seed 2: {check.short[2]}; seed 3: {check.short[3]}"
+    # every seed less private: the median falls short too; an ε_b-punished seed says so
+    worse = [_searched(0, 6, 0.55, 0.34, 0.02, 0.02, 0.55, True),
+             _searched(1, 7, 0.58, 0.30, 0.06, 0.06, 0.2, False),
+             _searched(2, 7, 0.59, 0.33, 0.01, 0.01, 0.59, True)]
+    check = over_seeds.privacy_check(tables.table4_seeds(resnet18, _refs(worse)), E_B, EPS_B)
+    assert not check.as_private and sorted(check.short) == [0, 1, 2]
+    assert "ε = 0.0600 > ε_b = 0.03" in check.short[1]
+    # 8-bit uniform beyond ε_b by the search's estimator is not feasible: full precision is the bar
+    refs = _refs(worse)
+    refs.loc[refs["method"] == tables.UNIFORM8, "eps_search"] = 0.05
+    check = over_seeds.privacy_check(tables.table4_seeds(resnet18, refs), E_B, EPS_B)
+    assert check.best_fixed == tables.FP32 and check.as_private and check.short == {}
+
+
+def test_fewer_than_five_seeds_are_marked_not_reported(resnet18):
+    per_seed = tables.table4_seeds(resnet18, _refs(SEEDS[:2]))
+    t4 = over_seeds.table4_over_seeds(per_seed, E_B, EPS_B)
+    assert set(t4["note"]) == {"2 seeds < 5: not a reported result"}
+    assert seeds_note(range(MIN_SEEDS)) == "" and seeds_note([3]) == "1 seed < 5: not a reported result"
+    assert with_seeds_note("cifar10", [0, 1]) == "cifar10; 2 seeds < 5: not a reported result"
+    assert with_seeds_note("cifar10", range(5)) == "cifar10"
+
+
+def _result(seed: int, fitness: float, p: int, wall: float = 100.0, model: str = "resnet18",
+            history_fitness=(0.5, 0.6, 0.7)) -> SearchResult:
+    best = {**fakes.valid_best(p, layers=21), "fitness": fitness, "privacy": fitness}  # ResNet18: 21
+    history = [{"iteration": i, "best_fitness": f, "best_privacy": f, "best_p": p,
+                "population_mean_fitness": f / 2} for i, f in enumerate(history_fitness)]
+    timing = {"wall_seconds": wall, "setup_seconds": 10.0, "search_seconds": wall - 10.0,
+              "split_seconds": {"accuracy": 1.0, "privacy": wall - 20.0, "energy": 1.0, "other": 8.0},
+              "genomes": 25, "evaluations": 24, "cache_hit_rate": 0.04}
+    return SearchResult(model=model, profile="smoke", dataset="cifar10", data="synthetic",
+                        seed=seed, energy_bound=E_B, accuracy_bound=EPS_B, best=best,
+                        history=history, timing=timing,
+                        settings={"population": 20, "iterations": 2, "estimator": "sensitivity"})
+
+
+RUNS = [_result(0, 0.5, 4, 100.0, history_fitness=(0.4, 0.5, 0.5)),
+        _result(1, 0.7, 7, 300.0, history_fitness=(0.5, 0.6, 0.7)),
+        _result(2, 0.6, 7, 200.0, history_fitness=(0.3, 0.6, 0.6)),
+        _result(3, 0.9, 7, 400.0, history_fitness=(0.6, 0.8, 0.9)),
+        _result(4, 0.8, 6, 500.0, history_fitness=(0.2, 0.2, 0.8))]
+
+
+def test_fig12_draws_the_median_fitness_seed_and_says_so(resnet18):
+    result, summary = over_seeds.drawn(RUNS)
+    assert result.seed == 1 and summary["p_mode"] == 7 and summary["p_agreement"] == "3/5"
+    assert over_seeds.drawn_caption(summary) == \
+        "seed 1 (median fitness of 5 seeds); p = 7 chosen by 3/5 seeds"
+    _, two = over_seeds.drawn(RUNS[:2])  # an even count draws the lower median
+    assert two["drawn_seed"] == 0
+    assert over_seeds.drawn_caption(two).endswith("; 2 seeds < 5: not a reported result")
+    net = {"resnet18": resnet18}
+    strategies = nb04_search.strategy_summary({"resnet18": result}, net, {"resnet18": summary})
+    assert strategies.loc[0, "seed"] == 1 and strategies.loc[0, "p chosen by"] == "p = 7 by 3/5"
+    line = nb04_search._fig12_findings(strategies, "resnet18").lines[0]
+    assert line.startswith("* **Fig. 12, ResNet18** (seed 1, the median-fitness one; p = 7 by 3/5 seeds)")
+
+
+def test_fig10_band_and_convergence_over_seeds():
+    hist = pd.concat([tables.history_frame(r) for r in RUNS], ignore_index=True)
+    band = over_seeds.history_band(hist).set_index("iteration")
+    assert band.loc[0, "best_fitness_median"] == 0.4 and band.loc[0, "best_fitness_min"] == 0.2
+    assert band.loc[2, "best_fitness_max"] == 0.9 and band.loc[2, "best_fitness_median"] == 0.7
+    assert band.loc[1, "population_mean_fitness_median"] == pytest.approx(0.3)
+    assert (band["seeds"] == 5).all()
+    conv = over_seeds.convergence_over_seeds(hist)
+    assert conv["seed"].tolist() == [0, 1, 2, 3, 4]
+    assert conv["converged_at"].tolist() == [1, 2, 1, 2, 2]
+    summ = over_seeds.convergence_summary(conv).iloc[0]
+    assert (summ["converged_at"], summ["converged_at_min"], summ["converged_at_max"]) == (2, 1, 2)
+    assert summ["seeds"] == 5 and summ["final_fitness"] == 0.7
+    line = nb04_search._convergence_findings(over_seeds.convergence_summary(conv)).lines[0]
+    assert line.startswith("* **Convergence, ResNet18** (median of 5 seeds): the best fitness last "
+                           "improved at iteration 2 (seeds: 1–2) of 2")
+
+
+def test_table2_median_and_range_over_seeds():
+    per_seed = tables.timing_table(RUNS + [_result(0, 0.5, 4, 60.0, model="mobilenet"),
+                                           _result(1, 0.5, 4, 80.0, model="mobilenet")])
+    assert per_seed["seed"].tolist() == [0, 1, 2, 3, 4, 0, 1]
+    t2 = over_seeds.timing_over_seeds(per_seed).set_index("model")
+    r = t2.loc["resnet18"]
+    assert r["wall_h"] == pytest.approx(300 / 3600)
+    assert (r["wall_h_min"], r["wall_h_max"]) == pytest.approx((100 / 3600, 500 / 3600))
+    assert r["search_seeds"] == 5 and t2.loc["mobilenet", "search_seeds"] == 2
+    assert r["per_1000_h"] == pytest.approx(per_seed.loc[:4, "per_1000_h"].median())
+    assert t2["relative"].min() == 1.0 and t2.loc["resnet18", "relative"] > 1
+    text = nb04_search.timing_lines(t2.reset_index())
+    assert "**ResNet18**: 300 s (median of 5 seeds: 100–500 s) for 25 genomes" in text
+
+
+def test_profile_has_one_seeds_field():
+    for name in ("quick", "paper"):
+        assert get_profile(name).search_seeds == (0, 1, 2, 3, 4)
+    smoke = get_profile("smoke")
+    assert len(smoke.search_seeds) < MIN_SEEDS  # CI: marked "not a reported result"
+    for prof in PROFILES.values():
+        assert check_seeds(prof.search_seeds) == list(prof.search_seeds)  # distinct, non-negative
+        assert prof.baseline_seeds == prof.search_seeds  # notebook 07 uses the same seeds
+    with pytest.raises(TypeError, match="search_seeds"):
+        replace(smoke, baseline_seeds=(0, 1, 2))
+    assert replace(smoke, search_seeds=(0, 1, 2)).baseline_seeds == (0, 1, 2)
+
+
+def test_measure_over_seeds_measures_the_fixed_rows_once(monkeypatch):
+    calls = []
+
+    def measure_references(ctx, result, reference_accuracy=True):
+        calls.append(result.seed)
+        return pd.DataFrame([{k: v for k, v in _fixed(m, p, 0.5, 0.3, 0.0).items()
+                              if k not in ("seed", "fitness", "feasible")}
+                             for m, p in ((tables.FP32, 1), (tables.UNIFORM8, 4))]
+                            + [{**{k: v for k, v in SEEDS[0].items()
+                                   if k not in ("seed", "fitness", "feasible")}}])
+
+    def searched_row(ctx, result, reference_accuracy=True):
+        return {**SEEDS[result.seed], "privacy": 0.1 * (result.seed + 1)}
+
+    monkeypatch.setattr(tables, "measure_references", measure_references)
+    monkeypatch.setattr(tables, "searched_row", searched_row)
+    ctx = SimpleNamespace(model="resnet18")
+    refs = tables.measure_over_seeds(ctx, [RUNS[2], RUNS[0], RUNS[4]])
+    assert calls == [2]  # the fixed rows once, with the first result's measurement seed
+    assert refs["method"].tolist() == [tables.FP32, tables.UNIFORM8] + [tables.SEARCHED] * 3
+    assert refs["seed"].tolist() == [2, 2, 2, 0, 4]
+    assert refs["privacy"].tolist()[2:] == pytest.approx([0.3, 0.1, 0.5])
+    with pytest.raises(ValueError, match="repeat a seed"):
+        tables.measure_over_seeds(ctx, [RUNS[0], RUNS[0]])
+
+
+def test_searched_row_takes_the_search_report(monkeypatch, tmp_path):
+    rep = SimpleNamespace(eps=0.02, ci_low=0.0, ci_high=0.04, mcnemar_p=0.3, top1_fp=0.9,
+                          top1=0.88, images=128)
+    monkeypatch.setattr(tables, "_searched_report", lambda ctx, result, genome, out: rep)
+    monkeypatch.setattr(tables, "_tables_out", lambda ctx, result: tmp_path)
+    row = tables.searched_row(SimpleNamespace(model="resnet18"), RUNS[3])
+    assert (row["seed"], row["p"], row["fitness"], row["feasible"]) == (3, 7, 0.9, True)
+    assert (row["eps"], row["eps_ci_high"], row["top1"], row["report_images"]) == (0.02, 0.04, 0.88, 128)
+    with pytest.raises(ValueError, match="context is for 'mobilenet'"):
+        tables.searched_row(SimpleNamespace(model="mobilenet"), RUNS[3])
+
+
+def _readme_tables(resnet18) -> dict[str, pd.DataFrame]:
+    paper4 = tables.paper_table4()
+    t4 = over_seeds.table4_over_seeds(tables.table4_seeds(resnet18, _refs()), E_B, EPS_B)
+    t4 = tables.beside_paper(t4.assign(model="resnet18")[list(over_seeds.TABLE4_COLUMNS)], paper4,
+                             ["blocks", "conv_layers", "privacy", "top1"])
+    t5 = pd.DataFrame([{"model": "resnet18", "method": tables.SEARCHED, "energy_mj_paper": 0.3427}])
+    timing = over_seeds.timing_over_seeds(tables.timing_table(RUNS))
+    return {"table4_offloads_privacy": t4, "table5_conv_fc_vs_searched": t5,
+            "table2_search_time": timing}
+
+
+def test_readme_blocks_of_tables_over_seeds(resnet18):
+    t = _readme_tables(resnet18)
+    text = summaries.table4(t)
+    assert "| ResNet18 | searched | 7/17 | 7/17 | 0.750 (0.550–0.900) |" in text
+    assert "0.030 (0.010–0.050 over seeds) |" in text
+    assert "median over 5 seeds of the search" in text
+    assert "at least as private as every feasible fixed strategy" in text and "seed 3:" in text
+    assert "median of 5 seeds" in summaries.headline(t)
+    time_text = summaries.search_time(t)
+    assert "300 s (median of 5 seeds: 100 s–500 s)" in time_text
+    # every number written is found in the tables the block reads (the README check)
+    for name, render in (("table4", summaries.table4), ("headline", summaries.headline),
+                         ("search-time", summaries.search_time)):
+        sources = summaries.SUMMARIES[name].sources
+        assert unsourced_numbers(render(t), [t[s] for s in sources]) == [], name
+
+
+def test_notebook_findings_say_the_range_and_the_check(resnet18):
+    t4 = _readme_tables(resnet18)["table4_offloads_privacy"]
+    f = nb04_search._table4_findings(t4, tables.paper_table4(), {"resnet18": resnet18},
+                                     {"resnet18": EPS_B}, E_B)
+    row = f.table.set_index("claim").loc[
+        "ResNet18: the searched strategy is at least as private as every feasible fixed one "
+        "(Table 4, median over seeds)"]
+    assert row["ours"].startswith("yes; short of it: seed 2: feasible at p = 6")
+    assert "(median of 5 seeds: P 0.5500–0.9000, ε 0.0100–0.0500, p 6–8, p = the most common by 3/5)" \
+        in f.lines[0]
+    assert f.lines[1].startswith("* **Table 4 check, ResNet18**: the searched strategy's median P over "
+                                 "the seeds is at least the most private feasible fixed strategy's; "
+                                 "the seeds that fell short: seed 2:")
