@@ -192,10 +192,10 @@ def test_profile_has_one_seeds_field():
     assert len(smoke.search_seeds) < MIN_SEEDS  # CI: marked "not a reported result"
     for prof in PROFILES.values():
         assert check_seeds(prof.search_seeds) == list(prof.search_seeds)  # distinct, non-negative
-        assert prof.baseline_seeds == prof.search_seeds  # notebook 07 uses the same seeds
-    with pytest.raises(TypeError, match="search_seeds"):
+    with pytest.raises(TypeError, match="search_seeds"):  # notebook 07's old field
         replace(smoke, baseline_seeds=(0, 1, 2))
-    assert replace(smoke, search_seeds=(0, 1, 2)).baseline_seeds == (0, 1, 2)
+    with pytest.raises(AttributeError, match="search_seeds"):
+        smoke.baseline_seeds
 
 
 def test_measure_over_seeds_measures_the_fixed_rows_once(monkeypatch):

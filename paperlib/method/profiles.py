@@ -364,27 +364,11 @@ class Profile:
                              f"(family {family!r}) and no default one")
         return recipe
 
-    @property
-    def baseline_seeds(self) -> tuple[int, ...]:
-        """The seeds of notebook 07's comparison: :attr:`search_seeds` (one field since issue 22,
-        docs/decisions/paper-method.md §10)."""
-        return self.search_seeds
 
-
-def _refuse_baseline_seeds(init: Any) -> Any:
-    """``Profile(baseline_seeds=...)`` (and ``dataclasses.replace``) fail with a message naming
-    ``search_seeds``, the field that replaced it."""
-    def __init__(self: Profile, *args: Any, **kwargs: Any) -> None:
-        if "baseline_seeds" in kwargs:
-            raise TypeError("Profile.baseline_seeds is now Profile.search_seeds (the seeds of "
-                            "every reported search, notebook 07's included; "
-                            "docs/decisions/paper-method.md §10): pass search_seeds=...")
-        init(self, *args, **kwargs)
-    __init__.__doc__, __init__.__wrapped__ = init.__doc__, init
-    return __init__
-
-
-Profile.__init__ = _refuse_baseline_seeds(Profile.__init__)  # type: ignore[method-assign]
+# Profile.baseline_seeds (notebook 07's seeds) became search_seeds in issue 22
+refuse_moved_fields(Profile, {"baseline_seeds": "search_seeds"}, lambda name: (
+    "Profile.baseline_seeds is now Profile.search_seeds (the seeds of every reported search, "
+    "notebook 07's included; docs/decisions/paper-method.md §10): use search_seeds"))
 
 
 # notebook 08's models outside the paper profile (ResNet50's attacks are for a GPU)
