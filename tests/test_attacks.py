@@ -195,7 +195,8 @@ def test_bad_attack_settings_are_refused_by_name():
     with pytest.raises(ValueError, match=r"AttackSettings.attacks\['rmle'\]: unknown setting\(s\) "
                                          r"iters; RMLESettings has iterations, l2, lr, tv"):
         attacks.build("rmle", AttackSettings(attacks={"rmle": {"iters": 5}}))
-    with pytest.raises(ValueError, match="names no registered attack: 'rmle2'; the attacks are rmle"):
+    with pytest.raises(ValueError, match="AttackSettings.attacks names 'rmle2', which is not a "
+                                         "registered attack; choose among "):
         attacks.build("rmle", AttackSettings(attacks={"rmle2": {"iterations": 5}}))
     with pytest.raises(TypeError, match=r"from a profile's AttackSettings .*from_settings"):
         attacks.build("rmle", attacks.RMLESettings())

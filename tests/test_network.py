@@ -432,6 +432,9 @@ def test_scheduler_settings_are_owned_and_checked_by_name():
         settings_for("dynamic-partition", {"dynamic-partition": {"bogus": 1}})
     with pytest.raises(ValueError, match="'static' has no settings"):
         settings_for("static", {"static": {"x": 1}})
+    with pytest.raises(ValueError, match="NetworkPlan.schedulers names 'mc-energi', which is not a "
+                                         "registered scheduler; choose among device-only, "):
+        settings_for("static", {"mc-energi": {"give_up": False}})  # a typo is not ignored
 
 
 def test_a_negative_capacity_is_refused_by_name():

@@ -175,10 +175,6 @@ def settings_for(name: str, attack_settings: AttackSettings | None = None) -> An
                         f"(its attacks[{name!r}] values), not {type(attack_settings).__name__}; "
                         f"to pass an attack's own settings object call "
                         f"ATTACKS.get({name!r}).from_settings(settings, seed)")
-    unknown = [n for n in attack_settings.attacks if n not in ATTACKS]
-    if unknown:
-        raise ValueError(f"AttackSettings.attacks names no registered attack: "
-                         f"{', '.join(map(repr, unknown))}; the attacks are {', '.join(ATTACKS)}")
     return ATTACKS.settings(name, attack_settings.attacks, where="AttackSettings.attacks")
 
 

@@ -46,10 +46,6 @@ def settings_for(name: str, values: Mapping[str, Mapping[str, Any]] | None = Non
     registered without settings. An unknown field, values for a defence without settings, or
     values for a name no defence is registered under are refused by name
     (:meth:`~paperlib.infra.registry.Registry.settings`; docs/decisions/layout.md §6)."""
-    unknown = sorted(set(values or {}) - set(DEFENCES.names()))
-    if unknown:
-        raise ValueError(f"{WHERE} names {', '.join(map(repr, unknown))}, which is not a "
-                         f"registered defence; choose among {', '.join(DEFENCES.names())}")
     return DEFENCES.settings(name, values, where=WHERE)
 
 

@@ -94,8 +94,12 @@ class Registry(Generic[T]):
         """The settings object of ``name`` (the dataclass registered as its ``settings`` metadata)
         built from a profile's plain values ``values[name]`` (field -> value); ``None`` for an
         entry registered without settings. ``where`` names the profile field the values come from
-        in error messages; an unknown field, or values for an entry without settings, are refused
-        (docs/decisions/layout.md §6)."""
+        in error messages; values for an unregistered name, an unknown field, or values for an
+        entry without settings are refused (docs/decisions/layout.md §6)."""
+        strangers = sorted(set(values or {}) - set(self._entries))
+        if strangers:
+            raise ValueError(f"{where} names {', '.join(map(repr, strangers))}, which is not a "
+                             f"registered {self.kind}; choose among {', '.join(self._entries)}")
         kind = self.entry(name).meta.get("settings")
         given = dict((values or {}).get(name, {}))
         if kind is None:
