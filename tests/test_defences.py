@@ -187,8 +187,9 @@ def test_an_attacker_given_the_mixing_matrices_does_as_well_as_on_the_undefended
 # --- one evaluation function, cached -------------------------------------------------------------
 
 @pytest.fixture()
-def smoke_env(synthetic_dir, tmp_path, monkeypatch):
-    monkeypatch.setenv("PAPERLIB_DATA_DIR", str(synthetic_dir))
+def smoke_env(synthetic_search_dir, tmp_path, monkeypatch):
+    # enough test images for a report split of 100 (docs/decisions/paper-method.md §9)
+    monkeypatch.setenv("PAPERLIB_DATA_DIR", str(synthetic_search_dir))
     monkeypatch.setenv("PAPERLIB_ALLOW_PARTIAL_DATA", "1")
     monkeypatch.setenv("PAPERLIB_RESULTS_DIR", str(tmp_path / "results"))
     return tmp_path
@@ -202,9 +203,9 @@ def test_evaluate_reports_top1_energy_every_attack_and_reuses_its_cache(smoke_en
     meta = {"accuracy": 0.1, "date": "test", "data": "synthetic", "seed": 0}
     d = defences.Noise("gaussian", 1.0)
     r = defences.evaluate("cifar10cnn", d, 4, 8, profile="smoke", net=net, meta=meta, images=4,
-                          accuracy_images=16, attacks=("inverse-network", "rmle"))
+                          attacks=("inverse-network", "rmle"))
     assert set(r.attacks) == {"inverse-network", "rmle"}
-    assert 0 <= r.top1 <= 1 and r.accuracy_images == 16
+    assert 0 <= r.top1 <= 1 and r.accuracy_images == 100  # the report split of 200 test images
     victim = attacks.deploy(net, 4, 8, dataset="cifar10", model="cifar10cnn")
     n = math.prod(victim.info.ir_shape)
     assert r.energy == pytest.approx(energy.edge_energy(net, 4, 8, transmission=False)
@@ -212,7 +213,7 @@ def test_evaluate_reports_top1_energy_every_attack_and_reuses_its_cache(smoke_en
     assert r.strongest in r.attacks and r.ssim == max(a["ssim"] for a in r.attacks.values())
     monkeypatch.setattr(defences.Noise, "apply", lambda *a, **k: pytest.fail("recomputed"))
     again = defences.evaluate("cifar10cnn", d, 4, 8, profile="smoke", net=net, meta=meta, images=4,
-                              accuracy_images=16, attacks=("inverse-network", "rmle"))
+                              attacks=("inverse-network", "rmle"))
     assert again.to_dict() == {**r.to_dict(), "path": again.path}
     # noise has no settings of its own: another defence's budgets are not part of its key
     from paperlib.method.profiles import get_profile
@@ -220,7 +221,7 @@ def test_evaluate_reports_top1_energy_every_attack_and_reuses_its_cache(smoke_en
     assert r.fingerprint["defence_settings"] == {}
     longer = _with_budgets(get_profile("smoke"), "datamix", epochs=9)
     assert defences.evaluate("cifar10cnn", d, 4, 8, profile=longer, net=net, meta=meta, images=4,
-                             accuracy_images=16, attacks=("inverse-network", "rmle")).top1 == r.top1
+                             attacks=("inverse-network", "rmle")).top1 == r.top1
 
 
 # --- comparison ----------------------------------------------------------------------------------
@@ -293,7 +294,7 @@ def test_datamix_cloud_is_trained_once_and_its_budgets_key_every_cache(smoke_env
     net = models.build("cifar10cnn", num_classes=10).eval()
     meta = {"accuracy": 0.1, "date": "test", "data": "synthetic", "seed": 0}
     prof = _with_budgets(get_profile("smoke"), "datamix", images=32)
-    kw = dict(net=net, meta=meta, images=4, accuracy_images=16, attacks=("inverse-network",))
+    kw = dict(net=net, meta=meta, images=4, attacks=("inverse-network",))
     first = defences.evaluate("cifar10cnn", defences.DataMix(2), 4, 32, profile=prof, **kw)
     fp1 = io.read_json(first.attacks["inverse-network"]["path"])["fingerprint"]
     calls = []

@@ -40,6 +40,7 @@ from paperlib.network import paths
 from paperlib.network.link import Link
 from paperlib.network.schedulers import SCHEDULERS
 from paperlib.network.simulate import Scenario
+from paperlib.search.context import build_context
 from paperlib.studies import nb09_defences, nb10_network
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
@@ -91,9 +92,10 @@ class ToyMean(Attack):
 
 
 @pytest.fixture()
-def synthetic_env(synthetic_dir, tmp_path, monkeypatch):
-    """The synthetic data set (partial allowed) and a results folder of the test's own."""
-    monkeypatch.setenv("PAPERLIB_DATA_DIR", str(synthetic_dir))
+def synthetic_env(synthetic_search_dir, tmp_path, monkeypatch):
+    """The synthetic data set (partial allowed; enough test images for the report split that
+    notebook 09's rows are measured on) and a results folder of the test's own."""
+    monkeypatch.setenv("PAPERLIB_DATA_DIR", str(synthetic_search_dir))
     monkeypatch.setenv("PAPERLIB_ALLOW_PARTIAL_DATA", "1")
     monkeypatch.setenv("PAPERLIB_RESULTS_DIR", str(tmp_path / "results"))
 
@@ -204,18 +206,18 @@ def test_a_registered_defence_is_swept_at_its_own_values_or_the_profiles(toy_def
 def test_the_defence_study_evaluates_a_registered_defence(toy_defence, synthetic_env):
     base = get_profile("smoke")
     prof = replace(base, defence=replace(base.defence, attacks=("rmle",), images=4,
-                                         accuracy_images=32, points=1))
+                                         points=1))
     torch.manual_seed(0)
     net = models.build("cifar10cnn", num_classes=10).eval()
     meta = {"accuracy": 0.1, "date": "test", "data": "synthetic", "seed": 0}
-    rows = nb09_defences.run_study("cifar10cnn", prof, net, meta, with_rl=False,
-                                   defences=(toy_defence,))
+    ctx = build_context("cifar10cnn", prof, trained=(net, meta), progress=False)
+    rows = nb09_defences.run_study(ctx, with_rl=False, defences=(toy_defence,))
     table = nb09_defences.frame(rows)
     toy = table[table.defence == toy_defence]
     assert list(toy.tag) == ["toy-scale-s0", "toy-scale-s3"]
     assert set(toy.label) == {"toy scaling"} and set(toy.scheme) == {"toy scaling"}
     (p,) = set(toy.p)
-    plain = evaluate("cifar10cnn", None, p, 32, profile=prof, net=net, meta=meta)
+    plain = evaluate("cifar10cnn", None, p, 32, profile=prof, context=ctx)
     zero, strong = (r for r in rows if r.defence == toy_defence)
     # strength 0 is no defence: the same top-1, edge energy and attack success
     assert zero.top1 == plain.top1
@@ -239,7 +241,7 @@ def test_a_registered_defence_gets_its_settings_from_the_profile(toy_defence, sy
         settings_for(toy_defence, {toy_defence: {"gian": 2.0}})
     # evaluate hands them to the defence and keys its row and its attacks with them
     prof = replace(base, defence=replace(base.defence, attacks=("rmle",), images=4,
-                                         accuracy_images=32, defences=values))
+                                         defences=values))
     torch.manual_seed(0)
     net = models.build("cifar10cnn", num_classes=10).eval()
     meta = {"accuracy": 0.1, "date": "test", "data": "synthetic", "seed": 0}

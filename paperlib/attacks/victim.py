@@ -17,6 +17,7 @@ mixing) is a new :class:`Victim` whose edge module ends with the defence and who
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from dataclasses import dataclass, replace
@@ -28,7 +29,7 @@ from torch import nn
 
 from ..method import data, models, quant
 from ..method.constants import FULL_PRECISION
-from ..method.policy import Policy, ir_bits as policy_ir_bits
+from ..method.policy import Policy, ir_bits as policy_ir_bits, resolve
 
 ORACLE_BATCH = 256
 
@@ -205,6 +206,18 @@ def _num_classes(net: nn.Module) -> int:
     return linears[-1].out_features if linears else -1
 
 
+def _check_quantized(net: nn.Module, p: int, policy: Policy, quantized: nn.Module) -> None:
+    """Refuse a ``quantized`` network that is not ``net`` quantized under ``policy`` at ``p``."""
+    cfg = getattr(quantized, "quant_config", None)
+    want = (int(p), tuple(resolve(net, p, policy)))
+    got = None if cfg is None else (int(cfg.p), tuple(tuple(b) for b in cfg.policy))
+    if got != want:
+        what = "not quantized" if got is None else f"quantized at p = {got[0]} with {got[1]}"
+        raise ValueError(f"the quantized network given is {what}; deploy needs it quantized at "
+                         f"p = {p} under {want[1]} (quant.quantize_edge(net, p, policy), then "
+                         "trained)")
+
+
 @torch.no_grad()
 def _probe(edge: nn.Module, device: torch.device) -> tuple[tuple[int, ...], bool]:
     """IR shape and sign on a few random images (the public architecture's answer)."""
@@ -214,13 +227,21 @@ def _probe(edge: nn.Module, device: torch.device) -> tuple[tuple[int, ...], bool
 
 
 def deploy(net: nn.Module, p: int, policy: Policy = FULL_PRECISION, *, dataset: str,
-           ir_bits: int | None = None, model: str | None = None) -> Victim:
+           ir_bits: int | None = None, model: str | None = None,
+           quantized: nn.Module | None = None) -> Victim:
     """The split of ``net`` at ``p`` as it runs under ``policy`` (an int bit width or per-layer
     pairs; ``quant.quantize_edge``), optionally with the IR re-quantized to ``ir_bits`` bits.
+    ``quantized``: ``net`` already quantized under ``policy`` at ``p`` and trained further (a
+    finetuned strategy, docs/decisions/paper-method.md §9), deployed instead of quantizing
+    ``net`` again.
 
-    ``net`` is left untouched: the victim holds a frozen, quantized copy."""
+    ``net`` and ``quantized`` are left untouched: the victim holds a frozen, quantized copy."""
     model = model or getattr(net, "arch_name", type(net).__name__.lower())
-    qnet = _freeze(quant.quantize_edge(net, p, policy))
+    if quantized is None:
+        qnet = _freeze(quant.quantize_edge(net, p, policy))
+    else:
+        _check_quantized(net, p, policy, quantized)
+        qnet = _freeze(copy.deepcopy(quantized))
     sent = policy_ir_bits(net, p, policy)
     bits = sent_bits(net, p, policy, ir_bits)
     edge_part, cloud_part = models.split(qnet, p)  # the IR quantizer hook of quantize_edge fires

@@ -1,12 +1,14 @@
-"""One function evaluates every defence: top-1, edge energy (Eq. 7–9 plus the defence's own
-operations) and every registered attack (docs/decisions/defences.md §1, §2, §7).
+"""One function evaluates every defence: top-1 and ε as Table 4 measures them (the report split,
+the finetuned strategy, a paired difference; :mod:`.report_split`), edge energy (Eq. 7–9 plus the
+defence's own operations) and every registered attack (docs/decisions/defences.md §1, §2, §7).
 
 Results are cached atomically: the attacks' results through :mod:`paperlib.attacks.results`
-(one file per attack, its tag ``<policy tag>+<defence tag>``, the defence's configuration in the
-fingerprint); the defence's row in ``<results>/<profile>/defences/<model>/<key>-n<images>.json``.
-Nothing is recomputed while the fingerprint (defence, its own settings, split, policy, attacks'
-settings, checkpoint, data sizes) holds; DataMix's mixing-aware cloud is trained once per split
-(:mod:`.datamix`).
+(one file per attack, its tag ``<policy tag>+<defence tag>``, the defence's configuration and a
+finetuned strategy's finetune in the fingerprint); the defence's row in
+``<results>/<profile>/defences/<model>/<key>-n<images>.json``. Nothing is recomputed while the
+fingerprint (defence, its own settings, split, policy, attacks' settings, checkpoint, data sizes,
+the report split's manifest, the finetune budget and seed) holds; DataMix's mixing-aware cloud is
+trained once per split (:mod:`.datamix`).
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -31,7 +34,11 @@ from ..method.profiles import AttackSettings, Profile, resolve_profile
 from .base import DEFENCES, Context, Defence, settings_for, strength_argument
 from .costs import edge_cost
 from .paper_strategy import NoDefence
-from ..method import train
+from .report_split import ReportRow
+from ..search.context import build_context
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..search.context import SearchContext
 
 PREDICT_BATCH = 256
 
@@ -50,8 +57,8 @@ class DefenceResult(io.JsonRecord):
     split: str
     policy: Any
     policy_tag: str
-    top1: float
-    accuracy_images: int
+    top1: float  # on the report split (docs/decisions/defences.md §1)
+    accuracy_images: int  # the report-split images of the top-1
     energy: float  # mJ per image, E_T included
     energy_no_tx: float
     compute: float
@@ -65,6 +72,15 @@ class DefenceResult(io.JsonRecord):
     training: dict[str, Any] = field(default_factory=dict)
     data: str = ""
     seconds: float = 0.0
+    # ε against the undefended full-precision network on the same report images, its 95 %
+    # interval and McNemar p (defences.md §7); None: the row was not paired
+    top1_fp: float | None = None
+    eps: float | None = None
+    eps_ci_low: float | None = None
+    eps_ci_high: float | None = None
+    mcnemar_p: float | None = None
+    finetune: dict[str, Any] = field(default_factory=dict)  # what the network got; {}: none
+    evaluation_split: dict[str, Any] = field(default_factory=dict)  # the split's manifest
     fingerprint: dict[str, Any] = field(default_factory=dict)
     path: str = ""
 
@@ -92,7 +108,8 @@ class DefenceResult(io.JsonRecord):
     def row(self) -> dict[str, Any]:
         """A flat record for a DataFrame."""
         d = {k: v for k, v in self.to_dict().items()
-             if k not in ("attacks", "fingerprint", "config", "path", "training")}
+             if k not in ("attacks", "fingerprint", "config", "path", "training", "finetune",
+                          "evaluation_split")}
         arg = strength_argument(self.defence) if self.defence in DEFENCES else None
         d.update(label=DEFENCES.label(self.defence), strongest=self.strongest if self.attacks else "",
                  ssim=self.ssim, scheme=self.scheme, converged=convergence_words(self.converged),
@@ -161,13 +178,15 @@ def result_path(profile: str, model: str, key_tag: str, p: int, images: int) -> 
     return config.results_dir() / profile / "defences" / model / f"p{int(p)}-{key_tag}-n{int(images)}.json"
 
 
-def predict_top1(defence: Defence, defended: Victim, test: data.CifarArrays) -> float:
-    """Top-1 of the defended split on ``test`` (batches of :data:`PREDICT_BATCH`)."""
-    correct = 0
+@torch.no_grad()
+def predict_correct(defence: Defence, defended: Victim, test: data.CifarArrays) -> np.ndarray:
+    """Whether the defended split classifies each image of ``test`` right (bool, ``test``'s
+    order; batches of :data:`PREDICT_BATCH`)."""
+    hits = []
     for s in range(0, len(test), PREDICT_BATCH):
         logits = defence.predict(defended, data.to_unit(test.images[s:s + PREDICT_BATCH]))
-        correct += int((logits.argmax(1).cpu() == test.labels[s:s + PREDICT_BATCH].long()).sum())
-    return correct / max(len(test), 1)
+        hits.append(logits.argmax(1).cpu() == test.labels[s:s + PREDICT_BATCH].long())
+    return torch.cat(hits).numpy() if hits else np.zeros(0, dtype=bool)
 
 
 @torch.no_grad()
@@ -180,9 +199,11 @@ def defended_irs(defended: Victim, images_uint8: torch.Tensor, batch: int = PRED
 def attack_defended(defence: Defence, defended: Victim, *, model: str, prof: Profile, p: int,
                     policy: Any, names: Sequence[str], meta: dict, dataset: str, images: int,
                     force: bool, progress: bool, allow_partial: bool | None,
-                    threads: int | None, budgets: dict | None = None) -> dict[str, attack_results.AttackResult]:
+                    threads: int | None, budgets: dict | None = None,
+                    finetune: dict | None = None) -> dict[str, attack_results.AttackResult]:
     """Every attack of ``names`` on the defended split (cached per attack; ``budgets``: the
-    defence's training budgets, :func:`training_budgets`, part of each attack's fingerprint)."""
+    defence's training budgets, :func:`training_budgets`, and ``finetune``: the finetune of a
+    finetuned strategy's network, both part of each attack's fingerprint)."""
     settings = attack_settings(prof)
     adata = runner.attack_data(dataset, settings, images, allow_partial)
     tag = f"{policy_tag(policy)}+{defence.tag()}"
@@ -192,7 +213,8 @@ def attack_defended(defence: Defence, defended: Victim, *, model: str, prof: Pro
             hit, job = runner.lookup(name, model, prof, p, None, tag, policy, settings, dataset,
                                      meta, adata, force=force,
                                      extra_config={"defence": defence.fingerprint(),
-                                                   "defence_budgets": budgets or {}})
+                                                   "defence_budgets": budgets or {},
+                                                   **({"finetune": finetune} if finetune else {})})
             if hit is not None:
                 out[name] = hit
                 continue
@@ -208,30 +230,40 @@ def attack_defended(defence: Defence, defended: Victim, *, model: str, prof: Pro
 
 
 def evaluate(model: str, defence: Defence | None, p: int, policy: Any = 32, *,
-             profile: str | Profile | None = None, net: nn.Module | None = None,
-             meta: dict | None = None, attacks: Sequence[str] | None = None,
-             images: int | None = None, accuracy_images: int | None = None, reference: str = "",
-             force: bool = False, progress: bool = False, allow_partial: bool | None = None,
-             threads: int | None = 1) -> DefenceResult:
+             profile: str | Profile | None = None, context: "SearchContext | None" = None,
+             seed: int = 0, net: nn.Module | None = None, meta: dict | None = None,
+             attacks: Sequence[str] | None = None, images: int | None = None,
+             reference: str = "", force: bool = False, progress: bool = False,
+             allow_partial: bool | None = None, threads: int | None = 1) -> DefenceResult:
     """Evaluate ``defence`` (None: no defence) on ``model`` split at ``p`` under ``policy``: top-1
-    on ``accuracy_images`` test images, edge energy per image, and every attack of ``attacks``
-    (default: the profile's, else every registered one) on ``images`` test images (default: the
-    profile's ``defence.images``). ``reference`` names the paper's strategy a row stands for."""
-    prof = resolve_profile(profile)
+    and ε on the report split as Table 4 measures them (:mod:`.report_split`; the network Table 4
+    reports the strategy on, finetuned with search seed ``seed``'s rule, the defence on top), edge
+    energy per image, and every attack of ``attacks`` (default: the profile's, else every
+    registered one) on ``images`` test images (default: the profile's ``defence.images``).
+
+    ``context``: the search context that owns the report split and the finetune (build it once
+    per model, ``search.build_context``); without it one is built from ``net`` and ``meta`` (else
+    from the profile's checkpoint); ``profile`` defaults to the context's. ``reference`` names the
+    paper's strategy a row stands for."""
+    prof = resolve_profile(profile if profile is not None or context is None else context.profile)
     s = prof.defence
     defence = defence or NoDefence()
-    dataset = prof.dataset_for(model)
     names = tuple(attacks or s.attacks or ATTACKS.names())
     for n in names:
         ATTACKS.entry(n)
     images = s.images if images is None else images
-    accuracy_images = s.accuracy_images if accuracy_images is None else accuracy_images
-    if net is None or meta is None:
-        net, meta = train.load_or_train(model, prof, dataset=dataset, allow_partial=allow_partial,
-                                        progress=progress)
+    if context is None:
+        context = build_context(model, prof, allow_partial=allow_partial, progress=progress,
+                                trained=None if net is None or meta is None else (net, meta))
+    elif context.model != model or (net is not None and net is not context.net):
+        raise ValueError(f"the context is for {context.model!r} and its own network; the row is "
+                         f"for {model!r}{'' if net is None else ' with another network'}: give "
+                         "the context alone, or net and meta without it")
+    net, meta, dataset = context.net, context.meta, context.dataset
     net.eval()
-    victim = deploy(net, p, policy, dataset=dataset, model=model)
-    key_tag = f"{victim.info.tag}+{defence.tag()}"
+    row = ReportRow.of(context, p, policy, seed)
+    finetune = row.finetune()
+    key_tag = f"{policy_tag(policy)}+{defence.tag()}"
     path = result_path(prof.name, model, key_tag, p, images)
     attack_cfg = {n: build(n, attack_settings(prof), runner.ATTACK_SEED).config() for n in names}
     # the defence's own settings, built once: its key and its context use them (a defence used
@@ -239,38 +271,44 @@ def evaluate(model: str, defence: Defence | None, p: int, policy: Any = 32, *,
     own = settings_for(defence.name, s.defences) if defence.name in DEFENCES else None
     budgets = training_budgets(defence.name, own)
     fp = io.json_safe({"defence": defence.fingerprint(), "model": model, "p": p,
-                       "policy": policy_json(policy), "attacks": attack_cfg,
-                       "images": images, "accuracy_images": accuracy_images,
-                       "defence_settings": budgets,
+                       "policy": policy_json(policy), "attacks": attack_cfg, "images": images,
+                       "report": row.fingerprint(), "defence_settings": budgets,
                        "checkpoint": {k: meta.get(k) for k in ("accuracy", "date", "data", "seed")}})
-    # a row stored before the converged flag and the training record existed is rebuilt (its
-    # attacks and trained parts stay cached); a row's name (``reference``) is not part of the key
+    # a row stored before the converged flag, the training record and the paired ε existed is
+    # rebuilt (its attacks and trained parts stay cached); a row's name (``reference``) is not
+    # part of the key
     stored = None if force else result_cache.load_json(
-        path, fp, valid=lambda r: "converged" in r and "training" in r)
+        path, fp, valid=lambda r: all(k in r for k in ("converged", "training", "eps")))
     if stored is not None:
         return DefenceResult.from_dict({**stored, "reference": reference, "path": str(path)})
     t0 = time.perf_counter()
+    victim = deploy(net, p, policy, dataset=dataset, model=model, quantized=row.network())
+    if finetune:  # the trained parts of a defence are keyed by the split's key: keep it apart
+        victim = victim.with_key(f"finetuned-{finetune['seed']}")
     ctx = Context(net=net, meta=meta, p=p, policy=policy, dataset=dataset, settings=s,
                   profile=prof.name, allow_partial=allow_partial, progress=progress,
                   defence_settings=own)
     defended = defence.apply(victim, ctx)
-    test = data.subset(data.load(dataset, "test", allow_partial=allow_partial), accuracy_images, seed=0)
-    top1 = predict_top1(defence, defended, test)
+    correct = predict_correct(defence, defended, context.report_ds)
+    paired = row.paired(correct)
     cost = edge_cost(net, p, policy, victim.info, defence)
     found = attack_defended(defence, defended, model=model, prof=prof, p=p, policy=policy,
                             names=names, meta=meta, dataset=dataset, images=images, force=force,
                             progress=progress, allow_partial=allow_partial, threads=threads,
-                            budgets=budgets)
+                            budgets=budgets, finetune=finetune)
     result = DefenceResult(
         model=model, profile=prof.name, defence=defence.name, tag=defence.tag(),
         config=defence.config(), p=int(p), split=point_label(model, p), policy=policy_json(policy),
-        policy_tag=victim.info.tag, top1=top1, accuracy_images=len(test), energy=cost["energy"],
-        energy_no_tx=cost["energy_no_tx"], compute=cost["compute"], defence_energy=cost["defence"],
-        defence_macs=cost["defence_macs"], transmission=cost["transmission"],
+        policy_tag=victim.info.tag, top1=paired.top1_strategy, accuracy_images=paired.images,
+        energy=cost["energy"], energy_no_tx=cost["energy_no_tx"], compute=cost["compute"],
+        defence_energy=cost["defence"], defence_macs=cost["defence_macs"],
+        transmission=cost["transmission"],
         attacks={n: {"ssim": r.ssim, "ssim_sd": r.ssim_sd, "psnr": r.psnr, "psnr_sd": r.psnr_sd,
                      "baseline_ssim": r.baseline_ssim, "path": r.path} for n, r in found.items()},
         reference=reference, converged=defence.converged(), training=defence.training() or {},
         data=meta.get("data", ""), seconds=round(time.perf_counter() - t0, 2),
+        top1_fp=paired.top1_fp, eps=paired.eps, eps_ci_low=paired.low, eps_ci_high=paired.high,
+        mcnemar_p=paired.mcnemar_p, finetune=finetune, evaluation_split=row.split(),
         fingerprint=fp, path=str(path))
     result_cache.save_json(path, fp, {k: v for k, v in result.to_dict().items()
                                       if k not in ("path", "fingerprint")})
@@ -278,5 +316,5 @@ def evaluate(model: str, defence: Defence | None, p: int, policy: Any = 32, *,
 
 
 __all__ = ["DefenceResult", "NOT_CONVERGED", "convergence_words", "training_words", "variant_words",
-           "attack_settings", "evaluate", "predict_top1", "defended_irs", "attack_defended",
+           "attack_settings", "evaluate", "predict_correct", "defended_irs", "attack_defended",
            "result_path", "training_budgets"]

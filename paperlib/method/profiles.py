@@ -185,7 +185,7 @@ class DefenceSettings:
     # point (the searched strategy's), each defence at its middle setting at the other points
     full_grid: bool = True
     images: int = 64  # test images every attack inverts
-    accuracy_images: int = 1000  # test images of the top-1
+    accuracy_images: int = 1000  # test images of the RL reward's top-1 (rows: the report split)
     attacks: tuple[str, ...] | None = None  # None: every registered attack
     # each attack's plain values on top of AttackSettings.attacks for notebook 09's rows (all of
     # them, reference rows included), by registered attack name then field; {}: notebook 08's

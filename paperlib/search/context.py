@@ -192,15 +192,20 @@ class SearchContext:
 def build_context(model: str, profile: str | Profile | None = None, *, dataset: str | None = None,
                   train_seed: int = 0, allow_partial: bool | None = None, progress: bool = True,
                   settings: SearchSettings | None = None, device: str | None = None,
-                  checkpoint: str | os.PathLike | None = None, **overrides: Any) -> SearchContext:
+                  checkpoint: str | os.PathLike | None = None,
+                  trained: tuple[nn.Module, dict[str, Any]] | None = None,
+                  **overrides: Any) -> SearchContext:
     """Load (or train) ``model``'s checkpoint for ``profile`` and build the search's context
     (on ``device``, default CUDA when present). ``checkpoint``: a ``state_dict`` file trained
-    elsewhere, used instead (``paperlib.method.models.user.load_checkpoint``)."""
+    elsewhere, used instead (``paperlib.method.models.user.load_checkpoint``); ``trained``: a
+    network and its checkpoint metadata already loaded, used as they are."""
     prof = resolve_profile(profile)
     settings = settings or search_settings(prof.search_for(model), **overrides)
     dataset = dataset or prof.dataset_for(model)
     train_ds, test_ds = train.training_data(model, prof, dataset, train_seed, allow_partial)
-    if checkpoint is not None:
+    if trained is not None:
+        net, meta = trained
+    elif checkpoint is not None:
         net, meta = load_checkpoint(model, checkpoint, train_ds, test_ds, dataset,
                                     device=device or train.default_device())
     else:

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from torch import nn
+
 from ..infra import io
 from ..method import strategies, train
 from ..method.constants import FULL_PRECISION
@@ -79,6 +81,18 @@ def quantizes_nothing(ctx: "SearchContext", genome: Genome) -> bool:
         strategies.ir_bits(pairs) == FULL_PRECISION
 
 
+def strategy_network(ctx: "SearchContext", genome: Genome, seed: int) -> nn.Module | None:
+    """The network a report measures ``genome`` on (search seed ``seed``): ``None`` when it
+    quantizes nothing (the full-precision ``ctx.net`` itself), else the strategy finetuned as a
+    whole by :func:`finetune_estimator`, seeded ``seed_for(seed, key)``
+    (docs/decisions/paper-method.md §9). The estimator keeps the last one, so asking again for
+    the same strategy and seed finetunes nothing."""
+    if quantizes_nothing(ctx, genome):
+        return None
+    k = genome_key(genome, ctx.space)
+    return finetune_estimator(ctx).finetuned(genome, seed_for(seed, k))
+
+
 def report_fingerprint(ctx: "SearchContext", key: str, seed: int) -> dict[str, Any]:
     """What a report of strategy ``key`` (search seed ``seed``) depends on."""
     return io.json_safe({"version": REPORT_VERSION, "model": ctx.model, "key": key, "seed": seed,
@@ -109,11 +123,9 @@ def measure_report(ctx: "SearchContext", genome: Genome, seed: int, *,
     t0 = time.perf_counter()
     correct_fp = ctx.report_correct_fp()
     est = finetune_estimator(ctx)
-    if quantizes_nothing(ctx, genome):
-        correct_q = correct_fp
-    else:
-        qnet = est.finetuned(genome, seed_for(seed, k))
-        correct_q = train.correct(qnet, ctx.report_ds, est.ctx.eval_batch_size).numpy()
+    qnet = strategy_network(ctx, genome, seed)
+    correct_q = correct_fp if qnet is None else \
+        train.correct(qnet, ctx.report_ds, est.ctx.eval_batch_size).numpy()
     d = paired_difference(correct_fp, correct_q)
     report = ReportAccuracy(
         key=k, eps=d.eps, ci_low=d.low, ci_high=d.high, mcnemar_p=d.mcnemar_p,
@@ -128,4 +140,4 @@ def measure_report(ctx: "SearchContext", genome: Genome, seed: int, *,
 
 
 __all__ = ["REPORT_FILE", "ReportAccuracy", "measure_report", "report_fingerprint",
-           "finetune_estimator", "quantizes_nothing"]
+           "finetune_estimator", "quantizes_nothing", "strategy_network"]

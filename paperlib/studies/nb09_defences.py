@@ -37,6 +37,8 @@ from .wording import SMALL_CHANGE
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
+    from ..search.context import SearchContext
+
 RL_METHOD = "Zhang et al. RL (reactive)"
 UNDEFENDED = "undefended (fp32 split)"  # the scheme of the undefended split at a defence point
 # how the origin of a strength sweep was measured (docs/decisions/defences.md §11)
@@ -132,17 +134,21 @@ def rl_strategy(model: str, prof: Profile, net: nn.Module, meta: dict, seed: int
     return best.p, best.policy, trace
 
 
-def run_study(model: str, prof: Profile, net: nn.Module, meta: dict, *, searched: tuple[int, Any] | None = None,
-              with_rl: bool = True, defences: Sequence[str] | None = None,
+def run_study(context: "SearchContext", *, searched: tuple[int, Any] | None = None,
+              seed: int = 0, with_rl: bool = True, defences: Sequence[str] | None = None,
               allow_partial: bool | None = None, progress: bool = False) -> list[DefenceResult]:
-    """Every row of notebook 09 for ``model``: the paper's strategies (fp32, 8-bit uniform at the
-    deepest partition under E_b, and ``searched`` when given), Zhang et al.'s RL strategy (for the
-    models of ``rl_models``), the undefended full-precision split at the sweep point (the origin
-    of each strength sweep) and at each defence point no reference row shows, then each defence
-    configuration of :func:`plan` (every registered swept defence, or those of ``defences``) on
-    the full-precision split."""
+    """Every row of notebook 09 for ``context``'s model and profile (``context``: Table 4's
+    search context, ``search.build_context``, which owns the report split and the finetune every
+    row's top-1 and ε are measured with; ``seed``: the search seed of Table 4's seed rule): the
+    paper's strategies (fp32, 8-bit uniform at the deepest partition under E_b, and ``searched``
+    when given), Zhang et al.'s RL strategy (for the models of ``rl_models``), the undefended
+    full-precision split at the sweep point (the origin of each strength sweep) and at each
+    defence point no reference row shows, then each defence configuration of :func:`plan`
+    (every registered swept defence, or those of ``defences``) on the full-precision split."""
+    model, prof, net, meta = context.model, context.profile, context.net, context.meta
     s = prof.defence
-    kw: dict[str, Any] = dict(profile=prof, net=net, meta=meta, allow_partial=allow_partial, progress=progress)
+    kw: dict[str, Any] = dict(profile=prof, context=context, seed=seed,
+                              allow_partial=allow_partial, progress=progress)
     rows = []
     tx = prof.search.include_transmission
     refs = paper_strategy_rows(net, s.energy_bound, searched, tx)
@@ -161,20 +167,22 @@ def run_study(model: str, prof: Profile, net: nn.Module, meta: dict, *, searched
     return rows
 
 
+NOT_PAIRED = "not paired"  # a row without a paired ε (defences.md §7): no ε is made up for it
+
+
 def frame(results: Iterable[DefenceResult]) -> pd.DataFrame:
-    """One row per evaluated point (:meth:`DefenceResult.row`), with ``top1_loss``: the drop from
-    the undefended model's top-1 (the highest top-1 of the model's ``none`` rows at full
-    precision, else of all its ``none`` rows)."""
+    """One row per evaluated point (:meth:`DefenceResult.row`), with ``top1_loss``: the row's
+    paired ε against the undefended full-precision network on the same report-split images
+    (``eps``, with ``eps_ci_low``/``eps_ci_high``, its 95 % interval, and ``mcnemar_p``;
+    docs/decisions/defences.md §7), and ``paired``: ``yes``, or :data:`NOT_PAIRED` for a row
+    stored without it, whose ``top1_loss`` is NaN."""
     df = pd.DataFrame([r.row() for r in results])
     if df.empty:
         return df
-    base = {}
-    for model, g in df.groupby("model"):
-        plain = g[g.defence == "none"]
-        fp = plain[plain.policy_tag == "fp32"]
-        base[model] = (fp if len(fp) else plain if len(plain) else g)["top1"].max()
-    df["top1_base"] = df.model.map(base)
-    df["top1_loss"] = df.top1_base - df.top1
+    cols = ["top1_fp", "eps", "eps_ci_low", "eps_ci_high", "mcnemar_p"]
+    df[cols] = df[cols].astype(float)
+    df["top1_loss"] = df["eps"]
+    df["paired"] = np.where(df["eps"].notna(), "yes", NOT_PAIRED)
     return df
 
 
@@ -393,6 +401,6 @@ def samples_at(results: Iterable[DefenceResult], model: str, p: int
 
 
 __all__ = ["RL_METHOD", "UNDEFENDED", "STRENGTH_ZERO", "CURVE_COLUMNS", "sweep", "defence_points",
-           "DefencePlan", "plan", "rl_strategy", "rl_trace_path", "run_study", "frame", "admissible",
-           "best_points", "verdicts", "privacy_accuracy", "plot_privacy_accuracy", "training_curves",
-           "plot_training_curves", "curve_lines", "samples_at", "schemes"]
+           "DefencePlan", "plan", "rl_strategy", "rl_trace_path", "run_study", "frame", "NOT_PAIRED",
+           "admissible", "best_points", "verdicts", "privacy_accuracy", "plot_privacy_accuracy",
+           "training_curves", "plot_training_curves", "curve_lines", "samples_at", "schemes"]
