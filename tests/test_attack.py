@@ -105,6 +105,12 @@ def test_each_attack_gets_the_images_its_settings_ask_for(synthetic_data):
     assert all(any(torch.equal(x, y) for y in lab) for x in q)
     # the mean-image baseline is the mean query image (docs/decisions/attacks.md §2)
     assert adata.reference is adata.aux("inverse-network")
+    # evaluated images chosen by the caller (the RL reward's search images) are used as given
+    chosen = adata.aux("shadow")
+    own = attacks.attack_data("cifar10", settings, allow_partial=True, test=chosen)
+    assert own.test is chosen and len(own.aux("inverse-network")) == 12
+    with pytest.raises(ValueError, match="not both"):
+        attacks.attack_data("cifar10", settings, 4, allow_partial=True, test=chosen)
     # a profile's value for a field the attack's settings lack is refused by name, before any run
     bad = settings.with_attack("rmle", iters=5)
     with pytest.raises(ValueError, match=r"AttackSettings.attacks\['rmle'\]: unknown setting\(s\) "

@@ -122,7 +122,7 @@ def _row(defence: str, strength: float, top1: float, ssim: float, *, p: int = 4,
     return {"model": "m", "defence": defence, "label": defence, "variant": variant,
             "strength_arg": arg, "strength": strength, "tag": f"{defence}-{strength:g}", "p": p,
             "split": f"p{p}", "policy_tag": policy, "top1": top1, "top1_loss": 0.8 - top1,
-            "ssim_worst": ssim, "psnr_worst": 20 * ssim, "strongest": "rmle", "converged": converged,
+            "eps_ci_low": 0.75 - top1, "eps_ci_high": 0.85 - top1, "ssim_worst": ssim, "psnr_worst": 20 * ssim, "strongest": "rmle", "converged": converged,
             "trained": "n/a"}
 
 
@@ -151,6 +151,38 @@ def test_the_privacy_accuracy_curve_has_one_row_per_defence_and_strength():
     assert lines[1].endswith(f"; 1 of its 3 settings {NOT_CONVERGED}.")
     fig = nb09_defences.plot_privacy_accuracy(curve, "m")
     assert len(fig.axes) == 1 and fig.axes[0].get_xlabel().startswith("worst-case SSIM")
+
+
+def test_the_curve_carries_each_rows_stored_eps_interval():
+    from paperlib.defences.evaluate import DefenceResult
+
+    def result(defence: str, config: dict, top1: float, eps: float, low: float,
+               high: float) -> DefenceResult:
+        tag = defence if not config else f"{defence}-{'-'.join(map(str, config.values()))}"
+        return DefenceResult(model="m", profile="t", defence=defence, tag=tag, config=config,
+                             p=4, split="p4", policy=32, policy_tag="fp32", top1=top1,
+                             accuracy_images=100, energy=0.1, energy_no_tx=0.1, compute=0.1,
+                             defence_energy=0.0, defence_macs=0.0, transmission=0.0,
+                             attacks={"rmle": {"ssim": 0.9 - eps, "psnr": 20.0}},
+                             top1_fp=0.8, eps=eps, eps_ci_low=low, eps_ci_high=high,
+                             mcnemar_p=0.5)
+
+    rows = [result("none", {}, 0.80, 0.0, 0.0, 0.0),  # the undefended split: strength 0
+            result("noise", {"kind": "gaussian", "strength": 0.5}, 0.78, 0.02, -0.01, 0.05),
+            result("noise", {"kind": "gaussian", "strength": 2.0}, 0.60, 0.20, 0.12, 0.27),
+            result("dropout", {"rate": 0.5}, 0.70, 0.10, 0.04, 0.18)]
+    curve = nb09_defences.privacy_accuracy(nb09_defences.frame(rows), {"m": 4})
+    stored = {r.tag: (r.eps, r.eps_ci_low, r.eps_ci_high) for r in rows}
+    for _, c in curve.iterrows():  # each row's interval as stored, strength 0 the undefended one
+        source = "none" if c.measured == nb09_defences.STRENGTH_ZERO else c.tag
+        assert (c.top1_loss, c.eps_ci_low, c.eps_ci_high) == stored[source]
+    assert len(curve) == 5 and {"eps_ci_low", "eps_ci_high"} <= set(curve.columns)
+    # the bars on top-1: top-1 = 0.8 − ε, so ε in [0.04, 0.18] is top-1 in [0.62, 0.76]
+    drop = curve[(curve.defence == "dropout") & (curve.strength == 0.5)]
+    below, above = nb09_defences.top1_error_bars(drop)[:, 0]
+    assert (0.70 - below, 0.70 + above) == pytest.approx((0.62, 0.76))
+    fig = nb09_defences.plot_privacy_accuracy(curve, "m")
+    assert "interval of ε" in fig.axes[0].get_ylabel()
 
 
 def test_training_curves_frame_and_plot():

@@ -77,12 +77,19 @@ class AttackData:
 
 
 def attack_data(dataset: str, settings: AttackSettings, images: int | None = None,
-                allow_partial: bool | None = None) -> AttackData:
+                allow_partial: bool | None = None, *,
+                test: data.CifarArrays | None = None) -> AttackData:
     """Deterministic subsets (seed 0): each registered attack's own training images, as many as
     its settings ask for (:func:`~.base.aux_need`; subsets of one random order, so a smaller one
-    lies in a larger one), and ``images`` (default ``settings.test_images``) test images."""
+    lies in a larger one), and ``images`` (default ``settings.test_images``) test images, or
+    ``test`` itself when given (images chosen by the caller, e.g. from a search split)."""
     train = data.load(dataset, "train", allow_partial=allow_partial)
-    test = data.load(dataset, "test", allow_partial=allow_partial)
+    if test is not None:
+        if images is not None:
+            raise ValueError("give the evaluated images (test) or their number (images), not both")
+        images = len(test)
+    else:
+        test = data.load(dataset, "test", allow_partial=allow_partial)
     n_test = settings.test_images if images is None else images
     needs = {name: aux_need(settings_for(name, settings)) for name in ATTACKS.names()}
     needs = {name: need for name, need in needs.items() if need is not None}
@@ -147,18 +154,19 @@ def lookup(name: str, model: str, prof: Profile, p: int, bits: int | None, tag: 
 
 def plan(model: str, prof: Profile, attacks: Sequence[str], per_point: Mapping[int, Sequence[int | None]],
          policy: Policy, settings: AttackSettings, dataset: str, meta: dict, adata: AttackData,
-         force: bool = False, tag_suffix: str = "") -> tuple[dict, list[Job]]:
+         force: bool = False, tag_suffix: str = "",
+         extra_config: Mapping[str, Any] | None = None) -> tuple[dict, list[Job]]:
     """The cached results that still hold, and the jobs to run for the rest (``tag_suffix`` joins
     each result's tag: results of another weights of the same model, e.g. ``-epoch0``, are kept
-    apart from the trained model's)."""
+    apart from the trained model's; ``extra_config`` joins every fingerprint, :func:`lookup`)."""
     hits: dict[tuple, AttackResult] = {}
     jobs: list[Job] = []
     for name in attacks:
         for p, bits in per_point.items():
             for b in bits:
                 hit, job = lookup(name, model, prof, p, b, policy_tag(policy, b) + tag_suffix,
-                                  policy, settings,
-                                  dataset, meta, adata, force=force)
+                                  policy, settings, dataset, meta, adata, force=force,
+                                  extra_config=extra_config)
                 if hit is not None:
                     hits[(name, p, b)] = hit
                 else:
@@ -278,7 +286,8 @@ def run(model: str, profile: str | Profile | None = None, points: Sequence[int |
         settings: AttackSettings | None = None, images: int | None = None,
         dataset: str | None = None, samples: int = 8, force: bool = False, progress: bool = True,
         allow_partial: bool | None = None, threads: int | None = 1,
-        tag_suffix: str = "") -> list[AttackResult]:
+        tag_suffix: str = "", test: data.CifarArrays | None = None,
+        extra_config: Mapping[str, Any] | None = None) -> list[AttackResult]:
     """Attack ``model`` at every point of ``points`` (numbers or split names) under ``policy``
     with every attack of ``attacks`` (names in :data:`ATTACKS`), once per entry of ``ir_bits``
     (None: the IR as the policy sends it; ``b``: re-quantized to ``b`` bits; a mapping gives the
@@ -288,7 +297,10 @@ def run(model: str, profile: str | Profile | None = None, points: Sequence[int |
     Results come back in the order attack × point × width. ``net``/``meta`` (from
     ``train.load_or_train``) avoid reloading the checkpoint; ``settings`` overrides
     ``prof.attack``; ``force`` reruns cached results; ``threads``: torch CPU threads while the
-    attacks run (None: unchanged); ``tag_suffix``: appended to each result's tag (:func:`plan`)."""
+    attacks run (None: unchanged); ``tag_suffix``: appended to each result's tag (:func:`plan`);
+    ``test``: the evaluated images themselves instead of ``images`` drawn from the test split
+    (:func:`attack_data`), with ``extra_config`` saying which in every fingerprint (the
+    fingerprint records only their number)."""
     if tag_suffix and not all(c.isalnum() or c in "-_" for c in tag_suffix):
         raise ValueError(f"tag_suffix={tag_suffix!r} goes into file names: use letters, digits, - and _")
     prof = resolve_profile(profile)
@@ -305,9 +317,9 @@ def run(model: str, profile: str | Profile | None = None, points: Sequence[int |
     for p in point_list:
         models.check_partition(net, p)
         resolve(net, p, policy)  # validate early, naming a bad entry
-    adata = attack_data(dataset, settings, images, allow_partial)
+    adata = attack_data(dataset, settings, images, allow_partial, test=test)
     hits, jobs = plan(model, prof, attacks, per_point, policy, settings, dataset, meta, adata, force,
-                      tag_suffix)
+                      tag_suffix, extra_config)
     if jobs:
         hits.update(_run_jobs(jobs, net, policy, settings, adata, model=model, profile=prof.name,
                               dataset=dataset, provenance=adata.provenance(meta), samples=samples,

@@ -353,11 +353,19 @@ def load(name: str, split: str, *, root: str | os.PathLike | None = None,
     return _load(name, split, data_dir(root).resolve(), partial_allowed(allow_partial))
 
 
+def subset_indices(size: int, n: int | None, seed: int = 0) -> torch.Tensor:
+    """The sorted positions :func:`subset` keeps of ``size`` images: ``n`` drawn by a permutation
+    seeded with ``seed`` (all of them when ``n`` is None or too big)."""
+    if n is None or n >= size:
+        return torch.arange(size)
+    return torch.randperm(size, generator=torch.Generator().manual_seed(seed))[:n].sort().values
+
+
 def subset(ds: CifarArrays, n: int | None, seed: int = 0) -> CifarArrays:
     """A deterministic random subset of ``n`` images (all of them when ``n`` is None or too big)."""
     if n is None or n >= len(ds):
         return ds
-    idx = torch.randperm(len(ds), generator=torch.Generator().manual_seed(seed))[:n].sort().values
+    idx = subset_indices(len(ds), n, seed)
     return replace(ds, images=ds.images[idx], labels=ds.labels[idx])
 
 

@@ -37,19 +37,31 @@ class EvaluationSplit:
 
     def apply(self, ds: data.CifarArrays) -> tuple[data.CifarArrays, data.CifarArrays]:
         """``ds``'s (search, report) images: the test images this split was drawn for."""
+        self.check(ds)
+        return take(ds, self.search), take(ds, self.report)
+
+    def search_subset(self, n: int | None, seed: int = 0) -> np.ndarray:
+        """The positions, in the test images, of ``n`` search-split images drawn as
+        :func:`data.subset` draws them from the search split (all of them when ``n`` is None or
+        too big): a subset of :attr:`search`, so never a report image."""
+        return self.search[data.subset_indices(self.search.size, n, seed).numpy()]
+
+    def check(self, ds: data.CifarArrays) -> None:
+        """Refuse test images other than the ones this split was drawn for (by their number)."""
         if len(ds) != self.images:
             raise ValueError(f"this split is of {self.images} test images, the data set holds "
                              f"{len(ds)}; split the data set's own images")
-        return _take(ds, self.search), _take(ds, self.report)
 
     def manifest(self) -> dict[str, object]:
         """What a manifest or ``result.json`` records of the split."""
         return {"seed": self.seed, "search_images": int(self.search.size),
                 "report_images": int(self.report.size),
-                "search_sha256": _digest(self.search), "report_sha256": _digest(self.report)}
+                "search_sha256": index_digest(self.search),
+                "report_sha256": index_digest(self.report)}
 
 
-def _take(ds: data.CifarArrays, idx: np.ndarray) -> data.CifarArrays:
+def take(ds: data.CifarArrays, idx: np.ndarray) -> data.CifarArrays:
+    """The images of ``ds`` at the positions ``idx``, in that order."""
     rows = torch.as_tensor(idx, dtype=torch.long)
     return replace(ds, images=ds.images[rows], labels=ds.labels[rows])
 
@@ -64,7 +76,8 @@ def min_test_images(report_fraction: float = REPORT_FRACTION,
     return n
 
 
-def _digest(idx: np.ndarray) -> str:
+def index_digest(idx: np.ndarray) -> str:
+    """A sha256 of an index list (what a manifest or a cache key records of a choice of images)."""
     return hashlib.sha256(np.asarray(idx, dtype=np.int64).tobytes()).hexdigest()
 
 
@@ -91,5 +104,5 @@ def split_evaluation_images(images: int, *, report_fraction: float = REPORT_FRAC
                            seed=seed)
 
 
-__all__ = ["EvaluationSplit", "split_evaluation_images", "min_test_images", "MIN_REPORT_IMAGES",
-           "REPORT_FRACTION", "SPLIT_SEED"]
+__all__ = ["EvaluationSplit", "split_evaluation_images", "min_test_images", "take", "index_digest",
+           "MIN_REPORT_IMAGES", "REPORT_FRACTION", "SPLIT_SEED"]

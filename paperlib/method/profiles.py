@@ -184,8 +184,10 @@ class DefenceSettings:
     # True: every configuration of every sweep at every point; False: the whole sweep at the sweep
     # point (the searched strategy's), each defence at its middle setting at the other points
     full_grid: bool = True
-    images: int = 64  # test images every attack inverts
-    accuracy_images: int = 1000  # test images of the RL reward's top-1 (rows: the report split)
+    images: int = 64  # test images every attack inverts (the RL reward's decoder: search-split ones)
+    # search-split images of the RL reward's top-1, all of the split when it holds fewer (rows:
+    # the report split; docs/decisions/defences.md §8)
+    accuracy_images: int = 1000
     attacks: tuple[str, ...] | None = None  # None: every registered attack
     # each attack's plain values on top of AttackSettings.attacks for notebook 09's rows (all of
     # them, reference rows included), by registered attack name then field; {}: notebook 08's

@@ -23,12 +23,11 @@ from ..attacks.worst_case import WORST, column
 from ..defences.base import DEFENCES, Defence, anchor_configuration, configurations
 from ..defences.evaluate import NOT_CONVERGED, DefenceResult, evaluate
 from ..defences.paper_strategy import paper_strategy_rows
-from ..defences.zhang_reward import ZhangEvaluator
+from ..defences.zhang_reward import RewardImages, ZhangEvaluator
 from ..infra import config, io
 from ..method.genome import Genome
 from ..method.models import MODELS
 from ..method.paper_strategies import PaperStrategy
-from ..method.profiles import Profile
 from ..search import rl
 from ..search.methods import SearchTrace, cached_trace
 from ..search.pareto import frame_pareto_mask
@@ -105,31 +104,45 @@ def rl_trace_path(profile: str, model: str, seed: int) -> Path:
     return config.results_dir() / profile / "defences" / model / f"rl-zhang-seed{seed}.json"
 
 
-def rl_strategy(model: str, prof: Profile, net: nn.Module, meta: dict, seed: int = 0,
-                allow_partial: bool | None = None, progress: bool = False) -> tuple[int, Any, SearchTrace]:
-    """Zhang et al.'s search with their Eq. 13 reward (reactive adversary, §8) for ``model``:
-    ``rl_episodes × rl_samples`` draws; the best strategy ``(p, policy)`` and the trace (cached)."""
-    s = prof.defence
-    budget = s.rl_episodes * s.rl_samples
-    fp = io.json_safe({"budget": budget, "settings": {k: getattr(s, k) for k in (
-        "rl_episodes", "rl_samples", "rl_lr", "rl_baseline_decay", "rl_hidden", "rl_decoder_images",
-        "rl_decoder_epochs", "accuracy_images", "images")}, "seed": seed, "version": 1,
-        "checkpoint": {k: meta.get(k) for k in ("accuracy", "date", "data", "seed")}})
+def rl_fingerprint(context: "SearchContext", images: RewardImages, seed: int) -> dict[str, Any]:
+    """The RL search's cache key (docs/decisions/defences.md §8): its budgets, the seed, the
+    checkpoint and the reward's images (the search split's digest and which of its images);
+    version 2: the reward reads the search split only, no longer any test image."""
+    s = context.profile.defence
+    return io.json_safe({
+        "budget": s.rl_episodes * s.rl_samples, "seed": seed, "version": 2,
+        "settings": {k: getattr(s, k) for k in (
+            "rl_episodes", "rl_samples", "rl_lr", "rl_baseline_decay", "rl_hidden",
+            "rl_decoder_images", "rl_decoder_epochs", "accuracy_images", "images")},
+        "reward_images": images.fingerprint(),
+        "checkpoint": {k: context.meta.get(k) for k in ("accuracy", "date", "data", "seed")}})
+
+
+def rl_strategy(context: "SearchContext", seed: int = 0, allow_partial: bool | None = None,
+                progress: bool = False) -> tuple[int, Any, SearchTrace]:
+    """Zhang et al.'s search with their Eq. 13 reward (reactive adversary, §8) for ``context``'s
+    model: ``rl_episodes × rl_samples`` draws, the reward read on images of ``context``'s search
+    split only (:class:`RewardImages`: ``accuracy_images`` for its top-1, ``images`` for its
+    decoder's SSIM), never on the report split the rows are reported on; the best strategy
+    ``(p, policy)`` and the trace (cached)."""
+    model, prof, s = context.model, context.profile, context.profile.defence
+    images = RewardImages.of(context.split, context.test_ds, s.accuracy_images, s.images)
 
     def run() -> SearchTrace:
         # the reward's reactive adversary: the inverse network on its own (smaller) budget
         atk = prof.attack.with_attack("inverse-network", query_images=s.rl_decoder_images,
                                       epochs=s.rl_decoder_epochs)
-        ev = ZhangEvaluator(model, prof, net=net, meta=meta, accuracy_images=s.accuracy_images,
-                               images=s.images, attack_settings=atk, allow_partial=allow_partial)
-        trace = rl.rl_search(ev, budget, seed, progress=progress, rl_samples=s.rl_samples,
-                             rl_lr=s.rl_lr, rl_hidden=s.rl_hidden,
+        ev = ZhangEvaluator(model, prof, net=context.net, meta=context.meta, images=images,
+                            attack_settings=atk, allow_partial=allow_partial)
+        trace = rl.rl_search(ev, s.rl_episodes * s.rl_samples, seed, progress=progress,
+                             rl_samples=s.rl_samples, rl_lr=s.rl_lr, rl_hidden=s.rl_hidden,
                              rl_baseline_decay=s.rl_baseline_decay, max_episodes=s.rl_episodes)
         for r in trace.records:  # the genome, so that the best one can be rebuilt
             r["genome"] = ev.genomes[r["key"]].to_dict()
         return trace
 
-    trace = cached_trace(rl_trace_path(prof.name, model, seed), fp, run)
+    trace = cached_trace(rl_trace_path(prof.name, model, seed),
+                         rl_fingerprint(context, images, seed), run)
     best = Genome.from_dict(trace.best["genome"])
     return best.p, best.policy, trace
 
@@ -141,11 +154,12 @@ def run_study(context: "SearchContext", *, searched: tuple[int, Any] | None = No
     search context, ``search.build_context``, which owns the report split and the finetune every
     row's top-1 and ε are measured with; ``seed``: the search seed of Table 4's seed rule): the
     paper's strategies (fp32, 8-bit uniform at the deepest partition under E_b, and ``searched``
-    when given), Zhang et al.'s RL strategy (for the models of ``rl_models``), the undefended
+    when given), Zhang et al.'s RL strategy (for the models of ``rl_models``; its reward reads
+    ``context``'s search split only, :func:`rl_strategy`), the undefended
     full-precision split at the sweep point (the origin of each strength sweep) and at each
     defence point no reference row shows, then each defence configuration of :func:`plan`
     (every registered swept defence, or those of ``defences``) on the full-precision split."""
-    model, prof, net, meta = context.model, context.profile, context.net, context.meta
+    model, prof, net = context.model, context.profile, context.net
     s = prof.defence
     kw: dict[str, Any] = dict(profile=prof, context=context, seed=seed,
                               allow_partial=allow_partial, progress=progress)
@@ -155,7 +169,7 @@ def run_study(context: "SearchContext", *, searched: tuple[int, Any] | None = No
     for method, (p, policy) in refs.items():
         rows.append(evaluate(model, None, p, policy, reference=method, **kw))
     if with_rl and (s.rl_models is None or model in s.rl_models):
-        p, policy, _ = rl_strategy(model, prof, net, meta, allow_partial=allow_partial, progress=progress)
+        p, policy, _ = rl_strategy(context, allow_partial=allow_partial, progress=progress)
         rows.append(evaluate(model, None, p, policy, reference=RL_METHOD, **kw))
     study = plan(net, s, searched, tx, defences)
     plain, covered = {r.p for r in rows if r.policy_tag == "fp32"}, {r.p for r in rows}
@@ -262,17 +276,18 @@ def verdicts(df: pd.DataFrame, energy_bound: float, accuracy_loss_bound: float,
 
 
 CURVE_COLUMNS = ["model", "defence", "label", "variant", "strength_arg", "strength", "tag", "p",
-                 "split", "top1", "top1_loss", column("ssim", WORST), column("psnr", WORST),
-                 "strongest", "converged", "trained", "measured"]
+                 "split", "top1", "top1_loss", "eps_ci_low", "eps_ci_high", column("ssim", WORST),
+                 column("psnr", WORST), "strongest", "converged", "trained", "measured"]
 
 
 def privacy_accuracy(df: pd.DataFrame, sweep_points: Mapping[str, int]) -> pd.DataFrame:
     """The privacy–accuracy curve of every defence's strength sweep (docs/decisions/defences.md
     §13): one row per (model, defence, variant, strength) evaluated at the model's sweep point
     (``sweep_points``: model → p, :attr:`DefencePlan.sweep_point`), with its top-1, its loss
-    against the undefended model and the worst case over the attacks; a defence with a strength 0
-    (``neutral``) gets a row at strength 0 read from the undefended full-precision split at that
-    point, which it equals (§11; ``measured`` says so). ``df``: :func:`frame`."""
+    against the undefended model (the row's paired ε) and that ε's stored 95 % interval
+    (``eps_ci_low``, ``eps_ci_high``; §7), and the worst case over the attacks; a defence with a
+    strength 0 (``neutral``) gets a row at strength 0 read from the undefended full-precision
+    split at that point, which it equals (§11; ``measured`` says so). ``df``: :func:`frame`."""
     rows = []
     for model, p in sweep_points.items():
         g = df[(df["model"] == model) & (df["p"] == int(p))]
@@ -294,10 +309,22 @@ def privacy_accuracy(df: pd.DataFrame, sweep_points: Mapping[str, int]) -> pd.Da
     return pd.concat(rows, ignore_index=True)[CURVE_COLUMNS]
 
 
+def top1_error_bars(curve: pd.DataFrame) -> np.ndarray:
+    """The stored 95 % interval of each row's ε (docs/decisions/defences.md §7) as error bars on
+    its top-1, shape (2, rows): top-1 = top1_fp − ε on the same images, so ε from ``eps_ci_low``
+    to ``eps_ci_high`` is top-1 from ``top1 − (eps_ci_high − ε)`` to ``top1 + (ε − eps_ci_low)``
+    (NaN, no bar, for a row without a paired ε)."""
+    eps = curve["top1_loss"].to_numpy(float)
+    below = curve["eps_ci_high"].to_numpy(float) - eps
+    above = eps - curve["eps_ci_low"].to_numpy(float)
+    return np.maximum(np.vstack([below, above]), 0.0)  # a percentile bound can sit on ε itself
+
+
 def plot_privacy_accuracy(curve: pd.DataFrame, model: str) -> plt.Figure:
     """Top-1 against the worst-case SSIM over the attacks for ``model``'s sweep point, one line per
-    defence (and variant) through its strengths, each point labelled with its strength; a hollow
-    marker: a trained part that did not reach a plateau (not converged)."""
+    defence (and variant) through its strengths, each point labelled with its strength, with the
+    95 % interval of its ε as a vertical bar (:func:`top1_error_bars`); a hollow marker: a
+    trained part that did not reach a plateau (not converged)."""
     g = curve[curve["model"] == model]
     fig, ax = plt.subplots(figsize=(5.2, 3.6))
     for (name, variant), h in g.groupby(["defence", "variant"], sort=False):
@@ -305,6 +332,8 @@ def plot_privacy_accuracy(curve: pd.DataFrame, model: str) -> plt.Figure:
         label = e.label + (f" ({variant})" if variant else "")
         x, y = h[column("ssim", WORST)], h["top1"]
         ax.plot(x, y, "-", color=e.color, lw=1.0, alpha=0.8)
+        ax.errorbar(x, y, yerr=top1_error_bars(h), fmt="none", ecolor=e.color, elinewidth=0.6,
+                    capsize=1.5, alpha=0.7)
         stalled = (h["converged"] == NOT_CONVERGED).to_numpy()
         ax.scatter(x[~stalled], y[~stalled], color=e.color, marker=e.marker, s=30, label=label,
                    zorder=3)
@@ -316,7 +345,7 @@ def plot_privacy_accuracy(curve: pd.DataFrame, model: str) -> plt.Figure:
                         textcoords="offset points")
     split = g["split"].iloc[0] if len(g) else ""
     ax.set_xlabel("worst-case SSIM over the attacks (lower = more private)")
-    ax.set_ylabel("top-1")
+    ax.set_ylabel("top-1 (bars: 95 % interval of ε)")
     ax.set_title(f"{MODELS.label(model)} at {split}: privacy vs accuracy per defence strength",
                  fontsize=8)
     ax.legend(fontsize=5.5, loc="best")
@@ -401,6 +430,7 @@ def samples_at(results: Iterable[DefenceResult], model: str, p: int
 
 
 __all__ = ["RL_METHOD", "UNDEFENDED", "STRENGTH_ZERO", "CURVE_COLUMNS", "sweep", "defence_points",
-           "DefencePlan", "plan", "rl_strategy", "rl_trace_path", "run_study", "frame", "NOT_PAIRED",
-           "admissible", "best_points", "verdicts", "privacy_accuracy", "plot_privacy_accuracy",
-           "training_curves", "plot_training_curves", "curve_lines", "samples_at", "schemes"]
+           "DefencePlan", "plan", "rl_strategy", "rl_fingerprint", "rl_trace_path", "run_study",
+           "frame", "NOT_PAIRED", "admissible", "best_points", "verdicts", "privacy_accuracy",
+           "top1_error_bars", "plot_privacy_accuracy", "training_curves", "plot_training_curves",
+           "curve_lines", "samples_at", "schemes"]
