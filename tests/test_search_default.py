@@ -20,10 +20,11 @@ from paperlib.method.genome import uniform_genome
 from paperlib.method.profiles import SearchSettings, get_profile
 from paperlib.search import (ALGORITHM_1, Evaluation, EvolutionSettings, Genome, GenomeSpace,
                              Objective, evolve, mutate, search_settings)
-from paperlib.search.repair import repair_step
+from paperlib.search.repair import repair_step, repaired
 from paperlib.search.seeds import MIN_SEEDS
 from paperlib.search.selection import first_best, first_worst, ranker, violation
-from paperlib.search.uniform_baselines import margin_over, uniform_baseline, uniform_baselines
+from paperlib.search.uniform_baselines import (deepest_energy_partition, margin_over, uniform_baseline,
+                                               uniform_baselines)
 from paperlib.search.variation import exposed_bits
 
 from fakes import make_evaluator  # noqa: I001
@@ -141,6 +142,58 @@ def test_repair_step_known_answers():
     # nothing left to widen: lower p; feasible: nothing to do
     assert repair_step(Genome.uniform(space, 3, 8), _evaluation(3, 0.1, 0.05, obj), space, obj).p == 2
     assert repair_step(g, _evaluation(3, 0.1, 0.01, obj), space, obj) is None
+
+
+def _counting_privacy(ev) -> list:
+    """Make ``ev`` record every genome whose P it measures; returns the record."""
+    calls, privacy = [], ev.privacy
+    ev.privacy = lambda genome: calls.append(genome) or privacy(genome)
+    return calls
+
+
+def test_uniform_baseline_scores_only_itself():
+    """The bisection judges its probes by their bounds: only the baseline's P is measured."""
+    space = _space("resnet18")
+    for bits in (2, 4, 6, 8, 32):
+        ev = make_evaluator(space)
+        calls = _counting_privacy(ev)
+        b = uniform_baseline(ev, bits)
+        assert b.tried == (b.evaluation,) and ev.computed == 1
+        assert [ev.key(g) for g in calls] == [b.evaluation.key]
+
+
+def test_repair_is_judged_by_the_bounds_before_any_privacy_is_measured():
+    space = _space("resnet18")
+    ev = make_evaluator(space)
+    calls = _counting_privacy(ev)
+    top = deepest_energy_partition(ev, 8)
+    assert top + 2 <= space.num_units  # the fake energies leave room above the deepest point
+    child = Genome.uniform(space, top + 2, 8)  # two blocks over E_b at 8 bits
+    assert repaired(ev, child, 0) == child
+    assert repaired(ev, child, 1) == Genome(top + 1, child.bits)  # less over, still over
+    assert repaired(ev, child, 2) == Genome(top, child.bits)  # the first within both bounds
+    assert repaired(ev, child, 5) == Genome(top, child.bits)  # stops there
+    assert repaired(ev, Genome(top, child.bits), 3) == Genome(top, child.bits)  # feasible: kept
+    assert calls == [] and ev.computed == 0  # no P measured, nothing scored
+
+
+@pytest.mark.parametrize("model", ["resnet18", "mobilenet"])
+def test_default_search_measures_p_once_per_distinct_strategy(model):
+    """Repairs and the baselines' bisection cost no P: every P measured is a distinct strategy
+    the search scored (a baseline, a member or a child that joined), and the estimate made for
+    the bounds is reused, not made again."""
+    space = _space(model)
+    ev = make_evaluator(space, seed=3)
+    calls = _counting_privacy(ev)
+    estimates = []
+    estimate = ev.estimator.estimate
+    ev.estimator.estimate = lambda genome, seed: estimates.append(genome) or estimate(genome, seed)
+    out = evolve(ev, EvolutionSettings.from_search(SearchSettings(**SIZES), seed=3), progress=False)
+    keys = [ev.key(g) for g in calls]
+    assert len(keys) == len(set(keys)) == ev.computed == out.evaluations
+    assert out.evaluations <= SIZES["population"] + SIZES["iterations"] + 5  # + the 5 baselines
+    estimated = [ev.key(g) for g in estimates]
+    assert len(estimated) == len(set(estimated))  # each strategy's ε estimated once
 
 
 def test_feasibility_first_selection():

@@ -159,6 +159,18 @@ class Objective:
                             self.accuracy_bound)
 
 
+@dataclass(frozen=True)
+class BoundsCheck:
+    """A strategy's two constrained quantities of Eq. 4 (E, with and without E_T, and the search
+    estimator's ε) and whether it meets both bounds: what is known of it before its P, the
+    costly measurement, is taken (docs/decisions/paper-method.md §8)."""
+
+    energy: float
+    energy_no_tx: float
+    eps: float
+    feasible: bool
+
+
 # --- evaluations -------------------------------------------------------------------------------
 
 @dataclass
@@ -206,6 +218,7 @@ class Evaluator:
         self.source = io.json_safe(source) if source is not None else None
         self.set_aside = 0  # records of other sources found in the logs read so far
         self.cache: dict[str, Evaluation] = {}
+        self._estimates: dict[str, AccuracyEstimate] = {}  # ε known before P (:meth:`bounds`)
         self.requests = 0
         self.hits = 0
         self.computed = 0
@@ -281,18 +294,40 @@ class Evaluator:
             self.hits += hit is not None
         if hit is not None:
             return hit
-        return self.store(self.measure(genome))
+        return self.store(self.measure(genome, self._estimates.pop(k, None)))
 
-    def measure(self, genome: Genome) -> Evaluation:
+    def estimate(self, genome: Genome) -> AccuracyEstimate:
+        """The estimator's ε of ``genome``, seeded as :meth:`measure` seeds it; kept until the
+        strategy is measured, which then reuses it instead of estimating again."""
+        k = self.key(genome)
+        acc = self._estimates.get(k)
+        if acc is None:
+            acc = self._estimates[k] = self.estimator.estimate(genome, seed_for(self.seed, k))
+        return acc
+
+    def bounds(self, genome: Genome) -> BoundsCheck:
+        """E, ε and feasibility of ``genome`` without measuring its P (the scored record's when it
+        was scored): what the default search repairs a child by (docs/decisions/paper-method.md §8)."""
+        ev = self.cache.get(self.key(genome))
+        if ev is not None:
+            return BoundsCheck(ev.energy, ev.energy_no_tx, ev.eps, ev.feasible)
+        energy, energy_no_tx = self.energy(genome)
+        eps = self.estimate(genome).eps
+        return BoundsCheck(energy, energy_no_tx, eps,
+                           self.objective.feasible(energy, energy_no_tx, eps))
+
+    def measure(self, genome: Genome, acc: AccuracyEstimate | None = None) -> Evaluation:
         """E, P and ε of ``genome`` and its Eq. 11 fitness, without the cache or the log (what a
-        worker of a parallel search runs; docs/decisions/scale.md §1)."""
+        worker of a parallel search runs; docs/decisions/scale.md §1). ``acc``: its ε estimate
+        when already known (:meth:`estimate`), else estimated here."""
         k = self.key(genome)
         t0 = time.perf_counter()
         energy, energy_no_tx = self.energy(genome)
         t1 = time.perf_counter()
         privacy = float(self.privacy(genome))
         t2 = time.perf_counter()
-        acc = self.estimator.estimate(genome, seed_for(self.seed, k))
+        if acc is None:
+            acc = self.estimator.estimate(genome, seed_for(self.seed, k))
         t3 = time.perf_counter()
         for name, value in (("privacy", privacy), ("energy", energy), ("eps", acc.eps)):
             if not math.isfinite(value):
@@ -323,7 +358,7 @@ class Evaluator:
         twin = self.__dict__.get("_twin")
         if twin is None:
             twin = copy.copy(self)
-            twin.log_path, twin.cache, twin._twin = None, {}, None
+            twin.log_path, twin.cache, twin._estimates, twin._twin = None, {}, {}, None
             twin.seconds = dict.fromkeys(self.seconds, 0.0)
             self._twin = twin
         return twin
@@ -339,18 +374,20 @@ class Evaluator:
         self.requests += len(genomes)
         self.hits += len(genomes) - len(todo)
         if todo:
+            jobs = [(g, self._estimates.pop(k, None)) for k, g in todo.items()]
             if executor is None:
-                measured = [self.measure(g) for g in todo.values()]
+                measured = [self.measure(g, acc) for g, acc in jobs]
             else:
-                measured = executor.map(measure_strategy, self.detached(), list(todo.values()))
+                measured = executor.map(measure_strategy, self.detached(), jobs)
             for ev in measured:
                 self.store(ev)
         return [self.cache[k] for k in keys]
 
 
-def measure_strategy(evaluator: Evaluator, genome: Genome) -> Evaluation:
-    """``evaluator.measure(genome)``: the job an executor runs for one strategy."""
-    return evaluator.measure(genome)
+def measure_strategy(evaluator: Evaluator,
+                     job: tuple[Genome, AccuracyEstimate | None]) -> Evaluation:
+    """``evaluator.measure(genome, acc)``: the job an executor runs for one strategy."""
+    return evaluator.measure(*job)
 
 
 SET_ASIDE_FILE = "evaluations.set-aside.jsonl"  # records of another source, kept, never reused
@@ -411,5 +448,5 @@ def _end_with_newline(path: Path) -> None:
                 f.write(b"\n")
 
 
-__all__ = ["AccuracyEstimate", "Estimator", "EdgeEnergy", "EdgePrivacy", "Objective",
+__all__ = ["AccuracyEstimate", "BoundsCheck", "Estimator", "EdgeEnergy", "EdgePrivacy", "Objective",
            "Evaluation", "Evaluator", "SET_ASIDE_FILE", "check_record", "seed_for"]

@@ -44,7 +44,7 @@ from ..method.profiles import SearchSettings
 from .evaluator import Evaluation, Evaluator
 from ..method.genome import Genome, check
 from . import ranges
-from .repair import repair_step
+from .repair import repaired
 from .selection import Rank, first_best, first_worst, ranker
 from .initial import initial_population
 from .variation import mutate
@@ -93,6 +93,8 @@ class EvolutionSettings:
         for name, paper in (("batch", 1), *ALGORITHM_1.items()):
             if d[name] == paper:  # a state saved before these settings existed still resumes
                 del d[name]
+        if self.repair_steps and self.default_search:
+            d["repair"] = REPAIR_RULE  # a state of the earlier rule (repair after scoring) is refused
         return d
 
     @property
@@ -161,26 +163,6 @@ def _draw_round(population: list[Genome], fits: list[Rank], settings: EvolutionS
         draws.append((idx, mutate(parent, space, rng, settings.p_mutate_partition,
                                   settings.p_mutate_layer, fresh_exposed=settings.default_search)))
     return draws
-
-
-def _repaired(evaluator: Evaluator, child: Genome, ev: Evaluation, steps: int,
-              rank, seen: dict[str, None]) -> tuple[Genome, Evaluation, list[Evaluation]]:
-    """The default search's repair of an infeasible child (:mod:`.repair`): up to ``steps``
-    steps, stopping at the first feasible one; the child becomes the best-ranked strategy of the
-    chain. Returns it, its evaluation and every evaluation scored on the way."""
-    best_child, best_ev, tried = child, ev, []
-    for _ in range(steps):
-        if ev.feasible:
-            break
-        nxt = repair_step(child, ev, evaluator.space, evaluator.objective)
-        if nxt is None:
-            break
-        child, ev = nxt, evaluator.evaluate(nxt)
-        seen[ev.key] = None
-        tried.append(ev)
-        if rank(ev) > rank(best_ev):
-            best_child, best_ev = child, ev
-    return best_child, best_ev, tried
 
 
 def _initial_population(evaluator: Evaluator, settings: EvolutionSettings,
@@ -278,18 +260,10 @@ def evolve(evaluator: Evaluator, settings: EvolutionSettings, state_path: str | 
             k = min(settings.batch, settings.iterations - it)
             fits = ranks(population)
             draws = _draw_round(population, fits, settings, space, rng, k)
+            if settings.repair_steps and settings.default_search:  # before scoring: no P spent
+                draws = [(idx, repaired(evaluator, child, settings.repair_steps))
+                         for idx, child in draws]
             evs = evaluator.evaluate_many([child for _, child in draws], executor)
-            if settings.repair_steps and settings.default_search:
-                for j, ((idx, child), ev) in enumerate(zip(draws, evs)):
-                    seen[ev.key] = None
-                    if _better(ev, best):
-                        best = ev
-                    child, ev, tried = _repaired(evaluator, child, ev, settings.repair_steps,
-                                                 rank, seen)
-                    for t in tried:
-                        if _better(t, best):
-                            best = t
-                    draws[j], evs[j] = (idx, child), ev
             gone: set[int] = set()
             survivors = list(population)
             children: list[Genome] = []
@@ -393,5 +367,7 @@ EVOLUTION_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(EvolutionSettin
 
 # the settings that make the search Algorithm 1 as the paper gives it (``--init random``)
 ALGORITHM_1: dict[str, object] = {"init": "random", "repair_steps": 0, "selection": "fitness"}
+# when the default search repairs a child: by its bounds, before it is scored (:mod:`.repair`)
+REPAIR_RULE = "before-scoring"
 
 __all__ = ["EvolutionSettings", "EVOLUTION_FIELDS", "ALGORITHM_1", "EvolutionOutcome", "evolve"]

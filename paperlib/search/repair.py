@@ -8,14 +8,18 @@ One repair step changes one thing, towards the constraint the child breaks:
   carries) to the next width of the grid; when every edge layer is already at the widest width,
   lower ``p`` instead.
 
-A repair step is deterministic (it draws no random number) and is scored like any child; the
-search stops repairing when the child is feasible or after ``repair_steps`` steps.
+A repair step is deterministic (it draws no random number). The chain is judged by the bounds
+alone (:meth:`Evaluator.bounds`: the analytic energy and the search estimator's ε), before any P is
+measured, so repairing costs no privacy measurement, the expensive part of a score: the search
+stops at the first strategy within both bounds, or after ``repair_steps`` steps at the least
+violating one of the chain (ties: the earliest), and only that strategy is scored.
 """
 
 from __future__ import annotations
 
 from ..method.genome import FP_PAIR, Genome, GenomeSpace
-from .evaluator import Evaluation, Objective
+from .evaluator import BoundsCheck, Evaluation, Evaluator, Objective
+from .selection import violation
 
 
 def _lower_p(genome: Genome) -> Genome | None:
@@ -36,10 +40,10 @@ def _raise_costliest_layer(genome: Genome, space: GenomeSpace) -> Genome | None:
     return Genome(genome.p, tuple(bits))
 
 
-def repair_step(genome: Genome, evaluation: Evaluation, space: GenomeSpace,
+def repair_step(genome: Genome, evaluation: Evaluation | BoundsCheck, space: GenomeSpace,
                 objective: Objective) -> Genome | None:
-    """One repair step of an infeasible ``genome`` scored as ``evaluation`` (module docstring);
-    None when it is feasible or nothing is left to change."""
+    """One repair step of an infeasible ``genome`` whose bounds are ``evaluation`` (module
+    docstring); None when it is feasible or nothing is left to change."""
     if evaluation.feasible:
         return None
     over_energy = objective.energy(evaluation.energy, evaluation.energy_no_tx) > objective.energy_bound
@@ -48,4 +52,21 @@ def repair_step(genome: Genome, evaluation: Evaluation, space: GenomeSpace,
     return _raise_costliest_layer(genome, space) or _lower_p(genome)
 
 
-__all__ = ["repair_step"]
+def repaired(evaluator: Evaluator, child: Genome, steps: int) -> Genome:
+    """``child`` after up to ``steps`` repair steps judged by its bounds alone (module docstring):
+    the first of the chain within both bounds, else its least violating member."""
+    best = genome = child
+    check = evaluator.bounds(child)
+    least = violation(check, evaluator.objective)
+    for _ in range(steps):
+        nxt = repair_step(genome, check, evaluator.space, evaluator.objective)
+        if nxt is None:
+            break
+        genome, check = nxt, evaluator.bounds(nxt)
+        v = violation(check, evaluator.objective)
+        if v < least:
+            best, least = genome, v
+    return best
+
+
+__all__ = ["repair_step", "repaired"]

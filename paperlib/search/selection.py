@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
-from .evaluator import Evaluation, Objective
+from .evaluator import BoundsCheck, Evaluation, Objective
 
 Rank = tuple[float, ...]
 
 
-def violation(ev: Evaluation, objective: Objective) -> float:
+def violation(ev: Evaluation | BoundsCheck, objective: Objective) -> float:
     """Total relative violation of the two bounds of Eq. 4 (0 for a feasible strategy)."""
     energy = objective.energy(ev.energy, ev.energy_no_tx)
     return (max(0.0, energy / objective.energy_bound - 1.0)

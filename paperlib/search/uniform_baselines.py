@@ -7,9 +7,10 @@ evaluator (same P, E, ε estimator and Eq. 11), with the best strategy's margin 
 
 "Deepest feasible p" for one width: the deepest p whose energy is within E_b (the energy grows with
 p, and costs no measurement), then, when that strategy's ε exceeds ε_b, a bisection over
-0..p for the deepest p whose ε is within ε_b (ε taken as growing with the layers quantized: the
-bisection costs about log2(p) evaluations, which count against the search's evaluations). When no
-p satisfies both, the baseline is the best-fitness strategy the bisection scored.
+0..p for the deepest p whose ε is within ε_b (ε taken as growing with the layers quantized). The
+bisection judges each probe by its bounds alone (``Evaluator.bounds``: no P is measured), so only
+the baseline itself is scored. When no p satisfies both, every probe is scored and the baseline is
+the best-fitness one.
 """
 
 from __future__ import annotations
@@ -64,25 +65,26 @@ def deepest_energy_partition(evaluator: Evaluator, bits: int) -> int:
 
 def uniform_baseline(evaluator: Evaluator, bits: int) -> UniformBaseline:
     """The uniform-``bits`` baseline at its deepest feasible partition point (module docstring)."""
-    space = evaluator.space
+    space, name = evaluator.space, baseline_name(bits)
     top = deepest_energy_partition(evaluator, bits)
-    first = evaluator.evaluate(uniform_genome(space, top, bits))
-    scored = [first]
-    if not first.feasible and top > 0:
+    genome = uniform_genome(space, top, bits)
+    if top > 0 and not evaluator.bounds(genome).feasible:
+        probed, found = [genome], None
         low, high = 0, top  # invariant: ε(high) > ε_b; the answer lies in low..high-1
-        found: Evaluation | None = None
         while low < high:
             mid = (low + high) // 2
-            ev = evaluator.evaluate(uniform_genome(space, mid, bits))
-            scored.append(ev)
-            if ev.feasible:
-                found, low = ev, mid + 1
+            probe = uniform_genome(space, mid, bits)
+            probed.append(probe)
+            if evaluator.bounds(probe).feasible:
+                found, low = probe, mid + 1
             else:
                 high = mid
-        if found is not None:
-            return UniformBaseline(baseline_name(bits), bits, found, tuple(scored))
-    best = max(scored, key=lambda e: e.fitness)  # ties: the deepest (scored first)
-    return UniformBaseline(baseline_name(bits), bits, best, tuple(scored))
+        if found is None:  # none within both bounds: the best-fitness probe (ties: the deepest)
+            scored = tuple(evaluator.evaluate(g) for g in probed)
+            return UniformBaseline(name, bits, max(scored, key=lambda e: e.fitness), scored)
+        genome = found
+    ev = evaluator.evaluate(genome)
+    return UniformBaseline(name, bits, ev, (ev,))
 
 
 def uniform_baselines(evaluator: Evaluator) -> list[UniformBaseline]:
