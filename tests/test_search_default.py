@@ -255,3 +255,16 @@ def test_result_json_holds_the_baselines_on_smoke(model, real_data_dir, tmp_path
         best_baseline = max(b["fitness"] for b in saved["baselines"])
         assert result.best["fitness"] >= best_baseline
         assert saved["baseline_margin"] == pytest.approx(result.best["fitness"] - best_baseline)
+
+
+def test_a_value_on_its_bound_is_within_it_despite_rounding():
+    """ε is a difference of top-1 rates over n images: 250/500 − 235/500 is 15/500 = ε_b exactly,
+    but 0.030000000000000027 in floating point; it meets the bound and goes unpunished."""
+    from paperlib.search.fitness import feasible, fitness
+
+    eps = 250 / 500 - 235 / 500
+    assert eps > 0.03  # the rounding this guards against
+    assert feasible(0.35, eps, 0.35, 0.03)
+    assert fitness(0.9, 0.35, eps, 0.35, 0.03) == 0.9
+    assert not feasible(0.35, 0.0301, 0.35, 0.03)  # a real excess still counts
+    assert violation(_evaluation(1, 0.1, eps, Objective(0.35, 0.03)), Objective(0.35, 0.03)) == 0.0

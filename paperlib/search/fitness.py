@@ -5,13 +5,28 @@
 A value at the bound is not punished (Eq. 12's "otherwise" branch), so the search's constraint is
 ``v ≤ b`` where Eq. 4 writes ``v < b``; with continuous energies and accuracies the two differ only
 on a set of measure zero, and ``feasible`` below reports the closed form.
+
+"At the bound" allows a relative :data:`BOUND_RTOL` of floating-point error: ε is a difference of
+two top-1 rates over the same n images, so it lands exactly on a bound such as 0.03 = 15/500, and
+250/500 − 235/500 evaluates to 0.030000000000000027. Without the tolerance such a strategy would be
+called infeasible while its fitness is its P (docs/decisions/paper-method.md §5).
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from ..method.constants import LAMBDA_ACCURACY, LAMBDA_ENERGY
+
+
+BOUND_RTOL = 1e-9
+
+
+def over(value: Any, bound: float) -> Any:
+    """Whether ``value`` exceeds ``bound`` by more than floating-point error (:data:`BOUND_RTOL`);
+    element-wise for an array or a pandas Series."""
+    return value > bound * (1.0 + BOUND_RTOL)
 
 
 def punish(lam: float, value: float, bound: float) -> float:
@@ -20,7 +35,7 @@ def punish(lam: float, value: float, bound: float) -> float:
         raise ValueError(f"punishment coefficient λ must lie in (0, 1), got {lam}")
     if not bound > 0.0:
         raise ValueError(f"a punishment bound must be positive, got {bound}")
-    if value > bound:
+    if over(value, bound):
         return float(lam ** (value / bound - 1.0))
     return 1.0
 
@@ -36,7 +51,7 @@ def fitness(privacy: float, energy: float, eps: float, energy_bound: float, eps_
 
 def feasible(energy: float, eps: float, energy_bound: float, eps_bound: float) -> bool:
     """True when neither constraint of Eq. 4 is punished (``E ≤ E_b`` and ``ε ≤ ε_b``)."""
-    return energy <= energy_bound and eps <= eps_bound
+    return not over(energy, energy_bound) and not over(eps, eps_bound)
 
 
-__all__ = ["punish", "fitness", "feasible"]
+__all__ = ["BOUND_RTOL", "over", "punish", "fitness", "feasible"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 from .evaluator import BoundsCheck, Evaluation, Objective
+from .fitness import over
 
 Rank = tuple[float, ...]
 
@@ -21,8 +22,12 @@ Rank = tuple[float, ...]
 def violation(ev: Evaluation | BoundsCheck, objective: Objective) -> float:
     """Total relative violation of the two bounds of Eq. 4 (0 for a feasible strategy)."""
     energy = objective.energy(ev.energy, ev.energy_no_tx)
-    return (max(0.0, energy / objective.energy_bound - 1.0)
-            + max(0.0, ev.eps / objective.accuracy_bound - 1.0))
+    return excess(energy, objective.energy_bound) + excess(ev.eps, objective.accuracy_bound)
+
+
+def excess(value: float, bound: float) -> float:
+    """``value / bound − 1`` when ``value`` is over ``bound`` (:func:`.fitness.over`), else 0."""
+    return value / bound - 1.0 if over(value, bound) else 0.0
 
 
 def ranker(rule: str, objective: Objective) -> Callable[[Evaluation], Rank]:

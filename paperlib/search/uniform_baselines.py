@@ -21,6 +21,7 @@ from typing import Any
 from ..method.constants import FULL_PRECISION
 from ..method.genome import Genome, uniform_genome
 from .evaluator import Evaluation, Evaluator
+from .fitness import over
 
 FULL_PRECISION_NAME = "full precision"
 
@@ -50,7 +51,7 @@ def baseline_name(bits: int) -> str:
 
 def _energy_ok(evaluator: Evaluator, genome: Genome) -> bool:
     objective = evaluator.objective
-    return objective.energy(*evaluator.energy(genome)) <= objective.energy_bound
+    return not over(objective.energy(*evaluator.energy(genome)), objective.energy_bound)
 
 
 def deepest_energy_partition(evaluator: Evaluator, bits: int) -> int:

@@ -34,6 +34,7 @@ from ..method.paper_strategies import PaperStrategy
 from ..network.constants import RADIO_E_TRAN_PJ_PER_BIT, RADIO_SOURCE
 from ..search import baselines
 from ..search.baselines import describe_key, energy_at
+from ..search.fitness import over
 from ..search.fronts import NSGA, SWEEP
 from ..search.methods import BUDGET_METHOD, SEARCH_METHODS
 from ..search.pareto import frame_pareto_mask
@@ -50,7 +51,7 @@ def privacy_front(comparison: "baselines.Comparison") -> pd.DataFrame:
     energy (``energy_bounded``, lower) and privacy (higher), by energy (tie rule:
     :func:`paperlib.search.pareto.pareto_mask`)."""
     pts = comparison.points
-    ok = pts[pts["eps"] <= comparison.accuracy_bound]
+    ok = pts[~over(pts["eps"], comparison.accuracy_bound)]
     front = frame_pareto_mask(ok, minimise=["energy_bounded"], maximise=["privacy"])
     return ok[front].sort_values("energy_bounded")
 
@@ -81,7 +82,7 @@ def transmission_sensitivity(net, points: pd.DataFrame, references: pd.DataFrame
     cand = pd.concat([points.assign(source="logged"),
                       references.assign(source="reference")], ignore_index=True)
     if eps_bound is not None:
-        cand = cand[cand["eps"] <= eps_bound]
+        cand = cand[~over(cand["eps"], eps_bound)]
     rows = []
     settings = [("compute only (no E_T)", None)] + list(e_trans.items())
     for name, e_tran in settings:
@@ -97,7 +98,7 @@ def transmission_sensitivity(net, points: pd.DataFrame, references: pd.DataFrame
         row["raw_image_8bit_tx_mJ"] = e_img
         e = (energy_at(cand["energy"], cand["energy_no_tx"], e_tran) if tx
              else cand["energy_no_tx"])
-        ok = cand[np.asarray(e) <= energy_bound]
+        ok = cand[~over(np.asarray(e), energy_bound)]
         if len(ok):
             best = ok.loc[ok["privacy"].idxmax()]
             row["best_privacy"] = float(best["privacy"])

@@ -29,6 +29,7 @@ from ..method.genome import Genome
 from ..method.models import MODELS
 from ..method.paper_strategies import PaperStrategy
 from ..search import rl
+from ..search.fitness import over
 from ..search.methods import SearchTrace, cached_trace
 from ..search.pareto import frame_pareto_mask
 from .wording import SMALL_CHANGE
@@ -202,8 +203,11 @@ def frame(results: Iterable[DefenceResult]) -> pd.DataFrame:
 
 def admissible(df: pd.DataFrame, energy_bound: float, accuracy_loss_bound: float,
                energy_col: str = "energy_no_tx") -> pd.Series:
-    """Rows within E_b (``energy_col`` ≤ ``energy_bound``) and ε_b (``top1_loss`` ≤ the bound)."""
-    return (df[energy_col] <= energy_bound) & (df.top1_loss <= accuracy_loss_bound + 1e-12)
+    """Rows within E_b (``energy_col`` ≤ ``energy_bound``) and ε_b (``top1_loss`` ≤ the bound),
+    up to the search's floating-point tolerance (:func:`paperlib.search.fitness.over`); a row
+    without an ε (not paired) is not admissible."""
+    return (~over(df[energy_col], energy_bound) & df.top1_loss.notna()
+            & ~over(df.top1_loss, accuracy_loss_bound))
 
 
 def schemes(df: pd.DataFrame) -> pd.Series:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import pandas as pd
 
+from ..search.fitness import over
 from ..search.seeds import seed_summary, seeds_note
 from . import tables
 from .tables import FP32, SEARCHED, UNIFORM8
@@ -59,7 +60,8 @@ def feasible_fixed(per_seed: pd.DataFrame, energy_bound: float, accuracy_bound: 
     as the search judges them: compute energy ≤ E_b and the search estimator's ε (``eps_search``)
     ≤ ε_b (full precision: ε = 0)."""
     fixed = per_seed[per_seed["method"].isin(FIXED_METHODS)]
-    ok = (fixed["energy_mj"] <= energy_bound) & (fixed["eps_search"].fillna(math.inf) <= accuracy_bound)
+    ok = (~over(fixed["energy_mj"], energy_bound)
+          & ~over(fixed["eps_search"].fillna(math.inf), accuracy_bound))
     return fixed[ok]
 
 
