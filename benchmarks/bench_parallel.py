@@ -61,14 +61,14 @@ def _noop(shared, item):
 def _warm(shared, genome) -> tuple[int, int]:
     """Score ``genome`` (a worker's first-call costs) and say which worker ran it with how many
     intra-op threads (checks ``threads_per_worker``)."""
-    measure_strategy(shared, genome)
+    measure_strategy(shared, (genome, None))
     return os.getpid(), torch.get_num_threads()
 
 
 def seconds(evaluator, genomes, executor) -> float:
     """Wall seconds to score ``genomes`` through ``executor``."""
     t0 = time.perf_counter()
-    executor.map(measure_strategy, evaluator.detached(), genomes)
+    executor.map(measure_strategy, evaluator.detached(), [(g, None) for g in genomes])
     return time.perf_counter() - t0
 
 
@@ -188,7 +188,7 @@ def main(argv=None) -> dict:
     ev.estimator.prepare()
     rng = np.random.default_rng(0)
     genomes = [search.random_genome(ev.space, rng) for _ in range(args.strategies)]
-    measure_strategy(ev.detached(), genomes[0])  # first-call costs outside the timing
+    measure_strategy(ev.detached(), (genomes[0], None))  # first-call costs outside the timing
     rates, per_round, threads = measure(ev, genomes, args.rounds)
     report = {"model": args.model, "profile": args.profile, "strategies": args.strategies,
               "rounds": args.rounds, "cpu_count": os.cpu_count(), "rates": rates,
