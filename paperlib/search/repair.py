@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from ..method.genome import FP_PAIR, Genome, GenomeSpace
 from .evaluator import BoundsCheck, Evaluation, Evaluator, Objective
+from .fitness import over
 from .selection import violation
 
 
@@ -46,8 +47,7 @@ def repair_step(genome: Genome, evaluation: Evaluation | BoundsCheck, space: Gen
     docstring); None when it is feasible or nothing is left to change."""
     if evaluation.feasible:
         return None
-    over_energy = objective.energy(evaluation.energy, evaluation.energy_no_tx) > objective.energy_bound
-    if over_energy:
+    if over(objective.energy(evaluation.energy, evaluation.energy_no_tx), objective.energy_bound):
         return _lower_p(genome)
     return _raise_costliest_layer(genome, space) or _lower_p(genome)
 
