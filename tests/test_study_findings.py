@@ -255,10 +255,11 @@ def test_baseline_findings():
                          "blocks_8bit": [4, 4, np.nan, np.nan], "cheapest_p_8bit": [0, 0, 8, 8],
                          "cheapest_energy_8bit_mJ": [0.01, 0.02, 0.5, 5.0], "raw_image_8bit_tx_mJ": [0.0, 0.0025, 0.25, 2.5],
                          "best_privacy": [0.9, 0.9, np.nan, np.nan], "best_strategy": ["x", "x", "none fits", "none fits"]})
-    comp = SimpleNamespace(budgets={0: 3, 1: 3}, grid_size=33)
+    algorithm1 = {s: SimpleNamespace(settings={"init": "random"}) for s in (0, 1)}
+    comp = SimpleNamespace(budgets={0: 3, 1: 3}, grid_size=33, ga_results=algorithm1)
     f = nb07.baseline_findings({"resnet18": comp}, final, {"resnet18": summ}, {"resnet18": sweep},
                               {"resnet18": sweep.head(2)}, sens, energy_bound=0.35)
-    assert "genetic search (Algorithm 1) 0.7900 [0.7800, 0.8000]" in f.lines[0]
+    assert "genetic search 0.7900 [0.7800, 0.8000]" in f.lines[0]
     assert "better on every seed vs. random search" in f.lines[0]
     assert "within the spread over seeds vs. exhaustive (p, uniform bits)" in f.lines[0]
     assert "reaches the final mean of random search (0.7100) after 2 of 3 evaluations" in f.lines[1]
@@ -266,3 +267,12 @@ def test_baseline_findings():
     assert "P = 0.9000 vs. 0.7000 for 8-bit uniform and 0.5000 for fp32" in f.lines[3]
     assert "Wi-Fi none (cheapest p = 8, 0.5 mJ), 4G none (cheapest p = 8, 5 mJ)" in f.lines[4]
     assert "no logged or reference strategy fits" in f.lines[5]
+    # the default search starts from the uniform baselines: the findings say so, once
+    default = SimpleNamespace(budgets={0: 3, 1: 3}, grid_size=33,
+                              ga_results={s: SimpleNamespace(settings={"init": "baselines"})
+                                          for s in (0, 1)})
+    g = nb07.baseline_findings({"resnet18": default}, final, {"resnet18": summ},
+                               {"resnet18": sweep}, {"resnet18": sweep.head(2)}, sens,
+                               energy_bound=0.35)
+    assert "first generation holds the uniform baselines" in g.lines[1]
+    assert g.lines[:1] + g.lines[2:] == f.lines
