@@ -123,6 +123,23 @@ def feasibility(energy_mj: float, bound_mj: float) -> str:
     return f"over E_b by {energy_mj / bound_mj - 1:.0%}"
 
 
+def less_or_more(saving: float) -> str:
+    """A saving ``1 − new / old`` in words, by its sign: "43% less" or, when the new one costs
+    more, "96% more" (never "-96% less")."""
+    return f"{saving:.0%} less" if saving >= 0 else f"{-saving:.0%} more"
+
+
+def times_factor(old: float, new: float) -> float:
+    """How many times ``new`` is below ``old`` (``old / new``) or, when it is above, above it
+    (``new / old``): the factor :func:`times_less_or_more` writes, always at least 1."""
+    return old / new if new <= old else new / old
+
+
+def times_less_or_more(old: float, new: float) -> str:
+    """``new`` against ``old`` as a factor, by direction: "2.2× less" or "1.5× more"."""
+    return f"{times_factor(old, new):.1f}× " + ("less" if new <= old else "more")
+
+
 def block_count(v: float) -> str:
     """A number of blocks, or "none" when no partition fits."""
     return "none" if pd.isna(v) else f"{int(v)}"
