@@ -195,6 +195,42 @@ def test_fig10_band_and_convergence_over_seeds():
                            "improved at iteration 2 (seeds: 1–2) of 2")
 
 
+def _conv_seeds(model, last_improvements, iterations=300):
+    return pd.DataFrame([{"model": model, "seed": i, "iterations": iterations, "converged_at": a,
+                          "converged_share": a / iterations, "improvements": 3, "improvements_p_change": 0,
+                          "mean_gain_p_change": math.nan, "mean_gain_pi_only": 0.001,
+                          "initial_fitness": 0.85, "final_fitness": 0.91, "initial_privacy": 0.85,
+                          "final_privacy": 0.91} for i, a in enumerate(last_improvements)])
+
+
+def test_convergence_verdict_counts_seeds_still_improving_in_the_last_5_percent():
+    # the quick run's seeds: ResNet18 last improved at 298 and 300 of 300 in two seeds (> 285, the
+    # last 5 %), 275 is not late; MobileNet's latest seed stopped improving at 268
+    conv = pd.concat([_conv_seeds("resnet18", [183, 298, 275, 206, 300]),
+                      _conv_seeds("mobilenet", [134, 268, 220, 216, 84])], ignore_index=True)
+    summ = over_seeds.convergence_summary(conv).set_index("model")
+    assert summ.loc["resnet18", "late_improvement_seeds"] == 2
+    assert summ.loc["mobilenet", "late_improvement_seeds"] == 0
+    assert (summ["late_share"] == 0.05).all()  # saved beside the count: the findings' "5%" is sourced
+    f = nb04_search._convergence_findings(summ.reset_index())
+    r18, mob = f.lines[0], f.lines[1]
+    assert r18.endswith(" **Not converged within T = 300**: 2 of 5 seeds still improved in the last "
+                        "5% of the iterations.")
+    assert mob.endswith(" It settled within T = 300: no seed improved in the last 5% of the iterations.")
+    ours = f.table.set_index("claim")["ours"]
+    assert ours["ResNet18: the search settles early (Fig. 10)"].endswith(
+        "; not converged within T = 300 (2 of 5 seeds still improved in the last 5%)")
+    assert ours["MobileNet: the search settles early (Fig. 10)"].endswith("; settled within T = 300")
+    # iteration 285 is exactly 95 %: not in the last 5 %; 286 is
+    assert not over_seeds.late_improvement(285 / 300) and over_seeds.late_improvement(286 / 300)
+    # one search (tables.convergence's row, no seeds column) and an older summary without the count
+    one = nb04_search._convergence_findings(_conv_seeds("resnet18", [299]).drop(columns="seed"))
+    assert "**Not converged within T = 300**: the search still improved" in one.lines[0]
+    old = summ.reset_index().drop(columns="late_improvement_seeds")
+    assert "at least one seed still improved" in nb04_search._convergence_findings(old).lines[0]
+    assert "no seed improved" in nb04_search._convergence_findings(old).lines[1]
+
+
 def test_table2_median_and_range_over_seeds():
     per_seed = tables.timing_table(RUNS + [_result(0, 0.5, 4, 60.0, model="mobilenet"),
                                            _result(1, 0.5, 4, 80.0, model="mobilenet")])

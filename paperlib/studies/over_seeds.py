@@ -21,6 +21,7 @@ from ..search.fitness import over
 from ..search.seeds import seed_summary, seeds_note
 from . import tables
 from .tables import FP32, SEARCHED, UNIFORM8
+from .wording import LATE_IMPROVEMENT_SHARE
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..search import SearchResult
@@ -189,15 +190,27 @@ def convergence_over_seeds(history: pd.DataFrame) -> pd.DataFrame:
                          for (m, s), h in history.groupby(["model", "seed"], sort=False)])
 
 
+def late_improvement(converged_share: "pd.Series | float") -> "pd.Series | bool":
+    """Whether the best fitness last improved in the final ``wording.LATE_IMPROVEMENT_SHARE`` of
+    the iterations run (``converged_share`` of :func:`tables.convergence`): the search was still
+    improving when it stopped, so it has not converged within its T."""
+    return converged_share > 1 - LATE_IMPROVEMENT_SHARE
+
+
 def convergence_summary(conv: pd.DataFrame) -> pd.DataFrame:
     """Per model, the median over the seeds of :func:`convergence_over_seeds`' numbers, the range
-    of ``converged_at`` and ``final_fitness`` (``_min``, ``_max``) and ``seeds``."""
+    of ``converged_at`` and ``final_fitness`` (``_min``, ``_max``), ``seeds`` and
+    ``late_improvement_seeds``: how many seeds' best fitness last improved in the final
+    ``late_share`` (``wording.LATE_IMPROVEMENT_SHARE``) of their iterations (still improving: not
+    converged)."""
     rows = []
     for m, g in conv.groupby("model", sort=False):
         numeric = g.drop(columns=["model", "seed"]).select_dtypes("number")
         row = {"model": m, **numeric.median().to_dict(), "seeds": len(g)}
         for c in ("converged_at", "final_fitness"):
             row[f"{c}_min"], row[f"{c}_max"] = g[c].min(), g[c].max()
+        row["late_improvement_seeds"] = int(late_improvement(g["converged_share"]).sum())
+        row["late_share"] = LATE_IMPROVEMENT_SHARE
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -250,5 +263,5 @@ def drawn_caption(summary: Mapping[str, Any]) -> str:
 
 __all__ = ["TABLE4_RANGED", "TABLE4_PER_SEED_ONLY", "TABLE4_COLUMNS", "PrivacyCheck", "feasible_fixed",
            "privacy_check", "table4_over_seeds", "relative_to_fp", "BAND_COLUMNS", "history_band",
-           "convergence_over_seeds", "convergence_summary", "TIMING_RANGED", "timing_over_seeds",
-           "drawn", "drawn_caption"]
+           "convergence_over_seeds", "late_improvement", "convergence_summary", "TIMING_RANGED",
+           "timing_over_seeds", "drawn", "drawn_caption"]

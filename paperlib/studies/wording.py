@@ -23,6 +23,9 @@ CONFIDENCE = 0.95  # two-sided level of an interval over seeds that a verdict re
 WITHIN_SEED_SPREAD = "inconclusive (the difference is within the seed spread)"
 # an estimator whose mean error |bias| is below this share of ε_b is "hardly biased" (reporting.md §6)
 NEGLIGIBLE_BIAS_SHARE = 0.1
+# a search whose best fitness last improved in this final share of its iterations (converged_share
+# above 1 − it) was still improving: "not converged within T" (reporting.md §6)
+LATE_IMPROVEMENT_SHARE = 0.05
 
 
 @dataclass
