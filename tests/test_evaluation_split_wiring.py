@@ -103,6 +103,9 @@ def test_the_search_scores_search_split_images_only(ctx):
     for name in ("finetune", "finetune-batches"):
         rows = _rows_in(ctx.estimator(name).eval_ds.images, ctx.test_ds)
         assert rows <= search_rows and not rows & report_rows, name
+    # the tables' held-out P: as many images, all of the report split
+    held_out = (ctx.report_privacy.x01 * 255).round().to(torch.uint8)
+    assert _rows_in(held_out, ctx.test_ds) <= report_rows and len(held_out) == len(privacy_images)
     assert "search_split_sha256" in ctx.record_source()
     assert ctx.record_source()["record_version"] == search.context.RECORD_VERSION >= 2
 
@@ -168,6 +171,11 @@ def test_table4_reports_paired_eps_on_the_report_split(ctx, result):
         assert row["top1"] == pytest.approx(row["top1_fp"] - row["eps"])  # measured, paired
         assert row["top1_fp"] == pytest.approx(fp_top1)
     assert "eps_search" in t4.columns and "eps_reference" in t4.columns
+    # P twice: on the search split the search chose by, and held out (report split)
+    best = search.Genome.from_dict(result.best["genome"])
+    assert s["privacy"] == pytest.approx(result.best["privacy"])
+    assert s["privacy_report"] == pytest.approx(ctx.report_privacy(best))
+    assert s["privacy_report"] != pytest.approx(ctx.privacy(best))
     u = t4.loc[tables.UNIFORM8]
     assert u["eps_ci_low"] <= u["eps"] <= u["eps_ci_high"]
     # measured once: the 8-bit uniform strategy's report is cached in the tables' folder

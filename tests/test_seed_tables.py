@@ -32,7 +32,8 @@ def resnet18():
 
 
 def _fixed(method, p, privacy, energy_no_tx, eps_search, seed=0):
-    return {"method": method, "p": p, "privacy": privacy, "energy": energy_no_tx + 0.01,
+    return {"method": method, "p": p, "privacy": privacy, "privacy_report": privacy - 0.05,
+            "energy": energy_no_tx + 0.01,
             "energy_no_tx": energy_no_tx, "eps_search": eps_search, "eps_reference": eps_search,
             "eps": eps_search, "eps_ci_low": 0.0, "eps_ci_high": 0.02, "mcnemar_p": 1.0,
             "top1_fp": 0.9, "top1": 0.9 - eps_search, "report_images": 128, "key": f"p{p}",
@@ -40,11 +41,14 @@ def _fixed(method, p, privacy, energy_no_tx, eps_search, seed=0):
 
 
 def _searched(seed, p, privacy, energy_no_tx, eps_search, eps, fitness, feasible):
-    return {"method": tables.SEARCHED, "p": p, "privacy": privacy, "energy": energy_no_tx + 0.01,
+    return {"method": tables.SEARCHED, "p": p, "privacy": privacy,
+            "privacy_report": privacy - 0.1, "energy": energy_no_tx + 0.01,
             "energy_no_tx": energy_no_tx, "eps_search": eps_search, "eps_reference": eps_search,
             "eps": eps, "eps_ci_low": eps - 0.01, "eps_ci_high": eps + 0.01, "mcnemar_p": 0.5,
             "top1_fp": 0.9, "top1": 0.9 - eps, "report_images": 128, "key": f"p{p}s{seed}",
-            "seed": seed, "fitness": fitness, "feasible": feasible}
+            "seed": seed, "fitness": fitness, "feasible": feasible,
+            "baseline": "4-bit uniform at p = 7", "baseline_p": 7.0, "baseline_privacy": 0.7,
+            "baseline_margin": fitness - 0.7}
 
 
 # five seeds: 2 is feasible but less private than 8-bit uniform (P 0.6), 3 is punished by E_b,
@@ -81,6 +85,27 @@ def test_table4_over_seeds_median_and_range(resnet18):
     assert (f["privacy"], f["privacy_min"], f["privacy_max"], f["blocks"]) == (0.6, 0.6, 0.6, 4)
     assert math.isnan(f["search_seeds"]) and f["eps_ci_high"] == 0.02
     assert set(over_seeds.TABLE4_COLUMNS) <= set(t4.reset_index().assign(model="m").columns)
+    # P on held-out images (each seed 0.1 below its search-split P), the best uniform baseline
+    assert (s["privacy_report"], s["privacy_report_min"], s["privacy_report_max"]) == \
+        pytest.approx((0.65, 0.45, 0.80))
+    assert s["baseline"] == "4-bit uniform at p = 7" and s["baseline_privacy"] == 0.7
+    assert (s["baseline_margin"], s["baseline_margin_min"], s["baseline_margin_max"]) == \
+        pytest.approx((-0.15, -0.4, 0.1))  # fitness 0.80 0.75 0.55 0.30 0.40 less 0.7
+    assert f["baseline"] == "" and math.isnan(f["baseline_margin"])
+    # held out, the median (0.65) still beats the most private feasible fixed row (0.6 - 0.05)
+    assert s["as_private_held_out"] is True
+
+
+def test_relative_to_fp_known_answers():
+    t4 = pd.DataFrame({"model": ["m", "m", "n", "n"],
+                       "method": [tables.FP32, tables.SEARCHED, tables.FP32, tables.SEARCHED],
+                       "privacy": [0.5, 0.75, 1.0, 0.9], "privacy_report": [0.4, 0.5, 2.0, 2.0],
+                       "privacy_paper": [0.8, 0.96, 1.0, 1.1]})
+    rel = over_seeds.relative_to_fp(t4)
+    assert rel["privacy_vs_fp"].tolist() == pytest.approx([0.0, 0.5, 0.0, -0.1])
+    assert rel["privacy_report_vs_fp"].tolist() == pytest.approx([0.0, 0.25, 0.0, 0.0])
+    assert rel["privacy_paper_vs_fp"].tolist() == pytest.approx([0.0, 0.2, 0.0, 0.1])
+    assert "privacy_vs_fp" not in t4.columns  # a copy, the input untouched
 
 
 def test_privacy_check_names_the_seeds_that_fell_short(resnet18):
@@ -170,6 +195,42 @@ def test_fig10_band_and_convergence_over_seeds():
                            "improved at iteration 2 (seeds: 1–2) of 2")
 
 
+def _conv_seeds(model, last_improvements, iterations=300):
+    return pd.DataFrame([{"model": model, "seed": i, "iterations": iterations, "converged_at": a,
+                          "converged_share": a / iterations, "improvements": 3, "improvements_p_change": 0,
+                          "mean_gain_p_change": math.nan, "mean_gain_pi_only": 0.001,
+                          "initial_fitness": 0.85, "final_fitness": 0.91, "initial_privacy": 0.85,
+                          "final_privacy": 0.91} for i, a in enumerate(last_improvements)])
+
+
+def test_convergence_verdict_counts_seeds_still_improving_in_the_last_5_percent():
+    # the quick run's seeds: ResNet18 last improved at 298 and 300 of 300 in two seeds (> 285, the
+    # last 5 %), 275 is not late; MobileNet's latest seed stopped improving at 268
+    conv = pd.concat([_conv_seeds("resnet18", [183, 298, 275, 206, 300]),
+                      _conv_seeds("mobilenet", [134, 268, 220, 216, 84])], ignore_index=True)
+    summ = over_seeds.convergence_summary(conv).set_index("model")
+    assert summ.loc["resnet18", "late_improvement_seeds"] == 2
+    assert summ.loc["mobilenet", "late_improvement_seeds"] == 0
+    assert (summ["late_share"] == 0.05).all()  # saved beside the count: the findings' "5%" is sourced
+    f = nb04_search._convergence_findings(summ.reset_index())
+    r18, mob = f.lines[0], f.lines[1]
+    assert r18.endswith(" **Not converged within T = 300**: 2 of 5 seeds still improved in the last "
+                        "5% of the iterations.")
+    assert mob.endswith(" It settled within T = 300: no seed improved in the last 5% of the iterations.")
+    ours = f.table.set_index("claim")["ours"]
+    assert ours["ResNet18: the search settles early (Fig. 10)"].endswith(
+        "; not converged within T = 300 (2 of 5 seeds still improved in the last 5%)")
+    assert ours["MobileNet: the search settles early (Fig. 10)"].endswith("; settled within T = 300")
+    # iteration 285 is exactly 95 %: not in the last 5 %; 286 is
+    assert not over_seeds.late_improvement(285 / 300) and over_seeds.late_improvement(286 / 300)
+    # one search (tables.convergence's row, no seeds column) and an older summary without the count
+    one = nb04_search._convergence_findings(_conv_seeds("resnet18", [299]).drop(columns="seed"))
+    assert "**Not converged within T = 300**: the search still improved" in one.lines[0]
+    old = summ.reset_index().drop(columns="late_improvement_seeds")
+    assert "at least one seed still improved" in nb04_search._convergence_findings(old).lines[0]
+    assert "no seed improved" in nb04_search._convergence_findings(old).lines[1]
+
+
 def test_table2_median_and_range_over_seeds():
     per_seed = tables.timing_table(RUNS + [_result(0, 0.5, 4, 60.0, model="mobilenet"),
                                            _result(1, 0.5, 4, 80.0, model="mobilenet")])
@@ -229,8 +290,12 @@ def test_searched_row_takes_the_search_report(monkeypatch, tmp_path):
                           top1=0.88, images=128)
     monkeypatch.setattr(tables, "_searched_report", lambda ctx, result, genome, out: rep)
     monkeypatch.setattr(tables, "_tables_out", lambda ctx, result: tmp_path)
-    row = tables.searched_row(SimpleNamespace(model="resnet18"), RUNS[3])
+    seen = []
+    ctx = SimpleNamespace(model="resnet18", report_privacy=lambda g: seen.append(g.p) or 0.42)
+    row = tables.searched_row(ctx, RUNS[3])
     assert (row["seed"], row["p"], row["fitness"], row["feasible"]) == (3, 7, 0.9, True)
+    assert row["privacy_report"] == 0.42 and seen == [7]  # the best strategy's P, held out
+    assert row["baseline"] == "" and math.isnan(row["baseline_margin"])  # Algorithm 1: none
     assert (row["eps"], row["eps_ci_high"], row["top1"], row["report_images"]) == (0.02, 0.04, 0.88, 128)
     with pytest.raises(ValueError, match="context is for 'mobilenet'"):
         tables.searched_row(SimpleNamespace(model="mobilenet"), RUNS[3])
@@ -241,6 +306,7 @@ def _readme_tables(resnet18) -> dict[str, pd.DataFrame]:
     t4 = over_seeds.table4_over_seeds(tables.table4_seeds(resnet18, _refs()), E_B, EPS_B)
     t4 = tables.beside_paper(t4.assign(model="resnet18")[list(over_seeds.TABLE4_COLUMNS)], paper4,
                              ["blocks", "conv_layers", "privacy", "top1"])
+    t4 = over_seeds.relative_to_fp(t4)
     t5 = pd.DataFrame([{"model": "resnet18", "method": tables.SEARCHED, "energy_mj_paper": 0.3427}])
     timing = over_seeds.timing_over_seeds(tables.timing_table(RUNS))
     return {"table4_offloads_privacy": t4, "table5_conv_fc_vs_searched": t5,
@@ -255,6 +321,13 @@ def test_readme_blocks_of_tables_over_seeds(resnet18):
     assert "median over 5 seeds of the search" in text
     assert "at least as private as every feasible fixed strategy" in text and "seed 3:" in text
     assert "median of 5 seeds" in summaries.headline(t)
+    # held out: median 0.65 (0.45-0.80) against full precision's 0.45; the paper's 0.9595 / 0.8045
+    assert "| ours P held out | P vs full precision: ours held out / paper |" in text
+    assert "| 0.650 (0.450–0.800) | +44.4 % / +19.3 % |" in text
+    assert "on held-out images it is at least as private" in text
+    assert ("on held-out images P 0.650, +44.4 % over the full-precision split (paper: +19.3 %); "
+            "fitness −0.1500 over the best uniform baseline of its own start (4-bit uniform at "
+            "p = 7, P 0.700)") in summaries.headline(t)
     time_text = summaries.search_time(t)
     assert "300 s (median of 5 seeds: 100 s–500 s)" in time_text
     # every number written is found in the tables the block reads (the README check)

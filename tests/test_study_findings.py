@@ -99,10 +99,40 @@ def test_blockwise_findings_verdicts():
     assert list(f.table["model"]) == ["ResNet18", "MobileNet", "VGG11"]
     assert f.table["paper (block-wise)"].tolist() == ["increases (Fig. 7)", "increases (claimed for DAG nets)", "—"]
     assert f.table["ours (block-wise)"][0] == "ρ = 0.98, 100% of 8 steps up"
-    assert "is reproduced here" in f.lines[0]
-    assert "is partly reproduced here" in f.lines[1]  # not smoother, but ρ ≥ 0.7
+    # layer-wise ρ below 0.7, block-wise steadier and rising: the claim holds
+    assert "is reproduced: block-wise P rises, layer-wise P does not clearly." in f.lines[0]
+    assert "50% of the layer-wise steps go up against 100% of the block-wise ones" in f.lines[0]
+    assert "a larger share of steps down" in f.lines[0]
+    # block-wise ρ ≥ 0.7 but no steadier than layer-wise
+    assert "is partly reproduced: block-wise P rises, but no more steadily than layer-wise P." in f.lines[1]
+    assert "a smaller share of steps down" in f.lines[1]
     assert "0.40 → 0.30 → 0.50" in f.lines[2] and "67% of the 3 steps increase" in f.lines[2]
     assert f.lines[3].startswith("* **VGG11** (chain reference)")
+    assert len(f.lines) == 4  # no block summary: no constant point to flag
+
+
+def test_blockwise_findings_both_views_rise_and_a_constant_point_is_flagged():
+    """This run's numbers (quick profile): both views rise (ρ ≥ 0.7), block-wise more steadily;
+    VGG11's 1 × 1 IR has P = 2 on every image."""
+    trend = pd.DataFrame([_trend("resnet50", "layer-wise", 0.9197, 0.4615, 53),
+                          _trend("resnet50", "block-wise", 0.9877, 0.8125, 17),
+                          _trend("vgg11", "layer-wise", 1.0, 1.0, 8), _trend("vgg11", "block-wise", 1.0, 1.0, 8)])
+    blocks = pd.DataFrame({"model": ["resnet50", "vgg11", "vgg11"], "point": [0, 6, 7],
+                           "label": ["stem", "block6", "block7"], "size": [56, 2, 1],
+                           "mean": [0.2, 1.0931, 2.0], "sd": [0.1, 0.3295, 0.0]})
+    f = nb02.blockwise_findings(trend, pd.DataFrame(columns=["model", "depth", "mean"]), ["resnet50"],
+                                ["vgg11"], block_summary=blocks)
+    assert f.lines[0] == (
+        "* **ResNet50**: privacy rises with depth in both views (Spearman ρ = 0.92 layer-wise, 0.99 "
+        "block-wise); 46% of the layer-wise steps go up against 81% of the block-wise ones, so the "
+        "layer-wise curve has a larger share of steps down. The paper's claim (layer-wise fluctuates, "
+        "block-wise increases) is partly reproduced: block-wise P rises more steadily, layer-wise P "
+        "also rises overall.")
+    assert "is reproduced" not in f.markdown
+    assert f.lines[2].startswith("* **VGG11, block7** (1 × 1 IR): P = 2.000 on every image (sd 0.000): "
+                                 "constant by construction")
+    assert len(f.lines) == 3  # only the point with no spread is flagged
+    assert list(nb02.constant_points(blocks)["label"]) == ["block7"]
 
 
 # --- notebook 03 ------------------------------------------------------------------------------------
@@ -166,7 +196,7 @@ def test_search_findings_counts_energies_and_fig12(resnet18_meta):
     # the paper's 8-bit partition, p = 5, costs 0.3502 mJ under Eq. 7-8 (README): 0.07 % over E_b
     assert "(5 blocks after the stem) would cost 0.3502 mJ, +0.07% against E_b" in table4_line
     assert "slightly looser than E < E_b" in table4_line
-    assert "include the stem" not in table4_line  # ResNet18's counts need no shift
+    assert "counts the stem" not in table4_line  # ResNet18's counts need no shift
     assert "as the paper says, the large steps come with a new p" in f.lines[0]
     assert f.lines[-1].endswith("lower, as in the paper.")
 
@@ -179,8 +209,12 @@ def test_search_findings_shift_for_a_paper_that_counts_the_stem():
     rows = [_table4_row(m, b, 2 * b, 1.0, 0.1, 0.5, pm) | {"model": "mobilenet"}
             for m, b in ((tables.FP32, 12), (tables.UNIFORM8, 13), (tables.SEARCHED, 13))]
     f = nb04._table4_findings(pd.DataFrame(rows), paper4, {"mobilenet": net}, {"mobilenet": 0.03}, 0.35)
-    assert "so they include the stem; we compare ours + 1 with them" in f.lines[0]
-    assert "would cost" not in f.lines[0]  # ours + 1 equals the paper's 13 and 14
+    assert ("counts go up to 14 blocks where the model has 13 after the stem; its block counts are one "
+            "higher than ours in both fixed rows (paper 13 / 14, ours 12 / 13), possibly because it "
+            "counts the stem as a block. Table 4 lists both counts as they are, without adjusting "
+            "for it.") in f.lines[0]
+    assert "ours + 1" not in f.lines[0]  # Table 4 compares the counts as they are
+    assert "would cost" not in f.lines[0]  # the paper's 13 and 14 less the stem are ours
 
 
 # --- notebook 05 ------------------------------------------------------------------------------------
@@ -199,15 +233,59 @@ def test_edge_cloud_findings_labels_an_infeasible_strategy_as_over_the_bound():
     table = f.table.set_index("claim")
     saving = "ResNet18: energy saving vs 8-bit uniform at the same p (Fig. 11)"
     assert table.loc[saving, "paper"] == f"about {C.PAPER_FIG11_SAVING['resnet18']:.0%}"
-    assert table.loc[saving, "ours"] == "36% at p = 7"
-    assert table.loc["ResNet18: energy reduction of the searched strategy (Table 5)", "ours"] == \
-        "1.9× (0.3840 mJ, 7/18)"
+    assert table.loc[saving, "ours"] == "36% less at p = 7"
+    assert table.loc[saving, "ours_value"] == pytest.approx(0.36)
+    energy = "ResNet18: edge energy of the searched strategy against the conv/fc split (Table 5)"
+    assert table.loc[energy, "ours"] == "1.9× less (0.3840 mJ, 7/18)"
+    assert table.loc[energy, "paper"] == "2.1× less"  # 0.7269 / 0.3427
+    assert table.loc[energy, "ours_value"] == pytest.approx(0.7269 / 0.384)
     assert "close to the paper's figure" in f.lines[0]  # 36 % vs about 40 %
     assert "81% less than full precision" in f.lines[0]
     assert "(paper 0.7269 mJ: identical)" in f.lines[1]
     assert "is over E_b by 10%" in f.lines[1]
     assert "under E_b" not in f.lines[1]
     assert "gives up some privacy" in f.lines[1]
+
+
+def test_edge_cloud_findings_word_a_negative_saving_as_more():
+    """MobileNet in this run (quick profile): the searched strategy costs 96 % more than 8-bit
+    uniform at its p and 1.5× the conv/fc split: "more", never "-96% less" or "0.7× less"."""
+    same_p = pd.DataFrame([
+        {"model": "mobilenet", "method": tables.FP32, "p": 12, "energy_mj": 0.3371, "saving_vs_8bit": -2.757},
+        {"model": "mobilenet", "method": tables.UNIFORM8, "p": 12, "energy_mj": 0.0897, "saving_vs_8bit": 0.0},
+        {"model": "mobilenet", "method": tables.SEARCHED, "p": 12, "energy_mj": 0.1756,
+         "saving_vs_8bit": 1 - 0.1756 / 0.0897}])
+    table5 = pd.DataFrame([
+        {"model": "mobilenet", "method": tables.CONV_FC, "energy_mj": 0.1148, "energy_mj_paper": np.nan,
+         "privacy": 1.1529, "privacy_paper": np.nan, "blocks": 13, "conv_layers_with_stem": 27},
+        {"model": "mobilenet", "method": tables.SEARCHED, "energy_mj": 0.1756, "energy_mj_paper": np.nan,
+         "privacy": 1.1577, "privacy_paper": np.nan, "blocks": 12, "conv_layers_with_stem": 25}])
+    f = nb05.edge_cloud_findings(same_p, table5, ["mobilenet"], energy_bound=0.35)
+    assert "0.1756 mJ of compute, 96% more than 8-bit uniform" in f.lines[0]
+    assert "48% less than full precision" in f.lines[0]
+    assert "costs more than 8-bit uniform here" in f.lines[0]
+    assert "the searched strategy 0.1756 mJ, 1.5× more, with +0.4% privacy" in f.lines[1]
+    assert "costs more edge energy than the conv/fc split, within E_b" in f.lines[1]
+    assert "less than 8-bit" not in f.markdown and "-96%" not in f.markdown and "0.7×" not in f.markdown
+    table = f.table.set_index("claim")
+    assert table.loc["MobileNet: energy saving vs 8-bit uniform at the same p (Fig. 11)", "ours"] == \
+        "96% more at p = 12"
+    energy = "MobileNet: edge energy of the searched strategy against the conv/fc split (Table 5)"
+    assert table.loc[energy, "ours"] == "1.5× more (0.1756 mJ, 12/25)"
+    # the written numbers are values of the findings table (its ``ours_value``), not only of its text
+    from paperlib.studies import number_sources
+    numeric = f.table[["ours_value"]]
+    assert number_sources.unsourced_numbers("96% more, 48% less, 1.5× more", [numeric]) == []
+    assert table.loc[energy, "ours_value"] == pytest.approx(0.1756 / 0.1148)
+
+
+def test_less_or_more_and_times_words():
+    assert wording.less_or_more(0.426) == "43% less"
+    assert wording.less_or_more(-0.957) == "96% more"
+    assert wording.less_or_more(0.0) == "0% less"
+    assert wording.times_less_or_more(0.7269, 0.3248) == "2.2× less"
+    assert wording.times_less_or_more(0.1148, 0.1756) == "1.5× more"
+    assert wording.times_factor(0.1148, 0.1756) == pytest.approx(1.5296, abs=1e-4)
 
 
 # --- notebook 06 ------------------------------------------------------------------------------------
@@ -255,10 +333,11 @@ def test_baseline_findings():
                          "blocks_8bit": [4, 4, np.nan, np.nan], "cheapest_p_8bit": [0, 0, 8, 8],
                          "cheapest_energy_8bit_mJ": [0.01, 0.02, 0.5, 5.0], "raw_image_8bit_tx_mJ": [0.0, 0.0025, 0.25, 2.5],
                          "best_privacy": [0.9, 0.9, np.nan, np.nan], "best_strategy": ["x", "x", "none fits", "none fits"]})
-    comp = SimpleNamespace(budgets={0: 3, 1: 3}, grid_size=33)
+    algorithm1 = {s: SimpleNamespace(settings={"init": "random"}) for s in (0, 1)}
+    comp = SimpleNamespace(budgets={0: 3, 1: 3}, grid_size=33, ga_results=algorithm1)
     f = nb07.baseline_findings({"resnet18": comp}, final, {"resnet18": summ}, {"resnet18": sweep},
                               {"resnet18": sweep.head(2)}, sens, energy_bound=0.35)
-    assert "genetic search (Algorithm 1) 0.7900 [0.7800, 0.8000]" in f.lines[0]
+    assert "genetic search 0.7900 [0.7800, 0.8000]" in f.lines[0]
     assert "better on every seed vs. random search" in f.lines[0]
     assert "within the spread over seeds vs. exhaustive (p, uniform bits)" in f.lines[0]
     assert "reaches the final mean of random search (0.7100) after 2 of 3 evaluations" in f.lines[1]
@@ -266,3 +345,12 @@ def test_baseline_findings():
     assert "P = 0.9000 vs. 0.7000 for 8-bit uniform and 0.5000 for fp32" in f.lines[3]
     assert "Wi-Fi none (cheapest p = 8, 0.5 mJ), 4G none (cheapest p = 8, 5 mJ)" in f.lines[4]
     assert "no logged or reference strategy fits" in f.lines[5]
+    # the default search starts from the uniform baselines: the findings say so, once
+    default = SimpleNamespace(budgets={0: 3, 1: 3}, grid_size=33,
+                              ga_results={s: SimpleNamespace(settings={"init": "baselines"})
+                                          for s in (0, 1)})
+    g = nb07.baseline_findings({"resnet18": default}, final, {"resnet18": summ},
+                               {"resnet18": sweep}, {"resnet18": sweep.head(2)}, sens,
+                               energy_bound=0.35)
+    assert "first generation holds the uniform baselines" in g.lines[1]
+    assert g.lines[:1] + g.lines[2:] == f.lines

@@ -95,16 +95,16 @@ def _refs() -> pd.DataFrame:
     interval and top1 on the report split (top1_fp 0.9 there)."""
     report = dict(top1_fp=0.9, mcnemar_p=1.0, report_images=128)
     return pd.DataFrame([
-        {"method": tables.FP32, "p": 1, "privacy": 0.5, "energy": 0.40, "energy_no_tx": 0.30,
+        {"method": tables.FP32, "p": 1, "privacy": 0.5, "privacy_report": 0.45, "energy": 0.40, "energy_no_tx": 0.30,
          "eps_search": 0.0, "eps_reference": 0.0, "eps": 0.0, "eps_ci_low": 0.0,
          "eps_ci_high": 0.0, "top1": 0.9, **report, "key": "p1:fp32"},
-        {"method": tables.UNIFORM8, "p": 4, "privacy": 0.6, "energy": 0.33, "energy_no_tx": 0.32,
+        {"method": tables.UNIFORM8, "p": 4, "privacy": 0.6, "privacy_report": 0.55, "energy": 0.33, "energy_no_tx": 0.32,
          "eps_search": 0.01, "eps_reference": 0.02, "eps": 0.015, "eps_ci_low": -0.01,
          "eps_ci_high": 0.04, "top1": 0.885, **report, "key": "p4:..."},
-        {"method": tables.CONV_FC, "p": 8, "privacy": 0.9, "energy": 0.7274, "energy_no_tx": 0.7269,
+        {"method": tables.CONV_FC, "p": 8, "privacy": 0.9, "privacy_report": 0.85, "energy": 0.7274, "energy_no_tx": 0.7269,
          "eps_search": 0.05, "eps_reference": math.nan, "eps": math.nan, "eps_ci_low": math.nan,
          "eps_ci_high": math.nan, "top1": math.nan, **report, "key": "p8:..."},
-        {"method": tables.SEARCHED, "p": 7, "privacy": 0.8, "energy": 0.35, "energy_no_tx": 0.34,
+        {"method": tables.SEARCHED, "p": 7, "privacy": 0.8, "privacy_report": 0.7, "energy": 0.35, "energy_no_tx": 0.34,
          "eps_search": 0.02, "eps_reference": 0.04, "eps": 0.03, "eps_ci_low": 0.01,
          "eps_ci_high": 0.05, "top1": 0.87, **report, "key": "p7:..."},
     ])
@@ -122,6 +122,8 @@ def test_table4_and_table5_rows(nets):
     assert t4.loc[tables.SEARCHED, "eps_search"] == 0.02 and t4.loc[tables.SEARCHED, "eps_reference"] == 0.04
     assert t4.loc[tables.FP32, "top1"] == pytest.approx(0.9) and t4.loc[tables.FP32, "eps"] == 0.0
     assert t4.loc[tables.FP32, "transmission_mj"] == pytest.approx(0.10)
+    # P on both splits: the search's (selected on) and the report split's (held out)
+    assert (t4.loc[tables.SEARCHED, "privacy"], t4.loc[tables.SEARCHED, "privacy_report"]) == (0.8, 0.7)
     with pytest.warns(DeprecationWarning, match="top1_fp"):
         assert tables.table4(net, _refs(), 0.5).equals(tables.table4(net, _refs()))
     old = _refs().drop(columns=["eps_ci_low", "eps_ci_high"])

@@ -156,3 +156,34 @@ def test_layer_resolution_controls_known_answers():
     found = tc.resolution_findings(summary, "vgg11")
     assert f"at {summary['layer'].iloc[0]} (32 × 32)" in found.lines[0]
     assert len(tc.plot_resolution_controls(summary, "vgg11").axes) == 1
+
+
+def test_resolution_findings_count_by_direction():
+    """This run's VGG11 table (quick profile, notebook 01): P is clearly above the shape control at
+    6 layers and clearly below at conv7 (by 0.007); at the 2 × 2 IRs it matches the control;
+    training moves P clearly at 3 layers, lowering it at 2."""
+    import pandas as pd
+
+    layers = [f"conv{i}" for i in range(1, 9)]
+    summary = pd.DataFrame({
+        "depth": range(1, 9), "layer": layers, "size": [32, 16, 8, 8, 4, 4, 2, 2],
+        "P": [0.130, 0.368, 0.598, 0.703, 0.766, 0.774, 1.087, 1.093],
+        "P_untrained": [0.147, 0.356, 0.614, 0.764, 0.780, 0.791, 1.087, 1.087],
+        "P_avgpool": [0.015, 0.110, 0.279, 0.279, 0.564, 0.564, 1.093, 1.093],
+        "P_beyond_shape": [0.115, 0.258, 0.319, 0.424, 0.202, 0.210, -0.0066, -0.0004],
+        "beyond_shape_clear": [True] * 7 + [False],
+        "trained_minus_untrained": [-0.018, 0.012, -0.016, -0.062, -0.014, -0.016, 0.0, 0.006],
+        "training_clear": [True, False, False, True, False, False, False, True], "se_multiple": 2.0})
+    found = tc.resolution_findings(summary, "vgg11")
+    assert ("P is clearly above this control (by more than 2 standard errors, paired by image) at 6 of 8 "
+            "layers and clearly below it at 1 (conv7); at conv7 and conv8 (2 × 2) P matches the "
+            "non-learned control, so there it measures the IR's resolution") in found.lines[0]
+    assert "differ by more than" not in found.lines[0]  # no longer counts conv7's negative difference as "more"
+    assert ("training changes P by more than 2 standard errors at 3 of 8 layers: it lowers P at 2 "
+            "(conv1, conv4) and raises it at 1 (conv8), so where training matters it mostly makes the "
+            "IR closer to the input (less private).") in found.lines[1]
+    # nothing clear: the counts say none, and no direction is claimed
+    flat = summary.assign(beyond_shape_clear=False, training_clear=False, P_at_shape=False)
+    lines = tc.resolution_findings(flat, "vgg11").lines
+    assert "at 0 of 8 layers and clearly below it at none." in lines[0]
+    assert "at 0 of 8 layers: P's trend with depth here is the architecture's" in lines[1]

@@ -76,6 +76,7 @@ class SearchContext:
     privacy: EdgePrivacy = field(init=False)
     _estimators: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
     _report_fp: np.ndarray | None = field(default=None, init=False, repr=False)
+    _report_privacy: EdgePrivacy | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         try:
@@ -106,6 +107,17 @@ class SearchContext:
         if self._report_fp is None:
             self._report_fp = train.correct(self.net, self.report_ds, EVAL_BATCH_SIZE).numpy()
         return self._report_fp
+
+    @property
+    def report_privacy(self) -> EdgePrivacy:
+        """P (Eq. 1-2) on as many *report-split* images as the search scores P on (its
+        ``privacy_images``): the searched strategy was chosen for its P on the search split's
+        images, so its P there is biased up; the tables report this one beside it
+        (docs/decisions/paper-method.md §9)."""
+        if self._report_privacy is None:
+            images = data.subset(self.report_ds, self.settings.privacy_images, seed=0).images
+            self._report_privacy = EdgePrivacy(self.net, images, self.dataset, dist="mse")
+        return self._report_privacy
 
     def checkpoint_identity(self) -> dict[str, Any]:
         """The checkpoint and data a measurement is for (a cache keeps it beside its numbers)."""

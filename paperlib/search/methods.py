@@ -145,12 +145,12 @@ def ga_trace(result, evaluator=None) -> SearchTrace:
                        seconds=float(result.timing.get("search_seconds", 0.0)))
 
 
-@SEARCH_METHODS.register("ga", label="genetic search (Algorithm 1)", color="C3", marker="*",
+@SEARCH_METHODS.register("ga", label="genetic search", color="C3", marker="*",
                          cached=False, options=("ga_result",))
 def genetic_search(evaluator: EvaluatorLike, budget: int | None, seed: int = 0, *, ga_result,
                    progress: bool = False) -> SearchTrace:
-    """Algorithm 1's run ``ga_result`` (made by :func:`paperlib.search.run` with ``seed``) as a
-    trace, cut to its first ``budget`` strategies when a budget is given."""
+    """The genetic search's run ``ga_result`` (made by :func:`paperlib.search.run` with ``seed``:
+    Algorithm 1 with ``init="random"``, the package's default search otherwise) as a trace, cut to its first ``budget`` strategies when a budget is given."""
     trace = ga_trace(ga_result, evaluator)
     return trace if budget is None else trace.truncate(check_budget(budget))
 

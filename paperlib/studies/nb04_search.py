@@ -16,8 +16,9 @@ from ..method.models import MODELS
 from ..method.paper_strategies import PaperStrategy
 from ..search import Genome
 from . import tables
+from .over_seeds import late_improvement
 from .tables import FP32, SEARCHED, UNIFORM8
-from .wording import Findings
+from .wording import LATE_IMPROVEMENT_SHARE, Findings
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..search import SearchResult
@@ -56,17 +57,51 @@ def _over_seeds(row: Any) -> tuple[str, str]:
     return f" (median of {int(n)} seed{'s' if n != 1 else ''})", span
 
 
+def _late_seeds(row: Any) -> tuple[int | None, int]:
+    """(seeds whose best fitness last improved in the final ``LATE_IMPROVEMENT_SHARE`` of the
+    iterations, seeds) of a convergence row: one search (``tables.convergence``: 0 or 1 of 1) or
+    the summary over seeds (its ``late_improvement_seeds``). A summary without that column gives
+    None where its latest seed (``converged_at_max``) was late: at least one seed, count unknown."""
+    n = getattr(row, "seeds", None)
+    if n is None or pd.isna(n):
+        return int(bool(late_improvement(row.converged_share))), 1
+    late = getattr(row, "late_improvement_seeds", None)
+    if late is not None and not pd.isna(late):
+        return int(late), int(n)
+    latest = getattr(row, "converged_at_max", math.nan)
+    share = row.converged_share if pd.isna(latest) else latest / row.iterations
+    return (None if late_improvement(share) else 0), int(n)
+
+
+def _convergence_verdict(row: Any) -> tuple[str, str]:
+    """(the table's "; not converged within T = …" or "; settled within T = …", and the sentence
+    saying so): a search whose best fitness still improved in the final
+    ``LATE_IMPROVEMENT_SHARE`` of its iterations has not converged within its T
+    (docs/decisions/reporting.md §6)."""
+    late, n = _late_seeds(row)
+    t, share = f"T = {row.iterations:g}", f"{LATE_IMPROVEMENT_SHARE:.0%}"
+    if late == 0:
+        who = "no seed improved" if n > 1 else "no improvement"
+        return (f"; settled within {t}",
+                f" It settled within {t}: {who} in the last {share} of the iterations.")
+    who = ("the search still improved" if n == 1 else
+           "at least one seed still improved" if late is None else f"{late} of {n} seeds still improved")
+    return (f"; not converged within {t} ({who} in the last {share})",
+            f" **Not converged within {t}**: {who} in the last {share} of the iterations.")
+
+
 def _convergence_findings(conv: pd.DataFrame) -> Findings:
     rows, lines = [], []
     for c in conv.itertuples():
         median, span = _over_seeds(c)
+        settled, settled_line = _convergence_verdict(c)
         kinds = (f"{c.improvements_p_change:g} of {c.improvements:g} improvements changed p"
                  + (f"; mean gain {c.mean_gain_p_change:.3f} (p) vs {c.mean_gain_pi_only:.3f} (Π only)"
                     if c.improvements_p_change and c.improvements > c.improvements_p_change else ""))
         rows.append({"claim": f"{MODELS.label(c.model)}: the search settles early (Fig. 10)",
                      "paper": f"within {C.PAPER_CONVERGED_WITHIN} of {C.ITERATIONS} iterations",
                      "ours": f"last improvement at iteration {c.converged_at:g}{span} of "
-                             f"{c.iterations:g} ({c.converged_share:.0%}){median}"})
+                             f"{c.iterations:g} ({c.converged_share:.0%}){median}{settled}"})
         rows.append({"claim": f"{MODELS.label(c.model)}: big jumps come from changes of p (Fig. 10)",
                      "paper": "aggressive changes led by p, slight ones by Π", "ours": kinds + median})
         verdict = ""
@@ -78,7 +113,8 @@ def _convergence_findings(conv: pd.DataFrame) -> Findings:
                      f"at iteration {c.converged_at:g}{span} of {c.iterations:g} ({c.converged_share:.0%} of "
                      f"the run; the paper: "
                      f"within {C.PAPER_CONVERGED_WITHIN} of {C.ITERATIONS}), rising from "
-                     f"{c.initial_fitness:.3f} to {c.final_fitness:.3f}; {kinds}{verdict or '.'}")
+                     f"{c.initial_fitness:.3f} to {c.final_fitness:.3f}; {kinds}{verdict or '.'}"
+                     f"{settled_line}")
     return Findings(pd.DataFrame(rows), lines)
 
 
@@ -198,16 +234,22 @@ def _table4_findings(table4: pd.DataFrame, paper4: pd.DataFrame, nets: Mapping[s
                 f"(paper {ps.top1 - pf.top1:+.1%}){interval}.")
         n_units = models.num_units(net)
         most = max(pf.blocks, pu.blocks, ps.blocks)
-        shift = 1 if most > n_units else 0  # the paper counted the stem as a block
+        shift = 1 if most > n_units else 0  # the paper may have counted the stem as a block
         if shift:
+            one_up = all(int(pr.blocks) - row.blocks == shift for row, pr in ((f, pf), (u, pu)))
             text += (f" The paper's {MODELS.label(m)} counts go up to {most} blocks where the model has "
-                     f"{n_units} after the stem, so they include the stem; we compare ours + 1 with them.")
+                     f"{n_units} after the stem"
+                     + (f"; its block counts are one higher than ours in both fixed rows (paper "
+                        f"{pf.blocks} / {pu.blocks}, ours {f.blocks:.0f} / {u.blocks:.0f})" if one_up else "")
+                     + ", possibly because it counts the stem as a block. Table 4 lists both counts "
+                     "as they are, without adjusting for it.")
         for row, paper_row, meth in ((f, pf, FP32), (u, pu, UNIFORM8)):
             if row.blocks + shift == paper_row.blocks:
                 continue
             p_paper = int(paper_row.blocks) - shift
             e = energy.edge_energy(net, p_paper, bits_of[meth], transmission=False)
-            text += (f" The paper's {meth} partition ({p_paper} blocks after the stem) would cost "
+            text += (f" The paper's {meth} partition ({p_paper} blocks after the stem"
+                     + (", if it counts the stem" if shift else "") + ") would cost "
                      f"{e:.4f} mJ, {e / energy_bound - 1:+.2%} against E_b, so its cut-off "
                      + ("is slightly looser than E < E_b (rounding?)." if e < 1.01 * energy_bound else
                         "does not follow from Eq. 7–8 and Table 3 as we read them."))
@@ -246,7 +288,9 @@ def search_findings(conv: pd.DataFrame, timing: pd.DataFrame, table4: pd.DataFra
                     accuracy_bounds: Mapping[str, float], estimator: str,
                     energy_bound: float = C.ENERGY_BOUND_MJ, fig12_model: str | None = None) -> Findings:
     """The search's claims: convergence (Fig. 10), search time (Table 2), offloads, privacy and
-    top-1 (Table 4, with the paper's counting of MobileNet's stem), the Fig. 12 strategy.
+    top-1 (Table 4; where the paper's block counts exceed the model's, as MobileNet's do, the
+    sentence says they are one higher, possibly counting the stem, and that Table 4 does not adjust
+    them), the Fig. 12 strategy.
 
     ``conv``: ``tables.convergence`` rows (or ``over_seeds.convergence_summary``); ``timing``:
     ``tables.timing_table`` (or ``over_seeds.timing_over_seeds``); ``table4``:

@@ -21,12 +21,13 @@ from ..search.fitness import over
 from ..search.seeds import seed_summary, seeds_note
 from . import tables
 from .tables import FP32, SEARCHED, UNIFORM8
+from .wording import LATE_IMPROVEMENT_SHARE
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..search import SearchResult
 
 # Table 4's columns reported with their range over the seeds (median in the column itself)
-TABLE4_RANGED = ("blocks", "privacy", "energy_mj", "eps")
+TABLE4_RANGED = ("blocks", "privacy", "privacy_report", "energy_mj", "eps", "baseline_margin")
 # per-seed numbers that have no meaning for a median row (each seed's own interval and test)
 TABLE4_PER_SEED_ONLY = ("eps_ci_low", "eps_ci_high", "mcnemar_p")
 FIXED_METHODS = (FP32, UNIFORM8)
@@ -43,6 +44,9 @@ class PrivacyCheck:
     best_fixed: str | None  # the most private feasible fixed strategy; None: none is feasible
     best_fixed_privacy: float
     short: dict[int, str] = field(default_factory=dict)  # seed -> why its P fell short
+    # the same comparison on the report split's images (``privacy_report``), which the search
+    # never selected on; None for a table without them or when no fixed strategy is feasible
+    as_private_held_out: bool | None = None
 
     @property
     def as_private(self) -> bool:
@@ -96,15 +100,21 @@ def privacy_check(per_seed: pd.DataFrame, energy_bound: float,
     best = fixed.loc[fixed["privacy"].idxmax()]
     short = {int(r["seed"]): _why_short(r, energy_bound, accuracy_bound, best)
              for _, r in searched.iterrows() if r["privacy"] < best["privacy"]}
-    return PrivacyCheck(median, str(best["method"]), float(best["privacy"]), short)
+    held_out = None
+    if "privacy_report" in per_seed.columns:
+        held_out = bool(searched["privacy_report"].median() >= fixed["privacy_report"].max())
+    return PrivacyCheck(median, str(best["method"]), float(best["privacy"]), short, held_out)
 
 
 # Table 4 over seeds as notebook 04 saves it (before the paper's columns are put beside ours)
 TABLE4_COLUMNS = ("model", "method", "blocks", "blocks_min", "blocks_max", "conv_layers",
-                  "privacy", "privacy_min", "privacy_max", "energy_mj", "energy_mj_min",
+                  "privacy", "privacy_min", "privacy_max", "privacy_report", "privacy_report_min",
+                  "privacy_report_max", "energy_mj", "energy_mj_min",
                   "energy_mj_max", "transmission_mj", "eps_search", "eps_reference", "eps",
                   "eps_min", "eps_max", "eps_ci_low", "eps_ci_high", "mcnemar_p", "top1",
-                  "search_seeds", "p_agreement", "as_private_as_fixed", "short_seeds", "note")
+                  "baseline", "baseline_privacy", "baseline_margin", "baseline_margin_min",
+                  "baseline_margin_max", "search_seeds", "p_agreement", "as_private_as_fixed",
+                  "as_private_held_out", "short_seeds", "note")
 
 
 def table4_over_seeds(per_seed: pd.DataFrame, energy_bound: float,
@@ -123,20 +133,38 @@ def table4_over_seeds(per_seed: pd.DataFrame, energy_bound: float,
     rows = []
     for _, r in per_seed[per_seed["method"].isin(FIXED_METHODS)].iterrows():
         row = {"method": r["method"], **{c: r[c] for c in numeric}}
-        row.update({f"{c}_{k}": r[c] for c in TABLE4_RANGED for k in ("min", "max")})
-        row.update(search_seeds=math.nan, p_agreement="", as_private_as_fixed=None, short_seeds="")
+        row.update({f"{c}_{k}": r.get(c, math.nan) for c in TABLE4_RANGED for k in ("min", "max")})
+        row.update(baseline="", search_seeds=math.nan, p_agreement="", as_private_as_fixed=None,
+                   as_private_held_out=None, short_seeds="")
         rows.append(row)
     counts = searched["blocks"].value_counts()
     row = {"method": SEARCHED, **{c: float(searched[c].median()) for c in numeric}}
     row.update({c: math.nan for c in TABLE4_PER_SEED_ONLY if c in row})
     row.update({f"{c}_{k}": float(getattr(searched[c], k)()) for c in TABLE4_RANGED
-                for k in ("min", "max")})
+                if c in searched for k in ("min", "max")})
+    names = searched["baseline"].value_counts() if "baseline" in searched else None
+    row["baseline"] = names.index[0] if names is not None and len(names) else ""
     row.update(search_seeds=len(searched), p_agreement=f"{int(counts.max())}/{len(searched)}",
-               as_private_as_fixed=check.as_private, short_seeds=check.short_text)
+               as_private_as_fixed=check.as_private, as_private_held_out=check.as_private_held_out,
+               short_seeds=check.short_text)
     rows.append(row)
     out = pd.DataFrame(rows)
     out["note"] = seeds_note(len(searched))
     return out.drop(columns=["fitness"], errors="ignore")
+
+
+def relative_to_fp(table4: pd.DataFrame) -> pd.DataFrame:
+    """``table4`` with each row's P relative to its model's full-precision row, as a share
+    (P / P_fp − 1): ``privacy_vs_fp`` (search split), ``privacy_report_vs_fp`` (report split) and
+    ``privacy_paper_vs_fp`` (the paper's Table 4), for the columns ``table4`` has. Absolute P is
+    not comparable with the paper's (another data set and training); the gain over the model's
+    own full-precision split is (docs/decisions/paper-method.md §10)."""
+    out = table4.copy()
+    fp = out[out["method"] == FP32].set_index("model")
+    for col in ("privacy", "privacy_report", "privacy_paper"):
+        if col in out.columns:
+            out[f"{col}_vs_fp"] = out[col] / out["model"].map(fp[col]) - 1
+    return out
 
 
 # --- Fig. 10 ---------------------------------------------------------------------------------------
@@ -162,15 +190,27 @@ def convergence_over_seeds(history: pd.DataFrame) -> pd.DataFrame:
                          for (m, s), h in history.groupby(["model", "seed"], sort=False)])
 
 
+def late_improvement(converged_share: "pd.Series | float") -> "pd.Series | bool":
+    """Whether the best fitness last improved in the final ``wording.LATE_IMPROVEMENT_SHARE`` of
+    the iterations run (``converged_share`` of :func:`tables.convergence`): the search was still
+    improving when it stopped, so it has not converged within its T."""
+    return converged_share > 1 - LATE_IMPROVEMENT_SHARE
+
+
 def convergence_summary(conv: pd.DataFrame) -> pd.DataFrame:
     """Per model, the median over the seeds of :func:`convergence_over_seeds`' numbers, the range
-    of ``converged_at`` and ``final_fitness`` (``_min``, ``_max``) and ``seeds``."""
+    of ``converged_at`` and ``final_fitness`` (``_min``, ``_max``), ``seeds`` and
+    ``late_improvement_seeds``: how many seeds' best fitness last improved in the final
+    ``late_share`` (``wording.LATE_IMPROVEMENT_SHARE``) of their iterations (still improving: not
+    converged)."""
     rows = []
     for m, g in conv.groupby("model", sort=False):
         numeric = g.drop(columns=["model", "seed"]).select_dtypes("number")
         row = {"model": m, **numeric.median().to_dict(), "seeds": len(g)}
         for c in ("converged_at", "final_fitness"):
             row[f"{c}_min"], row[f"{c}_max"] = g[c].min(), g[c].max()
+        row["late_improvement_seeds"] = int(late_improvement(g["converged_share"]).sum())
+        row["late_share"] = LATE_IMPROVEMENT_SHARE
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -222,6 +262,6 @@ def drawn_caption(summary: Mapping[str, Any]) -> str:
 
 
 __all__ = ["TABLE4_RANGED", "TABLE4_PER_SEED_ONLY", "TABLE4_COLUMNS", "PrivacyCheck", "feasible_fixed",
-           "privacy_check", "table4_over_seeds", "BAND_COLUMNS", "history_band",
-           "convergence_over_seeds", "convergence_summary", "TIMING_RANGED", "timing_over_seeds",
-           "drawn", "drawn_caption"]
+           "privacy_check", "table4_over_seeds", "relative_to_fp", "BAND_COLUMNS", "history_band",
+           "convergence_over_seeds", "late_improvement", "convergence_summary", "TIMING_RANGED",
+           "timing_over_seeds", "drawn", "drawn_caption"]

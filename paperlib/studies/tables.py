@@ -238,9 +238,38 @@ def measure_references(ctx: "SearchContext", result: "SearchResult", *,
                 rep = measure_report(ctx, genome, result.seed, path=out / REPORT_FILE)
             for col, name in REPORT_COLUMNS.items():
                 refs.loc[i, col] = float(getattr(rep, name))
-    cols = ["method", "p", "privacy", "energy", "energy_no_tx", "eps_search", "eps_reference",
-            *REPORT_COLUMNS, "key"]
+    refs["privacy_report"] = [_report_privacy(ctx, result, m, int(p))
+                              for m, p in zip(refs["method"], refs["p"])]
+    cols = ["method", "p", "privacy", "privacy_report", "energy", "energy_no_tx", "eps_search",
+            "eps_reference", *REPORT_COLUMNS, "key"]
     return refs[cols].reset_index(drop=True)
+
+
+def _report_privacy(ctx: "SearchContext", result: "SearchResult", method: str, p: int) -> float:
+    """P of a Table 4 row on the report split's images (``ctx.report_privacy``): the searched
+    strategy is ``result.best``, a fixed one its paper strategy at ``p``."""
+    genome = (Genome.from_dict(result.best["genome"]) if method == SEARCHED
+              else PaperStrategy.of(method).genome(ctx.space, p))
+    return float(ctx.report_privacy(genome))
+
+
+# the searched rows' best-baseline columns, empty (a fixed row, or a result without baselines)
+NO_BASELINE: dict[str, Any] = {"baseline": "", "baseline_p": math.nan,
+                               "baseline_privacy": math.nan, "baseline_margin": math.nan}
+
+
+def _best_baseline(result: "SearchResult") -> dict[str, Any]:
+    """The best uniform baseline of ``result``'s own initial population under its estimator
+    (``result.baselines``; docs/decisions/paper-method.md §8): its ``baseline`` name, ``p``,
+    search-split P (``baseline_privacy``) and the searched strategy's fitness margin over it
+    (``baseline_margin``); empty values for a result without baselines (Algorithm 1's)."""
+    if not result.baselines:
+        return dict(NO_BASELINE)
+    best = max(result.baselines, key=lambda b: b["fitness"])
+    margin = result.baseline_margin
+    return {"baseline": f"{best['name']} at p = {best['p']}", "baseline_p": float(best["p"]),
+            "baseline_privacy": float(best["privacy"]),
+            "baseline_margin": math.nan if margin is None else float(margin)}
 
 
 def _tables_out(ctx: "SearchContext", result: "SearchResult") -> Path:
@@ -263,11 +292,12 @@ def searched_row(ctx: "SearchContext", result: "SearchResult", *,
         raise ValueError(f"context is for {ctx.model!r}, the result for {result.model!r}")
     b = result.best
     row: dict[str, Any] = {"method": SEARCHED, "p": int(b["p"]), "privacy": float(b["privacy"]),
+                           "privacy_report": _report_privacy(ctx, result, SEARCHED, int(b["p"])),
                            "energy": float(b["energy_mj"]), "energy_no_tx": float(b["energy_no_tx_mj"]),
                            "eps_search": float(b["eps"]), "eps_reference": float(b["eps_reference"]),
                            **{c: math.nan for c in REPORT_COLUMNS}, "key": b["key"],
                            "seed": int(result.seed), "fitness": float(b["fitness"]),
-                           "feasible": bool(b["feasible"])}
+                           "feasible": bool(b["feasible"]), **_best_baseline(result)}
     if reference_accuracy:
         rep = _searched_report(ctx, result, Genome.from_dict(b["genome"]), _tables_out(ctx, result))
         row.update({col: float(getattr(rep, name)) for col, name in REPORT_COLUMNS.items()})
@@ -291,7 +321,7 @@ def measure_over_seeds(ctx: "SearchContext", results: Sequence["SearchResult"], 
         raise ValueError(f"the results repeat a seed ({seeds}); give each seed's result once")
     first = measure_references(ctx, results[0], reference_accuracy=reference_accuracy)
     fixed = first[first["method"] != SEARCHED].assign(seed=results[0].seed, fitness=math.nan,
-                                                       feasible=math.nan)
+                                                       feasible=math.nan, **NO_BASELINE)
     searched = pd.DataFrame([searched_row(ctx, r, reference_accuracy=reference_accuracy)
                              for r in results])
     return pd.concat([fixed, searched[fixed.columns]], ignore_index=True)
@@ -312,13 +342,16 @@ def _measured_rows(net: nn.Module, refs: pd.DataFrame,
                   "transmission_mj": float(r["energy"] - r["energy_no_tx"])}
 
 
-TABLE4_ACCURACY = ("eps_search", "eps_reference", "eps", "eps_ci_low", "eps_ci_high",
-                   "mcnemar_p", "top1")
+# Table 4's measured columns beside P and E: P on the report split, ε by both estimators on the
+# search split and the reported ε, its interval, McNemar's p and top-1 on the report split
+TABLE4_MEASURED = ("privacy_report", "eps_search", "eps_reference", "eps", "eps_ci_low",
+                   "eps_ci_high", "mcnemar_p", "top1")
 
 
 def table4(net: nn.Module, refs: pd.DataFrame, top1_fp: float | None = None) -> pd.DataFrame:
     """Table 4's rows for one model from :func:`measure_references`' frame: ``method``,
-    :func:`offload_counts`, ``privacy``, ``energy_mj`` (compute), ``transmission_mj``,
+    :func:`offload_counts`, ``privacy`` (search split) and ``privacy_report`` (report split),
+    ``energy_mj`` (compute), ``transmission_mj``,
     ``eps_search`` (search estimator) and ``eps_reference`` (reference estimator), both on the
     search split, and the reported ``eps`` with ``eps_ci_low`` / ``eps_ci_high`` (95 %),
     ``mcnemar_p`` and ``top1``, measured on the report split (docs/decisions/paper-method.md §9).
@@ -327,20 +360,20 @@ def table4(net: nn.Module, refs: pd.DataFrame, top1_fp: float | None = None) -> 
     if top1_fp is not None:
         warnings.warn("table4(top1_fp=...) is ignored: every row's top1 is measured on the report "
                       "split by measure_references", DeprecationWarning, stacklevel=2)
-    missing = [c for c in TABLE4_ACCURACY if c not in refs.columns]
+    missing = [c for c in TABLE4_MEASURED if c not in refs.columns]
     if missing:
         raise ValueError(f"refs lacks {', '.join(missing)}: build it with "
                          "tables.measure_references(ctx, result) (reference_accuracy=True), which "
                          "measures top-1 and ε on the report split")
-    return pd.DataFrame([{**row, **{c: float(r[c]) for c in TABLE4_ACCURACY}}
+    return pd.DataFrame([{**row, **{c: float(r[c]) for c in TABLE4_MEASURED}}
                          for r, row in _measured_rows(net, refs, TABLE4)])
 
 
 def table4_seeds(net: nn.Module, refs: pd.DataFrame) -> pd.DataFrame:
     """:func:`table4`'s rows for every seed of :func:`measure_over_seeds`' frame: each fixed
-    strategy once, the searched one per search seed, with ``seed``, ``fitness`` and
-    ``feasible``."""
-    missing = [c for c in (*TABLE4_ACCURACY, "seed", "fitness", "feasible") if c not in refs.columns]
+    strategy once, the searched one per search seed, with ``seed``, ``fitness``, ``feasible``
+    and the searched rows' best uniform baseline (``NO_BASELINE``'s columns)."""
+    missing = [c for c in (*TABLE4_MEASURED, "seed", "fitness", "feasible") if c not in refs.columns]
     if missing:
         raise ValueError(f"refs lacks {', '.join(missing)}: build it with "
                          "tables.measure_over_seeds(ctx, results)")
@@ -351,8 +384,9 @@ def table4_seeds(net: nn.Module, refs: pd.DataFrame) -> pd.DataFrame:
                          **offload_counts(net, int(r["p"])), "privacy": float(r["privacy"]),
                          "energy_mj": float(r["energy_no_tx"]),
                          "transmission_mj": float(r["energy"] - r["energy_no_tx"]),
-                         **{c: float(r[c]) for c in TABLE4_ACCURACY},
-                         "fitness": r["fitness"], "feasible": r["feasible"]})
+                         **{c: float(r[c]) for c in TABLE4_MEASURED},
+                         "fitness": r["fitness"], "feasible": r["feasible"],
+                         **{c: r.get(c, v) for c, v in NO_BASELINE.items()}})
     return pd.DataFrame(rows)
 
 
@@ -503,6 +537,6 @@ def timing_table(results: Iterable["SearchResult"], iterations: int = ITERATIONS
 __all__ = ["FP32", "UNIFORM8", "CONV_FC", "SEARCHED", "tables_dir",
            "search_result", "offload_counts", "analytic_references", "same_partition_energies",
            "measure_references", "searched_row", "measure_over_seeds", "table4", "table4_seeds",
-           "table5", "REPORT_COLUMNS", "TABLE4_ACCURACY", "paper_table4", "paper_table5",
+           "table5", "REPORT_COLUMNS", "TABLE4_MEASURED", "NO_BASELINE", "paper_table4", "paper_table5",
            "beside_paper", "strategy_layers", "ir_sizes", "history_frame", "convergence",
            "timing_row", "timing_table"]

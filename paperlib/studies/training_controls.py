@@ -310,7 +310,8 @@ def resolution_summary(per_image: pd.DataFrame) -> pd.DataFrame:
     """Per layer of :func:`layer_resolution_controls`: mean P trained, untrained and of each
     control; ``P_beyond_shape`` (P − P_avgpool) and ``trained_minus_untrained`` as paired means
     over the images with their standard errors, and whether each exceeds ``SIGNIFICANT_SE``
-    standard errors (``se_multiple``, a column so that a sentence citing it cites the table)."""
+    standard errors (``se_multiple``, a column so that a sentence citing it cites the table);
+    ``P_at_shape``: P within ``SMALL_CHANGE`` of the average-pooled control."""
     rows = []
     controls = [c for c in per_image.columns if c.startswith("P_") and c != "P_untrained"]
     for (depth, label), g in per_image.groupby(["depth", "label"], sort=True):
@@ -324,6 +325,7 @@ def resolution_summary(per_image: pd.DataFrame) -> pd.DataFrame:
                      "trained_minus_untrained": trained, "trained_minus_untrained_se": trained_se,
                      "beyond_shape_clear": bool(abs(beyond) > SIGNIFICANT_SE * beyond_se),
                      "training_clear": bool(abs(trained) > SIGNIFICANT_SE * trained_se),
+                     "P_at_shape": bool(abs(beyond) < SMALL_CHANGE),
                      "se_multiple": SIGNIFICANT_SE})
     return pd.DataFrame(rows)
 
@@ -354,26 +356,50 @@ def plot_resolution_controls(summary: pd.DataFrame, model: str) -> plt.Figure:
     return fig
 
 
+def _count(rows: pd.DataFrame) -> str:
+    """"2 (conv1, conv4)", or "none"."""
+    return f"{len(rows)} ({', '.join(rows['layer'])})" if len(rows) else "none"
+
+
+def _layers(rows: pd.DataFrame) -> str:
+    """"conv7 and conv8 (2 × 2)": the layers, and their IR sizes."""
+    names = list(rows["layer"])
+    listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    return f"{listed} ({' / '.join(f'{s} × {s}' for s in dict.fromkeys(rows['size']))})"
+
+
 def resolution_findings(summary: pd.DataFrame, model: str) -> Findings:
     """Whether P of each layer says more than its shape (the average-pooled control) and more than
-    the untrained architecture, read off the paired standard errors (``SIGNIFICANT_SE``)."""
+    the untrained architecture, read off the paired standard errors (``SIGNIFICANT_SE``), each
+    counted by direction: above or below the control, raised or lowered by training; and where P
+    matches the control (``P_at_shape``), so that it measures the IR's resolution there."""
     first, last = (next(summary.iloc[[i]].itertuples()) for i in (0, -1))  # .size: the column
-    clear = summary[summary["beyond_shape_clear"]]
-    learnt = summary[summary["training_clear"]]
+    clear, learnt = summary[summary["beyond_shape_clear"]], summary[summary["training_clear"]]
+    above, below = clear[clear["P_beyond_shape"] > 0], clear[clear["P_beyond_shape"] < 0]
+    raised, lowered = (learnt[learnt["trained_minus_untrained"] > 0],
+                       learnt[learnt["trained_minus_untrained"] < 0])
+    at_shape = summary[summary["P_at_shape"] if "P_at_shape" in summary
+                       else summary["P_beyond_shape"].abs() < SMALL_CHANGE]
     name = MODELS.label(model)
     lines = [
         f"* **What P adds beyond shape ({name})**: P of the trained IR against P of the input "
         f"average-pooled to the same shape is {first.P:.2f} against {first.P_avgpool:.2f} at "
         f"{first.layer} ({first.size} × {first.size}) and {last.P:.2f} against "
-        f"{last.P_avgpool:.2f} at {last.layer} ({last.size} × {last.size}). The two differ by more "
-        f"than {SIGNIFICANT_SE:g} standard errors (paired by image) at {len(clear)} of "
-        f"{len(summary)} layers; at the others P reads the IR's resolution, not what the network "
-        "learnt.",
+        f"{last.P_avgpool:.2f} at {last.layer} ({last.size} × {last.size}). P is clearly above this "
+        f"control (by more than {SIGNIFICANT_SE:g} standard errors, paired by image) at {len(above)} of "
+        f"{len(summary)} layers and clearly below it at {_count(below)}"
+        + (f"; at {_layers(at_shape)} P matches the non-learned control, so there it measures the "
+           "IR's resolution, not what the network learnt." if len(at_shape) else "."),
         f"* **What P adds beyond training ({name})**: the same architecture at its random "
         f"initialisation has P {first.P_untrained:.2f} at {first.layer} and {last.P_untrained:.2f} "
         f"at {last.layer}; training changes P by more than {SIGNIFICANT_SE:g} standard errors at "
         f"{len(learnt)} of {len(summary)} layers"
-        + ("." if len(learnt) else ": P's trend with depth here is the architecture's (pooling "
+        + (f": it lowers P at {_count(lowered)} and raises it at {_count(raised)}"
+           + (", so where training matters it mostly makes the IR closer to the input (less private)."
+              if len(lowered) > len(raised) else
+              ", so where training matters it mostly makes the IR further from the input (more private)."
+              if len(raised) > len(lowered) else ".")
+           if len(learnt) else ": P's trend with depth here is the architecture's (pooling "
            "and channel counts), which Fig. 4 would show without any training."),
     ]
     return Findings(summary, lines)

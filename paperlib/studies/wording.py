@@ -23,6 +23,9 @@ CONFIDENCE = 0.95  # two-sided level of an interval over seeds that a verdict re
 WITHIN_SEED_SPREAD = "inconclusive (the difference is within the seed spread)"
 # an estimator whose mean error |bias| is below this share of ε_b is "hardly biased" (reporting.md §6)
 NEGLIGIBLE_BIAS_SHARE = 0.1
+# a search whose best fitness last improved in this final share of its iterations (converged_share
+# above 1 − it) was still improving: "not converged within T" (reporting.md §6)
+LATE_IMPROVEMENT_SHARE = 0.05
 
 
 @dataclass
@@ -121,6 +124,23 @@ def feasibility(energy_mj: float, bound_mj: float) -> str:
     if energy_mj <= bound_mj:
         return "within E_b"
     return f"over E_b by {energy_mj / bound_mj - 1:.0%}"
+
+
+def less_or_more(saving: float) -> str:
+    """A saving ``1 − new / old`` in words, by its sign: "43% less" or, when the new one costs
+    more, "96% more" (never "-96% less")."""
+    return f"{saving:.0%} less" if saving >= 0 else f"{-saving:.0%} more"
+
+
+def times_factor(old: float, new: float) -> float:
+    """How many times ``new`` is below ``old`` (``old / new``) or, when it is above, above it
+    (``new / old``): the factor :func:`times_less_or_more` writes, always at least 1."""
+    return old / new if new <= old else new / old
+
+
+def times_less_or_more(old: float, new: float) -> str:
+    """``new`` against ``old`` as a factor, by direction: "2.2× less" or "1.5× more"."""
+    return f"{times_factor(old, new):.1f}× " + ("less" if new <= old else "more")
 
 
 def block_count(v: float) -> str:
