@@ -30,15 +30,21 @@ def test_every_summary_has_its_block_and_cites_its_tables():
         assert readme.cited_tables(body) == list(summaries.SUMMARIES[name].sources)
 
 
+def _table(name: str) -> pd.DataFrame:
+    return pd.read_csv(ROOT / "figures" / f"{name}.csv")
+
+
 def test_changing_one_csv_value_fails_until_regenerated(tmp_path):
     figures = tmp_path / "figures"
     shutil.copytree(ROOT / "figures", figures, ignore=shutil.ignore_patterns("*.png", "*.pdf"))
     t2 = pd.read_csv(figures / "table2_search_time.csv")
+    written = numbers.share(t2.loc[0, "cache_hit_rate"])
+    assert written in readme.blocks(TEXT)["search-time"]
     t2.loc[0, "cache_hit_rate"] = 0.5
     t2.to_csv(figures / "table2_search_time.csv", index=False)
     found = readme.problems(TEXT, figures)
     assert any("search-time" in p and "differs" in p for p in found)
-    assert any("'9.1 %'" in p for p in found)  # the old hit rate is no longer in its table
+    assert any(f"{written!r}" in p for p in found)  # the old hit rate is no longer in its table
     assert readme.problems(readme.refresh(TEXT, figures), figures) == []
 
 
@@ -48,38 +54,53 @@ def _plant(name: str, old: str, new: str) -> list[str]:
     return readme.problems(TEXT.replace(body, body.replace(old, new)), ROOT / "figures")
 
 
-@pytest.mark.parametrize("block, old, new, unsourced", [
-    ("search-time", "1,048 s", "297 s", "297 s"),           # ResNet18's search time
-    ("search-time", "9.1 %", "9.7 %", "9.7 %"),             # its cache hit rate
-    ("search-time", "1,480 s", "7 min", "7 min"),           # its 1000-iteration estimate
-    ("search-time", "148 s", "110 s", "110 s"),             # MobileNet's search time
-    ("network", "0.3278 mJ", "0.24 mJ", "0.24 mJ"),         # the energy of Eq. 7–8
-    ("attacks", "0.972", "0.973", "0.973"),                 # rMLE at ReLU22, rounded wrongly
+def _drift(written: str) -> str:
+    """``written`` with its last digit moved by 3: the same rounding and unit, another value."""
+    i = max(i for i, c in enumerate(written) if c.isdigit())
+    return written[:i] + str((int(written[i]) + 3) % 10) + written[i + 1:]
+
+
+T2 = _table("table2_search_time").set_index("model")
+PATHS = _table("nb10_paths")
+HE = _table("nb08_he2019_table")
+SEARCHED_PATH = PATHS[PATHS["path"].str.startswith("searched")].iloc[0]
+
+
+@pytest.mark.parametrize("block, written", [
+    ("search-time", numbers.duration(T2.loc["resnet18", "wall_h"])),         # ResNet18's search time
+    ("search-time", numbers.share(T2.loc["resnet18", "cache_hit_rate"])),    # its cache hit rate
+    ("search-time", numbers.duration(T2.loc["resnet18", "per_1000_h"])),     # its 1000-iteration estimate
+    ("search-time", numbers.duration(T2.loc["mobilenet", "wall_h"])),        # MobileNet's search time
+    ("network", numbers.energy(SEARCHED_PATH["device_mJ"])),                 # the energy of Eq. 7–8
+    ("attacks", numbers.metric(HE.loc[1, "ssim"])),                          # rMLE at ReLU22
 ])
-def test_planted_number_drifts_are_caught(block, old, new, unsourced):
-    found = _plant(block, old, new)
-    assert any(f"{unsourced!r} is in none of the tables" in p for p in found), found
+def test_planted_number_drifts_are_caught(block, written):
+    drifted = _drift(written)
+    found = _plant(block, written, drifted)
+    assert any(f"{drifted!r} is in none of the tables" in p for p in found), found
     assert any(f"block {block!r} differs" in p for p in found)
 
 
 def test_planted_wording_drifts_are_caught():
-    # Table 4's quantized top-1 called measured: the derived marks and their caption are required
+    # the caption's warning that the searched rows' P is biased up, dropped
     body = readme.blocks(TEXT)["table4"]
-    assert " *" in body and "derived, not measured" in body
-    found = _plant("table4", "; * derived, not measured: the full-precision top-1 minus the "
-                   "estimated ε", "")
+    assert "biased up for the searched rows" in body and "held out" in body
+    found = _plant("table4", " (biased up for the searched rows)", "")
     assert any("block 'table4' differs" in p for p in found)
     # "top-1 +12.5 %" for 12.5 percentage points
-    found = _plant("table4", "top-1 of the full-precision rows",
-                   "top-1 +12.5 % of the full-precision rows")
+    found = _plant("table4", "top-1 and ε of every row", "top-1 +12.5 % and ε of every row")
     assert any("'+12.5 %' is a difference written in percent" in p for p in found)
 
 
 def test_derived_top1_follows_the_table():
-    t4 = pd.read_csv(ROOT / "figures" / "table4_offloads_privacy.csv")
-    assert summaries.derived_top1(t4).tolist() == [False, True, True, False, True, True]
+    t4 = pd.DataFrame({"model": "m", "method": [summaries.FP32, "8-bit uniform", "searched"],
+                       "top1": [0.9, 0.88, 0.87], "eps_reference": [0.0, 0.02, 0.01]})
+    assert summaries.derived_top1(t4).tolist() == [False, True, False]
     t4.loc[1, "top1"] += 0.01  # a measured value: no longer fp32 − ε
     assert not summaries.derived_top1(t4)[1]
+    # a table measured on the report split (its paired interval) derives nothing
+    measured = t4.assign(eps_ci_low=0.0, top1=[0.9, 0.88, 0.89])
+    assert not summaries.derived_top1(measured).any()
 
 
 def test_number_rules_known_answers():

@@ -15,6 +15,7 @@ import torch
 
 import fakes  # noqa: I001  (tests/fakes.py)
 
+from paperlib.app import readme
 from paperlib.method import models
 from paperlib.method.profiles import PROFILES, get_profile
 from paperlib.search import SearchResult
@@ -47,8 +48,8 @@ def _searched(seed, p, privacy, energy_no_tx, eps_search, eps, fitness, feasible
             "eps": eps, "eps_ci_low": eps - 0.01, "eps_ci_high": eps + 0.01, "mcnemar_p": 0.5,
             "top1_fp": 0.9, "top1": 0.9 - eps, "report_images": 128, "key": f"p{p}s{seed}",
             "seed": seed, "fitness": fitness, "feasible": feasible,
-            "baseline": "4-bit uniform at p = 7", "baseline_p": 7.0, "baseline_privacy": 0.7,
-            "baseline_margin": fitness - 0.7}
+            "baseline": "4-bit uniform at p = 7", "baseline_p": 7.0, "baseline_privacy": 0.3,
+            "baseline_margin": fitness - 0.3}
 
 
 # five seeds: 2 is feasible but less private than 8-bit uniform (P 0.6), 3 is punished by E_b,
@@ -88,9 +89,9 @@ def test_table4_over_seeds_median_and_range(resnet18):
     # P on held-out images (each seed 0.1 below its search-split P), the best uniform baseline
     assert (s["privacy_report"], s["privacy_report_min"], s["privacy_report_max"]) == \
         pytest.approx((0.65, 0.45, 0.80))
-    assert s["baseline"] == "4-bit uniform at p = 7" and s["baseline_privacy"] == 0.7
+    assert s["baseline"] == "4-bit uniform at p = 7" and s["baseline_privacy"] == 0.3
     assert (s["baseline_margin"], s["baseline_margin_min"], s["baseline_margin_max"]) == \
-        pytest.approx((-0.15, -0.4, 0.1))  # fitness 0.80 0.75 0.55 0.30 0.40 less 0.7
+        pytest.approx((0.25, 0.0, 0.5))  # fitness 0.80 0.75 0.55 0.30 0.40 less 0.3
     assert f["baseline"] == "" and math.isnan(f["baseline_margin"])
     # held out, the median (0.65) still beats the most private feasible fixed row (0.6 - 0.05)
     assert s["as_private_held_out"] is True
@@ -102,9 +103,9 @@ def test_relative_to_fp_known_answers():
                        "privacy": [0.5, 0.75, 1.0, 0.9], "privacy_report": [0.4, 0.5, 2.0, 2.0],
                        "privacy_paper": [0.8, 0.96, 1.0, 1.1]})
     rel = over_seeds.relative_to_fp(t4)
-    assert rel["privacy_vs_fp"].tolist() == pytest.approx([0.0, 0.5, 0.0, -0.1])
-    assert rel["privacy_report_vs_fp"].tolist() == pytest.approx([0.0, 0.25, 0.0, 0.0])
-    assert rel["privacy_paper_vs_fp"].tolist() == pytest.approx([0.0, 0.2, 0.0, 0.1])
+    assert rel["privacy_vs_fp"].tolist() == pytest.approx([1.0, 1.5, 1.0, 0.9])
+    assert rel["privacy_report_vs_fp"].tolist() == pytest.approx([1.0, 1.25, 1.0, 1.0])
+    assert rel["privacy_paper_vs_fp"].tolist() == pytest.approx([1.0, 1.2, 1.0, 1.1])
     assert "privacy_vs_fp" not in t4.columns  # a copy, the input untouched
 
 
@@ -322,12 +323,12 @@ def test_readme_blocks_of_tables_over_seeds(resnet18):
     assert "at least as private as every feasible fixed strategy" in text and "seed 3:" in text
     assert "median of 5 seeds" in summaries.headline(t)
     # held out: median 0.65 (0.45-0.80) against full precision's 0.45; the paper's 0.9595 / 0.8045
-    assert "| ours P held out | P vs full precision: ours held out / paper |" in text
-    assert "| 0.650 (0.450–0.800) | +44.4 % / +19.3 % |" in text
+    assert "| ours P held out | P ÷ full precision's: ours held out / paper |" in text
+    assert "| 0.650 (0.450–0.800) | 1.44× / 1.19× |" in text
     assert "on held-out images it is at least as private" in text
-    assert ("on held-out images P 0.650, +44.4 % over the full-precision split (paper: +19.3 %); "
-            "fitness −0.1500 over the best uniform baseline of its own start (4-bit uniform at "
-            "p = 7, P 0.700)") in summaries.headline(t)
+    assert ("on held-out images P 0.650, 1.44× the full-precision split's (paper: 1.19×); "
+            "its fitness margin over the best uniform baseline of its own start (4-bit uniform at "
+            "p = 7, P 0.300): 0.2500") in summaries.headline(t)
     time_text = summaries.search_time(t)
     assert "300 s (median of 5 seeds: 100 s–500 s)" in time_text
     # every number written is found in the tables the block reads (the README check)
@@ -335,6 +336,7 @@ def test_readme_blocks_of_tables_over_seeds(resnet18):
                          ("search-time", summaries.search_time)):
         sources = summaries.SUMMARIES[name].sources
         assert unsourced_numbers(render(t), [t[s] for s in sources]) == [], name
+        assert not readme._SIGNED_PERCENT.findall(render(t)), name  # shares of P are ratios
 
 
 def test_notebook_findings_say_the_range_and_the_check(resnet18):

@@ -154,16 +154,16 @@ def table4_over_seeds(per_seed: pd.DataFrame, energy_bound: float,
 
 
 def relative_to_fp(table4: pd.DataFrame) -> pd.DataFrame:
-    """``table4`` with each row's P relative to its model's full-precision row, as a share
-    (P / P_fp − 1): ``privacy_vs_fp`` (search split), ``privacy_report_vs_fp`` (report split) and
+    """``table4`` with each row's P as a multiple of its model's full-precision row's
+    (P / P_fp): ``privacy_vs_fp`` (search split), ``privacy_report_vs_fp`` (report split) and
     ``privacy_paper_vs_fp`` (the paper's Table 4), for the columns ``table4`` has. Absolute P is
     not comparable with the paper's (another data set and training); the gain over the model's
-    own full-precision split is (docs/decisions/paper-method.md §10)."""
+    own full-precision split is (docs/decisions/paper-method.md §9)."""
     out = table4.copy()
     fp = out[out["method"] == FP32].set_index("model")
     for col in ("privacy", "privacy_report", "privacy_paper"):
         if col in out.columns:
-            out[f"{col}_vs_fp"] = out[col] / out["model"].map(fp[col]) - 1
+            out[f"{col}_vs_fp"] = out[col] / out["model"].map(fp[col])
     return out
 
 

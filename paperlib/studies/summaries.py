@@ -115,10 +115,6 @@ def headline(t: Tables) -> str:
     return "\n".join(lines)
 
 
-def _signed_share(value: float) -> str:
-    return ("+" if value >= 0 else N.MINUS) + N.share(abs(value))
-
-
 def _held_out_text(r: pd.Series) -> str:
     """The headline's clause on a searched row's P on held-out images, relative to the model's
     full-precision split, and its margin over the best uniform baseline (empty for a table
@@ -126,11 +122,12 @@ def _held_out_text(r: pd.Series) -> str:
     if "privacy_report_vs_fp" not in r.index:
         return ""
     text = (f"; on held-out images P {N.metric(r.privacy_report)}, "
-            f"{_signed_share(r.privacy_report_vs_fp)} over the full-precision split "
-            f"(paper: {_signed_share(r.privacy_paper_vs_fp)})")
+            f"{N.metric(r.privacy_report_vs_fp, 2)}× the full-precision split's "
+            f"(paper: {N.metric(r.privacy_paper_vs_fp, 2)}×)")
     if isinstance(r.get("baseline"), str) and r.baseline:
-        text += (f"; fitness {N.metric(r.baseline_margin, 4, sign=True)} over the best uniform "
-                 f"baseline of its own start ({r.baseline}, P {N.metric(r.baseline_privacy)})")
+        text += (f"; its fitness margin over the best uniform baseline of its own start "
+                 f"({r.baseline}, P {N.metric(r.baseline_privacy)}): "
+                 f"{N.metric(r.baseline_margin, 4)}")
     return text
 
 
@@ -141,7 +138,7 @@ def table4(t: Tables) -> str:
     measured = measured_on_report_split(t4)
     held_out = "privacy_report_vs_fp" in t4.columns
     head = ("| model | method | ours #B/#L | paper #B/#L | ours P | "
-            + ("ours P held out | P vs full precision: ours held out / paper | " if held_out else "")
+            + ("ours P held out | P ÷ full precision's: ours held out / paper | " if held_out else "")
             + "paper P | ours top-1 | paper top-1 |"
             + (" ours ε (paired interval) |" if measured else "")
             + "\n|---|---|---|---|---|---|---|---|" + ("---|" if measured else "")
@@ -163,8 +160,8 @@ def table4(t: Tables) -> str:
             report = N.metric(r.privacy_report) + (
                 f" ({N.metric(r.privacy_report_min)}–{N.metric(r.privacy_report_max)})"
                 if ranged else "")
-            privacy += (f" | {report} | {_signed_share(r.privacy_report_vs_fp)} / "
-                        f"{_signed_share(r.privacy_paper_vs_fp)}")
+            privacy += (f" | {report} | {N.metric(r.privacy_report_vs_fp, 2)}× / "
+                        f"{N.metric(r.privacy_paper_vs_fp, 2)}×")
         rows.append(f"| {_label(r.model)} | {r.method} | {_whole(r.blocks)}/{_whole(r.conv_layers)} | "
                     f"{int(r.blocks_paper)}/{int(r.conv_layers_paper)} | {privacy} | "
                     f"{N.metric(r.privacy_paper, 4)} | {top1} | {N.metric(r.top1_paper, 4)} |{eps}")
