@@ -67,7 +67,6 @@ def _cases() -> list:
 UNSOURCED: dict[tuple[str, int], list[str]] = {
     ("01_privacy_vs_layer", 4): ["0.94", "0.62"],
     ("03_quantization_privacy", 4): ["0.0006"],
-    ("04_search_convergence", 2): ["-3.8%"],
     ("06_inversion_attack", 0): ["1.9", "0.81", "0.41"],
     ("06_inversion_attack", 1): ["0.55"],
     ("06_inversion_attack", 4): ["-0.033", "+0.109"],

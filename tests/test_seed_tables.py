@@ -49,7 +49,8 @@ def _searched(seed, p, privacy, energy_no_tx, eps_search, eps, fitness, feasible
             "top1_fp": 0.9, "top1": 0.9 - eps, "report_images": 128, "key": f"p{p}s{seed}",
             "seed": seed, "fitness": fitness, "feasible": feasible,
             "baseline": "4-bit uniform at p = 7", "baseline_p": 7.0, "baseline_privacy": 0.3,
-            "baseline_margin": fitness - 0.3}
+            "baseline_margin": fitness - 0.3, "baseline_privacy_report": 0.2,
+            "baseline_margin_report": privacy - 0.1 - 0.2}
 
 
 # five seeds: 2 is feasible but less private than 8-bit uniform (P 0.6), 3 is punished by E_b,
@@ -93,6 +94,9 @@ def test_table4_over_seeds_median_and_range(resnet18):
     assert (s["baseline_margin"], s["baseline_margin_min"], s["baseline_margin_max"]) == \
         pytest.approx((0.25, 0.0, 0.5))  # fitness 0.80 0.75 0.55 0.30 0.40 less 0.3
     assert f["baseline"] == "" and math.isnan(f["baseline_margin"])
+    # held out: the searched P (0.1 below the search split's) less the baseline's 0.2
+    assert (s["baseline_margin_report"], s["baseline_margin_report_min"],
+            s["baseline_margin_report_max"]) == pytest.approx((0.45, 0.25, 0.6))
     # held out, the median (0.65) still beats the most private feasible fixed row (0.6 - 0.05)
     assert s["as_private_held_out"] is True
 
@@ -297,6 +301,24 @@ def test_searched_row_takes_the_search_report(monkeypatch, tmp_path):
     assert (row["seed"], row["p"], row["fitness"], row["feasible"]) == (3, 7, 0.9, True)
     assert row["privacy_report"] == 0.42 and seen == [7]  # the best strategy's P, held out
     assert row["baseline"] == "" and math.isnan(row["baseline_margin"])  # Algorithm 1: none
+    assert math.isnan(row["baseline_margin_report"])
+    # with baselines: the best one by fitness, its P held out, the searched P held out less it
+    from paperlib.method.genome import GenomeSpace
+    with torch.device("meta"):
+        space = GenomeSpace.from_net(models.build("resnet18"))
+    runs = replace(RUNS[3], baselines=[
+        {"name": "full precision", "bits": 32, "p": 1, "fitness": 0.5, "privacy": 0.5},
+        {"name": "4-bit uniform", "bits": 4, "p": 5, "fitness": 0.7, "privacy": 0.7}],
+        baseline_margin=0.2)
+    held_out = {1: 0.3, 5: 0.6, 7: 0.85}  # P on report-split images by partition point
+    ctx = SimpleNamespace(model="resnet18", space=space,
+                          report_privacy=lambda g: held_out[g.p] + (0.0 if g.p != 5 else
+                                                                   0.01 * (g.bits[1][0] != 4)))
+    row = tables.searched_row(ctx, runs)
+    assert (row["baseline"], row["baseline_privacy"], row["baseline_margin"]) == (
+        "4-bit uniform at p = 5", 0.7, 0.2)
+    assert (row["privacy_report"], row["baseline_privacy_report"]) == (0.85, 0.6)
+    assert row["baseline_margin_report"] == pytest.approx(0.25)
     assert (row["eps"], row["eps_ci_high"], row["top1"], row["report_images"]) == (0.02, 0.04, 0.88, 128)
     with pytest.raises(ValueError, match="context is for 'mobilenet'"):
         tables.searched_row(SimpleNamespace(model="mobilenet"), RUNS[3])
@@ -328,7 +350,8 @@ def test_readme_blocks_of_tables_over_seeds(resnet18):
     assert "on held-out images it is at least as private" in text
     assert ("on held-out images P 0.650, 1.44× the full-precision split's (paper: 1.19×); "
             "its fitness margin over the best uniform baseline of its own start (4-bit uniform at "
-            "p = 7, P 0.300): 0.2500") in summaries.headline(t)
+            "p = 7, P 0.300): 0.2500, held out 0.4500 (0.2500 to 0.6000 over the seeds)") \
+        in summaries.headline(t)
     time_text = summaries.search_time(t)
     assert "300 s (median of 5 seeds: 100 s–500 s)" in time_text
     # every number written is found in the tables the block reads (the README check)

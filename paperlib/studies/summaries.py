@@ -128,6 +128,10 @@ def _held_out_text(r: pd.Series) -> str:
         text += (f"; its fitness margin over the best uniform baseline of its own start "
                  f"({r.baseline}, P {N.metric(r.baseline_privacy)}): "
                  f"{N.metric(r.baseline_margin, 4)}")
+        if "baseline_margin_report" in r.index and not pd.isna(r.baseline_margin_report):
+            text += (f", held out {N.metric(r.baseline_margin_report, 4)} "
+                     f"({N.metric(r.baseline_margin_report_min, 4)} to "
+                     f"{N.metric(r.baseline_margin_report_max, 4)} over the seeds)")
     return text
 
 

@@ -47,7 +47,7 @@ from ..method.profiles import Profile, resolve_profile
 from ..search import LOG_FILE, REFERENCE_FILE
 from ..search.rescore import reference_estimate
 from ..search.report_accuracy import REPORT_FILE, ReportAccuracy, measure_report, report_fingerprint
-from ..method.genome import Genome
+from ..method.genome import Genome, uniform_genome
 from ..method.paper_strategies import PaperStrategy, TABLE4, TABLE5
 from .. import search
 from ..search.result import RESULT_FILE
@@ -255,21 +255,30 @@ def _report_privacy(ctx: "SearchContext", result: "SearchResult", method: str, p
 
 # the searched rows' best-baseline columns, empty (a fixed row, or a result without baselines)
 NO_BASELINE: dict[str, Any] = {"baseline": "", "baseline_p": math.nan,
-                               "baseline_privacy": math.nan, "baseline_margin": math.nan}
+                               "baseline_privacy": math.nan, "baseline_margin": math.nan,
+                               "baseline_privacy_report": math.nan,
+                               "baseline_margin_report": math.nan}
 
 
-def _best_baseline(result: "SearchResult") -> dict[str, Any]:
+def _best_baseline(ctx: "SearchContext", result: "SearchResult",
+                   privacy_report: float) -> dict[str, Any]:
     """The best uniform baseline of ``result``'s own initial population under its estimator
     (``result.baselines``; docs/decisions/paper-method.md §8): its ``baseline`` name, ``p``,
-    search-split P (``baseline_privacy``) and the searched strategy's fitness margin over it
-    (``baseline_margin``); empty values for a result without baselines (Algorithm 1's)."""
+    search-split P (``baseline_privacy``), the searched strategy's fitness margin over it
+    (``baseline_margin``), its P on the report split (``baseline_privacy_report``) and the
+    searched strategy's P there (``privacy_report``) less it (``baseline_margin_report``: both
+    are feasible, so fitness is P); empty values for a result without baselines (Algorithm 1's)."""
     if not result.baselines:
         return dict(NO_BASELINE)
     best = max(result.baselines, key=lambda b: b["fitness"])
     margin = result.baseline_margin
+    held_out = float(ctx.report_privacy(uniform_genome(ctx.space, int(best["p"]),
+                                                       int(best["bits"]))))
     return {"baseline": f"{best['name']} at p = {best['p']}", "baseline_p": float(best["p"]),
             "baseline_privacy": float(best["privacy"]),
-            "baseline_margin": math.nan if margin is None else float(margin)}
+            "baseline_margin": math.nan if margin is None else float(margin),
+            "baseline_privacy_report": held_out,
+            "baseline_margin_report": privacy_report - held_out}
 
 
 def _tables_out(ctx: "SearchContext", result: "SearchResult") -> Path:
@@ -291,13 +300,15 @@ def searched_row(ctx: "SearchContext", result: "SearchResult", *,
     if ctx.model != result.model:
         raise ValueError(f"context is for {ctx.model!r}, the result for {result.model!r}")
     b = result.best
+    held_out = _report_privacy(ctx, result, SEARCHED, int(b["p"]))
     row: dict[str, Any] = {"method": SEARCHED, "p": int(b["p"]), "privacy": float(b["privacy"]),
-                           "privacy_report": _report_privacy(ctx, result, SEARCHED, int(b["p"])),
+                           "privacy_report": held_out,
                            "energy": float(b["energy_mj"]), "energy_no_tx": float(b["energy_no_tx_mj"]),
                            "eps_search": float(b["eps"]), "eps_reference": float(b["eps_reference"]),
                            **{c: math.nan for c in REPORT_COLUMNS}, "key": b["key"],
                            "seed": int(result.seed), "fitness": float(b["fitness"]),
-                           "feasible": bool(b["feasible"]), **_best_baseline(result)}
+                           "feasible": bool(b["feasible"]),
+                           **_best_baseline(ctx, result, held_out)}
     if reference_accuracy:
         rep = _searched_report(ctx, result, Genome.from_dict(b["genome"]), _tables_out(ctx, result))
         row.update({col: float(getattr(rep, name)) for col, name in REPORT_COLUMNS.items()})
