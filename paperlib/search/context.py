@@ -89,8 +89,7 @@ class SearchContext:
                 f"report_fraction, --report-fraction, the share)") from None
         self.search_ds, self.report_ds = self.split.apply(self.test_ds)
         self.energy = EdgeEnergy(self.net, self.space)
-        images = data.subset(self.search_ds, self.settings.privacy_images, seed=0).images
-        self.privacy = EdgePrivacy(self.net, images, self.dataset, dist="mse")
+        self.privacy = self._privacy_on(self.search_ds)
 
     @property
     def provenance(self) -> str:
@@ -115,9 +114,14 @@ class SearchContext:
         images, so its P there is biased up; the tables report this one beside it
         (docs/decisions/paper-method.md §9)."""
         if self._report_privacy is None:
-            images = data.subset(self.report_ds, self.settings.privacy_images, seed=0).images
-            self._report_privacy = EdgePrivacy(self.net, images, self.dataset, dist="mse")
+            self._report_privacy = self._privacy_on(self.report_ds)
         return self._report_privacy
+
+    def _privacy_on(self, ds: data.CifarArrays) -> EdgePrivacy:
+        """P (Eq. 1-2, MSE) on the settings' ``privacy_images`` images of ``ds`` (seed 0): the
+        one rule for which images the search's P and the tables' held-out P are scored on."""
+        images = data.subset(ds, self.settings.privacy_images, seed=0).images
+        return EdgePrivacy(self.net, images, self.dataset, dist="mse")
 
     def checkpoint_identity(self) -> dict[str, Any]:
         """The checkpoint and data a measurement is for (a cache keeps it beside its numbers)."""

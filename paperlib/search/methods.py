@@ -150,7 +150,8 @@ def ga_trace(result, evaluator=None) -> SearchTrace:
 def genetic_search(evaluator: EvaluatorLike, budget: int | None, seed: int = 0, *, ga_result,
                    progress: bool = False) -> SearchTrace:
     """The genetic search's run ``ga_result`` (made by :func:`paperlib.search.run` with ``seed``:
-    Algorithm 1 with ``init="random"``, the package's default search otherwise) as a trace, cut to its first ``budget`` strategies when a budget is given."""
+    Algorithm 1 with ``init="random"``, the package's default search otherwise) as a trace, cut
+    to its first ``budget`` strategies when a budget is given."""
     trace = ga_trace(ga_result, evaluator)
     return trace if budget is None else trace.truncate(check_budget(budget))
 

@@ -115,8 +115,8 @@ TABLE4_COLUMNS = ("model", "method", "blocks", "blocks_min", "blocks_max", "conv
                   "eps_min", "eps_max", "eps_ci_low", "eps_ci_high", "mcnemar_p", "top1",
                   "baseline", "baseline_privacy", "baseline_margin", "baseline_margin_min",
                   "baseline_margin_max", "baseline_privacy_report", "baseline_margin_report",
-                  "baseline_margin_report_min", "baseline_margin_report_max", "search_seeds", "p_agreement", "as_private_as_fixed",
-                  "as_private_held_out", "short_seeds", "note")
+                  "baseline_margin_report_min", "baseline_margin_report_max", "search_seeds",
+                  "p_agreement", "as_private_as_fixed", "as_private_held_out", "short_seeds", "note")
 
 
 def table4_over_seeds(per_seed: pd.DataFrame, energy_bound: float,
