@@ -174,3 +174,16 @@ def test_every_paperlib_name_in_the_readme_imports():
             break
         else:
             pytest.fail(f"README names {name}, which does not import")
+
+
+def test_training_block_says_which_models_were_still_learning():
+    d = pd.DataFrame({"model": ["vgg11", "resnet50"], "epochs": [10, 3], "top1": [0.7079, 0.3264],
+                      "best_top1": [0.7079, 0.3264], "best_epoch": [10, 3],
+                      "first_train_loss": [2.1, 3.3], "last_train_loss": [1.0, 1.9],
+                      "train_loss": ["still falling", "too short to tell"]})
+    text = summaries.training({"nb03_top1_reached": d})
+    assert "| VGG11 | 10 | 0.708 | 0.708 (10) | 2.10 → 1.00 | still falling |" in text
+    assert "VGG11: the training loss was still falling" in text
+    assert "ResNet50: too few epochs to tell" in text
+    done = summaries.training({"nb03_top1_reached": d.assign(train_loss="plateau")})
+    assert "still falling" not in done and "Notebook 08" not in done

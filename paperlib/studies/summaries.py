@@ -17,6 +17,7 @@ from typing import Callable, Mapping
 import pandas as pd
 
 from . import numbers as N
+from .training_controls import FALLING, TOO_SHORT
 from .wording import proxy_attack_verdict, rho_text, seeds_word, agreement_word
 
 Tables = Mapping[str, pd.DataFrame]
@@ -325,6 +326,27 @@ def network(t: Tables) -> str:
     return "\n".join(lines)
 
 
+def training(t: Tables) -> str:
+    """The top-1 each model's recipe reaches and whether its training loss had levelled off
+    (notebook 03's learning curves; docs/decisions/reporting.md §11)."""
+    d = t["nb03_top1_reached"]
+    head = "| model | epochs | test top-1 | best top-1 (epoch) | training loss, first → last epoch | loss at the end |\n|---|---|---|---|---|---|"
+    rows = [f"| {_label(r.model)} | {int(r.epochs)} | {N.metric(r.top1)} | {N.metric(r.best_top1)} "
+            f"({int(r.best_epoch)}) | {N.metric(r.first_train_loss, 2)} → {N.metric(r.last_train_loss, 2)} "
+            f"| {r.train_loss} |" for r in d.itertuples()]
+    falling = [_label(r.model) for r in d.itertuples() if r.train_loss == FALLING]
+    short = [_label(r.model) for r in d.itertuples() if r.train_loss == TOO_SHORT]
+    text = f"Top-1 on the {PARTIAL}'s test images."
+    if falling:
+        text += (f" {', '.join(falling)}: the training loss was still falling when the recipe "
+                 "ended, so their privacy numbers are those of under-trained models.")
+    if short:
+        text += f" {', '.join(short)}: too few epochs to tell whether the loss had levelled off."
+    if falling or short:
+        text += " Notebook 08 measures how P and the attacks move with training."
+    return "\n".join([head, *rows, "", text])
+
+
 @dataclass(frozen=True)
 class Summary:
     """A generated README block: the function that writes it and the tables it reads."""
@@ -337,6 +359,7 @@ SUMMARIES: dict[str, Summary] = {
     "headline": Summary(headline, ("table4_offloads_privacy", "table5_conv_fc_vs_searched")),
     "table4": Summary(table4, ("table4_offloads_privacy",)),
     "search-time": Summary(search_time, ("table2_search_time",)),
+    "training": Summary(training, ("nb03_top1_reached",)),
     "depth": Summary(depth, ("nb02_depth_correlation",)),
     "attacks": Summary(attacks, ("nb06_proxy_attack_agreement", "nb06_searched_vs_baselines_attack",
                                  "nb08_he2019_table")),
@@ -370,4 +393,4 @@ def render(name: str, figures: Path) -> str:
 
 __all__ = ["SUMMARIES", "Summary", "Tables", "spread_word", "derived_top1",
            "measured_on_report_split", "over_seeds", "read_tables", "render", "headline", "table4",
-           "search_time", "depth", "attacks", "baselines", "fronts", "network"]
+           "search_time", "training", "depth", "attacks", "baselines", "fronts", "network"]
