@@ -34,12 +34,11 @@ from ..attacks.base import ATTACKS
 from ..attacks.points import resolve_points, spread_points
 from . import wording
 from .attack_tables import agreement_words, bootstrap_spearman, spearman, strongest
-from ..attacks.worst_case import worst_case
+from ..attacks.worst_case import WORST, column, worst_case, worst_case_table
 from .wording import MIN_POINTS_FOR_RHO, Findings
 from .analysis import pick_points
 from ..method.genome import Genome, GenomeSpace, key
 from ..search.variation import random_genome
-from ..method.genome import Genome
 from ..method.paper_strategies import PaperStrategy
 
 
@@ -105,6 +104,21 @@ def strategy_candidates(net: nn.Module, best_genome: dict, energy_bound: float,
     return out
 
 
+def with_worst_case(policies: pd.DataFrame, by: Sequence[str] = ("model", "split", "policy")
+                    ) -> pd.DataFrame:
+    """``policies`` (one row per policy and attack) plus one row per policy whose ``attack`` is
+    ``worst``: its highest SSIM and PSNR over the attacks (docs/decisions/attacks.md §10), so the
+    within-point study also asks whether P ranks the policies as the strongest attack does."""
+    by = list(by)
+    wide = worst_case_table(policies, by=by)
+    keep = [c for c in (*by, "p", "tag", "privacy", "test_images", "energy_mJ") if c in policies]
+    worst = (policies.drop_duplicates(by)[list(dict.fromkeys(keep))]
+             .merge(wide[[*by, column("ssim", WORST), column("psnr", WORST)]], on=by)
+             .rename(columns={column("ssim", WORST): "ssim", column("psnr", WORST): "psnr"})
+             .assign(attack=WORST))
+    return pd.concat([policies, worst], ignore_index=True)
+
+
 def policy_correlation(df: pd.DataFrame, by: Sequence[str] = ("model", "split", "attack"), *,
                        resamples: int = 2000, seed: int = 0) -> pd.DataFrame:
     """Per group of ``by`` (one fixed point and attack): the number of policies, Spearman ρ
@@ -115,7 +129,9 @@ def policy_correlation(df: pd.DataFrame, by: Sequence[str] = ("model", "split", 
         key = key if isinstance(key, tuple) else (key,)
         s = bootstrap_spearman(g["privacy"], g["ssim"], resamples=resamples, seed=seed)
         q = bootstrap_spearman(g["privacy"], g["psnr"], resamples=0, seed=seed)
-        rows.append({**dict(zip(by, key)), "policies": len(g), "rho_ssim": s["rho"],
+        rows.append({**dict(zip(by, key)), "policies": len(g),
+                     "images": int(g["test_images"].min()) if "test_images" in g else np.nan,
+                     "rho_ssim": s["rho"],
                      "ci_low": s["ci_low"], "ci_high": s["ci_high"], "p_value": s["p_value"],
                      "rho_psnr": q["rho"], "P_range": float(g["privacy"].max() - g["privacy"].min()),
                      "ssim_range": float(g["ssim"].max() - g["ssim"].min()),
@@ -152,8 +168,11 @@ def paper_table(df: pd.DataFrame, splits: Sequence[str]) -> pd.DataFrame:
     return out.sort_values(["_a", "_s"]).drop(columns=["_a", "_s"]).reset_index(drop=True)
 
 
+WORST_LABEL = "worst case over the attacks"
+
+
 def _attack(name: str) -> str:
-    return ATTACKS.label(name)
+    return WORST_LABEL if name == WORST else ATTACKS.label(name)
 
 
 def sweep_correlations(sweep: pd.DataFrame) -> pd.DataFrame:
@@ -278,5 +297,6 @@ def findings(sweep: pd.DataFrame, he_table: pd.DataFrame | None, corr: pd.DataFr
 
 
 __all__ = ["reported_points", "sweep_points", "policy_points", "random_policies",
-           "strategy_candidates", "policy_correlation", "within_point_images", "paper_table", "findings",
-           "sweep_correlations", "sweep_lines", "strategy_comparison", "he2019_lines", "policy_lines", "strategy_lines"]
+           "strategy_candidates", "with_worst_case", "policy_correlation", "within_point_images",
+           "paper_table", "findings", "sweep_correlations", "sweep_lines", "strategy_comparison",
+           "he2019_lines", "policy_lines", "strategy_lines", "WORST_LABEL"]
