@@ -174,3 +174,36 @@ def test_every_paperlib_name_in_the_readme_imports():
             break
         else:
             pytest.fail(f"README names {name}, which does not import")
+
+
+def test_training_block_says_which_models_were_still_learning():
+    d = pd.DataFrame({"model": ["vgg11", "resnet50"], "epochs": [10, 3], "top1": [0.7079, 0.3264],
+                      "best_top1": [0.7079, 0.3264], "best_epoch": [10, 3],
+                      "first_train_loss": [2.1, 3.3], "last_train_loss": [1.0, 1.9],
+                      "train_loss": ["still falling", "too short to tell"]})
+    text = summaries.training({"nb03_top1_reached": d})
+    assert "| VGG11 | 10 | 0.708 | 0.708 (10) | 2.10 → 1.00 | still falling |" in text
+    assert "VGG11: the training loss was still falling" in text
+    assert "ResNet50: too few epochs to tell" in text
+    done = summaries.training({"nb03_top1_reached": d.assign(train_loss="plateau")})
+    assert "still falling" not in done and "Notebook 08" not in done
+
+
+def test_within_point_and_training_progress_blocks_known_answers():
+    corr = pd.DataFrame({"model": "cifar10cnn", "split": ["ReLU22", "ReLU22"],
+                         "attack": ["rmle", "worst"], "policies": 32, "images": 64,
+                         "rho_ssim": [0.456, -0.48], "ci_low": [0.082, -0.64],
+                         "ci_high": [0.727, -0.17], "ssim_range": [0.0363, 0.1071],
+                         "verdict": ["disagree (the whole interval is above 0: …)",
+                                     "agree (the whole interval is below 0)"]})
+    text = summaries.within_point({"nb08_policy_correlation": corr})
+    assert "| cifar10cnn ReLU22 | 0.46 [0.08, 0.73] disagree | −0.48 [−0.64, −0.17] agree |" in text
+    assert "32 random quantization policies" in text and "64 test images" in text
+    assert "worst-case SSIM spans 0.107 at ReLU22" in text
+    prog = pd.DataFrame({"model": "vgg11", "split": ["p0", "p6"], "top1_untrained": 0.09,
+                         "top1_trained": 0.708, "ssim_worst_untrained": [0.995, 0.28],
+                         "ssim_worst_trained": [0.995, 0.21], "ssim_moved": [False, True],
+                         "P_at_shape": [False, True], "threshold": 0.01})
+    text = summaries.training_progress({"nb08_privacy_vs_training_summary": prog})
+    assert "at 1 of 2 points; most at p6 (0.28 untrained, 0.21 trained)" in text
+    assert "at 1 of 2 points (VGG11 p6)" in text

@@ -354,3 +354,40 @@ def test_baseline_findings():
                                energy_bound=0.35)
     assert "first generation holds the uniform baselines" in g.lines[1]
     assert g.lines[:1] + g.lines[2:] == f.lines
+
+
+def test_notebook_08_saves_the_numbers_its_sentences_quote():
+    from paperlib.studies import nb08_attacks as nb08
+    sweep = pd.DataFrame({"model": "cifar10cnn", "attack": "rmle", "p": [0, 2, 4, 6, 8],
+                          "privacy": [0.1, 0.2, 0.3, 0.4, 0.5], "ssim": [0.9, 0.8, 0.6, 0.5, 0.1]})
+    corr = nb08.sweep_correlations(sweep)
+    assert corr["points"].tolist() == [5]
+    assert corr["rho_P_ssim"].tolist() == [pytest.approx(-1.0)]  # P up, SSIM down
+    # searched SSIM 0.2 (sd 0.3, 9 images) vs baseline 0.5 (sd 0.4, 16 images):
+    # d = -0.3, s.e. = sqrt(0.09/9 + 0.16/16) = sqrt(0.02) = 0.1414: beyond 2 s.e., harder to invert
+    strategies = pd.DataFrame({"model": "resnet18", "attack": "rmle", "strategy": ["searched", "8-bit"],
+                               "p": [7, 4], "ssim": [0.2, 0.5], "ssim_sd": [0.3, 0.4],
+                               "test_images": [9, 16], "privacy": [0.8, 0.6]})
+    t = nb08.strategy_comparison(strategies, "searched", "8-bit").iloc[0]
+    assert t["ssim_difference"] == pytest.approx(-0.3)
+    assert t["difference_se"] == pytest.approx(0.02 ** 0.5)
+    assert t["verdict"] == "harder to invert"
+    line = nb08.strategy_lines(strategies, "searched", "8-bit")[0]
+    assert "difference -0.300 ± 0.141 s.e.: harder to invert; P 0.800 vs 0.600" in line
+
+
+def test_within_point_study_reads_the_worst_case_over_the_attacks():
+    from paperlib.studies import nb08_attacks as nb08
+    pol = pd.DataFrame({"model": "m", "split": "s", "policy": [0, 0, 1, 1],
+                        "attack": ["rmle", "shadow"] * 2, "ssim": [0.5, 0.7, 0.9, 0.2],
+                        "psnr": [20.0, 15.0, 12.0, 18.0], "privacy": [0.3, 0.3, 0.6, 0.6],
+                        "test_images": 64})
+    w = nb08.with_worst_case(pol)
+    worst = w[w["attack"] == "worst"].set_index("policy")
+    assert worst["ssim"].to_dict() == {0: 0.7, 1: 0.9}  # the max over the attacks, per policy
+    assert worst["psnr"].to_dict() == {0: 20.0, 1: 18.0}  # PSNR's worst case on its own
+    assert worst["privacy"].to_dict() == {0: 0.3, 1: 0.6}
+    assert len(w) == len(pol) + 2
+    corr = nb08.policy_correlation(w, resamples=0)
+    assert corr.set_index("attack").loc["worst", "images"] == 64
+    assert "worst case over the attacks" in " ".join(nb08.policy_lines(corr))

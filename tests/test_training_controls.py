@@ -28,6 +28,15 @@ def test_progress_epochs_always_hold_the_untrained_and_trained_stage():
         tc.progress_epochs(4, (1.5,))
 
 
+def test_the_models_stage_saves_the_intermediate_checkpoints_notebook_08_measures():
+    # quick: cifar10cnn 10 epochs and ResNet18 6, fractions 1/4 and 1/2 (round half to even);
+    # ResNet50 is not attacked in notebook 08, and smoke measures no intermediate stage
+    assert tc.snapshot_epochs("cifar10cnn", "quick") == [2, 5]
+    assert tc.snapshot_epochs("resnet18", "quick") == [2, 3]
+    assert tc.snapshot_epochs("resnet50", "quick") == []
+    assert tc.snapshot_epochs("cifar10cnn", "smoke") == []
+
+
 @pytest.fixture()
 def tiny(synthetic_dir, tmp_path, monkeypatch):
     """The smoke profile on the synthetic copy: cifar10cnn trained 2 epochs, a few attack steps;

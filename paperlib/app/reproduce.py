@@ -26,6 +26,7 @@ from typing import Any, Iterable, Iterator
 from .. import __version__
 from ..infra import config, io
 from ..studies import report
+from ..studies.training_controls import snapshot_epochs
 from ..method.constants import ENERGY_BOUND_MJ
 from ..method.profiles import Profile, resolve_profile
 from . import readme
@@ -55,8 +56,10 @@ def model_names() -> tuple[str, ...]:
 
 
 def train_models(prof: Profile) -> None:
+    """Every registered model's checkpoint, saving on the way the intermediate ones that notebook
+    08's privacy-vs-training table measures (so they are never trained separately)."""
     for name in model_names():
-        _, meta = train.load_or_train(name, prof)
+        _, meta = train.load_or_train(name, prof, snapshot_epochs=snapshot_epochs(name, prof))
         print(f"[models] {name}: top-1 {meta['accuracy']:.4f} ({meta['data']})", flush=True)
 
 

@@ -34,12 +34,11 @@ from ..attacks.base import ATTACKS
 from ..attacks.points import resolve_points, spread_points
 from . import wording
 from .attack_tables import agreement_words, bootstrap_spearman, spearman, strongest
-from ..attacks.worst_case import worst_case
+from ..attacks.worst_case import WORST, column, worst_case, worst_case_table
 from .wording import MIN_POINTS_FOR_RHO, Findings
 from .analysis import pick_points
 from ..method.genome import Genome, GenomeSpace, key
 from ..search.variation import random_genome
-from ..method.genome import Genome
 from ..method.paper_strategies import PaperStrategy
 
 
@@ -105,6 +104,21 @@ def strategy_candidates(net: nn.Module, best_genome: dict, energy_bound: float,
     return out
 
 
+def with_worst_case(policies: pd.DataFrame, by: Sequence[str] = ("model", "split", "policy")
+                    ) -> pd.DataFrame:
+    """``policies`` (one row per policy and attack) plus one row per policy whose ``attack`` is
+    ``worst``: its highest SSIM and PSNR over the attacks (docs/decisions/attacks.md §10), so the
+    within-point study also asks whether P ranks the policies as the strongest attack does."""
+    by = list(by)
+    wide = worst_case_table(policies, by=by)
+    keep = [c for c in (*by, "p", "tag", "privacy", "test_images", "energy_mJ") if c in policies]
+    worst = (policies.drop_duplicates(by)[list(dict.fromkeys(keep))]
+             .merge(wide[[*by, column("ssim", WORST), column("psnr", WORST)]], on=by)
+             .rename(columns={column("ssim", WORST): "ssim", column("psnr", WORST): "psnr"})
+             .assign(attack=WORST))
+    return pd.concat([policies, worst], ignore_index=True)
+
+
 def policy_correlation(df: pd.DataFrame, by: Sequence[str] = ("model", "split", "attack"), *,
                        resamples: int = 2000, seed: int = 0) -> pd.DataFrame:
     """Per group of ``by`` (one fixed point and attack): the number of policies, Spearman ρ
@@ -115,7 +129,9 @@ def policy_correlation(df: pd.DataFrame, by: Sequence[str] = ("model", "split", 
         key = key if isinstance(key, tuple) else (key,)
         s = bootstrap_spearman(g["privacy"], g["ssim"], resamples=resamples, seed=seed)
         q = bootstrap_spearman(g["privacy"], g["psnr"], resamples=0, seed=seed)
-        rows.append({**dict(zip(by, key)), "policies": len(g), "rho_ssim": s["rho"],
+        rows.append({**dict(zip(by, key)), "policies": len(g),
+                     "images": int(g["test_images"].min()) if "test_images" in g else np.nan,
+                     "rho_ssim": s["rho"],
                      "ci_low": s["ci_low"], "ci_high": s["ci_high"], "p_value": s["p_value"],
                      "rho_psnr": q["rho"], "P_range": float(g["privacy"].max() - g["privacy"].min()),
                      "ssim_range": float(g["ssim"].max() - g["ssim"].min()),
@@ -152,23 +168,36 @@ def paper_table(df: pd.DataFrame, splits: Sequence[str]) -> pd.DataFrame:
     return out.sort_values(["_a", "_s"]).drop(columns=["_a", "_s"]).reset_index(drop=True)
 
 
+WORST_LABEL = "worst case over the attacks"
+
+
 def _attack(name: str) -> str:
-    return ATTACKS.label(name)
+    return WORST_LABEL if name == WORST else ATTACKS.label(name)
+
+
+def sweep_correlations(sweep: pd.DataFrame) -> pd.DataFrame:
+    """Per (model, attack): Spearman's ρ between P and the attack's SSIM across the sweep's points
+    (agreement: ρ < 0), saved beside the findings that quote it (``nb08_sweep_correlation``)."""
+    rows = []
+    for (model, attack), ga in sweep.groupby(["model", "attack"], sort=False):
+        rho, _ = spearman(ga["privacy"], ga["ssim"])
+        rows.append({"model": model, "attack": attack, "points": len(ga), "rho_P_ssim": rho})
+    return pd.DataFrame(rows, columns=["model", "attack", "points", "rho_P_ssim"])
 
 
 def sweep_lines(sweep: pd.DataFrame) -> list[str]:
     """Per model: the strongest attack at the shallowest and the deepest point, how far each
-    attack gets above the mean image, and ρ(P, SSIM) across the points per attack."""
+    attack gets above the mean image, and ρ(P, SSIM) across the points per attack
+    (:func:`sweep_correlations`)."""
     lines = []
     top = strongest(sweep)
+    corr = sweep_correlations(sweep)
     for model, g in sweep.groupby("model", sort=False):
         t = top[top["model"] == model].sort_values("p")
         first, last = t.iloc[0], t.iloc[-1]
         wins = t["attack"].value_counts()
-        rhos = []
-        for attack, ga in g.groupby("attack", sort=False):
-            rho, _ = spearman(ga["privacy"], ga["ssim"])
-            rhos.append(f"{_attack(attack)} {wording.rho_text(rho, len(ga), 'ρ')}")
+        rhos = [f"{_attack(r.attack)} {wording.rho_text(r.rho_P_ssim, r.points, 'ρ')}"
+                for r in corr[corr["model"] == model].itertuples()]
         leak = g[g["ssim"] - g["baseline_ssim"] > wording.LEAK_SSIM_GAIN]
         lines.append(
             f"* **{MODELS.label(model)}** ({g['p'].nunique()} points): the strongest attack is the "
@@ -222,9 +251,11 @@ def policy_lines(corr: pd.DataFrame) -> list[str]:
     return lines
 
 
-def strategy_lines(strategies: pd.DataFrame, searched: str, baseline: str) -> list[str]:
-    """Per model and attack: is the searched strategy harder to invert than ``baseline``?"""
-    lines = []
+def strategy_comparison(strategies: pd.DataFrame, searched: str, baseline: str) -> pd.DataFrame:
+    """Per (model, attack): the searched strategy's SSIM against ``baseline``'s, their difference
+    with its standard error over the test images and the verdict at
+    :data:`~paperlib.studies.wording.SIGNIFICANT_SE` s.e. (saved as ``nb08_searched_vs_baseline``)."""
+    rows = []
     for (model, attack), g in strategies.groupby(["model", "attack"], sort=False):
         g = g.set_index("strategy")
         if searched not in g.index or baseline not in g.index:
@@ -235,10 +266,22 @@ def strategy_lines(strategies: pd.DataFrame, searched: str, baseline: str) -> li
         word = ("harder to invert" if d < -wording.SIGNIFICANT_SE * se else
                 "easier to invert" if d > wording.SIGNIFICANT_SE * se else
                 f"about as hard to invert (within {wording.SIGNIFICANT_SE:g} s.e.)")
-        lines.append(f"* **{MODELS.label(model)}, {_attack(attack)}**: searched (p = {a['p']}) SSIM "
-                     f"{a['ssim']:.3f} vs {baseline} (p = {b['p']}) {b['ssim']:.3f}, difference "
-                     f"{d:+.3f} ± {se:.3f} s.e.: {word}; P {a['privacy']:.3f} vs {b['privacy']:.3f}.")
-    return lines
+        rows.append({"model": model, "attack": attack, "baseline": baseline,
+                     "p_searched": int(a["p"]), "p_baseline": int(b["p"]),
+                     "ssim_searched": a["ssim"], "ssim_baseline": b["ssim"],
+                     "ssim_difference": d, "difference_se": se, "verdict": word,
+                     "P_searched": a["privacy"], "P_baseline": b["privacy"]})
+    return pd.DataFrame(rows)
+
+
+def strategy_lines(strategies: pd.DataFrame, searched: str, baseline: str) -> list[str]:
+    """Per model and attack: is the searched strategy harder to invert than ``baseline``?
+    (:func:`strategy_comparison`)"""
+    return [f"* **{MODELS.label(r.model)}, {_attack(r.attack)}**: searched (p = {r.p_searched}) SSIM "
+            f"{r.ssim_searched:.3f} vs {baseline} (p = {r.p_baseline}) {r.ssim_baseline:.3f}, "
+            f"difference {r.ssim_difference:+.3f} ± {r.difference_se:.3f} s.e.: {r.verdict}; "
+            f"P {r.P_searched:.3f} vs {r.P_baseline:.3f}."
+            for r in strategy_comparison(strategies, searched, baseline).itertuples()]
 
 
 def findings(sweep: pd.DataFrame, he_table: pd.DataFrame | None, corr: pd.DataFrame,
@@ -254,5 +297,6 @@ def findings(sweep: pd.DataFrame, he_table: pd.DataFrame | None, corr: pd.DataFr
 
 
 __all__ = ["reported_points", "sweep_points", "policy_points", "random_policies",
-           "strategy_candidates", "policy_correlation", "within_point_images", "paper_table", "findings", "sweep_lines",
-           "he2019_lines", "policy_lines", "strategy_lines"]
+           "strategy_candidates", "with_worst_case", "policy_correlation", "within_point_images",
+           "paper_table", "findings", "sweep_correlations", "sweep_lines", "strategy_comparison",
+           "he2019_lines", "policy_lines", "strategy_lines", "WORST_LABEL"]

@@ -17,6 +17,10 @@ from typing import Callable, Mapping
 import pandas as pd
 
 from . import numbers as N
+from ..attacks.base import ATTACKS
+from ..attacks.worst_case import WORST
+from .nb08_attacks import WORST_LABEL
+from .training_controls import FALLING, TOO_SHORT
 from .wording import proxy_attack_verdict, rho_text, seeds_word, agreement_word
 
 Tables = Mapping[str, pd.DataFrame]
@@ -24,6 +28,10 @@ LABELS = {"resnet18": "ResNet18", "resnet50": "ResNet50", "mobilenet": "MobileNe
           "vgg11": "VGG11", "cifar10cnn": "cifar10cnn"}
 PARTIAL = "partial CIFAR-10 copy"
 FP32 = "full precision"
+
+
+def _attack_label(name: str) -> str:
+    return WORST_LABEL if name == WORST else ATTACKS.label(name)
 
 
 def _label(model: str) -> str:
@@ -325,6 +333,75 @@ def network(t: Tables) -> str:
     return "\n".join(lines)
 
 
+def training(t: Tables) -> str:
+    """The top-1 each model's recipe reaches and whether its training loss had levelled off
+    (notebook 03's learning curves; docs/decisions/reporting.md §11)."""
+    d = t["nb03_top1_reached"]
+    head = "| model | epochs | test top-1 | best top-1 (epoch) | training loss, first → last epoch | loss at the end |\n|---|---|---|---|---|---|"
+    rows = [f"| {_label(r.model)} | {int(r.epochs)} | {N.metric(r.top1)} | {N.metric(r.best_top1)} "
+            f"({int(r.best_epoch)}) | {N.metric(r.first_train_loss, 2)} → {N.metric(r.last_train_loss, 2)} "
+            f"| {r.train_loss} |" for r in d.itertuples()]
+    falling = [_label(r.model) for r in d.itertuples() if r.train_loss == FALLING]
+    short = [_label(r.model) for r in d.itertuples() if r.train_loss == TOO_SHORT]
+    text = f"Top-1 on the {PARTIAL}'s test images."
+    if falling:
+        text += (f" {', '.join(falling)}: the training loss was still falling when the recipe "
+                 "ended, so their privacy numbers are those of under-trained models.")
+    if short:
+        text += f" {', '.join(short)}: too few epochs to tell whether the loss had levelled off."
+    if falling or short:
+        text += " Notebook 08 measures how P and the attacks move with training."
+    return "\n".join([head, *rows, "", text])
+
+
+def within_point(t: Tables) -> str:
+    """Notebook 08's within-point study: Spearman's ρ between P and each attack's SSIM (and the
+    worst case over the attacks) over random policies at one partition point, with its bootstrap
+    interval; the verdict only where the whole interval is on one side of 0 (attacks.md §12)."""
+    c = t["nb08_policy_correlation"]
+    attacks_ = list(dict.fromkeys(c["attack"]))
+    head = ("| point | " + " | ".join(_attack_label(a) for a in attacks_) + " |\n|---|"
+            + "---|" * len(attacks_))
+    rows = []
+    for (model, split), g in c.groupby(["model", "split"], sort=False):
+        g = g.set_index("attack")
+        rows.append(f"| {_label(model)} {split} | " + " | ".join(
+            f"{N.metric(g.loc[a, 'rho_ssim'], 2)} [{N.metric(g.loc[a, 'ci_low'], 2)}, "
+            f"{N.metric(g.loc[a, 'ci_high'], 2)}] {g.loc[a, 'verdict'].split(' (')[0]}"
+            if a in g.index else "—" for a in attacks_) + " |")
+    n_pol, n_img = int(c["policies"].min()), int(c["images"].min())
+    text = (f"ρ(P, SSIM) over {n_pol} random quantization policies at each point, {n_img} test "
+            "images each, 95 % bootstrap interval; agree = the whole interval below 0 (higher P, "
+            "less recovered), disagree = above 0, otherwise no clear relation.")
+    worst = c[c["attack"] == WORST]
+    if len(worst):
+        text += " Over the policies the worst-case SSIM spans " + ", ".join(
+            f"{N.metric(r.ssim_range)} at {r.split}" for r in worst.itertuples()) + "."
+    return "\n".join([head, *rows, "", text])
+
+
+def training_progress(t: Tables) -> str:
+    """Notebook 08's privacy vs training: per model, at how many points training moved the
+    strongest attack's SSIM, the largest move, and where P equals its resolution control."""
+    d = t["nb08_privacy_vs_training_summary"]
+    lines = []
+    for model, g in d.groupby("model", sort=False):
+        change = g["ssim_worst_trained"] - g["ssim_worst_untrained"]
+        big = g.loc[change.abs().idxmax()]
+        lines.append(
+            f"- {_label(model)} (top-1 {N.metric(g['top1_untrained'].iloc[0])} untrained, "
+            f"{N.metric(g['top1_trained'].iloc[0])} trained): training moved the worst-case SSIM "
+            f"by at least {N.metric(g['threshold'].iloc[0], 2)} at {int(g['ssim_moved'].sum())} "
+            f"of {len(g)} points; most at {big.split} ({N.metric(big.ssim_worst_untrained, 2)} "
+            f"untrained, {N.metric(big.ssim_worst_trained, 2)} trained).")
+    shape = d[d["P_at_shape"]]
+    where = ", ".join(f"{_label(r.model)} {r.split}" for r in shape.itertuples()) or "none"
+    lines.append(f"- P equals that of the input average-pooled to the IR's shape (within "
+                 f"{N.metric(d['threshold'].iloc[0], 2)}) at {len(shape)} of {len(d)} points "
+                 f"({where}): there P measures resolution, not what the network learnt.")
+    return "\n".join(lines)
+
+
 @dataclass(frozen=True)
 class Summary:
     """A generated README block: the function that writes it and the tables it reads."""
@@ -337,9 +414,12 @@ SUMMARIES: dict[str, Summary] = {
     "headline": Summary(headline, ("table4_offloads_privacy", "table5_conv_fc_vs_searched")),
     "table4": Summary(table4, ("table4_offloads_privacy",)),
     "search-time": Summary(search_time, ("table2_search_time",)),
+    "training": Summary(training, ("nb03_top1_reached",)),
     "depth": Summary(depth, ("nb02_depth_correlation",)),
     "attacks": Summary(attacks, ("nb06_proxy_attack_agreement", "nb06_searched_vs_baselines_attack",
                                  "nb08_he2019_table")),
+    "within-point": Summary(within_point, ("nb08_policy_correlation",)),
+    "training-progress": Summary(training_progress, ("nb08_privacy_vs_training_summary",)),
     "baselines": Summary(baselines, ("nb07_search_baselines_final",)),
     "fronts": Summary(fronts, ("nb07_front_hypervolume",)),
     "network": Summary(network, ("nb10_paths",)),
@@ -370,4 +450,4 @@ def render(name: str, figures: Path) -> str:
 
 __all__ = ["SUMMARIES", "Summary", "Tables", "spread_word", "derived_top1",
            "measured_on_report_split", "over_seeds", "read_tables", "render", "headline", "table4",
-           "search_time", "depth", "attacks", "baselines", "fronts", "network"]
+           "search_time", "training", "within_point", "training_progress", "depth", "attacks", "baselines", "fronts", "network"]

@@ -62,6 +62,18 @@ def progress_epochs(total: int, fractions: Sequence[float]) -> list[int]:
     return sorted({0, int(total), *(int(round(float(f) * int(total))) for f in fractions)})
 
 
+def snapshot_epochs(model: str, profile: str | Profile | None = None) -> list[int]:
+    """The intermediate epochs at which ``model``'s training under ``profile`` is measured (none
+    when it is not among notebook 08's progress models). ``make models`` saves these checkpoints
+    while it trains, so a fresh reproduce never trains a model twice (attacks.md §13)."""
+    prof = resolve_profile(profile)
+    s = prof.attack
+    if model not in (s.progress_models or s.models or MODELS.names()):
+        return []
+    total = prof.recipe(model).epochs
+    return [e for e in progress_epochs(total, s.progress_fractions) if 0 < e < total]
+
+
 def stage_label(epoch: int, total: int) -> str:
     """``untrained`` (epoch 0), ``trained`` (the last epoch) or ``epoch e/total``."""
     return UNTRAINED if epoch == 0 else TRAINED if epoch == total else f"epoch {epoch}/{total}"
@@ -406,7 +418,7 @@ def resolution_findings(summary: pd.DataFrame, model: str) -> Findings:
 
 
 __all__ = ["UNTRAINED", "TRAINED", "CONTROL_COLUMNS", "PLATEAU", "FALLING", "TOO_SHORT",
-           "progress_epochs", "stage_label", "control_points", "progress_table", "plot_progress",
+           "progress_epochs", "snapshot_epochs", "stage_label", "control_points", "progress_table", "plot_progress",
            "progress_summary", "progress_findings", "learning_curves", "plot_learning_curves",
            "learning_summary", "loss_state", "learning_findings", "layer_resolution_controls",
            "resolution_summary", "plot_resolution_controls", "resolution_findings"]
