@@ -250,6 +250,8 @@ def test_best_points_respect_both_bounds():
     assert not best[best.scheme == defences.DEFENCES.label("dropout")].iloc[0].within_bounds
     words = nb09_defences.verdicts(df.assign(energy=df.energy_no_tx), 0.35, 0.03)
     assert words[0].startswith("m: under E_b = 0.35 mJ") and "noise" in words[0]
+    # the noise's top-1 loss ε over its two settings, as the table holds it (0.01 and 0.2)
+    assert any("costs top-1 loss ε 0.010 to 0.200" in w for w in words)
 
 
 def test_proactive_retraining_lowers_the_decoders_success_it_trains_against():

@@ -32,7 +32,7 @@ from ..search import rl
 from ..search.fitness import over
 from ..search.methods import SearchTrace, cached_trace
 from ..search.pareto import frame_pareto_mask
-from .wording import SMALL_CHANGE
+from .wording import SMALL_CHANGE, Findings
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -271,9 +271,10 @@ def verdicts(df: pd.DataFrame, energy_bound: float, accuracy_loss_bound: float,
                 lines.append(f"{model}: {DEFENCES.label(name)}: {NOT_CONVERGED} in {stalled} of its "
                              f"{len(h)} setting(s) at this budget; no verdict on what it costs or buys.")
                 continue
-            lines.append(f"{model}: {DEFENCES.label(name)} changes top-1 by "
-                         f"{span(-h.top1_loss, '+.3f')} against the undefended model across its "
-                         f"{len(h)} setting(s); strongest-attack SSIM {span(h.ssim, '.3f')}.")
+            lines.append(f"{model}: {DEFENCES.label(name)} costs top-1 loss ε "
+                         f"{span(h.top1_loss, '.3f')} against the undefended model (negative: a "
+                         f"gain) across its {len(h)} setting(s); strongest-attack SSIM "
+                         f"{span(h.ssim, '.3f')}.")
     return lines
 
 
@@ -420,6 +421,13 @@ def curve_lines(curve: pd.DataFrame) -> list[str]:
     return lines
 
 
+def findings(df: pd.DataFrame, energy_bound: float, accuracy_loss_bound: float,
+             energy_col: str, curve: pd.DataFrame) -> Findings:
+    """Notebook 09's sentences (:func:`verdicts`, then :func:`curve_lines`) as Markdown bullets."""
+    lines = verdicts(df, energy_bound, accuracy_loss_bound, energy_col) + curve_lines(curve)
+    return Findings(pd.DataFrame(), [f"* {line}" for line in lines])
+
+
 def samples_at(results: Iterable[DefenceResult], model: str, p: int
                ) -> list[tuple[str, "torch.Tensor", "torch.Tensor", float]]:
     """For each row of ``model`` at split ``p`` (one split = one edge compute energy): its label,
@@ -437,4 +445,4 @@ __all__ = ["RL_METHOD", "UNDEFENDED", "STRENGTH_ZERO", "CURVE_COLUMNS", "sweep",
            "DefencePlan", "plan", "rl_strategy", "rl_fingerprint", "rl_trace_path", "run_study",
            "frame", "NOT_PAIRED", "admissible", "best_points", "verdicts", "privacy_accuracy",
            "top1_error_bars", "plot_privacy_accuracy", "training_curves", "plot_training_curves",
-           "curve_lines", "samples_at", "schemes"]
+           "curve_lines", "findings", "samples_at", "schemes"]

@@ -25,8 +25,10 @@ NOT_DATA = re.compile(r"`[^`]*`|\b(?:Eqs?|Tables?|Figs?|Algorithm|Alg)\.? ?\d+(?
                       r"|et al\.,? \d{4}|§ ?\d+")
 NUMBER = re.compile(r"(?:(?<![\w.])([+−-])|(?<![\w.+−-]))(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(?![\w.]\d)"
                     r"(?:\s?(%|pp|µJ|mJ|min|s(?!\.e\.)|h)(?!\w))?")
-# settings, not results: the bounds a run is given and how many seeds it repeats
-SETTING = re.compile(r"(?:E_b|ε_b)\s*=\s*[\d.]+(?:\s?(?:mJ|%))?|\b\d+ seeds?\b|\bseed \d+")
+# settings, not results: the bounds a run is given, how many seeds it repeats and the
+# confidence level of an interval ("95 % bootstrap interval")
+SETTING = re.compile(r"(?:E_b|ε_b)\s*=\s*[\d.]+(?:\s?(?:mJ|%))?|\b\d+ seeds?\b|\bseed \d+"
+                     r"|\b\d{2} ?% (?:bootstrap )?interval")
 # a clause that names the paper: from "paper" to the next clause boundary
 PAPER_CLAUSE = re.compile(r"\bpaper\b[^;()\n—]*", re.I)
 
