@@ -369,3 +369,22 @@ def test_a_defence_that_trains_refuses_a_context_without_its_settings():
         defences.DataMix(2).apply(victim, ctx)
     with pytest.raises(ValueError, match=r"'proactive' needs its ProactiveSettings"):
         defences.Proactive().apply(victim, ctx)
+
+
+def test_notebook_09_reads_no_unconverged_row_and_tests_its_falsification_rule():
+    from paperlib.defences.evaluate import NOT_CONVERGED
+    from paperlib.studies import nb09_defences
+
+    label = defences.DEFENCES.label
+    df = pd.DataFrame({"model": "m", "scheme": ["8-bit uniform", label("noise"), label("datamix")],
+                       "defence": ["none", "noise", "datamix"], "tag": ["none", "s1", "k3"],
+                       "split": "p4", "policy_tag": "fp32", "energy_no_tx": [0.2, 0.1, 0.05],
+                       "top1": 0.8, "top1_loss": [0.0, 0.01, 0.01], "ssim": [0.5, 0.6, 0.1],
+                       "strongest": "rmle", "converged": ["n/a", "n/a", NOT_CONVERGED]})
+    words = nb09_defences.verdicts(df, 0.35, 0.03)
+    front = next(w for w in words if "Pareto front" in w)
+    assert label("datamix") not in front  # cheapest and most private, but not converged
+    # noise's best admissible SSIM 0.6 is no lower than 8-bit uniform's 0.5: falsified
+    assert any("noise" in w and "SSIM 0.600, so the claim" in w and "is falsified" in w
+               for w in words)
+    assert any(f"{label('datamix')}: {NOT_CONVERGED} in 1 of its 1 setting(s)" in w for w in words)

@@ -359,10 +359,14 @@ def test_baseline_findings():
 def test_notebook_08_saves_the_numbers_its_sentences_quote():
     from paperlib.studies import nb08_attacks as nb08
     sweep = pd.DataFrame({"model": "cifar10cnn", "attack": "rmle", "p": [0, 2, 4, 6, 8],
-                          "privacy": [0.1, 0.2, 0.3, 0.4, 0.5], "ssim": [0.9, 0.8, 0.6, 0.5, 0.1]})
-    corr = nb08.sweep_correlations(sweep)
-    assert corr["points"].tolist() == [5]
-    assert corr["rho_P_ssim"].tolist() == [pytest.approx(-1.0)]  # P up, SSIM down
+                          "privacy": [0.1, 0.3, 0.2, 0.4, 0.5], "ssim": [0.9, 0.8, 0.6, 0.5, 0.1],
+                          "baseline_ssim": 0.14})
+    corr = nb08.sweep_correlations(sweep).set_index("attack")
+    assert list(corr.index) == ["rmle", "worst"]  # one attack: the worst case is that attack
+    assert corr.loc["rmle", "points"] == 5 and corr.loc["rmle", "enough_points"]
+    assert corr.loc["rmle", "rho_depth_ssim"] == pytest.approx(-1.0)  # depth alone ranks perfectly
+    assert corr.loc["rmle", "rho_P_ssim"] == pytest.approx(-0.9)  # P swaps two points: 1 - 6*2/120
+    assert corr.loc["rmle", "beats_mean_image"]
     # searched SSIM 0.2 (sd 0.3, 9 images) vs baseline 0.5 (sd 0.4, 16 images):
     # d = -0.3, s.e. = sqrt(0.09/9 + 0.16/16) = sqrt(0.02) = 0.1414: beyond 2 s.e., harder to invert
     strategies = pd.DataFrame({"model": "resnet18", "attack": "rmle", "strategy": ["searched", "8-bit"],
@@ -381,10 +385,12 @@ def test_within_point_study_reads_the_worst_case_over_the_attacks():
     pol = pd.DataFrame({"model": "m", "split": "s", "policy": [0, 0, 1, 1],
                         "attack": ["rmle", "shadow"] * 2, "ssim": [0.5, 0.7, 0.9, 0.2],
                         "psnr": [20.0, 15.0, 12.0, 18.0], "privacy": [0.3, 0.3, 0.6, 0.6],
-                        "test_images": 64})
+                        "test_images": 64, "ssim_sd": [0.1, 0.2, 0.3, 0.4]})
     w = nb08.with_worst_case(pol)
     worst = w[w["attack"] == "worst"].set_index("policy")
     assert worst["ssim"].to_dict() == {0: 0.7, 1: 0.9}  # the max over the attacks, per policy
+    assert worst["worst_attack"].to_dict() == {0: "shadow", 1: "rmle"}
+    assert worst["ssim_sd"].to_dict() == {0: 0.2, 1: 0.3}  # the spread of the attack that won
     assert worst["psnr"].to_dict() == {0: 20.0, 1: 18.0}  # PSNR's worst case on its own
     assert worst["privacy"].to_dict() == {0: 0.3, 1: 0.6}
     assert len(w) == len(pol) + 2

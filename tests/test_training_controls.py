@@ -110,14 +110,17 @@ def _progress_table() -> "pd.DataFrame":
             rows.append({"model": "cifar10cnn", "epoch": epoch, "of_epochs": 4, "p": p,
                          "split": split, "top1": top1, "P": pp, "P_avgpool": 0.40 if p == 1 else 0.5,
                          "P_orthogonal": 0.3, "P_beyond_shape": pp - (0.40 if p == 1 else 0.5),
-                         column("ssim", "worst"): ssim, f"{column('ssim', 'worst')}_attack": "rmle"})
+                         column("ssim", "worst"): ssim, f"{column('ssim', 'worst')}_attack": "rmle",
+                         f"{column('ssim', 'worst')}_sd": 0.05, "images": 25})
     return pd.DataFrame(rows)
 
 
 def test_progress_summary_and_findings_known_answers():
     summary = tc.progress_summary(_progress_table())
     assert list(summary["split"]) == ["a", "b"]
-    # point a: SSIM 0.80 -> 0.805 (below SMALL_CHANGE: not moved), P at its average-pooled control
+    # s.e. of a change: sqrt(2 * 0.05**2 / 25) = 0.0141, so 2 s.e. = 0.028: point a (SSIM 0.80 ->
+    # 0.805) has not moved, point b (0.30 -> 0.20) has; a's P sits at its average-pooled control
+    assert summary["ssim_change_se"].tolist() == pytest.approx([0.02 ** 0.5 / 10] * 2)
     assert list(summary["ssim_moved"]) == [False, True]
     assert list(summary["P_moved"]) == [False, True]
     assert list(summary["P_at_shape"]) == [True, False]  # a: P 0.405 against its control's 0.40

@@ -34,7 +34,7 @@ from ..attacks.base import ATTACKS
 from ..attacks.points import resolve_points, spread_points
 from . import wording
 from .attack_tables import agreement_words, bootstrap_spearman, spearman, strongest
-from ..attacks.worst_case import WORST, column, worst_case, worst_case_table
+from ..attacks.worst_case import WORST, worst_attack, worst_case
 from .wording import MIN_POINTS_FOR_RHO, Findings
 from .analysis import pick_points
 from ..method.genome import Genome, GenomeSpace, key
@@ -92,31 +92,46 @@ def random_policies(net: nn.Module, p: int, n: int, seed: int = 0) -> list[list[
     return list(out.values())
 
 
+SAME_POINT_FP32 = "full precision at the searched p"
+
+
 def strategy_candidates(net: nn.Module, best_genome: dict, energy_bound: float,
                         transmission: bool) -> dict[str, tuple[int | None, Policy]]:
-    """``{method: (p, policy)}`` of the searched strategy and the fp32 / 8-bit uniform baselines
-    at the deepest partition point under ``energy_bound`` (None where none fits)."""
+    """``{method: (p, policy)}`` of the searched strategy, the fp32 / 8-bit uniform baselines at
+    the deepest partition point under ``energy_bound`` (None where none fits) and full precision
+    at the searched point (:data:`SAME_POINT_FP32`)."""
     genome = Genome.from_dict(best_genome)
     out: dict[str, tuple[int | None, Policy]] = {
         PaperStrategy.SEARCHED.method: (genome.p, genome.policy)}
     for ref in (PaperStrategy.UNIFORM8, PaperStrategy.FP32):
         out[ref.method] = (ref.partition(net, energy_bound, transmission=transmission), ref.bits)
+    # the control that isolates the searched bits from the searched depth: same p, no quantization
+    out[SAME_POINT_FP32] = (genome.p, PaperStrategy.FP32.bits)
     return out
 
 
-def with_worst_case(policies: pd.DataFrame, by: Sequence[str] = ("model", "split", "policy")
+def with_worst_case(results: pd.DataFrame, by: Sequence[str] = ("model", "split", "policy")
                     ) -> pd.DataFrame:
-    """``policies`` (one row per policy and attack) plus one row per policy whose ``attack`` is
-    ``worst``: its highest SSIM and PSNR over the attacks (docs/decisions/attacks.md §10), so the
-    within-point study also asks whether P ranks the policies as the strongest attack does."""
+    """``results`` (one row per IR and attack) plus one row per IR (group of ``by``) whose
+    ``attack`` is ``worst``: its highest SSIM and PSNR over the attacks (docs/decisions/attacks.md
+    §10), ``worst_attack`` the attack reaching that SSIM and ``ssim_sd`` that attack's spread over
+    the images, so that the strongest attack is compared like any other."""
     by = list(by)
-    wide = worst_case_table(policies, by=by)
-    keep = [c for c in (*by, "p", "tag", "privacy", "test_images", "energy_mJ") if c in policies]
-    worst = (policies.drop_duplicates(by)[list(dict.fromkeys(keep))]
-             .merge(wide[[*by, column("ssim", WORST), column("psnr", WORST)]], on=by)
-             .rename(columns={column("ssim", WORST): "ssim", column("psnr", WORST): "psnr"})
-             .assign(attack=WORST))
-    return pd.concat([policies, worst], ignore_index=True)
+    keep = [c for c in ("split", "p", "tag", "ir_bits", "privacy", "test_images", "energy_mJ")
+            if c in results and c not in by]
+    rows = []
+    for key, g in results.groupby(by, sort=False):
+        ssim = dict(zip(g["attack"], g["ssim"]))
+        top = worst_attack(ssim)
+        row = {**dict(zip(by, key if isinstance(key, tuple) else (key,))),
+               **g.iloc[0][keep].to_dict(), "attack": WORST, "worst_attack": top,
+               "ssim": worst_case(ssim)}
+        if "psnr" in g:
+            row["psnr"] = worst_case(dict(zip(g["attack"], g["psnr"])))
+        if "ssim_sd" in g and top:
+            row["ssim_sd"] = float(g.loc[g["attack"] == top, "ssim_sd"].iloc[0])
+        rows.append(row)
+    return pd.concat([results, pd.DataFrame(rows)], ignore_index=True)
 
 
 def policy_correlation(df: pd.DataFrame, by: Sequence[str] = ("model", "split", "attack"), *,
@@ -176,13 +191,23 @@ def _attack(name: str) -> str:
 
 
 def sweep_correlations(sweep: pd.DataFrame) -> pd.DataFrame:
-    """Per (model, attack): Spearman's ρ between P and the attack's SSIM across the sweep's points
-    (agreement: ρ < 0), saved beside the findings that quote it (``nb08_sweep_correlation``)."""
+    """Per (model, attack, and the worst case over the attacks): Spearman's ρ between P and the
+    SSIM across the sweep's points (agreement: ρ < 0) beside the same ρ for the depth index p
+    alone (the trivial control: does P rank the IRs better than depth does?), whether there are
+    enough points for a ρ (``MIN_POINTS_FOR_RHO``) and whether the attack beats the mean image
+    anywhere; saved beside the findings that quote it (``nb08_sweep_correlation``)."""
     rows = []
-    for (model, attack), ga in sweep.groupby(["model", "attack"], sort=False):
+    with_worst = with_worst_case(sweep.assign(_k=sweep["p"]), by=("model", "_k"))
+    with_worst["p"] = with_worst["_k"]
+    for (model, attack), ga in with_worst.groupby(["model", "attack"], sort=False):
         rho, _ = spearman(ga["privacy"], ga["ssim"])
-        rows.append({"model": model, "attack": attack, "points": len(ga), "rho_P_ssim": rho})
-    return pd.DataFrame(rows, columns=["model", "attack", "points", "rho_P_ssim"])
+        rho_depth, _ = spearman(ga["p"], ga["ssim"])
+        base = sweep.loc[sweep["model"] == model, "baseline_ssim"].iloc[0]
+        rows.append({"model": model, "attack": attack, "points": len(ga),
+                     "enough_points": len(ga) >= MIN_POINTS_FOR_RHO, "rho_P_ssim": rho,
+                     "rho_depth_ssim": rho_depth,
+                     "beats_mean_image": bool((ga["ssim"] - base > wording.LEAK_SSIM_GAIN).any())})
+    return pd.DataFrame(rows)
 
 
 def sweep_lines(sweep: pd.DataFrame) -> list[str]:
@@ -197,6 +222,9 @@ def sweep_lines(sweep: pd.DataFrame) -> list[str]:
         first, last = t.iloc[0], t.iloc[-1]
         wins = t["attack"].value_counts()
         rhos = [f"{_attack(r.attack)} {wording.rho_text(r.rho_P_ssim, r.points, 'ρ')}"
+                + (f" (depth alone: {wording.rho_text(r.rho_depth_ssim, r.points, 'ρ')})"
+                   if r.enough_points else "")
+                + ("" if r.beats_mean_image else ", never above the mean image")
                 for r in corr[corr["model"] == model].itertuples()]
         leak = g[g["ssim"] - g["baseline_ssim"] > wording.LEAK_SSIM_GAIN]
         lines.append(
@@ -206,7 +234,8 @@ def sweep_lines(sweep: pd.DataFrame) -> list[str]:
             + ", ".join(f"the {_attack(a)} is strongest at {n}" for a, n in wins.items())
             + f". {len(leak)} of {len(g)} attack/point pairs beat the mean image by more than "
             f"{wording.LEAK_SSIM_GAIN} SSIM (reference {g['baseline_ssim'].iloc[0]:.2f}). "
-            f"P against SSIM across points: {'; '.join(rhos)} (agreement: ρ < 0).")
+            f"P against SSIM across points: {'; '.join(rhos)} (agreement: ρ < 0; P adds to depth "
+            f"only where its ρ is further below 0 than depth's).")
     return lines
 
 
@@ -251,10 +280,18 @@ def policy_lines(corr: pd.DataFrame) -> list[str]:
     return lines
 
 
-def strategy_comparison(strategies: pd.DataFrame, searched: str, baseline: str) -> pd.DataFrame:
+def strategy_comparison(strategies: pd.DataFrame, searched: str,
+                        baseline: str | Sequence[str]) -> pd.DataFrame:
     """Per (model, attack): the searched strategy's SSIM against ``baseline``'s, their difference
     with its standard error over the test images and the verdict at
     :data:`~paperlib.studies.wording.SIGNIFICANT_SE` s.e. (saved as ``nb08_searched_vs_baseline``)."""
+    rows = []
+    for baseline in [baseline] if isinstance(baseline, str) else baseline:
+        rows += _comparison_rows(strategies, searched, baseline)
+    return pd.DataFrame(rows)
+
+
+def _comparison_rows(strategies: pd.DataFrame, searched: str, baseline: str) -> list[dict]:
     rows = []
     for (model, attack), g in strategies.groupby(["model", "attack"], sort=False):
         g = g.set_index("strategy")
@@ -271,14 +308,15 @@ def strategy_comparison(strategies: pd.DataFrame, searched: str, baseline: str) 
                      "ssim_searched": a["ssim"], "ssim_baseline": b["ssim"],
                      "ssim_difference": d, "difference_se": se, "verdict": word,
                      "P_searched": a["privacy"], "P_baseline": b["privacy"]})
-    return pd.DataFrame(rows)
+    return rows
 
 
-def strategy_lines(strategies: pd.DataFrame, searched: str, baseline: str) -> list[str]:
-    """Per model and attack: is the searched strategy harder to invert than ``baseline``?
-    (:func:`strategy_comparison`)"""
+def strategy_lines(strategies: pd.DataFrame, searched: str,
+                   baseline: str | Sequence[str]) -> list[str]:
+    """Per baseline, model and attack: is the searched strategy harder to invert than the
+    baseline? (:func:`strategy_comparison`)"""
     return [f"* **{MODELS.label(r.model)}, {_attack(r.attack)}**: searched (p = {r.p_searched}) SSIM "
-            f"{r.ssim_searched:.3f} vs {baseline} (p = {r.p_baseline}) {r.ssim_baseline:.3f}, "
+            f"{r.ssim_searched:.3f} vs {r.baseline} (p = {r.p_baseline}) {r.ssim_baseline:.3f}, "
             f"difference {r.ssim_difference:+.3f} ± {r.difference_se:.3f} s.e.: {r.verdict}; "
             f"P {r.P_searched:.3f} vs {r.P_baseline:.3f}."
             for r in strategy_comparison(strategies, searched, baseline).itertuples()]
@@ -292,11 +330,11 @@ def findings(sweep: pd.DataFrame, he_table: pd.DataFrame | None, corr: pd.DataFr
         lines += he2019_lines(he_table)
     lines += policy_lines(corr)
     if len(strategies):
-        lines += strategy_lines(strategies, searched, baseline)
+        lines += strategy_lines(strategies, searched, (baseline, SAME_POINT_FP32))
     return Findings(pd.DataFrame(), lines)
 
 
 __all__ = ["reported_points", "sweep_points", "policy_points", "random_policies",
            "strategy_candidates", "with_worst_case", "policy_correlation", "within_point_images",
            "paper_table", "findings", "sweep_correlations", "sweep_lines", "strategy_comparison",
-           "he2019_lines", "policy_lines", "strategy_lines", "WORST_LABEL"]
+           "he2019_lines", "policy_lines", "strategy_lines", "WORST_LABEL", "SAME_POINT_FP32"]

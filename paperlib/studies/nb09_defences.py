@@ -244,6 +244,11 @@ def span(values: pd.Series, fmt: str) -> str:
     return format(lo, fmt) if format(lo, fmt) == format(hi, fmt) else f"{format(lo, fmt)} to {format(hi, fmt)}"
 
 
+def _stalled(df: pd.DataFrame) -> pd.Series:
+    """Rows whose training stopped before a plateau (``converged`` = not converged)."""
+    return df.get("converged", pd.Series("n/a", index=df.index)) == NOT_CONVERGED
+
+
 def verdicts(df: pd.DataFrame, energy_bound: float, accuracy_loss_bound: float,
              energy_col: str = "energy_no_tx") -> list[str]:
     """Which defence wins where, and what each costs in accuracy, in words, per model."""
@@ -261,20 +266,34 @@ def verdicts(df: pd.DataFrame, energy_bound: float, accuracy_loss_bound: float,
         else:
             lines.append(f"{model}: no evaluated point meets E_b = {energy_bound:g} mJ and "
                          f"ε_b = {accuracy_loss_bound:g}.")
-        front = g[frame_pareto_mask(g, minimise=(energy_col, "ssim"))]
+        # a row whose training stopped before a plateau is no evidence either way (defences.md §12)
+        judged = g[~_stalled(g)]
+        front = judged[frame_pareto_mask(judged, minimise=(energy_col, "ssim"))]
         names = ", ".join(dict.fromkeys(schemes(front.sort_values(energy_col))))
-        lines.append(f"{model}: the Pareto front of attack SSIM against edge energy holds {names} "
-                     "(cheapest first).")
+        lines.append(f"{model}: the Pareto front of attack SSIM against edge energy (converged "
+                     f"rows only) holds {names} (cheapest first).")
+        paper = b[b.scheme.isin([PaperStrategy.UNIFORM8.method, PaperStrategy.SEARCHED.method])]
+        ref = paper.sort_values("ssim").iloc[0] if len(paper) else None
         for name, h in g[g.defence != "none"].groupby("defence", sort=False):
-            stalled = int((h.get("converged", pd.Series("n/a", index=h.index)) == NOT_CONVERGED).sum())
-            if stalled:  # a budget that did not reach a plateau gets no verdict (defences.md §12)
-                lines.append(f"{model}: {DEFENCES.label(name)}: {NOT_CONVERGED} in {stalled} of its "
+            label = DEFENCES.label(name)
+            stalled = int(_stalled(h).sum())
+            if stalled:
+                lines.append(f"{model}: {label}: {NOT_CONVERGED} in {stalled} of its "
                              f"{len(h)} setting(s) at this budget; no verdict on what it costs or buys.")
                 continue
-            lines.append(f"{model}: {DEFENCES.label(name)} costs top-1 loss ε "
+            lines.append(f"{model}: {label} costs top-1 loss ε "
                          f"{span(h.top1_loss, '.3f')} against the undefended model (negative: a "
                          f"gain) across its {len(h)} setting(s); strongest-attack SSIM "
                          f"{span(h.ssim, '.3f')}.")
+            own = b[b.scheme == label]
+            if ref is not None:
+                mine = (f"its best admissible setting leaves SSIM {own.ssim.iloc[0]:.3f}"
+                        if len(own) else "no setting of it is admissible")
+                falsified = not len(own) or own.ssim.iloc[0] >= ref.ssim
+                lines.append(f"{model}: {label} against the paper's best admissible strategy "
+                             f"({ref.scheme}, SSIM {ref.ssim:.3f}): {mine}, so the claim that it "
+                             f"protects where the paper's strategy does not is "
+                             f"{'falsified' if falsified else 'not falsified'} at this budget.")
     return lines
 
 
@@ -412,12 +431,15 @@ def curve_lines(curve: pd.DataFrame) -> list[str]:
         moves = ("barely changes the worst-case SSIM" if abs(d) < SMALL_CHANGE else
                  f"{'lowers' if d < 0 else 'raises'} the worst-case SSIM from {lo[worst]:.3f} "
                  f"to {hi[worst]:.3f}")
-        stalled = int((h["converged"] == NOT_CONVERGED).sum())
-        note = f"; {stalled} of its {len(h)} settings {NOT_CONVERGED}" if stalled else ""
+        stalled = int(_stalled(h).sum())
         what = DEFENCES.label(name) + (f" ({variant})" if variant else "")
+        if stalled:  # no numbers from a training that stopped before its plateau (§12)
+            lines.append(f"{model}: at {lo['split']}, {what}: {stalled} of its {len(h)} settings "
+                         f"{NOT_CONVERGED}; its curve is shown but not read.")
+            continue
         lines.append(f"{model}: at {lo['split']}, {what} from {lo['strength_arg']} = "
                      f"{lo['strength']:g} to {hi['strength']:g} {moves}, top-1 from "
-                     f"{lo['top1']:.3f} to {hi['top1']:.3f}{note}.")
+                     f"{lo['top1']:.3f} to {hi['top1']:.3f}.")
     return lines
 
 

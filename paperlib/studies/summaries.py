@@ -382,7 +382,8 @@ def within_point(t: Tables) -> str:
 
 def training_progress(t: Tables) -> str:
     """Notebook 08's privacy vs training: per model, at how many points training moved the
-    strongest attack's SSIM, the largest move, and where P equals its resolution control."""
+    strongest attack's SSIM beyond ``wording.SIGNIFICANT_SE`` (two) standard errors, the
+    largest move, and where P equals its resolution control."""
     d = t["nb08_privacy_vs_training_summary"]
     lines = []
     for model, g in d.groupby("model", sort=False):
@@ -391,9 +392,10 @@ def training_progress(t: Tables) -> str:
         lines.append(
             f"- {_label(model)} (top-1 {N.metric(g['top1_untrained'].iloc[0])} untrained, "
             f"{N.metric(g['top1_trained'].iloc[0])} trained): training moved the worst-case SSIM "
-            f"by at least {N.metric(g['threshold'].iloc[0], 2)} at {int(g['ssim_moved'].sum())} "
-            f"of {len(g)} points; most at {big.split} ({N.metric(big.ssim_worst_untrained, 2)} "
-            f"untrained, {N.metric(big.ssim_worst_trained, 2)} trained).")
+            f"beyond two standard errors over {int(g['images'].min())} test images at "
+            f"{int(g['ssim_moved'].sum())} of {len(g)} points; most at {big.split} "
+            f"({N.metric(big.ssim_worst_untrained, 2)} untrained, "
+            f"{N.metric(big.ssim_worst_trained, 2)} trained).")
     shape = d[d["P_at_shape"]]
     where = ", ".join(f"{_label(r.model)} {r.split}" for r in shape.itertuples()) or "none"
     lines.append(f"- P equals that of the input average-pooled to the IR's shape (within "

@@ -102,7 +102,8 @@ def _stage_rows(model: str, prof: Profile, net: nn.Module, meta: dict, epoch: in
     stage = {"model": model, "epoch": epoch, "of_epochs": total, "stage": stage_label(epoch, total),
              "top1": float(meta["accuracy"])}
     return [{**stage, "p": r.p, "split": point_label(model, r.p), "attack": r.attack,
-             "ssim": r.ssim, "psnr": r.psnr, **controls[r.p]} for r in results]
+             "ssim": r.ssim, "psnr": r.psnr, "ssim_sd": r.ssim_sd, "images": r.test_images,
+             **controls[r.p]} for r in results]
 
 
 def progress_table(models: Sequence[str], profile: str | Profile | None = None, *,
@@ -132,8 +133,13 @@ def progress_table(models: Sequence[str], profile: str | Profile | None = None, 
                                 images, allow_partial, progress)
     long = pd.DataFrame(rows)
     key = ["model", "epoch", "p"]
-    stage = ["of_epochs", "stage", "top1", "split", "P", *CONTROL_COLUMNS]
+    stage = ["of_epochs", "stage", "top1", "split", "P", *CONTROL_COLUMNS, "images"]
     wide = worst_case_table(long, by=key, metrics=LEAK_METRICS)
+    # the spread over the images of the attack that reaches the worst case (for its s.e.)
+    sd = long.set_index([*key, "attack"])["ssim_sd"]
+    worst = column("ssim", WORST)
+    wide[f"{worst}_sd"] = [sd.get((*k, a), np.nan) for k, a in
+                           zip(wide[key].itertuples(index=False), wide[f"{worst}_attack"])]
     return long.drop_duplicates(key)[key + stage].merge(wide, on=key).reset_index(drop=True)
 
 
@@ -163,20 +169,26 @@ def plot_progress(table: pd.DataFrame, metric: str = "ssim") -> plt.Figure:
 
 def progress_summary(table: pd.DataFrame) -> pd.DataFrame:
     """Per (model, point) of :func:`progress_table`: the worst-case SSIM and P of the untrained
-    and the trained stage, the P of the average-pooled control, P beyond shape, and whether
-    training moved the worst case or P by at least ``SMALL_CHANGE`` (the threshold is a column,
-    so that a sentence citing it cites the table)."""
+    and the trained stage, the P of the average-pooled control, P beyond shape, whether training
+    moved the worst case by more than ``SIGNIFICANT_SE`` standard errors over the attacked images
+    (``ssim_change``, ``ssim_change_se``: unpaired, from the spread of the attack that reached
+    each stage's worst case) and whether it moved P by at least ``SMALL_CHANGE`` (the threshold
+    is a column, so that a sentence citing it cites the table)."""
     worst = column("ssim", WORST)
     rows = []
     for (model, split), g in table.groupby(["model", "split"], sort=False):
         g = g.sort_values("epoch")
         u, t = g.iloc[0], g.iloc[-1]
+        change = t[worst] - u[worst]
+        se = math.sqrt(u[f"{worst}_sd"] ** 2 / u["images"] + t[f"{worst}_sd"] ** 2 / t["images"])
         rows.append({"model": model, "split": split, "p": int(t["p"]), "top1_untrained": u["top1"],
                      "top1_trained": t["top1"], "ssim_worst_untrained": u[worst],
                      "ssim_worst_trained": t[worst], "attack_trained": t[f"{worst}_attack"],
                      "P_untrained": u["P"], "P_trained": t["P"], "P_avgpool": t["P_avgpool"],
                      "P_orthogonal": t["P_orthogonal"], "P_beyond_shape": t["P_beyond_shape"],
-                     "ssim_moved": bool(abs(t[worst] - u[worst]) >= SMALL_CHANGE),
+                     "images": int(min(u["images"], t["images"])), "ssim_change": change,
+                 "ssim_change_se": se,
+                 "ssim_moved": bool(abs(change) > SIGNIFICANT_SE * se),
                      "P_moved": bool(abs(t["P"] - u["P"]) >= SMALL_CHANGE),
                      "P_at_shape": bool(abs(t["P_beyond_shape"]) < SMALL_CHANGE),
                      "threshold": SMALL_CHANGE})
@@ -197,13 +209,15 @@ def progress_findings(table: pd.DataFrame) -> Findings:
         moved = int(g["ssim_moved"].sum())
         recovers = "training changes what the strongest attack recovers"
         reading = (f"{recovers} at every point" if moved == len(g) else
-                   "training barely changes what the strongest attack recovers at any point: "
-                   "there the privacy is the architecture's, not the training's" if moved == 0 else
-                   f"{recovers} at {moved} of {len(g)} points; at the others the privacy is the "
-                   "architecture's")
+                   "no change in what the strongest attack recovers is beyond the noise at any "
+                   "point: as far as these images tell, the privacy there is the "
+                   "architecture's, not the training's" if moved == 0 else
+                   f"{recovers} at {moved} of {len(g)} points; at the others no change is beyond "
+                   "the noise")
         lines.append(f"* **{MODELS.label(model)}** (top-1 {g['top1_untrained'].iloc[0]:.3f} "
                      f"untrained, {g['top1_trained'].iloc[0]:.3f} trained): {points}. So "
-                     f"{reading} (a change below {SMALL_CHANGE} SSIM counts as none).")
+                     f"{reading} (a change counts only beyond {SIGNIFICANT_SE:g} standard errors "
+                     f"over the {int(g['images'].min())} attacked test images).")
     at_shape = summary[summary["P_at_shape"]]
     where = ", ".join(f"{MODELS.label(r.model)} {r.split}" for r in at_shape.itertuples())
     lines.append(f"* **What P adds beyond shape**: the trained IR's P differs from the P of the input "
