@@ -385,6 +385,6 @@ def test_notebook_09_reads_no_unconverged_row_and_tests_its_falsification_rule()
     front = next(w for w in words if "Pareto front" in w)
     assert label("datamix") not in front  # cheapest and most private, but not converged
     # noise's best admissible SSIM 0.6 is no lower than 8-bit uniform's 0.5: falsified
-    assert any("noise" in w and "SSIM 0.600, so the claim" in w and "is falsified" in w
+    assert any("noise" in w and "leaves SSIM 0.600, so under E_b" in w and "is falsified" in w
                for w in words)
     assert any(f"{label('datamix')}: {NOT_CONVERGED} in 1 of its 1 setting(s)" in w for w in words)

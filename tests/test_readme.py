@@ -203,7 +203,9 @@ def test_within_point_and_training_progress_blocks_known_answers():
     prog = pd.DataFrame({"model": "vgg11", "split": ["p0", "p6"], "top1_untrained": 0.09,
                          "top1_trained": 0.708, "ssim_worst_untrained": [0.995, 0.28],
                          "ssim_worst_trained": [0.995, 0.21], "ssim_moved": [False, True], "images": 6,
+                         "ssim_noise_2se": [0.006, 0.05],
                          "P_at_shape": [False, True], "threshold": 0.01})
     text = summaries.training_progress({"nb08_privacy_vs_training_summary": prog})
-    assert "beyond two standard errors over 6 test images at 1 of 2 points; most at p6 (0.28 untrained, 0.21 trained)" in text
+    assert ("beyond two standard errors over 6 test images at 1 of 2 points (p6 0.28 → 0.21); "
+            "the noise band reaches 0.05") in text
     assert "at 1 of 2 points (VGG11 p6)" in text

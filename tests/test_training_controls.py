@@ -121,6 +121,7 @@ def test_progress_summary_and_findings_known_answers():
     # s.e. of a change: sqrt(2 * 0.05**2 / 25) = 0.0141, so 2 s.e. = 0.028: point a (SSIM 0.80 ->
     # 0.805) has not moved, point b (0.30 -> 0.20) has; a's P sits at its average-pooled control
     assert summary["ssim_change_se"].tolist() == pytest.approx([0.02 ** 0.5 / 10] * 2)
+    assert summary["ssim_noise_2se"].tolist() == pytest.approx([0.02 ** 0.5 / 5] * 2)
     assert list(summary["ssim_moved"]) == [False, True]
     assert list(summary["P_moved"]) == [False, True]
     assert list(summary["P_at_shape"]) == [True, False]  # a: P 0.405 against its control's 0.40

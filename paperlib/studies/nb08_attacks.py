@@ -197,9 +197,8 @@ def sweep_correlations(sweep: pd.DataFrame) -> pd.DataFrame:
     enough points for a ρ (``MIN_POINTS_FOR_RHO``) and whether the attack beats the mean image
     anywhere; saved beside the findings that quote it (``nb08_sweep_correlation``)."""
     rows = []
-    with_worst = with_worst_case(sweep.assign(_k=sweep["p"]), by=("model", "_k"))
-    with_worst["p"] = with_worst["_k"]
-    for (model, attack), ga in with_worst.groupby(["model", "attack"], sort=False):
+    for (model, attack), ga in with_worst_case(sweep, by=("model", "p")).groupby(
+            ["model", "attack"], sort=False):
         rho, _ = spearman(ga["privacy"], ga["ssim"])
         rho_depth, _ = spearman(ga["p"], ga["ssim"])
         base = sweep.loc[sweep["model"] == model, "baseline_ssim"].iloc[0]
@@ -307,6 +306,7 @@ def _comparison_rows(strategies: pd.DataFrame, searched: str, baseline: str) -> 
                      "p_searched": int(a["p"]), "p_baseline": int(b["p"]),
                      "ssim_searched": a["ssim"], "ssim_baseline": b["ssim"],
                      "ssim_difference": d, "difference_se": se, "verdict": word,
+                     "images": int(min(a["test_images"], b["test_images"])),
                      "P_searched": a["privacy"], "P_baseline": b["privacy"]})
     return rows
 

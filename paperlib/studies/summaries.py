@@ -19,7 +19,7 @@ import pandas as pd
 from . import numbers as N
 from ..attacks.base import ATTACKS
 from ..attacks.worst_case import WORST
-from .nb08_attacks import WORST_LABEL
+from .nb08_attacks import SAME_POINT_FP32, WORST_LABEL
 from .training_controls import FALLING, TOO_SHORT
 from .wording import proxy_attack_verdict, rho_text, seeds_word, agreement_word
 
@@ -270,11 +270,21 @@ def attacks(t: Tables) -> str:
         reading = ("" if abs(diff) <= spread else
                    ": the searched strategy is easier to invert" if diff > 0 else
                    ": the searched strategy is harder to invert")
+        depth = "" if int(s.p) == int(b.p) else f" (a different depth: p = {int(s.p)} against {int(b.p)})"
         lines.append(
             f"- {_label(model)}: attack SSIM on the searched strategy {N.metric(s.attack_ssim)} "
             f"(sd {N.metric(s.ssim_sd)}) against {N.metric(b.attack_ssim)} (sd "
             f"{N.metric(b.ssim_sd)}) for 8-bit uniform at the deepest p under E_b: "
-            f"{spread_word(diff, spread, 'test images')}{reading}.")
+            f"{spread_word(diff, spread, 'test images')}{reading}{depth}.")
+    same = t["nb08_searched_vs_baseline"]
+    same = same[(same["baseline"] == SAME_POINT_FP32) & (same["attack"] == WORST)]
+    for r in same.itertuples():
+        lines.append(
+            f"- {_label(r.model)}, the control at the same depth (notebook 08, search seed 0): "
+            f"worst-case SSIM of the searched strategy {N.metric(r.ssim_searched)} against full "
+            f"precision at p = {r.p_baseline} {N.metric(r.ssim_baseline)}, difference "
+            f"{N.metric(r.ssim_difference, sign=True)} ± {N.metric(r.difference_se)} s.e. "
+            f"(unpaired, {int(r.images)} test images): {r.verdict}.")
     he = t["nb08_he2019_table"]
     table = he.pivot_table(index="attack", columns="split", values="ssim", sort=False)
     splits = list(dict.fromkeys(he["split"]))
@@ -387,15 +397,15 @@ def training_progress(t: Tables) -> str:
     d = t["nb08_privacy_vs_training_summary"]
     lines = []
     for model, g in d.groupby("model", sort=False):
-        change = g["ssim_worst_trained"] - g["ssim_worst_untrained"]
-        big = g.loc[change.abs().idxmax()]
+        moved = g[g["ssim_moved"]]
+        detail = ", ".join(f"{r.split} {N.metric(r.ssim_worst_untrained, 2)} → "
+                           f"{N.metric(r.ssim_worst_trained, 2)}" for r in moved.itertuples())
         lines.append(
             f"- {_label(model)} (top-1 {N.metric(g['top1_untrained'].iloc[0])} untrained, "
-            f"{N.metric(g['top1_trained'].iloc[0])} trained): training moved the worst-case SSIM "
-            f"beyond two standard errors over {int(g['images'].min())} test images at "
-            f"{int(g['ssim_moved'].sum())} of {len(g)} points; most at {big.split} "
-            f"({N.metric(big.ssim_worst_untrained, 2)} untrained, "
-            f"{N.metric(big.ssim_worst_trained, 2)} trained).")
+            f"{N.metric(g['top1_trained'].iloc[0])} trained): the worst-case SSIM moved beyond two "
+            f"standard errors over {int(g['images'].min())} test images at {len(moved)} of "
+            f"{len(g)} points" + (f" ({detail})" if len(moved) else "")
+            + f"; the noise band reaches {N.metric(g['ssim_noise_2se'].max(), 2)}.")
     shape = d[d["P_at_shape"]]
     where = ", ".join(f"{_label(r.model)} {r.split}" for r in shape.itertuples()) or "none"
     lines.append(f"- P equals that of the input average-pooled to the IR's shape (within "
@@ -419,7 +429,7 @@ SUMMARIES: dict[str, Summary] = {
     "training": Summary(training, ("nb03_top1_reached",)),
     "depth": Summary(depth, ("nb02_depth_correlation",)),
     "attacks": Summary(attacks, ("nb06_proxy_attack_agreement", "nb06_searched_vs_baselines_attack",
-                                 "nb08_he2019_table")),
+                                 "nb08_searched_vs_baseline", "nb08_he2019_table")),
     "within-point": Summary(within_point, ("nb08_policy_correlation",)),
     "training-progress": Summary(training_progress, ("nb08_privacy_vs_training_summary",)),
     "baselines": Summary(baselines, ("nb07_search_baselines_final",)),

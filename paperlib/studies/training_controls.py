@@ -171,6 +171,7 @@ def progress_summary(table: pd.DataFrame) -> pd.DataFrame:
     """Per (model, point) of :func:`progress_table`: the worst-case SSIM and P of the untrained
     and the trained stage, the P of the average-pooled control, P beyond shape, whether training
     moved the worst case by more than ``SIGNIFICANT_SE`` standard errors over the attacked images
+    and by at least ``SMALL_CHANGE``
     (``ssim_change``, ``ssim_change_se``: unpaired, from the spread of the attack that reached
     each stage's worst case) and whether it moved P by at least ``SMALL_CHANGE`` (the threshold
     is a column, so that a sentence citing it cites the table)."""
@@ -187,8 +188,9 @@ def progress_summary(table: pd.DataFrame) -> pd.DataFrame:
                      "P_untrained": u["P"], "P_trained": t["P"], "P_avgpool": t["P_avgpool"],
                      "P_orthogonal": t["P_orthogonal"], "P_beyond_shape": t["P_beyond_shape"],
                      "images": int(min(u["images"], t["images"])), "ssim_change": change,
-                 "ssim_change_se": se,
-                 "ssim_moved": bool(abs(change) > SIGNIFICANT_SE * se),
+                 "ssim_change_se": se, "ssim_noise_2se": SIGNIFICANT_SE * se,
+                 "ssim_moved": bool(abs(change) > SIGNIFICANT_SE * se
+                                    and abs(change) >= SMALL_CHANGE),
                      "P_moved": bool(abs(t["P"] - u["P"]) >= SMALL_CHANGE),
                      "P_at_shape": bool(abs(t["P_beyond_shape"]) < SMALL_CHANGE),
                      "threshold": SMALL_CHANGE})
@@ -206,18 +208,18 @@ def progress_findings(table: pd.DataFrame) -> Findings:
             f"{r.split}: worst-case SSIM {r.ssim_worst_untrained:.2f} untrained, "
             f"{r.ssim_worst_trained:.2f} trained ({r.attack_trained}), P {r.P_untrained:.2f} and "
             f"{r.P_trained:.2f}, the average-pooled input {r.P_avgpool:.2f}" for r in g.itertuples())
-        moved = int(g["ssim_moved"].sum())
-        recovers = "training changes what the strongest attack recovers"
-        reading = (f"{recovers} at every point" if moved == len(g) else
-                   "no change in what the strongest attack recovers is beyond the noise at any "
-                   "point: as far as these images tell, the privacy there is the "
-                   "architecture's, not the training's" if moved == 0 else
-                   f"{recovers} at {moved} of {len(g)} points; at the others no change is beyond "
-                   "the noise")
+        moved = g[g["ssim_moved"]]
+        noise = g["ssim_noise_2se"].max()
+        reading = ("no change in what the strongest attack recovers is beyond the noise at any "
+                   f"point ({SIGNIFICANT_SE:g} s.e. up to {noise:.2f}): training's effect is not "
+                   "detectable here, which is not evidence that it has none" if moved.empty else
+                   f"training changes what the strongest attack recovers at {len(moved)} of "
+                   f"{len(g)} points ({', '.join(moved['split'])}); elsewhere no change is beyond "
+                   f"the noise ({SIGNIFICANT_SE:g} s.e. up to {noise:.2f})")
         lines.append(f"* **{MODELS.label(model)}** (top-1 {g['top1_untrained'].iloc[0]:.3f} "
                      f"untrained, {g['top1_trained'].iloc[0]:.3f} trained): {points}. So "
-                     f"{reading} (a change counts only beyond {SIGNIFICANT_SE:g} standard errors "
-                     f"over the {int(g['images'].min())} attacked test images).")
+                     f"{reading}; a change counts when it exceeds {SIGNIFICANT_SE:g} standard errors "
+                     f"over the {int(g['images'].min())} attacked test images and {SMALL_CHANGE} SSIM.")
     at_shape = summary[summary["P_at_shape"]]
     where = ", ".join(f"{MODELS.label(r.model)} {r.split}" for r in at_shape.itertuples())
     lines.append(f"* **What P adds beyond shape**: the trained IR's P differs from the P of the input "
