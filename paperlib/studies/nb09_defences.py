@@ -363,7 +363,7 @@ def plot_privacy_accuracy(curve: pd.DataFrame, model: str) -> plt.Figure:
         ax.plot(x, y, "-", color=e.color, lw=1.0, alpha=0.8)
         ax.errorbar(x, y, yerr=top1_error_bars(h), fmt="none", ecolor=e.color, elinewidth=0.6,
                     capsize=1.5, alpha=0.7)
-        stalled = (h["converged"] == NOT_CONVERGED).to_numpy()
+        stalled = unconverged(h).to_numpy()
         ax.scatter(x[~stalled], y[~stalled], color=e.color, marker=e.marker, s=30, label=label,
                    zorder=3)
         if stalled.any():

@@ -392,8 +392,8 @@ def within_point(t: Tables) -> str:
 
 def training_progress(t: Tables) -> str:
     """Notebook 08's privacy vs training: per model, at how many points training moved the
-    strongest attack's SSIM beyond ``wording.SIGNIFICANT_SE`` (two) standard errors, the
-    largest move, and where P equals its resolution control."""
+    strongest attack's SSIM beyond ``wording.SIGNIFICANT_SE`` (two) standard errors, which
+    points moved, the widest noise band, and where P equals its resolution control."""
     d = t["nb08_privacy_vs_training_summary"]
     lines = []
     for model, g in d.groupby("model", sort=False):

@@ -171,10 +171,10 @@ def progress_summary(table: pd.DataFrame) -> pd.DataFrame:
     """Per (model, point) of :func:`progress_table`: the worst-case SSIM and P of the untrained
     and the trained stage, the P of the average-pooled control, P beyond shape, whether training
     moved the worst case by more than ``SIGNIFICANT_SE`` standard errors over the attacked images
-    and by at least ``SMALL_CHANGE``
-    (``ssim_change``, ``ssim_change_se``: unpaired, from the spread of the attack that reached
-    each stage's worst case) and whether it moved P by at least ``SMALL_CHANGE`` (the threshold
-    is a column, so that a sentence citing it cites the table)."""
+    and by at least ``SMALL_CHANGE`` (``ssim_change``, ``ssim_change_se``: unpaired, from the
+    spread of the attack that reached each stage's worst case) and whether it moved P by at
+    least ``SMALL_CHANGE`` (the threshold is a column, so that a sentence citing it cites the
+    table)."""
     worst = column("ssim", WORST)
     rows = []
     for (model, split), g in table.groupby(["model", "split"], sort=False):
