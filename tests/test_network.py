@@ -420,6 +420,9 @@ def test_dynamic_menu_most_private_first_and_falls_back_to_the_device():
     assert [p.privacy for p in menu] == sorted((p.privacy for p in menu), reverse=True)
     assert all(p.privacy >= ps.static.privacy for p in menu)
     assert ps.static.name in {p.name for p in menu}
+    # the static strategy's IR-width variants give the menu four transfer sizes (8, 6, 4, 2 bits)
+    ir = ps.static.bits // 8
+    assert {ir * b for b in (8, 6, 4, 2)} <= {p.bits for p in menu}
 
 
 def test_scheduler_settings_are_owned_and_checked_by_name():

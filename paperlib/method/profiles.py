@@ -20,6 +20,7 @@ from ..infra import config
 from . import constants as C
 from .evaluation_split import REPORT_FRACTION, min_test_images
 from .models import architecture
+from .strategies import check_ir_widths
 
 
 @dataclass(frozen=True)
@@ -270,6 +271,12 @@ class NetworkPlan:
     # plain settings per scheduler name, turned into each scheduler's own settings type
     # (network.schedulers.settings_for; docs/decisions/network.md §15)
     schedulers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # the static strategy's IR also sent at these narrower widths, as menu entries of the dynamic
+    # partition (paperlib.network.ir_width; docs/decisions/network.md §18); (): none
+    ir_widths: tuple[int, ...] = (6, 4, 2)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ir_widths", check_ir_widths(self.ir_widths, "NetworkPlan.ir_widths"))
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ Decisions (the paper leaves them open; paper-method.md §2):
 from __future__ import annotations
 
 import copy
+import dataclasses
 import inspect
 from dataclasses import dataclass
 
@@ -205,6 +206,23 @@ class QuantConfig:
     policy: tuple[tuple[int, int], ...]
     ir_bits: int
     per_channel: bool
+
+
+def resend_ir(qnet: nn.Module, bits: int) -> nn.Module:
+    """A copy of ``qnet`` (made by :func:`quantize_edge`) whose IR is quantized once more, to
+    ``bits`` fewer than it leaves at now, before it is sent: the same edge, its IR at ``bits``
+    (docs/decisions/network.md §18). Re-quantizing keeps the IR's per-sample range, so the result
+    is the ``bits``-bit grid of that range."""
+    cfg = getattr(qnet, "quant_config", None)
+    if cfg is None:
+        raise ValueError("resend_ir needs a network made by quantize_edge (it has no quant_config)")
+    check_bits(bits)
+    if bits >= cfg.ir_bits:
+        raise ValueError(f"resend_ir: bits={bits} is not fewer than the IR's {cfg.ir_bits} bits")
+    out = copy.deepcopy(qnet)
+    models.units(out)[cfg.p].register_forward_hook(_OutputQuantizer(bits))
+    out.quant_config = dataclasses.replace(cfg, ir_bits=int(bits))  # type: ignore[attr-defined]
+    return out
 
 
 def is_quantized(net: nn.Module) -> bool:

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 from typing import Collection, Iterable
 
-from .constants import FULL_PRECISION
+from .constants import FULL_PRECISION, POLICY_BITS
 
 MIN_BITS, MAX_BITS = 2, 16  # what the quantizer can do (the paper searches 2/4/6/8)
 FP_PAIR = (FULL_PRECISION, FULL_PRECISION)
+IR_WIDTHS: tuple[int, ...] = tuple(b for b in POLICY_BITS if b != FULL_PRECISION)  # an IR may be sent at
 
 
 def check_bits(bits: object, allowed: Collection[int] | None = None, where: str | None = None) -> int:
@@ -50,4 +51,15 @@ def ir_bits(edge_pairs: Iterable[tuple[float, float]]) -> int:
     return int(bits)
 
 
-__all__ = ["MIN_BITS", "MAX_BITS", "FP_PAIR", "check_bits", "ir_bits"]
+def check_ir_widths(widths: object, where: str = "ir_widths") -> tuple[int, ...]:
+    """``widths`` as a tuple of distinct IR bit widths from ``IR_WIDTHS``, else a ``ValueError``
+    naming ``where`` (docs/decisions/network.md §18)."""
+    if isinstance(widths, (str, bytes)) or not hasattr(widths, "__iter__"):
+        raise ValueError(f"{where}={widths!r}: give a tuple of bit widths, e.g. (6, 4, 2)")
+    out = tuple(check_bits(b, IR_WIDTHS, where) for b in widths)  # type: ignore[union-attr]
+    if len(set(out)) != len(out):
+        raise ValueError(f"{where}={widths!r}: a bit width is repeated")
+    return out
+
+
+__all__ = ["MIN_BITS", "MAX_BITS", "FP_PAIR", "IR_WIDTHS", "check_bits", "check_ir_widths", "ir_bits"]

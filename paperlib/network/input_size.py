@@ -1,8 +1,9 @@
 """The input-size axis of notebook 10: where partitioning starts to beat sending the image
 (docs/decisions/network.md §16).
 
-At CIFAR's 32x32 every IR of our models is larger than the raw 8-bit image (ResNet18 at p = 7:
-65.5 kbit against 24.6 kbit), so a partition can only lose on bandwidth. At 224x224, in each
+At CIFAR's 32x32 every 8-bit IR of our models is larger than the raw 8-bit image (ResNet18 at
+p = 7: 65.5 kbit against 24.6 kbit), so an 8-bit IR can only lose on bandwidth (the IR-width
+variants of :mod:`.ir_width` send a quarter of it at 2 bits). At 224x224, in each
 architecture's ImageNet form (:mod:`paperlib.method.models.imagenet`), the deep IRs are smaller
 than the image. Everything here is analytic: Eq. 7-8 edge energy at 8-bit weights and activations
 (the first layer at fp32, as the energy model always does), the IR at 8 bits (the bit width of the
@@ -102,11 +103,12 @@ def crossover_sentence(rows: pd.DataFrame) -> str:
         small = parts.loc[parts.sent_kbit.idxmin()]
         faster = parts[parts.latency_ms < raw.latency_ms]
         head = (f"{model} at {size}x{size} ({g.form.iloc[0]} form): the smallest IR (p = "
-                f"{int(small.p)}) is {small.sent_kbit:.1f} kbit against the image's "
+                f"{int(small.p)}) is {small.sent_kbit:.1f} kbit at 8 bits against the image's "
                 f"{raw.sent_kbit:.1f} kbit")
         if not parts.below_image.any():
-            lines.append(head + "; every partition sends more than the image, so partitioning "
-                         "can only lose on bandwidth.")
+            lines.append(head + "; every partition sends more than the image at 8 bits, so an "
+                         "8-bit IR can only lose on bandwidth (the same IR at 2 bits sends "
+                         f"{small.sent_kbit / 4:.1f} kbit: notebook 10's IR-width variants).")
         else:
             first = int(parts[parts.below_image].p.min())
             quick = (f"and from p = {int(faster.p.min())} on it is faster than sending the image "

@@ -14,7 +14,8 @@ top-1 for a searched (quantized, finetuned) strategy, which has no per-image rec
 * ``jointdnn``: the partition point with the smallest IR (fp32, ties to the shallowest);
 * ``static``: the paper's searched strategy at E_b = 0.35 mJ;
 * ``sweep``: the searched strategies at every E_b of the sweep and every other stored search of
-  the model (any E_b and seed), the static one among them: the dynamic partition's menu.
+  the model (any E_b and seed), the static one among them, and the IR-width variants of the static
+  and the most private one (:mod:`paperlib.network.ir_width`): the dynamic partition's menu.
 """
 
 from __future__ import annotations
@@ -25,16 +26,15 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from ..method import data, energy, models
+from .. import search
+from ..method import data, energy, models, privacy, strategies, train
 from ..method.constants import ENERGY_BOUND_MJ, FULL_PRECISION
 from ..method.profiles import Profile, resolve_profile
-from .constants import RAW_IMAGE_BITS
-from .exits import Exits, unit_macs
-from ..method import privacy
-from ..method import train
 from . import exits as exits_mod
+from . import ir_width
+from .constants import RAW_IMAGE_BITS
+from .exits import Exits, exit_points, unit_macs
 from .sweep import menu_results
-from .exits import exit_points
 
 PJ_PER_MJ = 1e9
 RAW_POINT = -1  # "partition point" of the raw image: nothing computed on the device
@@ -133,20 +133,38 @@ def device_exit_paths(net: torch.nn.Module, ex: Exits) -> list[ExecutionPath]:
     return paths
 
 
+def _offloaded(net: torch.nn.Module, name: str, label: str, p: int, ir_bits: int, device_mj: float,
+               top1: float, privacy_p: float, n_images: int, energy_bound: float) -> ExecutionPath:
+    """A searched strategy's path: blocks ``0..p`` on the device, the IR at ``ir_bits`` bits up,
+    its top-1 as the expected correctness of every image (docs/decisions/network.md §8)."""
+    macs = unit_macs(net)
+    em = energy.EnergyModel.for_net(net)
+    return ExecutionPath(
+        name=name, label=label, local=False, point=p, device_macs=float(macs[: p + 1].sum()),
+        cloud_macs=float(macs[p + 1:].sum()), bits=int(em.ir_elements[p]) * int(ir_bits),
+        device_mj=float(device_mj), correct=np.full(n_images, float(top1)),
+        privacy=float(privacy_p), energy_bound=float(energy_bound))
+
+
 def searched_path(net: torch.nn.Module, result, n_images: int, name: str | None = None) -> ExecutionPath:
     """A search result (``SearchResult``) as a path: its partition point and bit widths, its IR at
     ``ir_bits``, its Eq. 7-8 energy without E_T, P, and its top-1 as the expected correctness."""
     b = result.best
-    macs = unit_macs(net)
     p = int(b["p"])
-    em = energy.EnergyModel.for_net(net)
-    return ExecutionPath(
-        name=name or f"searched-eb{result.energy_bound:g}-seed{result.seed}",
-        label=f"searched at E_b = {result.energy_bound:g} mJ, seed {result.seed} (p = {p})",
-        local=False, point=p, device_macs=float(macs[: p + 1].sum()),
-        cloud_macs=float(macs[p + 1:].sum()), bits=int(em.ir_elements[p]) * int(b["ir_bits"]),
-        device_mj=float(b["energy_no_tx_mj"]), correct=np.full(n_images, float(b["top1"])),
-        privacy=float(b["privacy"]), energy_bound=float(result.energy_bound))
+    return _offloaded(net, name or f"searched-eb{result.energy_bound:g}-seed{result.seed}",
+                      f"searched at E_b = {result.energy_bound:g} mJ, seed {result.seed} (p = {p})",
+                      p, int(b["ir_bits"]), b["energy_no_tx_mj"], b["top1"], b["privacy"],
+                      n_images, result.energy_bound)
+
+
+def width_variant_path(net: torch.nn.Module, result, variant: ir_width.WidthVariant,
+                       n_images: int) -> ExecutionPath:
+    """A width variant (:mod:`paperlib.network.ir_width`) of search result ``result`` as a path."""
+    return _offloaded(net, f"searched-eb{result.energy_bound:g}-seed{result.seed}-ir{variant.ir_bits}",
+                      f"searched at E_b = {result.energy_bound:g} mJ, seed {result.seed} "
+                      f"(p = {variant.p}), IR at {variant.ir_bits} bits",
+                      variant.p, variant.ir_bits, variant.energy_no_tx_mj, variant.top1,
+                      variant.privacy, n_images, result.energy_bound)
 
 
 @torch.no_grad()
@@ -160,12 +178,14 @@ def smallest_transfer_point(net: torch.nn.Module) -> int:
 
 
 def build(model: str, profile: str | Profile | None = None, *, results: Sequence | None = None,
-          exits: Exits | None = None, net: torch.nn.Module | None = None, meta: dict | None = None
-          ) -> PathSet:
+          exits: Exits | None = None, net: torch.nn.Module | None = None, meta: dict | None = None,
+          ir_widths: Sequence[int] | None = None) -> PathSet:
     """Every path of ``model`` for ``profile``: loads the checkpoint (``train.load_or_train``),
     the exits (:func:`paperlib.network.exits.load_or_train`) and the E_b sweep
     (:func:`paperlib.network.sweep.run_sweep`) with every other stored search of the model
-    (:func:`paperlib.network.sweep.menu_results`) unless given."""
+    (:func:`paperlib.network.sweep.menu_results`) unless given, and adds to the menu the IR-width
+    variants (:mod:`paperlib.network.ir_width`) at ``ir_widths`` (None: the profile's
+    ``network.ir_widths``) of the static strategy and of the most private stored one."""
     prof = resolve_profile(profile)
     if net is None or meta is None:
         net, meta = train.load_or_train(model, prof)
@@ -206,7 +226,15 @@ def build(model: str, profile: str | Profile | None = None, *, results: Sequence
                              float(macs[p_small + 1:].sum()),
                              int(em.ir_elements[p_small]) * FULL_PRECISION,
                              _fp32_edge_mj(net, p_small), full_correct, _privacy_of(x01, ir))
-    sweep = [searched_path(net, r, n_images) for r in results]
+    widths = prof.network.ir_widths if ir_widths is None else strategies.check_ir_widths(ir_widths)
+    variants = []
+    if widths:  # of the paper's strategy and of the most private stored one (network.md §18)
+        ctx = search.build_context(model, prof, trained=(net, meta), progress=False)
+        most_private = max(results, key=lambda r: float(r.best["privacy"]))
+        for r in [static_results[0]] + [most_private] * (most_private is not static_results[0]):
+            variants += [width_variant_path(net, r, v, n_images)
+                         for v in ir_width.measure_variants(ctx, r, widths)]
+    sweep = [searched_path(net, r, n_images) for r in results] + variants
     static = searched_path(net, static_results[0], n_images)
     return PathSet(model, prof.name, ex.data, device_exits, server, ddnn_cloud, jointdnn, static,
                    sweep, ex.confidence, n)
@@ -216,7 +244,8 @@ def synthetic(model: str = "resnet18", images: int = 200, seed: int = 0) -> Path
     """A model-shaped :class:`PathSet` without training anything, for tests and benchmarks: the
     architecture's real MACs, IR sizes, exit points and fp32 energies, but *made-up* accuracies
     (exits from 0.6 to 1.0 of a full top-1 of 0.6) and privacy (P rising with the partition
-    point); searched strategies at p = n - 3, n - 1, n with 8-bit IRs at 0.2 / 0.35 / 0.75 mJ."""
+    point); searched strategies at p = n - 3, n - 1, n with 8-bit IRs at 0.2 / 0.35 / 0.75 mJ, and
+    the static one's IR also at 6, 4 and 2 bits (P up, top-1 down as the width falls)."""
     with torch.device("meta"):
         net = models.build(model, "cifar10")
     rng = np.random.default_rng(seed)
@@ -245,6 +274,11 @@ def synthetic(model: str = "resnet18", images: int = 200, seed: int = 0) -> Path
                  np.full(images, full_top1 - eps), 0.4 + 0.6 * p / n, bound=b)
              for b, p, mj, eps in ((0.2, n - 3, 0.18, 0.01), (ENERGY_BOUND_MJ, n - 1, 0.24, 0.005),
                                    (0.75, n, 0.7, 0.004))]
+    static = sweep[1]
+    sweep += [off(f"{static.name}-ir{bits}", static.point, int(em.ir_elements[static.point]) * bits,
+                  static.device_mj, static.correct - 0.002 * (8 - bits),
+                  static.privacy + 0.005 * (8 - bits), bound=ENERGY_BOUND_MJ)
+              for bits in (6, 4, 2)]  # its IR-width variants (ir_width): P up, top-1 down
     p_small = smallest_transfer_point(net)
     return PathSet(model, "synthetic", "synthetic paths (made-up accuracies and privacy)", exits,
                    off("server", RAW_POINT, RAW_IMAGE_BITS, 0.0, full, 0.05, raw=True),
@@ -252,8 +286,8 @@ def synthetic(model: str = "resnet18", images: int = 200, seed: int = 0) -> Path
                        raw=True),
                    off("jointdnn", p_small, int(em.ir_elements[p_small]) * FULL_PRECISION,
                        _fp32_edge_mj(net, p_small), full, 0.4 + 0.6 * p_small / n),
-                   sweep[1], sweep, rng.random((len(points), images)), n)
+                   static, sweep, rng.random((len(points), images)), n)
 
 
 __all__ = ["ExecutionPath", "PathSet", "RAW_POINT", "device_exit_paths", "searched_path",
-           "smallest_transfer_point", "build", "synthetic"]
+           "width_variant_path", "smallest_transfer_point", "build", "synthetic"]

@@ -239,7 +239,7 @@ class DynamicSettings:
 def dynamic_menu(ps: PathSet, floor: float, at_least_static_privacy: bool = True
                  ) -> list[ExecutionPath]:
     """The strategies the dynamic partition chooses among: the searched strategies (every E_b and
-    seed) whose top-1 meets ``floor`` and, if asked, whose P is at least the static strategy's; most
+    seed, and the IR-width variants of :mod:`paperlib.network.ir_width`) whose top-1 meets ``floor`` and, if asked, whose P is at least the static strategy's; most
     private first (ties: fewer bits). The static strategy alone when none qualifies."""
     cands = [p for p in ps.sweep if p.accuracy >= floor - 1e-12
              and (not at_least_static_privacy or p.privacy >= ps.static.privacy - 1e-12)]

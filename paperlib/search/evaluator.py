@@ -117,10 +117,13 @@ class EdgePrivacy:
         self._x01_on_device = self.x01.to(self._device)
         self._x_on_device = self.x.to(self._device)
 
-    @torch.no_grad()
     def __call__(self, genome: Genome) -> float:
-        qnet = quant.quantize_edge(self.net, genome.p, genome.policy).eval()
-        edge, _ = models.split(qnet, genome.p)
+        return self.of(quant.quantize_edge(self.net, genome.p, genome.policy).eval(), genome.p)
+
+    @torch.no_grad()
+    def of(self, qnet: nn.Module, p: int) -> float:
+        """P of the IR that the edge of ``qnet`` (a quantized copy of ``net``) sends at ``p``."""
+        edge, _ = models.split(qnet, p)
         ir = edge(self._x_on_device).float()
         return float(privacy.privacy(self._x01_on_device, ir, dist=self.dist))
 

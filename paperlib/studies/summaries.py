@@ -328,7 +328,7 @@ def fronts(t: Tables) -> str:
 
 def network(t: Tables) -> str:
     """Notebook 10: what the paper's searched split costs the device, beside the alternatives."""
-    p = t["nb10_paths"]
+    p, menu = t["nb10_paths"], t["nb10_menu"]
     lines = []
     for model, rows in p.groupby("model", sort=False):
         s = rows[rows["path"].isin(("searched-eb0.35", "searched-eb0.35-seed0"))]
@@ -336,10 +336,15 @@ def network(t: Tables) -> str:
         if s.empty or full.empty:
             continue
         s, full = s.iloc[0], full.iloc[0]
+        m = menu[menu["model"] == model]
+        sizes = ", ".join(f"{k:g}" for k in sorted(m["sent_kbit"].unique()))
+        variants = int(m["path"].str.contains(r"-ir\d+$").sum())
         lines.append(
             f"- {model}: the searched split computes {N.energy(s.device_mJ)} on the device (Eq. "
             f"7–8) and sends {s.sent_kbit:g} kbit; the whole model on the device "
-            f"{N.energy(full.device_mJ)}.")
+            f"{N.energy(full.device_mJ)}. The dynamic partition's menu: {len(m)} strategies at "
+            f"least as private as it, sending {m['sent_kbit'].nunique()} sizes ({sizes} kbit); "
+            f"{variants} of them send a searched strategy's IR at fewer bits (IR-width variants).")
     return "\n".join(lines)
 
 
@@ -434,7 +439,7 @@ SUMMARIES: dict[str, Summary] = {
     "training-progress": Summary(training_progress, ("nb08_privacy_vs_training_summary",)),
     "baselines": Summary(baselines, ("nb07_search_baselines_final",)),
     "fronts": Summary(fronts, ("nb07_front_hypervolume",)),
-    "network": Summary(network, ("nb10_paths",)),
+    "network": Summary(network, ("nb10_paths", "nb10_menu")),
 }
 
 
