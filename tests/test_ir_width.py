@@ -58,8 +58,10 @@ def test_ir_widths_are_checked_by_name():
 
 @pytest.mark.slow
 def test_width_variants_of_a_search_known_answers(smoke_context, tmp_path):
-    """Measured as the search measured its strategy: re-measured, the base's top-1 is the
-    search's; the edge's energy is unchanged; P is that of the narrower IR; a rerun reads it."""
+    """Measured on the report split as the search's report is: re-measured, the base's top-1 is
+    the search's reported one; P is that of the narrower IR on the report split's privacy images;
+    a rerun reads the cache; as a path, the IR is a quarter at 2 bits and the edge energy is the
+    base's."""
     from paperlib import search
     from paperlib.network import ir_width, paths
 
@@ -72,17 +74,16 @@ def test_width_variants_of_a_search_known_answers(smoke_context, tmp_path):
     vs = ir_width.measure_variants(ctx, result, (8, 6, 2))  # 8 is not narrower: skipped
     assert [v.ir_bits for v in vs] == [2, 6]
     genome = search.Genome.from_dict(b["genome"])
-    edge_q = quant.quantize_edge(ctx.net, genome.p, genome.policy).eval()
     for v in vs:
-        assert v.top1_base == pytest.approx(b["top1"], abs=1e-12)
-        assert v.energy_no_tx_mj == b["energy_no_tx_mj"] and v.p == b["p"]
-        assert v.top1 == pytest.approx(ctx.top1_fp - v.eps)
-        assert v.privacy == pytest.approx(ctx.privacy.of(quant.resend_ir(edge_q, v.ir_bits), v.p))
-    # the search's own P is the privacy at its own width (the rule the variants follow)
-    assert ctx.privacy.of(edge_q, genome.p) == pytest.approx(b["privacy"])
+        assert v.top1_base == pytest.approx(result.report["top1"], abs=1e-12)
+        assert v.p == b["p"] and v.images == len(ctx.report_ds)
+        assert v.privacy == pytest.approx(ir_width.held_out_privacy(ctx, genome, v.ir_bits))
     again = ir_width.measure_variants(ctx, result, (2, 6))
     assert [v.to_dict() for v in again] == [v.to_dict() for v in vs]  # read, not re-measured
+    base = paths.searched_path(ctx, result, 10)
+    assert base.accuracy == pytest.approx(result.report["top1"])
+    assert base.privacy == pytest.approx(ir_width.held_out_privacy(ctx, genome))
     path = paths.width_variant_path(ctx.net, result, vs[0], 10)
-    base = paths.searched_path(ctx.net, result, 10)
     assert path.bits * 4 == base.bits and path.point == base.point  # a quarter of the 8-bit IR
+    assert path.device_mj == base.device_mj == b["energy_no_tx_mj"]
     assert path.privacy == vs[0].privacy and path.accuracy == pytest.approx(vs[0].top1)

@@ -425,6 +425,25 @@ def test_dynamic_menu_most_private_first_and_falls_back_to_the_device():
     assert {ir * b for b in (8, 6, 4, 2)} <= {p.bits for p in menu}
 
 
+def test_the_sizes_a_scheduler_sent_are_counted():
+    """Known answers on the paper's steady link: the static strategy sends its one IR, device only
+    sends nothing, and the dynamic partition at the lowest floor sends only the head of its menu
+    (its most private entry, always in time on this link)."""
+    from paperlib.network.schedulers import dynamic_menu
+    from paperlib.studies import nb10_network
+
+    ps = toy_pathset()
+    sc = Scenario(Link.fixed_rate(K.PAPER_LINK_BPS, "paper"), duration_ms=5_000.0, rtt_ms=0.0)
+    low = min(p.accuracy for p in ps.all_paths())
+    row = {name: nb10_network.simulate(ps, sc, name, low).summary()
+           for name in ("static", "device-only", "dynamic-partition")}
+    assert row["static"]["sizes_sent"] == 1
+    assert row["static"]["mean_sent_kbit"] == pytest.approx(ps.static.bits / 1e3)
+    assert row["device-only"]["sizes_sent"] == 0 and math.isnan(row["device-only"]["mean_sent_kbit"])
+    assert row["dynamic-partition"]["sizes_sent"] == 1
+    assert row["dynamic-partition"]["mean_sent_kbit"] == pytest.approx(dynamic_menu(ps, low)[0].bits / 1e3)
+
+
 def test_scheduler_settings_are_owned_and_checked_by_name():
     from paperlib.network.schedulers import DynamicSettings, MCSettings, settings_for
 

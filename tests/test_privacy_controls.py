@@ -15,7 +15,8 @@ from torch import nn
 
 from paperlib import defences
 from paperlib.attacks.victim import SplitInfo, Victim
-from paperlib.attacks.worst_case import add_worst_case, worst_attack, worst_case, worst_case_table
+from paperlib.attacks.worst_case import (add_worst_case, spread_of_worst, worst_attack, worst_case,
+                                         worst_case_table)
 from paperlib.defences.adversarial import retraining_converged
 from paperlib.defences.base import DEFENCES, at_strength_zero
 from paperlib.defences.evaluate import DefenceResult, convergence_words
@@ -37,6 +38,13 @@ def test_worst_case_is_the_highest_finite_value():
     assert worst_attack({"rmle": 0.3, "inverse-network": 0.7, "shadow": 0.1}) == "inverse-network"
     assert worst_case({"rmle": float("nan"), "shadow": 0.2}) == 0.2
     assert math.isnan(worst_case({"rmle": float("nan")})) and math.isnan(worst_case({}))
+
+
+def test_the_worst_cases_spread_is_that_of_the_attack_reaching_it():
+    rows = pd.DataFrame({"attack": ["rmle", "inverse-network", "shadow"], "ssim": [0.3, 0.7, 0.1],
+                         "ssim_sd": [0.05, 0.2, 0.01]})
+    assert spread_of_worst(rows, worst_attack(dict(zip(rows.attack, rows.ssim)))) == 0.2
+    assert math.isnan(spread_of_worst(rows, "")) and math.isnan(spread_of_worst(rows, "zzz"))
 
 
 def test_worst_case_columns_equal_the_max_of_the_attack_columns():

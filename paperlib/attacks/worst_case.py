@@ -31,6 +31,15 @@ def worst_attack(scores: Mapping[str, float]) -> str:
     return next((a for a, v in scores.items() if v is not None and float(v) == best), "")
 
 
+def spread_of_worst(rows: pd.DataFrame, worst: str, spread: str = "ssim_sd",
+                    attack: str = "attack") -> float:
+    """The ``spread`` (e.g. the SSIM's sd over the images) of attack ``worst`` among ``rows`` (one
+    IR's rows, one per attack): what the worst case's standard error is computed from. NaN when
+    that attack has no row or none is named."""
+    hit = rows.loc[rows[attack] == worst, spread] if worst else rows.iloc[:0][spread]
+    return float(hit.iloc[0]) if len(hit) else float("nan")
+
+
 def column(metric: str, attack: str) -> str:
     """The wide table's column of one attack's metric: ``ssim_rmle``; ``ssim_worst`` for the worst case."""
     return f"{metric}_{attack}"
@@ -74,5 +83,5 @@ def worst_case_table(long: pd.DataFrame, by: Sequence[str] = ("model", "p", "tag
     return add_worst_case(wide.reset_index(), attacks, metrics)
 
 
-__all__ = ["LEAK_METRICS", "WORST", "worst_case", "worst_attack", "column", "add_worst_case",
+__all__ = ["LEAK_METRICS", "WORST", "worst_case", "worst_attack", "spread_of_worst", "column", "add_worst_case",
            "worst_case_table"]

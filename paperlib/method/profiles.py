@@ -271,8 +271,9 @@ class NetworkPlan:
     # plain settings per scheduler name, turned into each scheduler's own settings type
     # (network.schedulers.settings_for; docs/decisions/network.md §15)
     schedulers: dict[str, dict[str, Any]] = field(default_factory=dict)
-    # the static strategy's IR also sent at these narrower widths, as menu entries of the dynamic
-    # partition (paperlib.network.ir_width; docs/decisions/network.md §18); (): none
+    # the IR of the static strategy and of the most private stored search also sent at these
+    # narrower widths, as menu entries of the dynamic partition (paperlib.network.ir_width;
+    # docs/decisions/network.md §18); (): none
     ir_widths: tuple[int, ...] = (6, 4, 2)
 
     def __post_init__(self) -> None:

@@ -8,21 +8,24 @@ varies the other factor of Eq. 9, the IR's bit width. A *width variant* of a sea
 runs the same quantized edge and re-quantizes its IR to ``bits`` before sending it
 (:func:`paperlib.method.quant.resend_ir`); the edge's compute energy (Eq. 7-8) is unchanged.
 
-Each variant is measured as the search measures its strategy, on the same images:
+Each variant is measured on the held-out *report* split, as every menu entry is (§18):
 
-* P (Eq. 1-2) on the search split's privacy images, the edge quantized after training
-  (``SearchContext.privacy``'s rule) and its IR at ``bits``;
-* top-1 = ``top1_fp − ε``, ε from the search's *reference* estimator: the searched strategy
-  finetuned exactly as its reported top-1 was (same estimator, budget and seed), then its IR
-  re-quantized, with no finetune at the narrower width (so ε is, if anything, pessimistic).
+* top-1 on the report split's images, of the searched strategy finetuned exactly as its reported
+  top-1 was (:func:`paperlib.search.report_accuracy.strategy_network`: same finetune and seed;
+  re-measured, it gives the search's reported top-1 back), then its IR re-quantized, with no
+  finetune at the narrower width (so its accuracy loss is, if anything, overstated);
+* P (Eq. 1-2) on the report split's privacy images (``SearchContext.report_privacy``), the edge
+  quantized after training (the search's rule for P) and its IR at ``bits``.
 
 Results are cached beside the search (``ir_widths.json`` in its folder) with the fingerprint they
-were measured for; another fingerprint is measured again. The paper sends the IR at one width;
-the variants live in notebook 10's menu only, never in a search or a table of the paper's.
+were measured for (the report's: checkpoint, split, finetune and seed; and what P depends on);
+another fingerprint is measured again. The paper sends the IR at one width; the variants live in
+notebook 10's menu only, never in a search or a table of the paper's.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,14 +34,17 @@ from typing import TYPE_CHECKING, Any, Sequence
 from ..infra import io
 from ..method import quant, strategies, train
 from ..method.genome import Genome
-from ..search.evaluator import seed_for
+from ..search.context import EVAL_BATCH_SIZE
+from ..search.report_accuracy import report_fingerprint, strategy_network
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..search.context import SearchContext
     from ..search.result import SearchResult
 
+log = logging.getLogger(__name__)
+
 VARIANTS_FILE = "ir_widths.json"
-VARIANTS_VERSION = 1  # raise it when a change alters how a variant is measured
+VARIANTS_VERSION = 2  # raise it when a change alters how a variant is measured
 
 
 @dataclass
@@ -48,23 +54,25 @@ class WidthVariant(io.JsonRecord):
     base_key: str
     p: int
     ir_bits: int
-    privacy: float
-    energy_no_tx_mj: float  # the base strategy's: the edge computes the same
-    eps: float
-    top1: float  # top1_fp − eps, as the searched strategy's ``best["top1"]``
-    top1_base: float  # the base strategy's top-1 re-measured here (equals its ``best["top1"]``)
+    privacy: float  # P on the report split's privacy images
+    top1: float  # on the report split
+    top1_base: float  # the base strategy's, re-measured here (= its reported top-1)
+    images: int  # report-split images the top-1 is scored on
     seconds: float
     fingerprint: dict[str, Any] = field(default_factory=dict)
 
 
 def _fingerprint(ctx: "SearchContext", result: "SearchResult") -> dict[str, Any]:
-    est = ctx.estimator(ctx.settings.reference_estimator)
-    return io.json_safe({"version": VARIANTS_VERSION, "model": ctx.model, "key": result.best["key"],
-                         "seed": result.seed, **ctx.checkpoint_identity(),
-                         "search_split_sha256": ctx.split.manifest()["search_sha256"],
-                         "estimator": ctx.settings.reference_estimator,
-                         "finetune_batches": getattr(est, "max_batches", None),
-                         "privacy_images": ctx.settings.privacy_images})
+    key = str(result.best["key"])
+    return io.json_safe({"version": VARIANTS_VERSION, "report": report_fingerprint(ctx, key, result.seed),
+                         "privacy": ctx.record_source(), "report_privacy_images": ctx.settings.privacy_images})
+
+
+def held_out_privacy(ctx: "SearchContext", genome: Genome, ir_bits: int | None = None) -> float:
+    """P of ``genome`` on the report split's privacy images (the edge quantized after training),
+    its IR re-quantized to ``ir_bits`` when given."""
+    qnet = quant.quantize_edge(ctx.net, genome.p, genome.policy).eval()
+    return ctx.report_privacy.of(qnet if ir_bits is None else quant.resend_ir(qnet, ir_bits), genome.p)
 
 
 def measure_variants(ctx: "SearchContext", result: "SearchResult",
@@ -73,8 +81,7 @@ def measure_variants(ctx: "SearchContext", result: "SearchResult",
     bits (others are skipped), narrowest first, measured on ``ctx`` (the context its search ran
     on) or read from ``ir_widths.json`` in the search's folder."""
     widths = strategies.check_ir_widths(widths)
-    now = int(result.best["ir_bits"])
-    todo = sorted(b for b in widths if b < now)
+    todo = sorted(b for b in widths if b < int(result.best["ir_bits"]))
     path = Path(result.out_dir) / VARIANTS_FILE if result.out_dir else None
     cache = io.read_json(path) if path is not None and path.exists() else {}
     fp = _fingerprint(ctx, result)
@@ -83,20 +90,23 @@ def measure_variants(ctx: "SearchContext", result: "SearchResult",
         return [WidthVariant.from_dict(hits[b]) for b in todo]
     t0 = time.perf_counter()
     genome = Genome.from_dict(result.best["genome"])
-    est = ctx.estimator(ctx.settings.reference_estimator)
-    est.prepare()
-    qnet = est.finetuned(genome, seed_for(result.seed, str(result.best["key"]))).eval()
-    batch = est.ctx.eval_batch_size
-    edge_q = quant.quantize_edge(ctx.net, genome.p, genome.policy).eval()  # P's rule: no finetune
-    top1_base = ctx.top1_fp - (est.top1_fp - train.top1(qnet, est.eval_ds, batch))
+    qnet = strategy_network(ctx, genome, result.seed)  # the report's finetuned network
+    if qnet is None:  # a strategy that quantizes nothing: its IR leaves at 32 bits
+        qnet = quant.quantize_edge(ctx.net, genome.p, genome.policy)
+    qnet.eval()
+    batch = EVAL_BATCH_SIZE
+    top1_base = float(train.correct(qnet, ctx.report_ds, batch).float().mean())
+    reported = (result.report or {}).get("top1")
+    if reported is not None and abs(top1_base - float(reported)) > 1e-9:
+        log.warning("%s: the search's reported top-1 %.4f is not reproduced (%.4f); its report.json "
+                    "was measured under other settings, so its width variants are not comparable "
+                    "with it (rerun the search)", result.out_dir, reported, top1_base)
     out = []
     for b in todo:
-        top1_q = train.top1(quant.resend_ir(qnet, b), est.eval_ds, batch)
-        eps = float(est.top1_fp - top1_q)
+        top1 = float(train.correct(quant.resend_ir(qnet, b), ctx.report_ds, batch).float().mean())
         v = WidthVariant(base_key=str(result.best["key"]), p=int(genome.p), ir_bits=b,
-                         privacy=ctx.privacy.of(quant.resend_ir(edge_q, b), genome.p),
-                         energy_no_tx_mj=float(result.best["energy_no_tx_mj"]), eps=eps,
-                         top1=float(ctx.top1_fp - eps), top1_base=float(top1_base),
+                         privacy=held_out_privacy(ctx, genome, b), top1=top1,
+                         top1_base=top1_base, images=len(ctx.report_ds),
                          seconds=time.perf_counter() - t0, fingerprint=fp)
         cache[f"ir{b}"] = v.to_dict()
         out.append(v)
@@ -105,4 +115,4 @@ def measure_variants(ctx: "SearchContext", result: "SearchResult",
     return out
 
 
-__all__ = ["VARIANTS_FILE", "WidthVariant", "measure_variants"]
+__all__ = ["VARIANTS_FILE", "WidthVariant", "held_out_privacy", "measure_variants"]

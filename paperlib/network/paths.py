@@ -146,30 +146,36 @@ def _offloaded(net: torch.nn.Module, name: str, label: str, p: int, ir_bits: int
         privacy=float(privacy_p), energy_bound=float(energy_bound))
 
 
-def searched_path(net: torch.nn.Module, result, n_images: int, name: str | None = None) -> ExecutionPath:
+def searched_path(ctx: "search.SearchContext", result, n_images: int) -> ExecutionPath:
     """A search result (``SearchResult``) as a path: its partition point and bit widths, its IR at
-    ``ir_bits``, its Eq. 7-8 energy without E_T, P, and its top-1 as the expected correctness."""
+    ``ir_bits``, its Eq. 7-8 energy without E_T, and its held-out numbers (docs/decisions/network.md
+    §18): the top-1 it reports (the report split, Table 4's) as the expected correctness and P on the
+    report split's privacy images (``ctx``: the context its search ran on)."""
     b = result.best
     p = int(b["p"])
-    return _offloaded(net, name or f"searched-eb{result.energy_bound:g}-seed{result.seed}",
+    held_out_p = ir_width.held_out_privacy(ctx, search.Genome.from_dict(b["genome"]))
+    return _offloaded(ctx.net, f"searched-eb{result.energy_bound:g}-seed{result.seed}",
                       f"searched at E_b = {result.energy_bound:g} mJ, seed {result.seed} (p = {p})",
-                      p, int(b["ir_bits"]), b["energy_no_tx_mj"], b["top1"], b["privacy"],
+                      p, int(b["ir_bits"]), b["energy_no_tx_mj"], _reported_top1(result), held_out_p,
                       n_images, result.energy_bound)
+
+
+def _reported_top1(result) -> float:
+    if not result.report:
+        raise ValueError(f"the search in {result.out_dir} has no reported top-1 (report.json): "
+                         "rerun it (search.run measures the report) to put it on the menu")
+    return float(result.report["top1"])
 
 
 def width_variant_path(net: torch.nn.Module, result, variant: ir_width.WidthVariant,
                        n_images: int) -> ExecutionPath:
-    """A width variant (:mod:`paperlib.network.ir_width`) of search result ``result`` as a path."""
+    """A width variant (:mod:`paperlib.network.ir_width`) of search result ``result`` as a path:
+    the result's partition point and edge energy, the variant's IR width and held-out numbers."""
     return _offloaded(net, f"searched-eb{result.energy_bound:g}-seed{result.seed}-ir{variant.ir_bits}",
                       f"searched at E_b = {result.energy_bound:g} mJ, seed {result.seed} "
                       f"(p = {variant.p}), IR at {variant.ir_bits} bits",
-                      variant.p, variant.ir_bits, variant.energy_no_tx_mj, variant.top1,
+                      variant.p, variant.ir_bits, result.best["energy_no_tx_mj"], variant.top1,
                       variant.privacy, n_images, result.energy_bound)
-
-
-@torch.no_grad()
-def _privacy_of(x01: torch.Tensor, ir: torch.Tensor) -> float:
-    return float(privacy.privacy(x01, ir))
 
 
 def smallest_transfer_point(net: torch.nn.Module) -> int:
@@ -201,16 +207,11 @@ def build(model: str, profile: str | Profile | None = None, *, results: Sequence
     macs = unit_macs(net)
     n = models.num_units(net)
 
-    dataset = ex.dataset
-    test = data.subset(data.load(dataset, "test"), prof.recipe(model).test_images, 0)
-    images = data.subset(test, prof.search_for(model).privacy_images, seed=0).images
-    x01 = data.to_unit(images)
-    device = next(net.parameters()).device
-    raw_privacy = _privacy_of(x01, x01)
+    # every P of the menu and the baselines on the same held-out images: the report split's (§18)
+    ctx = search.build_context(model, prof, trained=(net, meta), progress=False)
+    held_out = ctx.report_privacy
+    raw_privacy = float(privacy.privacy(held_out.x01, held_out.x01))  # the image's own channels
     p_small = smallest_transfer_point(net)
-    edge, _ = models.split(net, p_small)
-    with torch.no_grad():
-        ir = edge(data.normalize(x01, dataset).to(device)).float().cpu()
     em = energy.EnergyModel.for_net(net)
 
     device_exits = device_exit_paths(net, ex)
@@ -225,17 +226,17 @@ def build(model: str, profile: str | Profile | None = None, *, results: Sequence
                              False, p_small, float(macs[: p_small + 1].sum()),
                              float(macs[p_small + 1:].sum()),
                              int(em.ir_elements[p_small]) * FULL_PRECISION,
-                             _fp32_edge_mj(net, p_small), full_correct, _privacy_of(x01, ir))
+                             _fp32_edge_mj(net, p_small), full_correct, held_out.of(net, p_small))
     widths = prof.network.ir_widths if ir_widths is None else strategies.check_ir_widths(ir_widths)
-    variants = []
-    if widths:  # of the paper's strategy and of the most private stored one (network.md §18)
-        ctx = search.build_context(model, prof, trained=(net, meta), progress=False)
-        most_private = max(results, key=lambda r: float(r.best["privacy"]))
-        for r in [static_results[0]] + [most_private] * (most_private is not static_results[0]):
-            variants += [width_variant_path(net, r, v, n_images)
-                         for v in ir_width.measure_variants(ctx, r, widths)]
-    sweep = [searched_path(net, r, n_images) for r in results] + variants
-    static = searched_path(net, static_results[0], n_images)
+    sweep = [searched_path(ctx, r, n_images) for r in results]
+    static = sweep[results.index(static_results[0])]
+    # the width variants of the paper's strategy and of the most private stored one, chosen by
+    # its search's P (scored, like every menu entry, on the report split: §18)
+    most_private = max(results, key=lambda r: float(r.best["privacy"]))
+    bases = [static_results[0]] + [most_private] * (most_private.out_dir != static_results[0].out_dir)
+    for r in bases if widths else []:
+        sweep += [width_variant_path(net, r, v, n_images)
+                  for v in ir_width.measure_variants(ctx, r, widths)]
     return PathSet(model, prof.name, ex.data, device_exits, server, ddnn_cloud, jointdnn, static,
                    sweep, ex.confidence, n)
 

@@ -228,6 +228,7 @@ class Outcome:
     point: np.ndarray  # blocks run on the device by the chosen path (-1 raw image, -2 dropped)
     deadline_ms: float
     floor_bound: bool = False  # the floor excluded a path of the scheduler or failed an answer
+    sent_bits: np.ndarray | None = None  # bits the chosen path sent up (0: nothing left)
 
     @property
     def latency(self) -> np.ndarray:
@@ -263,10 +264,20 @@ class Outcome:
             "mean_cloud_ms": float(self.cloud_part_ms[answered].mean()) if some else float("nan"),
             "mean_privacy": float(self.privacy[sent].mean()) if sent.any() else float("nan"),
             "sent_share": float(sent.mean()),
+            **self.transfer_sizes(sent),
             "raw_image_share": float(self.raw_left.mean()),
             "local_share": float((served & ~self.expired & ~sent).mean()),
             "gave_up_share": float(self.gave_up.mean()),
         }
+
+
+    def transfer_sizes(self, sent: np.ndarray) -> dict:
+        """Of the requests that sent something: the mean kbit sent and how many distinct transfer
+        sizes the scheduler used (what its menu's sizes amount to in practice)."""
+        if self.sent_bits is None or not sent.any():
+            return {"mean_sent_kbit": float("nan"), "sizes_sent": 0}
+        bits = self.sent_bits[sent]
+        return {"mean_sent_kbit": float(bits.mean() / 1e3), "sizes_sent": int(np.unique(bits).size)}
 
 
 def _assemble(scheduler: str, sc: Scenario, floor: float, table: PathTable,
@@ -286,9 +297,10 @@ def _assemble(scheduler: str, sc: Scenario, floor: float, table: PathTable,
     privacy = np.where(served & sent_any, table.privacy[np.where(served, chosen, 0)], np.nan)
     raw_left = served & sent_any & table.raw_image[np.where(served, chosen, 0)]
     point = np.where(served, table.point[np.where(served, chosen, 0)], -2)
+    sent_bits = np.where(served & sent_any, table.bits[np.where(served, chosen, 0)], 0)
     return Outcome(scheduler, sc.link.name, sc.link.network, floor, arrival, finish, chosen,
                    answered, device_part, cloud_part, on_time, success, energy, privacy, raw_left,
-                   gave_up, expired, below, point, sc.deadline_ms)
+                   gave_up, expired, below, point, sc.deadline_ms, sent_bits=sent_bits)
 
 
 def run_fixed(choice: np.ndarray, table: PathTable, sc: Scenario, *, scheduler: str = "fixed",

@@ -34,7 +34,7 @@ from ..attacks.base import ATTACKS
 from ..attacks.points import resolve_points, spread_points
 from . import wording
 from .attack_tables import agreement_words, bootstrap_spearman, spearman, strongest
-from ..attacks.worst_case import WORST, worst_attack, worst_case
+from ..attacks.worst_case import WORST, spread_of_worst, worst_attack, worst_case
 from .wording import MIN_POINTS_FOR_RHO, Findings
 from .analysis import pick_points
 from ..method.genome import Genome, GenomeSpace, key
@@ -129,7 +129,7 @@ def with_worst_case(results: pd.DataFrame, by: Sequence[str] = ("model", "split"
         if "psnr" in g:
             row["psnr"] = worst_case(dict(zip(g["attack"], g["psnr"])))
         if "ssim_sd" in g and top:
-            row["ssim_sd"] = float(g.loc[g["attack"] == top, "ssim_sd"].iloc[0])
+            row["ssim_sd"] = spread_of_worst(g, top)
         rows.append(row)
     return pd.concat([results, pd.DataFrame(rows)], ignore_index=True)
 

@@ -34,7 +34,7 @@ from torch import nn
 from ..attacks import runner
 from ..attacks.base import ATTACKS
 from ..attacks.points import point_label
-from ..attacks.worst_case import LEAK_METRICS, WORST, column, worst_case_table
+from ..attacks.worst_case import LEAK_METRICS, WORST, column, spread_of_worst, worst_case_table
 from ..method import data, train
 from ..method.constants import FULL_PRECISION
 from ..method.models import MODELS, layer_outputs
@@ -62,6 +62,12 @@ def progress_epochs(total: int, fractions: Sequence[float]) -> list[int]:
     return sorted({0, int(total), *(int(round(float(f) * int(total))) for f in fractions)})
 
 
+def inner_epochs(total: int, fractions: Sequence[float]) -> list[int]:
+    """The epochs of :func:`progress_epochs` strictly between untrained and trained: the
+    intermediate checkpoints a recipe of ``total`` epochs saves."""
+    return [e for e in progress_epochs(total, fractions) if 0 < e < int(total)]
+
+
 def snapshot_epochs(model: str, profile: str | Profile | None = None) -> list[int]:
     """The intermediate epochs at which ``model``'s training under ``profile`` is measured (none
     when it is not among notebook 08's progress models). ``make models`` saves these checkpoints
@@ -70,8 +76,7 @@ def snapshot_epochs(model: str, profile: str | Profile | None = None) -> list[in
     s = prof.attack
     if model not in (s.progress_models or s.models or MODELS.names()):
         return []
-    total = prof.recipe(model).epochs
-    return [e for e in progress_epochs(total, s.progress_fractions) if 0 < e < total]
+    return inner_epochs(prof.recipe(model).epochs, s.progress_fractions)
 
 
 def stage_label(epoch: int, total: int) -> str:
@@ -123,7 +128,7 @@ def progress_table(models: Sequence[str], profile: str | Profile | None = None, 
     for model in models:
         total = prof.recipe(model).epochs
         epochs = progress_epochs(total, settings.progress_fractions)
-        inner = [e for e in epochs if 0 < e < total]
+        inner = inner_epochs(total, settings.progress_fractions)
         points: list[int] | None = None
         for epoch in epochs:
             net, meta = train.load_or_train_snapshot(model, prof, epoch, allow_partial=allow_partial,
@@ -136,9 +141,9 @@ def progress_table(models: Sequence[str], profile: str | Profile | None = None, 
     stage = ["of_epochs", "stage", "top1", "split", "P", *CONTROL_COLUMNS, "images"]
     wide = worst_case_table(long, by=key, metrics=LEAK_METRICS)
     # the spread over the images of the attack that reaches the worst case (for its s.e.)
-    sd = long.set_index([*key, "attack"])["ssim_sd"]
+    irs = long.groupby(key, sort=False)
     worst = column("ssim", WORST)
-    wide[f"{worst}_sd"] = [sd.get((*k, a), np.nan) for k, a in
+    wide[f"{worst}_sd"] = [spread_of_worst(irs.get_group(tuple(k)), a) for k, a in
                            zip(wide[key].itertuples(index=False), wide[f"{worst}_attack"])]
     return long.drop_duplicates(key)[key + stage].merge(wide, on=key).reset_index(drop=True)
 
@@ -434,7 +439,7 @@ def resolution_findings(summary: pd.DataFrame, model: str) -> Findings:
 
 
 __all__ = ["UNTRAINED", "TRAINED", "CONTROL_COLUMNS", "PLATEAU", "FALLING", "TOO_SHORT",
-           "progress_epochs", "snapshot_epochs", "stage_label", "control_points", "progress_table", "plot_progress",
+           "progress_epochs", "inner_epochs", "snapshot_epochs", "stage_label", "control_points", "progress_table", "plot_progress",
            "progress_summary", "progress_findings", "learning_curves", "plot_learning_curves",
            "learning_summary", "loss_state", "learning_findings", "layer_resolution_controls",
            "resolution_summary", "plot_resolution_controls", "resolution_findings"]
