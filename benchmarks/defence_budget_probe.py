@@ -59,9 +59,11 @@ def main(argv: list[str] | None = None) -> None:
           f"{args.epochs} epochs ({log['steps_per_epoch']} steps each), profile {prof.name}")
     for i, loss in enumerate(curve, 1):
         print(f"  epoch {i:2d}: mixing-aware loss {loss:.4f}")
+    top1_fp = float(ctx.report_correct_fp().mean())  # the undefended split on the same images
     print(f"plateau: {'reached after ' + str(log['epochs']) + ' epochs' if defence.converged() else 'not reached'}"
           f"; {seconds:.0f} s ({seconds / max(len(curve), 1):.0f} s an epoch); de-mixed top-1 on "
-          f"the report split {top1:.3f} (the checkpoint's {ctx.top1_fp:.3f})")
+          f"the report split {top1:.3f} (the undefended network's there: {top1_fp:.3f}; "
+          f"loss {top1_fp - top1:+.3f})")
 
 
 if __name__ == "__main__":

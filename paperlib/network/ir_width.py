@@ -10,12 +10,14 @@ runs the same quantized edge and re-quantizes its IR to ``bits`` before sending 
 
 Each variant is measured on the held-out *report* split, as every menu entry is (§18):
 
-* top-1 on the report split's images, of the searched strategy finetuned exactly as its reported
-  top-1 was (:func:`paperlib.search.report_accuracy.strategy_network`: same finetune and seed;
+* top-1 on the report split's images (notebook 10 turns it into an ε paired with the full model
+  there, :func:`paperlib.network.paths.width_variant_path`), of the searched strategy finetuned
+  exactly as its reported top-1 was (:func:`paperlib.search.report_accuracy.strategy_network`: same finetune and seed;
   re-measured, it gives the search's reported top-1 back), then its IR re-quantized, with no
   finetune at the narrower width (so its accuracy loss is, if anything, overstated);
 * P (Eq. 1-2) on the report split's privacy images (``SearchContext.report_privacy``), the edge
-  quantized after training (the search's rule for P) and its IR at ``bits``.
+  quantized after training (the search's rule for P, so P is of the un-finetuned edge while the
+  top-1 is of the finetuned one, as for every searched strategy) and its IR at ``bits``.
 
 Results are cached beside the search (``ir_widths.json`` in its folder) with the fingerprint they
 were measured for (the report's: checkpoint, split, finetune and seed; and what P depends on);
@@ -58,7 +60,7 @@ class WidthVariant(io.JsonRecord):
     top1: float  # on the report split
     top1_base: float  # the base strategy's, re-measured here (= its reported top-1)
     images: int  # report-split images the top-1 is scored on
-    seconds: float
+    seconds: float  # since the measurement of this strategy's variants began (its finetune included)
     fingerprint: dict[str, Any] = field(default_factory=dict)
 
 

@@ -146,35 +146,39 @@ def _offloaded(net: torch.nn.Module, name: str, label: str, p: int, ir_bits: int
         privacy=float(privacy_p), energy_bound=float(energy_bound))
 
 
-def searched_path(ctx: "search.SearchContext", result, n_images: int) -> ExecutionPath:
+def searched_path(ctx: "search.SearchContext", result, n_images: int, full_top1: float) -> ExecutionPath:
     """A search result (``SearchResult``) as a path: its partition point and bit widths, its IR at
-    ``ir_bits``, its Eq. 7-8 energy without E_T, and its held-out numbers (docs/decisions/network.md
-    §18): the top-1 it reports (the report split, Table 4's) as the expected correctness and P on the
+    ``ir_bits``, its Eq. 7-8 energy without E_T, and held-out numbers (docs/decisions/network.md
+    §8, §18): as top-1, the full model's ``full_top1`` on the test images the other paths are
+    scored on minus the strategy's reported ε (the report split, paired, Table 4's), and P on the
     report split's privacy images (``ctx``: the context its search ran on)."""
     b = result.best
     p = int(b["p"])
     held_out_p = ir_width.held_out_privacy(ctx, search.Genome.from_dict(b["genome"]))
+    report = _report(result)
     return _offloaded(ctx.net, f"searched-eb{result.energy_bound:g}-seed{result.seed}",
                       f"searched at E_b = {result.energy_bound:g} mJ, seed {result.seed} (p = {p})",
-                      p, int(b["ir_bits"]), b["energy_no_tx_mj"], _reported_top1(result), held_out_p,
-                      n_images, result.energy_bound)
+                      p, int(b["ir_bits"]), b["energy_no_tx_mj"], full_top1 - float(report["eps"]),
+                      held_out_p, n_images, result.energy_bound)
 
 
-def _reported_top1(result) -> float:
+def _report(result) -> dict:
     if not result.report:
         raise ValueError(f"the search in {result.out_dir} has no reported top-1 (report.json): "
                          "rerun it (search.run measures the report) to put it on the menu")
-    return float(result.report["top1"])
+    return result.report
 
 
 def width_variant_path(net: torch.nn.Module, result, variant: ir_width.WidthVariant,
-                       n_images: int) -> ExecutionPath:
+                       n_images: int, full_top1: float) -> ExecutionPath:
     """A width variant (:mod:`paperlib.network.ir_width`) of search result ``result`` as a path:
-    the result's partition point and edge energy, the variant's IR width and held-out numbers."""
+    the result's partition point and edge energy, the variant's IR width and held-out P, and as
+    top-1 ``full_top1`` minus its ε on the report split (paired with the full model there)."""
+    eps = float(_report(result)["top1_fp"]) - variant.top1
     return _offloaded(net, f"searched-eb{result.energy_bound:g}-seed{result.seed}-ir{variant.ir_bits}",
                       f"searched at E_b = {result.energy_bound:g} mJ, seed {result.seed} "
                       f"(p = {variant.p}), IR at {variant.ir_bits} bits",
-                      variant.p, variant.ir_bits, result.best["energy_no_tx_mj"], variant.top1,
+                      variant.p, variant.ir_bits, result.best["energy_no_tx_mj"], full_top1 - eps,
                       variant.privacy, n_images, result.energy_bound)
 
 
@@ -228,14 +232,17 @@ def build(model: str, profile: str | Profile | None = None, *, results: Sequence
                              int(em.ir_elements[p_small]) * FULL_PRECISION,
                              _fp32_edge_mj(net, p_small), full_correct, held_out.of(net, p_small))
     widths = prof.network.ir_widths if ir_widths is None else strategies.check_ir_widths(ir_widths)
-    sweep = [searched_path(ctx, r, n_images) for r in results]
+    full_top1 = float(full_correct.mean())  # every path's top-1 on these images (§8)
+    sweep = [searched_path(ctx, r, n_images, full_top1) for r in results]
     static = sweep[results.index(static_results[0])]
     # the width variants of the paper's strategy and of the most private stored one, chosen by
     # its search's P (scored, like every menu entry, on the report split: §18)
     most_private = max(results, key=lambda r: float(r.best["privacy"]))
-    bases = [static_results[0]] + [most_private] * (most_private.out_dir != static_results[0].out_dir)
+    bases = [static_results[0]]
+    if most_private.out_dir != static_results[0].out_dir:
+        bases.append(most_private)
     for r in bases if widths else []:
-        sweep += [width_variant_path(net, r, v, n_images)
+        sweep += [width_variant_path(net, r, v, n_images, full_top1)
                   for v in ir_width.measure_variants(ctx, r, widths)]
     return PathSet(model, prof.name, ex.data, device_exits, server, ddnn_cloud, jointdnn, static,
                    sweep, ex.confidence, n)

@@ -239,13 +239,13 @@ class DynamicSettings:
 def dynamic_menu(ps: PathSet, floor: float, at_least_static_privacy: bool = True
                  ) -> list[ExecutionPath]:
     """The strategies the dynamic partition chooses among: the searched strategies (every E_b and
-    seed, and the IR-width variants of :mod:`paperlib.network.ir_width`) whose top-1 meets ``floor`` and, if asked, whose P is at least the static strategy's; most
-    private first (ties: fewer bits). The static strategy alone when none qualifies."""
+    seed, and the IR-width variants of :mod:`paperlib.network.ir_width`) whose top-1 meets
+    ``floor`` and, if asked, whose P is at least the static strategy's; most
+    private first (ties: fewer bits). Empty when none meets the floor."""
     cands = [p for p in ps.sweep if p.accuracy >= floor - 1e-12
              and (not at_least_static_privacy or p.privacy >= ps.static.privacy - 1e-12)]
     if not any(p.name == ps.static.name for p in cands) and ps.static.accuracy >= floor - 1e-12:
         cands.append(ps.static)
-    cands = cands or [ps.static]
     unique = {p.name: p for p in cands}
     return sorted(unique.values(), key=lambda p: (-p.privacy, p.bits, p.name))
 
@@ -253,7 +253,9 @@ def dynamic_menu(ps: PathSet, floor: float, at_least_static_privacy: bool = True
 class DynamicPartition:
     """Per request, the most private stored strategy of the menu (:func:`dynamic_menu`) predicted
     to meet the deadline; else the cheapest device path meeting the floor predicted in time (an
-    exit or the full model); else the request is dropped."""
+    exit or the full model); else, when the floor admits no menu entry, the static strategy
+    predicted in time (its answer then fails the floor, but the request is served as the static
+    scheduler would serve it); else the request is dropped (docs/decisions/network.md §14)."""
 
     def __init__(self, table: PathTable, ps: PathSet, floor: float, rtt: float,
                  settings: DynamicSettings = DynamicSettings()) -> None:
@@ -262,6 +264,8 @@ class DynamicPartition:
         self.candidates = [(table[p.name], table.costs(table[p.name])) for p in menu]
         fallbacks = _device_fallbacks(table, ps, floor) if settings.device_fallback else []
         self.fallbacks = [(k, table.costs(k)) for k in fallbacks]
+        if not menu:  # the last resort: the paper's strategy, below the floor
+            self.fallbacks.append((table[ps.static.name], table.costs(table[ps.static.name])))
         all_menu = dynamic_menu(ps, 0.0, settings.at_least_static_privacy)
         self.floor_excluded = len(all_menu) - len(menu) + sum(
             p.accuracy < floor - 1e-12 for p in ps.device_exits if settings.device_fallback)

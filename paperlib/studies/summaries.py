@@ -349,8 +349,8 @@ def network(t: Tables) -> str:
             f"{N.energy(full.device_mJ)}. The dynamic partition's menu: {len(m)} strategies at "
             f"least as private as it, in {m['sent_kbit'].nunique()} transfer sizes ({sizes} kbit); "
             f"{variants} of them send a searched strategy's IR at fewer bits (IR-width variants); "
-            f"at the lowest QoR floor it sent {sent} on every trace (its most private entry "
-            f"admitted by a floor is also its smallest, so the floor decides the size).")
+            f"at the lowest QoR floor it sent {sent} on every trace (a higher floor admits "
+            f"other entries: notebook 10's findings).")
     return "\n".join(lines)
 
 
