@@ -16,6 +16,7 @@ results folder (never the profile's cache).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import tempfile
 import time
@@ -32,16 +33,19 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     images = None if args.images == "all" else int(args.images)
 
+    import torch
+
     from paperlib import search
     from paperlib.attacks.victim import deploy
     from paperlib.defences import datamix
-    from paperlib.defences.base import Context
+    from paperlib.defences.base import Context, settings_for
     from paperlib.defences.evaluate import predict_correct
     from paperlib.method.profiles import get_profile
 
     prof = get_profile(args.profile)
     ctx = search.build_context(args.model, prof, progress=False)  # checkpoint and report split
-    settings = datamix.DataMixSettings(epochs=args.epochs, images=images)
+    base = settings_for(datamix.DataMix.name, prof.defence.defences)  # the profile's lr, batch
+    settings = dataclasses.replace(base, epochs=args.epochs, images=images)
     victim = deploy(ctx.net, args.p, dataset=ctx.dataset, model=args.model)
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["PAPERLIB_RESULTS_DIR"] = tmp  # the probe's clouds never enter the cache
@@ -56,7 +60,8 @@ def main(argv: list[str] | None = None) -> None:
         top1 = float(predict_correct(defence, defended, ctx.report_ds).mean())
     curve = log["train_loss"]
     print(f"{args.model} p = {args.p}, DataMix k = {args.k}, {log['images']} images x at most "
-          f"{args.epochs} epochs ({log['steps_per_epoch']} steps each), profile {prof.name}")
+          f"{args.epochs} epochs ({log['steps_per_epoch']} steps each), profile {prof.name}, "
+          f"lr {settings.lr}, batch {settings.batch_size}, {torch.get_num_threads()} torch threads")
     for i, loss in enumerate(curve, 1):
         print(f"  epoch {i:2d}: mixing-aware loss {loss:.4f}")
     top1_fp = float(ctx.report_correct_fp().mean())  # the undefended split on the same images

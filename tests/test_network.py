@@ -444,6 +444,33 @@ def test_the_sizes_a_scheduler_sent_are_counted():
     assert row["dynamic-partition"]["mean_sent_kbit"] == pytest.approx(dynamic_menu(ps, low)[0].bits / 1e3)
 
 
+def test_a_floor_no_menu_entry_meets_is_answered_on_the_device_then_by_the_static_strategy():
+    """When the floor admits no stored strategy, the dynamic partition answers from a device path
+    that meets it (none meeting it: the full model), uploading nothing; without its device
+    fallback it serves with the static strategy (its answer fails the floor) rather than drop
+    what the static scheduler would answer."""
+    import dataclasses
+
+    from paperlib.network.schedulers import dynamic_menu
+    from paperlib.studies import nb10_network
+
+    ps = toy_pathset()
+    weaker = [dataclasses.replace(p, correct=p.correct - 0.1) for p in ps.sweep]
+    ps = dataclasses.replace(ps, sweep=weaker, static=weaker[ps.sweep.index(ps.static)])
+    sc = Scenario(Link.fixed_rate(K.PAPER_LINK_BPS, "paper"), duration_ms=5_000.0, rtt_ms=0.0)
+    floor = max(p.accuracy for p in ps.sweep) + 0.01
+    assert not dynamic_menu(ps, floor) and ps.full_top1 >= floor
+    on_device = nb10_network.simulate(ps, sc, "dynamic-partition", floor).summary()
+    assert on_device["sent_share"] == 0 and on_device["deadline_miss_share"] == 0
+    assert on_device["below_floor_share"] == 0
+    above_all = max(p.accuracy for p in ps.all_paths()) + 0.01
+    assert nb10_network.simulate(ps, sc, "dynamic-partition", above_all).summary()["sent_share"] == 0
+    no_device = {"dynamic-partition": {"device_fallback": False}}
+    last = nb10_network.simulate(ps, sc, "dynamic-partition", above_all, settings=no_device)
+    static = nb10_network.simulate(ps, sc, "static", above_all)
+    assert last.summary()["sent_share"] == 1 and last.on_time.sum() >= static.on_time.sum()
+
+
 def test_scheduler_settings_are_owned_and_checked_by_name():
     from paperlib.network.schedulers import DynamicSettings, MCSettings, settings_for
 

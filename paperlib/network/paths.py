@@ -2,9 +2,10 @@
 
 A path runs ``device_macs`` on the device, sends ``bits`` up (0: nothing leaves the device), runs
 ``cloud_macs`` in the cloud, and answers image ``i`` correctly with probability ``correct[i]``:
-0/1 per test image for full-precision paths (the model and its exits, measured), the search's
-top-1 for a searched (quantized, finetuned) strategy, which has no per-image record
-(docs/decisions/network.md §8). ``privacy`` is P (Eq. 1-2) of what is sent; NaN when nothing is.
+0/1 per test image for full-precision paths (the model and its exits, measured); for a searched
+(quantized, finetuned) strategy, which has no per-image record, the full model's top-1 on those
+images minus the strategy's ε paired on the held-out report split (docs/decisions/network.md §8).
+``privacy`` is P (Eq. 1-2) of what is sent, on the report split's images; NaN when nothing is.
 
 :func:`build` makes, for one model and profile, the paths every scheduler chooses from:
 
@@ -155,10 +156,10 @@ def searched_path(ctx: "search.SearchContext", result, n_images: int, full_top1:
     b = result.best
     p = int(b["p"])
     held_out_p = ir_width.held_out_privacy(ctx, search.Genome.from_dict(b["genome"]))
-    report = _report(result)
+    eps = _paired_eps(result, float(_report(result)["top1"]))
     return _offloaded(ctx.net, f"searched-eb{result.energy_bound:g}-seed{result.seed}",
                       f"searched at E_b = {result.energy_bound:g} mJ, seed {result.seed} (p = {p})",
-                      p, int(b["ir_bits"]), b["energy_no_tx_mj"], full_top1 - float(report["eps"]),
+                      p, int(b["ir_bits"]), b["energy_no_tx_mj"], full_top1 - eps,
                       held_out_p, n_images, result.energy_bound)
 
 
@@ -169,12 +170,18 @@ def _report(result) -> dict:
     return result.report
 
 
+def _paired_eps(result, top1_on_report: float) -> float:
+    """ε of a top-1 measured on ``result``'s report split: the full model's top-1 there minus it
+    (Table 4's ε, paired on the same images; one formula for strategies and their variants)."""
+    return float(_report(result)["top1_fp"]) - top1_on_report
+
+
 def width_variant_path(net: torch.nn.Module, result, variant: ir_width.WidthVariant,
                        n_images: int, full_top1: float) -> ExecutionPath:
     """A width variant (:mod:`paperlib.network.ir_width`) of search result ``result`` as a path:
     the result's partition point and edge energy, the variant's IR width and held-out P, and as
     top-1 ``full_top1`` minus its ε on the report split (paired with the full model there)."""
-    eps = float(_report(result)["top1_fp"]) - variant.top1
+    eps = _paired_eps(result, variant.top1)
     return _offloaded(net, f"searched-eb{result.energy_bound:g}-seed{result.seed}-ir{variant.ir_bits}",
                       f"searched at E_b = {result.energy_bound:g} mJ, seed {result.seed} "
                       f"(p = {variant.p}), IR at {variant.ir_bits} bits",

@@ -253,9 +253,10 @@ def dynamic_menu(ps: PathSet, floor: float, at_least_static_privacy: bool = True
 class DynamicPartition:
     """Per request, the most private stored strategy of the menu (:func:`dynamic_menu`) predicted
     to meet the deadline; else the cheapest device path meeting the floor predicted in time (an
-    exit or the full model); else, when the floor admits no menu entry, the static strategy
-    predicted in time (its answer then fails the floor, but the request is served as the static
-    scheduler would serve it); else the request is dropped (docs/decisions/network.md §14)."""
+    exit; the full model when none meets it); else, when the floor admits no menu entry, the
+    static strategy predicted in time (its answer fails the floor, but the request is served as
+    the static scheduler serves it: reached only without the device fallback or with no device
+    path in time); else the request is dropped (docs/decisions/network.md §11)."""
 
     def __init__(self, table: PathTable, ps: PathSet, floor: float, rtt: float,
                  settings: DynamicSettings = DynamicSettings()) -> None:

@@ -228,7 +228,8 @@ class Outcome:
     point: np.ndarray  # blocks run on the device by the chosen path (-1 raw image, -2 dropped)
     deadline_ms: float
     floor_bound: bool = False  # the floor excluded a path of the scheduler or failed an answer
-    sent_bits: np.ndarray | None = None  # bits the chosen path sent up (0: nothing left)
+    sent_bits: np.ndarray | None = None  # the chosen path's transfer size (0: it sends nothing);
+    # an upload that expired or was given up counts its whole size
 
     @property
     def latency(self) -> np.ndarray:
@@ -272,8 +273,8 @@ class Outcome:
 
 
     def transfer_sizes(self, sent: np.ndarray) -> dict:
-        """Of the requests that sent something: the mean kbit sent and how many distinct transfer
-        sizes the scheduler used (what its menu's sizes amount to in practice)."""
+        """Of the requests that sent something: the mean transfer size chosen (kbit; an expired or
+        given-up upload counts whole) and how many distinct sizes the scheduler used."""
         if self.sent_bits is None or not sent.any():
             return {"mean_sent_kbit": float("nan"), "sizes_sent": 0}
         bits = self.sent_bits[sent]
