@@ -444,6 +444,20 @@ def test_the_sizes_a_scheduler_sent_are_counted():
     assert row["dynamic-partition"]["mean_sent_kbit"] == pytest.approx(dynamic_menu(ps, low)[0].bits / 1e3)
 
 
+def test_sizes_sent_per_floor_by_hand():
+    import pandas as pd
+
+    from paperlib.studies import nb10_network
+
+    grid = pd.DataFrame({"scheduler": ["dynamic-partition"] * 4 + ["static"],
+                         "accuracy_floor": [0.5, 0.5, 0.6, 0.7, 0.5],
+                         "mean_sent_kbit": [16.384, 16.384, 40.0, float("nan"), 65.536],
+                         "sizes_sent": [1, 1, 2, 0, 1]})
+    assert nb10_network.sizes_sent(grid) == {
+        0.5: "16.4 kbit", 0.6: "40 kbit (2 sizes on one trace)",
+        0.7: "nothing (every answer from the device)"}
+
+
 def test_a_floor_no_menu_entry_meets_is_answered_on_the_device_then_by_the_static_strategy():
     """When the floor admits no stored strategy, the dynamic partition answers from a device path
     that meets it (none meeting it: the full model), uploading nothing; without its device

@@ -148,6 +148,21 @@ def e3_table(grid: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
+def sizes_sent(grid: pd.DataFrame, scheduler: str = "dynamic-partition") -> dict[float, str]:
+    """Per accuracy floor of ``grid`` (one model's rows of :func:`run_grid`), what ``scheduler``
+    sent: the transfer sizes it chose (kbit, mean per offloading request on each trace) or that
+    every answer came from the device (docs/decisions/network.md §18)."""
+    rows = grid[grid["scheduler"] == scheduler]
+    out = {}
+    for floor, g in rows.groupby("accuracy_floor"):
+        kbit = sorted(g["mean_sent_kbit"].dropna().round(1).unique())
+        many = int(g["sizes_sent"].max())
+        out[float(floor)] = ("nothing (every answer from the device)" if not kbit else
+                             ", ".join(f"{k:g}" for k in kbit) + " kbit"
+                             + (f" ({many} sizes on one trace)" if many > 1 else ""))
+    return out
+
+
 def never_in_time_reason(ps: PathSet, sc: Scenario, path: str) -> str | None:
     """Why ``path`` of ``ps`` can never meet ``sc``'s deadline, as a sentence (None when it can):
     its device compute alone, or its compute plus sending its bits at the link's best rate (its
@@ -190,7 +205,7 @@ def time_series(outcome: Outcome, link: Link, bin_ms: float = 1000.0) -> pd.Data
                          "capacity_mbps": link.capacity_bps(start, bin_ms) / 1e6})
 
 
-__all__ = ["NetworkPlan", "network_plan", "paper_link", "wifi_link", "links", "scenario",
+__all__ = ["sizes_sent", "NetworkPlan", "network_plan", "paper_link", "wifi_link", "links", "scenario",
            "measured_floors", "check_floor", "simulate", "run_grid", "e3_table", "never_in_time_reason",
            "never_in_time_reasons",
            "time_series"]
