@@ -89,3 +89,6 @@ def test_width_variants_of_a_search_known_answers(smoke_context, tmp_path):
     assert path.bits * 4 == base.bits and path.point == base.point  # a quarter of the 8-bit IR
     assert path.device_mj == base.device_mj == b["energy_no_tx_mj"]
     assert path.privacy == vs[0].privacy
+    assert path.resent_ir_bits == 2 and base.resent_ir_bits is None  # the variant says its width
+    edge = quant.quantize_edge(ctx.net, genome.p, genome.policy).eval()  # one edge, any width
+    assert ir_width.held_out_privacy(ctx, genome, 2, edge=edge) == pytest.approx(vs[0].privacy)

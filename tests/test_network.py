@@ -414,6 +414,7 @@ def test_e3_qor_columns_differ_and_show_where_the_floor_bound():
 
 def test_dynamic_menu_most_private_first_and_falls_back_to_the_device():
     from paperlib.network.schedulers import dynamic_menu
+    from paperlib.studies import nb10_network
 
     ps = toy_pathset()
     menu = dynamic_menu(ps, 0.0)
@@ -423,6 +424,11 @@ def test_dynamic_menu_most_private_first_and_falls_back_to_the_device():
     # the static strategy's IR-width variants give the menu four transfer sizes (8, 6, 4, 2 bits)
     ir = ps.static.bits // 8
     assert {ir * b for b in (8, 6, 4, 2)} <= {p.bits for p in menu}
+    # a variant says its width; the table row of notebook 10 carries it (none for the others)
+    rows = {p.name: nb10_network.path_record("ResNet18", p) for p in menu}
+    assert rows[f"{ps.static.name}-ir2"]["resent_ir_bits"] == 2
+    assert rows[f"{ps.static.name}-ir2"]["sent_kbit"] == ir * 2 / 1e3
+    assert rows[ps.static.name]["resent_ir_bits"] is None
 
 
 def test_the_sizes_a_scheduler_sent_are_counted():

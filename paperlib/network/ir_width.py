@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
+from torch import nn
+
 from ..infra import io
 from ..method import quant, strategies, train
 from ..method.genome import Genome
@@ -70,10 +72,11 @@ def _fingerprint(ctx: "SearchContext", result: "SearchResult") -> dict[str, Any]
                          "privacy": ctx.record_source(), "report_privacy_images": ctx.settings.privacy_images})
 
 
-def held_out_privacy(ctx: "SearchContext", genome: Genome, ir_bits: int | None = None) -> float:
-    """P of ``genome`` on the report split's privacy images (the edge quantized after training),
-    its IR re-quantized to ``ir_bits`` when given."""
-    qnet = quant.quantize_edge(ctx.net, genome.p, genome.policy).eval()
+def held_out_privacy(ctx: "SearchContext", genome: Genome, ir_bits: int | None = None, *,
+                     edge: nn.Module | None = None) -> float:
+    """P of ``genome`` on the report split's privacy images (the edge quantized after training;
+    ``edge``: that network when already built), its IR re-quantized to ``ir_bits`` when given."""
+    qnet = edge if edge is not None else quant.quantize_edge(ctx.net, genome.p, genome.policy).eval()
     return ctx.report_privacy.of(qnet if ir_bits is None else quant.resend_ir(qnet, ir_bits), genome.p)
 
 
@@ -103,11 +106,12 @@ def measure_variants(ctx: "SearchContext", result: "SearchResult",
         log.warning("%s: the search's reported top-1 %.4f is not reproduced (%.4f); its report.json "
                     "was measured under other settings, so its width variants are not comparable "
                     "with it (rerun the search)", result.out_dir, reported, top1_base)
+    edge = quant.quantize_edge(ctx.net, genome.p, genome.policy).eval()  # P's edge: not finetuned
     out = []
     for b in todo:
         top1 = float(train.correct(quant.resend_ir(qnet, b), ctx.report_ds, batch).float().mean())
         v = WidthVariant(base_key=str(result.best["key"]), p=int(genome.p), ir_bits=b,
-                         privacy=held_out_privacy(ctx, genome, b), top1=top1,
+                         privacy=held_out_privacy(ctx, genome, b, edge=edge), top1=top1,
                          top1_base=top1_base, images=len(ctx.report_ds),
                          seconds=time.perf_counter() - t0, fingerprint=fp)
         cache[f"ir{b}"] = v.to_dict()

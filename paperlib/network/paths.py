@@ -57,6 +57,7 @@ class ExecutionPath:
     privacy: float  # P of what is sent (nan: nothing is)
     raw_image: bool = False
     energy_bound: float | None = None  # for searched strategies
+    resent_ir_bits: int | None = None  # an IR-width variant: its IR re-quantized to this width (ir_width)
 
     @property
     def accuracy(self) -> float:
@@ -135,7 +136,8 @@ def device_exit_paths(net: torch.nn.Module, ex: Exits) -> list[ExecutionPath]:
 
 
 def _offloaded(net: torch.nn.Module, name: str, label: str, p: int, ir_bits: int, device_mj: float,
-               top1: float, privacy_p: float, n_images: int, energy_bound: float) -> ExecutionPath:
+               top1: float, privacy_p: float, n_images: int, energy_bound: float,
+               resent_ir_bits: int | None = None) -> ExecutionPath:
     """A searched strategy's path: blocks ``0..p`` on the device, the IR at ``ir_bits`` bits up,
     its top-1 as the expected correctness of every image (docs/decisions/network.md §8)."""
     macs = unit_macs(net)
@@ -144,7 +146,7 @@ def _offloaded(net: torch.nn.Module, name: str, label: str, p: int, ir_bits: int
         name=name, label=label, local=False, point=p, device_macs=float(macs[: p + 1].sum()),
         cloud_macs=float(macs[p + 1:].sum()), bits=int(em.ir_elements[p]) * int(ir_bits),
         device_mj=float(device_mj), correct=np.full(n_images, float(top1)),
-        privacy=float(privacy_p), energy_bound=float(energy_bound))
+        privacy=float(privacy_p), energy_bound=float(energy_bound), resent_ir_bits=resent_ir_bits)
 
 
 def searched_path(ctx: "search.SearchContext", result, n_images: int, full_top1: float) -> ExecutionPath:
@@ -186,7 +188,7 @@ def width_variant_path(net: torch.nn.Module, result, variant: ir_width.WidthVari
                       f"searched at E_b = {result.energy_bound:g} mJ, seed {result.seed} "
                       f"(p = {variant.p}), IR at {variant.ir_bits} bits",
                       variant.p, variant.ir_bits, result.best["energy_no_tx_mj"], full_top1 - eps,
-                      variant.privacy, n_images, result.energy_bound)
+                      variant.privacy, n_images, result.energy_bound, resent_ir_bits=variant.ir_bits)
 
 
 def smallest_transfer_point(net: torch.nn.Module) -> int:
@@ -280,10 +282,11 @@ def synthetic(model: str = "resnet18", images: int = 200, seed: int = 0) -> Path
     full = exits[-1].correct
 
     def off(name: str, p: int, bits: int, mj: float, acc: np.ndarray, privacy: float,
-            raw: bool = False, bound: float | None = None) -> ExecutionPath:
+            raw: bool = False, bound: float | None = None,
+            resent: int | None = None) -> ExecutionPath:
         dm = float(macs[: p + 1].sum()) if p >= 0 else 0.0
         return ExecutionPath(name, name, False, p, dm, float(macs.sum()) - dm, bits, mj, acc,
-                             privacy, raw, bound)
+                             privacy, raw, bound, resent)
 
     sweep = [off(f"searched-eb{b:g}-seed0", p, int(em.ir_elements[p]) * 8, mj,
                  np.full(images, full_top1 - eps), 0.4 + 0.6 * p / n, bound=b)
@@ -292,7 +295,7 @@ def synthetic(model: str = "resnet18", images: int = 200, seed: int = 0) -> Path
     static = sweep[1]
     sweep += [off(f"{static.name}-ir{bits}", static.point, int(em.ir_elements[static.point]) * bits,
                   static.device_mj, static.correct - 0.002 * (8 - bits),
-                  static.privacy + 0.005 * (8 - bits), bound=ENERGY_BOUND_MJ)
+                  static.privacy + 0.005 * (8 - bits), bound=ENERGY_BOUND_MJ, resent=bits)
               for bits in (6, 4, 2)]  # its IR-width variants (ir_width): P up, top-1 down
     p_small = smallest_transfer_point(net)
     return PathSet(model, "synthetic", "synthetic paths (made-up accuracies and privacy)", exits,

@@ -22,7 +22,7 @@ from ..method.profiles import NetworkPlan, Profile, resolve_profile
 from ..network import traces
 from ..network.constants import PAPER_LINK_BPS, QOR_FLOORS, WIFI_LINK_BPS
 from ..network.link import Link
-from ..network.paths import PathSet
+from ..network.paths import ExecutionPath, PathSet
 from ..network import schedulers as scheduler_registry
 from ..network.schedulers import SCHEDULERS
 from ..network.simulate import Outcome, PathTable, Scenario, run_adaptive, run_fixed
@@ -59,6 +59,16 @@ def scenario(link: Link, profile: str | Profile | None = None, **kw) -> Scenario
     if duration is None and link.synthetic:
         duration = plan.synthetic_duration_ms
     return Scenario(link, duration_ms=duration, **kw)
+
+
+def path_record(model_label: str, path: ExecutionPath) -> dict:
+    """One row of notebook 10's path and menu tables: where ``path`` splits, what it sends (kbit;
+    ``resent_ir_bits``: the width an IR-width variant re-quantizes its IR to, else empty), its
+    device cost, top-1 and P."""
+    return {"model": model_label, "path": path.name, "blocks_on_device": path.point,
+            "sent_kbit": path.bits / 1e3, "resent_ir_bits": path.resent_ir_bits,
+            "device_mJ": path.device_mj, "top1": path.accuracy, "privacy_P": path.privacy,
+            "raw_image": path.raw_image}
 
 
 def measured_floors(ps: PathSet, count: int = len(QOR_FLOORS)) -> tuple[float, ...]:
@@ -205,7 +215,7 @@ def time_series(outcome: Outcome, link: Link, bin_ms: float = 1000.0) -> pd.Data
                          "capacity_mbps": link.capacity_bps(start, bin_ms) / 1e6})
 
 
-__all__ = ["sizes_sent", "NetworkPlan", "network_plan", "paper_link", "wifi_link", "links", "scenario",
+__all__ = ["sizes_sent", "path_record", "NetworkPlan", "network_plan", "paper_link", "wifi_link", "links", "scenario",
            "measured_floors", "check_floor", "simulate", "run_grid", "e3_table", "never_in_time_reason",
            "never_in_time_reasons",
            "time_series"]

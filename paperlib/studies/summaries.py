@@ -338,9 +338,10 @@ def network(t: Tables) -> str:
         s, full = s.iloc[0], full.iloc[0]
         m = menu[menu["model"] == model]
         sizes = ", ".join(f"{k:g}" for k in sorted(m["sent_kbit"].unique()))
-        variants = int(m["path"].str.contains(r"-ir\d+$").sum())
+        variants = int(m["resent_ir_bits"].notna().sum())
         dyn = sched[(sched["model"] == model) & sched["scheduler"].str.contains("dynamic")]
         used = sorted(dyn["mean_sent_kbit"].dropna().round(3).unique())
+        floor = ", ".join(f"{f:.3f}" for f in sorted(dyn["accuracy_floor"].unique()))
         sent = (f"only {used[0]:g} kbit" if len(used) == 1 and dyn["sizes_sent"].max() == 1
                 else f"{', '.join(f'{k:g}' for k in used)} kbit on average")
         lines.append(
@@ -349,8 +350,8 @@ def network(t: Tables) -> str:
             f"{N.energy(full.device_mJ)}. The dynamic partition's menu: {len(m)} strategies at "
             f"least as private as it, in {m['sent_kbit'].nunique()} transfer sizes ({sizes} kbit); "
             f"{variants} of them send a searched strategy's IR at fewer bits (IR-width variants); "
-            f"at the lowest QoR floor it sent {sent} on every trace (a higher floor admits "
-            f"other entries: notebook 10's findings).")
+            f"at the scheduler table's QoR floor (top-1 {floor}) it sent {sent} on every trace "
+            f"(another floor admits other entries: notebook 10's findings).")
     return "\n".join(lines)
 
 

@@ -89,14 +89,19 @@ def control_points(model: str, net: nn.Module) -> list[int]:
     return reported_points(model) or pick_points(net, 3)
 
 
-def _stage_rows(model: str, prof: Profile, net: nn.Module, meta: dict, epoch: int, total: int,
-                points: Sequence[int], attacks: Sequence[str], settings: AttackSettings,
-                images: int, allow_partial: bool | None, progress: bool) -> list[dict]:
-    """One row per (point, attack) of one training stage, with the stage's P controls."""
+def stage_rows(model: str, prof: Profile, net: nn.Module, meta: dict, epoch: int, total: int,
+               points: Sequence[int], attacks: Sequence[str], settings: AttackSettings,
+               images: int, allow_partial: bool | None, progress: bool,
+               suffix: str | None = None) -> list[dict]:
+    """One row per (point, attack) of one training stage (``net`` after ``epoch`` of ``total``
+    epochs, ``meta`` its checkpoint metadata), with the stage's P controls; :func:`progress_frame`
+    turns them into the table. ``suffix``: the stage's attack-cache tag (default: none for the
+    trained stage, ``-epoch<e>`` for the others)."""
     dataset = meta["dataset"]
     # the trained stage is the trained checkpoint: its results are notebook 08's own files (same
     # name, same fingerprint); every other stage has its own (docs/decisions/attacks.md §13)
-    suffix = "" if epoch == total else f"-epoch{epoch}"
+    if suffix is None:
+        suffix = "" if epoch == total else f"-epoch{epoch}"
     results = runner.run(model, prof, points, attacks=attacks, net=net, meta=meta, settings=settings,
                          images=images, dataset=dataset, allow_partial=allow_partial,
                          progress=progress, tag_suffix=suffix)
@@ -134,9 +139,15 @@ def progress_table(models: Sequence[str], profile: str | Profile | None = None, 
             net, meta = train.load_or_train_snapshot(model, prof, epoch, allow_partial=allow_partial,
                                                      progress=progress, snapshot_epochs=inner)
             points = points or control_points(model, net)
-            rows += _stage_rows(model, prof, net, meta, epoch, total, points, attacks, settings,
-                                images, allow_partial, progress)
-    long = pd.DataFrame(rows)
+            rows += stage_rows(model, prof, net, meta, epoch, total, points, attacks, settings,
+                               images, allow_partial, progress)
+    return progress_frame(rows)
+
+
+def progress_frame(rows: Sequence[dict]) -> pd.DataFrame:
+    """:func:`stage_rows` of any stages as one row per (model, epoch, point): the stage, P and its
+    controls, each attack's SSIM and PSNR, the worst case over them and its spread."""
+    long = pd.DataFrame(list(rows))
     key = ["model", "epoch", "p"]
     stage = ["of_epochs", "stage", "top1", "split", "P", *CONTROL_COLUMNS, "images"]
     wide = worst_case_table(long, by=key, metrics=LEAK_METRICS)
