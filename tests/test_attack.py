@@ -158,3 +158,36 @@ ACCEPTANCE = (dict(images=8),
                "inverse-network": dict(query_images=256, epochs=5, batch_size=32),
                "shadow": dict(labelled_images=256, epochs=4, batch_size=32, rmle_iterations=60,
                               rmle_l2=3.0)})
+
+
+def test_within_point_policies_spread_over_processes_give_the_same_rows(synthetic_data, tmp_path,
+                                                                         monkeypatch):
+    """nb08_attacks.attack_policies: two worker processes give the rows one process gives, in the
+    policies' order, each with its policy's index and edge energy (Eq. 7–8, no transmission)."""
+    from paperlib.method import energy
+    from paperlib.studies import nb08_attacks
+
+    torch.manual_seed(0)
+    net = models.build("cifar10cnn").eval()
+    meta = {"accuracy": 0.1, "date": "test", "data": "synthetic", "seed": 0}
+    settings = smoke_with(*TINY)
+    pols = nb08_attacks.random_policies(net, 8, 3, seed=0)
+    jobs = nb08_attacks.PolicyJobs("cifar10cnn", "smoke", net, meta, 8,
+                                   dict(settings=settings, images=settings.images, progress=False,
+                                        attacks=("rmle", "inverse-network")))
+    rows = {}
+    for workers in (1, 2):  # each in a results folder of its own: computed, never read back
+        monkeypatch.setenv("PAPERLIB_RESULTS_DIR", str(tmp_path / f"w{workers}"))
+        rows[workers] = nb08_attacks.attack_policies(jobs, pols, workers=workers)
+    assert [(r["policy"], r["attack"]) for r in rows[1]] == [
+        (i, a) for i in range(3) for a in ("rmle", "inverse-network")]
+    for one, two in zip(rows[1], rows[2]):
+        assert one["energy_mJ"] == energy.edge_energy(net, 8, pols[one["policy"]], transmission=False)
+        assert one.keys() == two.keys()
+        for k, v in one.items():
+            if isinstance(v, float) and k != "seconds":
+                assert v == pytest.approx(two[k], rel=1e-5, abs=1e-6, nan_ok=True), k
+            elif k != "seconds":
+                assert v == two[k], k
+    with pytest.raises(ValueError, match="workers"):
+        nb08_attacks.attack_policies(jobs, pols, workers=0)

@@ -104,6 +104,7 @@ class AttackSettings:
     max_policy_points: int | None = None  # fixed points per model in that study; None: all
     bootstrap: int = 2000  # bootstrap resamples of the Spearman correlation
     policy_images: int | None = None  # test images of the within-point study; None: ``images``
+    policy_workers: int = 1  # processes (one thread each) the study's policies are spread over
     # privacy vs training progress (docs/decisions/attacks.md §13): the intermediate checkpoints,
     # as fractions of each model's recipe (rounded to epochs; 0 and the last epoch always shown)
     progress_fractions: tuple[float, ...] = (0.25, 0.5)

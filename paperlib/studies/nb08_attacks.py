@@ -11,6 +11,8 @@ the within-point verdicts: docs/decisions/attacks.md §7).
   middle of notebook 03's shallow/middle/deep points;
 * :func:`random_policies` — distinct random quantization policies at a fixed point, drawn as the
   search draws them (Algorithm 1's RANDOM_POLICY: every searched layer uniform in R_w × R_a);
+* :func:`attack_policies` — every attack on each of those policies, the policies spread over
+  ``workers`` processes (``AttackSettings.policy_workers``; each result is cached on its own);
 * :func:`strategy_candidates` — the searched strategy and the fp32 / 8-bit uniform baselines at
   the deepest partition under E_b (``paper_strategies.PaperStrategy``);
 * :func:`policy_correlation` — Spearman ρ between P and each attack's SSIM within a point, with
@@ -21,13 +23,16 @@ the within-point verdicts: docs/decisions/attacks.md §7).
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 from torch import nn
 
-from ..method import models
+from ..attacks import runner
+from ..infra.executors import make_executor
+from ..method import energy, models
 from ..method.models import MODELS
 from ..method.policy import Policy
 from ..attacks.base import ATTACKS
@@ -93,6 +98,38 @@ def random_policies(net: nn.Module, p: int, n: int, seed: int = 0) -> list[list[
 
 
 SAME_POINT_FP32 = "full precision at the searched p"
+
+
+@dataclass(frozen=True)
+class PolicyJobs:
+    """What every job of the within-point study shares: the model, its profile, network and
+    checkpoint metadata, the fixed point and :func:`paperlib.attacks.runner.run`'s keywords."""
+
+    model: str
+    profile: Any  # a Profile or its name
+    net: nn.Module
+    meta: dict
+    p: int
+    run: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _attack_policy(jobs: PolicyJobs, item: tuple[int, Policy]) -> list[dict]:
+    i, policy = item
+    results = runner.run(jobs.model, jobs.profile, [jobs.p], policy, net=jobs.net, meta=jobs.meta,
+                         **jobs.run)
+    mj = energy.edge_energy(jobs.net, jobs.p, policy, transmission=False)
+    return [{**r.row(), "policy": i, "energy_mJ": mj} for r in results]
+
+
+def attack_policies(jobs: PolicyJobs, policies: Sequence[Policy], workers: int = 1) -> list[dict]:
+    """One row per (policy, attack) at ``jobs.p``: the attack's :meth:`AttackResult.row`, the
+    policy's index in ``policies`` and its edge energy without transmission (Eq. 7–8). The
+    policies run one after the other in this process (``workers`` 1) or spread over ``workers``
+    processes of one thread each; the rows come back in the order of ``policies`` either way, and
+    each attack result is cached on its own, so an interrupted study resumes."""
+    with make_executor("process" if workers > 1 else "local", workers=workers) as ex:
+        done = ex.map(_attack_policy, jobs, list(enumerate(policies)))
+    return [row for rows in done for row in rows]
 
 
 def strategy_candidates(net: nn.Module, best_genome: dict, energy_bound: float,
@@ -334,7 +371,7 @@ def findings(sweep: pd.DataFrame, he_table: pd.DataFrame | None, corr: pd.DataFr
     return Findings(pd.DataFrame(), lines)
 
 
-__all__ = ["reported_points", "sweep_points", "policy_points", "random_policies",
+__all__ = ["PolicyJobs", "attack_policies", "reported_points", "sweep_points", "policy_points", "random_policies",
            "strategy_candidates", "with_worst_case", "policy_correlation", "within_point_images",
            "paper_table", "findings", "sweep_correlations", "sweep_lines", "strategy_comparison",
            "he2019_lines", "policy_lines", "strategy_lines", "WORST_LABEL", "SAME_POINT_FP32"]
