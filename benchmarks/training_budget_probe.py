@@ -14,8 +14,8 @@ block points) it also gives, per budget, P (Eq. 1) and its resolution controls a
 SSIM with the worst case over them: the privacy-vs-training table of notebook 08
 (``studies.training_controls``), extended past the quick budget.
 
-Results go to ``--out`` (its own checkpoints and attack cache; never the profile's caches) and are
-kept there: an interrupted probe resumes. ``probe.jsonl`` gets one record per budget.
+Results go to ``--out`` (its own checkpoints, one folder per multiple, and attack cache; never the
+profile's caches) and are kept there: an interrupted probe resumes. ``probe.jsonl`` gets one record per budget.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> None:
                                                      dataclasses.replace(recipe, epochs=epochs)})
         t0 = time.perf_counter()
         net, meta = train.load_or_train(
-            args.model, stretched, checkpoint_root=None if m == 1 else out / "checkpoints",
+            args.model, stretched, checkpoint_root=None if m == 1 else out / "checkpoints" / f"x{m}",
             progress=True)
         hits = {"search": train.correct(net, search_ds).float(),
                 "report": train.correct(net, report_ds).float()}

@@ -66,6 +66,21 @@ def test_worst_case_columns_equal_the_max_of_the_attack_columns():
         add_worst_case(wide, ["zzz"])
 
 
+def test_worst_case_table_keeps_only_the_groups_the_table_has():
+    """Two models at different points (as notebook 08's training-progress table has them): one
+    row per observed (model, p), in order, never the cross product of the key columns; a NaN
+    metric of one attack stays a NaN column entry, not a dropped attack."""
+    long = pd.DataFrame([{"model": m, "p": p, "attack": a, "ssim": s, "psnr": float("nan") if a == "shadow" else 20.0}
+                         for m, ps in (("a", (0, 8)), ("b", (3, 6, 0)))
+                         for p in ps for a, s in (("rmle", 0.1 * p), ("shadow", 0.5))])
+    wide = worst_case_table(long, by=("model", "p"))
+    assert list(zip(wide["model"], wide["p"])) == [("a", 0), ("a", 8), ("b", 3), ("b", 6), ("b", 0)]
+    assert wide["ssim_worst"].tolist() == pytest.approx([0.5, 0.8, 0.5, 0.6, 0.5])
+    assert wide["psnr_shadow"].isna().all() and (wide["psnr_worst"] == 20.0).all()
+    one = worst_case_table(long, by=("model",))
+    assert one["model"].tolist() == ["a", "b"]
+
+
 def test_a_defence_rows_worst_case_is_the_max_over_its_attacks():
     r = DefenceResult(model="m", profile="smoke", defence="none", tag="none", config={}, p=1,
                       split="p1", policy=32, policy_tag="fp32", top1=0.5, accuracy_images=10,

@@ -38,7 +38,7 @@ def test_budgets_paired_gain_and_worst_case(tmp_path, monkeypatch):
     # 1x is the profile's own checkpoint; the longer budget has its own, beside the probe
     _, meta = train.load_or_train("cifar10cnn", "smoke", progress=False)
     assert one["train_seconds"] == meta["train_seconds"]
-    assert list((out / "checkpoints" / "smoke").glob("cifar10cnn-*.json"))
+    assert list((out / "checkpoints" / "x2" / "smoke").glob("cifar10cnn-*.json"))
     # the gain is paired on the same search-split images: the difference of the two top-1s
     assert "gain_search" not in one
     assert two["gain_search"] == pytest.approx(two["top1_search"] - one["top1_search"])

@@ -78,6 +78,10 @@ def worst_case_table(long: pd.DataFrame, by: Sequence[str] = ("model", "p", "tag
     attacks = list(dict.fromkeys(long[attack]))
     wide = long.pivot_table(index=by, columns=attack, values=list(metrics), aggfunc="first",
                             dropna=False, sort=False)
+    # dropna=False keeps an attack whose metric is NaN, but also every combination of the ``by``
+    # values; keep the groups the table has, in their order of first appearance
+    wide = wide.reindex(pd.MultiIndex.from_frame(long[by].drop_duplicates()) if len(by) > 1
+                        else pd.Index(long[by[0]].drop_duplicates(), name=by[0]))
     wide.columns = [column(m, a) for m, a in wide.columns]
     wide = wide.reindex(columns=[column(m, a) for a in attacks for m in metrics])
     return add_worst_case(wide.reset_index(), attacks, metrics)

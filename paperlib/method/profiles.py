@@ -459,7 +459,7 @@ PROFILES: dict[str, Profile] = {
         # notebook 08: 4 models x 3 points (+ He et al.'s), 6 test images, 100 rMLE iterations
         # (docs/decisions/attacks.md §8 estimates its time)
         attack=AttackSettings(test_images=128, images=6, models=ATTACK_MODELS, sweep_points=3,
-                              policies=32, policy_images=64,
+                              policies=32, policy_images=64, policy_workers=2,
                               attacks={"rmle": {"iterations": 100, "lr": 0.05},
                                        "inverse-network": {"query_images": 1000, "epochs": 4,
                                                            "batch_size": 32},
