@@ -14,8 +14,9 @@ block points) it also gives, per budget, P (Eq. 1) and its resolution controls a
 SSIM with the worst case over them: the privacy-vs-training table of notebook 08
 (``studies.training_controls``), extended past the quick budget.
 
-Results go to ``--out`` (its own checkpoints, one folder per multiple, and attack cache; never the
-profile's caches) and are kept there: an interrupted probe resumes. ``probe.jsonl`` gets one record per budget.
+Results go to ``--out`` (its own checkpoints, one folder per multiple, and attack cache; the 1×
+budget is the profile's checkpoint, trained there first if missing) and are kept there: an
+interrupted probe resumes. ``probe.jsonl`` gets one record per budget.
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ def main(argv: list[str] | None = None) -> None:
                   "top1_search": float(hits["search"].mean()),
                   "top1_report": float(hits["report"].mean()),
                   "search_images": len(search_ds), "report_images": len(report_ds),
-                  "last_train_loss": (meta.get("curve") or {}).get("train_loss", [math.nan])[-1]}
+                  "last_train_loss": ((meta.get("curve") or {}).get("train_loss") or [math.nan])[-1]}
         if before is not None:  # paired by image: the same search-split images, two networks
             diff = hits["search"] - before
             record["gain_search"] = float(diff.mean())
@@ -84,10 +85,13 @@ def main(argv: list[str] | None = None) -> None:
                               ATTACKS.names(), prof.attack, args.images, None, True,
                               suffix=f"-budget{m}x")
         frame = tc.progress_frame(stage)
-        record["points"] = frame[["split", "P", "P_avgpool", "P_beyond_shape", "ssim_worst",
+        record["points"] = frame[["split", "images", "P", "P_avgpool", "P_beyond_shape", "ssim_worst",
                                   "ssim_worst_sd", "ssim_worst_attack"]
                                  + [c for c in frame.columns if c.startswith("ssim_")
                                     and not c.startswith("ssim_worst")]].to_dict("records")
+        spread = {(r["split"], r["attack"]): r["ssim_sd"] for r in stage}  # each attack's, per point
+        for row in record["points"]:
+            row.update({f"ssim_sd_{a}": spread[(row["split"], a)] for a in ATTACKS.names()})
         record["probe_seconds"] = round(time.perf_counter() - t0, 1)
         io.append_jsonl(out / "probe.jsonl", record)
         rows.append(record)

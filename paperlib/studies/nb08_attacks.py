@@ -127,7 +127,9 @@ def attack_policies(jobs: PolicyJobs, policies: Sequence[Policy], workers: int =
     policies run one after the other in this process (``workers`` 1) or spread over ``workers``
     processes of one thread each; the rows come back in the order of ``policies`` either way, and
     each attack result is cached on its own, so an interrupted study resumes."""
-    with make_executor("process" if workers > 1 else "local", workers=workers) as ex:
+    executor = (make_executor("process", workers=workers, threads_per_worker=1) if workers != 1
+                else make_executor("local"))
+    with executor as ex:
         done = ex.map(_attack_policy, jobs, list(enumerate(policies)))
     return [row for rows in done for row in rows]
 
