@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> None:
     from paperlib.attacks.base import ATTACKS
     from paperlib.infra import io
     from paperlib.method import train
-    from paperlib.method.evaluation_split import SPLIT_SEED, split_evaluation_images, take
+    from paperlib.method.evaluation_split import SPLIT_SEED, split_evaluation_images
     from paperlib.method.profiles import get_profile
     from paperlib.studies import training_controls as tc
 
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> None:
     split = split_evaluation_images(len(test_ds), seed=SPLIT_SEED,
                                     report_fraction=prof.search_for(args.model).report_fraction)
     search_ds, report_ds = split.apply(test_ds)
-    rows, before, points = [], None, None
+    before, points = None, None
     for m in sorted(set(args.multiples)):
         epochs = recipe.epochs * m
         stretched = dataclasses.replace(prof, train={**prof.train, args.model:
@@ -94,7 +94,6 @@ def main(argv: list[str] | None = None) -> None:
             row.update({f"ssim_sd_{a}": spread[(row["split"], a)] for a in ATTACKS.names()})
         record["probe_seconds"] = round(time.perf_counter() - t0, 1)
         io.append_jsonl(out / "probe.jsonl", record)
-        rows.append(record)
         gain = (f"; gain over the budget before {record['gain_search']:+.3f} "
                 f"(s.e. {record['gain_search_se']:.3f})" if "gain_search" in record else "")
         print(f"{args.model} x{m} ({epochs} epochs, {torch.get_num_threads()} threads): top-1 "
