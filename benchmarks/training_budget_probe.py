@@ -48,6 +48,7 @@ def main(argv: list[str] | None = None) -> None:
     from paperlib.attacks.base import ATTACKS
     from paperlib.infra import io
     from paperlib.method import train
+    from paperlib.method.paired_accuracy import budget_verdict, paired_gain
     from paperlib.method.evaluation_split import SPLIT_SEED, split_evaluation_images
     from paperlib.method.profiles import get_profile
     from paperlib.studies import training_controls as tc
@@ -76,9 +77,9 @@ def main(argv: list[str] | None = None) -> None:
                   "search_images": len(search_ds), "report_images": len(report_ds),
                   "last_train_loss": ((meta.get("curve") or {}).get("train_loss") or [math.nan])[-1]}
         if before is not None:  # paired by image: the same search-split images, two networks
-            diff = hits["search"] - before
-            record["gain_search"] = float(diff.mean())
-            record["gain_search_se"] = float(diff.std(unbiased=True) / math.sqrt(diff.numel()))
+            gain, se = paired_gain(before, hits["search"])
+            record.update(gain_search=gain, gain_search_se=se,
+                          verdict_before=budget_verdict(gain, se))
         before = hits["search"]
         points = points or tc.control_points(args.model, net)
         stage = tc.stage_rows(args.model, stretched, net, meta, epochs, epochs, points,
@@ -95,7 +96,8 @@ def main(argv: list[str] | None = None) -> None:
         record["probe_seconds"] = round(time.perf_counter() - t0, 1)
         io.append_jsonl(out / "probe.jsonl", record)
         gain = (f"; gain over the budget before {record['gain_search']:+.3f} "
-                f"(s.e. {record['gain_search_se']:.3f})" if "gain_search" in record else "")
+                f"(s.e. {record['gain_search_se']:.3f}): the budget before is "
+                f"{record['verdict_before']}" if "gain_search" in record else "")
         print(f"{args.model} x{m} ({epochs} epochs, {torch.get_num_threads()} threads): top-1 "
               f"search split {record['top1_search']:.3f}, report split "
               f"{record['top1_report']:.3f}{gain}", flush=True)

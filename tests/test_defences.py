@@ -6,6 +6,7 @@ mixing matrices does as well as on the undefended split, without them worse
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -271,6 +272,28 @@ def test_proactive_retraining_lowers_the_decoders_success_it_trains_against():
     assert np.mean(hard["ssim"][-4:]) < np.mean(plain["ssim"][-4:])
 
 
+def test_proactive_decoder_trains_at_its_own_rate():
+    """``decoder_lr`` is the adversary's rate, ``lr`` the edge's and cloud's: with both 0 nothing
+    moves (every decoder step sees the same loss); with only the decoder's above 0 the edge comes
+    back unchanged while its decoder's loss falls (one batch per epoch, so every step is comparable)."""
+    from paperlib.defences import adversarial
+
+    torch.manual_seed(0)
+    edge = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.AvgPool2d(2)).eval()
+    victim = _victim(edge)
+    images = (_images(32, seed=6) * 255).round().to(torch.uint8)
+    labels = torch.randint(0, 10, (32,), generator=torch.Generator().manual_seed(1))
+    still = adversarial.ProactiveSettings(rounds=2, decoder_epochs=3, epochs=1, lr=0.0,
+                                          decoder_lr=0.0, batch_size=32)
+    _, _, log = adversarial.adversarial_retraining(victim, images, labels, still, 1.0)
+    assert len(log["decoder_mse"]) == 6 and np.ptp(log["decoder_mse"]) < 1e-6
+    moving = dataclasses.replace(still, decoder_lr=1e-2)
+    new_edge, _, log = adversarial.adversarial_retraining(victim, images, labels, moving, 1.0)
+    assert log["decoder_mse"][-1] < log["decoder_mse"][0]
+    for a, b in zip(new_edge.parameters(), victim.edge_module.parameters()):
+        assert torch.equal(a, b)
+
+
 def test_mixing_aware_loss_of_a_linear_cloud_is_the_unmixed_loss():
     torch.manual_seed(2)
     cloud = nn.Sequential(nn.Flatten(), nn.Linear(8 * 16 * 16, 10))
@@ -335,8 +358,10 @@ def test_each_defence_gets_its_own_settings_from_the_profile():
     assert settings_for("datamix", quick) == datamix.DataMixSettings(6, 256, 1e-3, 64)
     assert settings_for("datamix", paper) == datamix.DataMixSettings(5, None, 1e-3, 64)
     assert settings_for("proactive", smoke) == adversarial.ProactiveSettings(1, 1, 1, 64, 1e-4, 64)
-    assert settings_for("proactive", quick) == adversarial.ProactiveSettings(5, 1, 1, 128, 1e-4, 64)
+    assert settings_for("proactive", quick) == adversarial.ProactiveSettings(6, 1, 1, 512, 1e-4, 64)
     assert settings_for("proactive", paper) == adversarial.ProactiveSettings(3, 1, 1, None, 1e-4, 64)
+    # the decoder learns at the inverse-network attack's rate in every profile (defences.md §15)
+    assert {settings_for("proactive", p).decoder_lr for p in (smoke, quick, paper)} == {1e-3}
     for name in ("none", "noise", "dropout"):
         assert settings_for(name, smoke) is None
     # refused by name: an unknown field, values for a defence without settings, an unknown defence

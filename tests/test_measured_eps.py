@@ -70,3 +70,18 @@ def test_agreement_table_rho_and_bias():
     assert spearman([1, 2, 3], [1, 1, 1]) != spearman([1, 2, 3], [1, 1, 1])  # NaN: constant
     with pytest.raises(ValueError, match="fewer than the 50"):
         agreement_table(points.iloc[:40])
+
+
+def test_paired_gain_and_the_budget_verdict_by_hand():
+    """Per image: before 1 0 0 1, after 1 1 0 1: the differences 0 1 0 0 have mean 0.25, sd
+    (n − 1) 0.5, s.e. 0.5 / √4 = 0.25; the verdict rule of docs/decisions/reporting.md §13."""
+    from paperlib.method.paired_accuracy import budget_verdict, paired_gain
+
+    gain, se = paired_gain([1, 0, 0, 1], np.array([True, True, False, True]))
+    assert (gain, se) == pytest.approx((0.25, 0.25))
+    assert budget_verdict(gain, se) == "undecided"  # 0.25 is a point, but under 2 s.e. = 0.5
+    assert budget_verdict(0.05, 0.02) == "not converged"  # above 1 point and above 2 s.e.
+    assert budget_verdict(0.002, 0.003) == "converged"  # 0.002 + 0.006 < 0.01
+    assert budget_verdict(0.008, 0.003) == "undecided"  # 0.014 reaches a point
+    with pytest.raises(ValueError, match="same images"):
+        paired_gain([1, 0], [1, 0, 1])

@@ -429,6 +429,9 @@ def test_dynamic_menu_most_private_first_and_falls_back_to_the_device():
     assert rows[f"{ps.static.name}-ir2"]["resent_ir_bits"] == 2
     assert rows[f"{ps.static.name}-ir2"]["sent_kbit"] == ir * 2 / 1e3
     assert rows[ps.static.name]["resent_ir_bits"] is None
+    # the table writes the width as 2, not 2.0, and nothing for the others
+    table = nb10_network.path_frame([rows[f"{ps.static.name}-ir2"], rows[ps.static.name]])
+    assert table[["resent_ir_bits"]].to_csv(index=False).split() == ["resent_ir_bits", "2", '""']
 
 
 def test_the_sizes_a_scheduler_sent_are_counted():

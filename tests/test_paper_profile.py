@@ -117,4 +117,4 @@ def test_every_plan_is_part_of_the_profile():
     # quick the maxima of trainings that stop at a plateau (defences.md §12)
     assert PAPER.defence.defences == {}
     assert quick.defence.defences == {"datamix": {"epochs": 6, "images": 256},
-                                      "proactive": {"rounds": 5, "images": 128}}
+                                      "proactive": {"rounds": 6, "images": 512}}

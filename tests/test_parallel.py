@@ -88,11 +88,19 @@ def test_result_does_not_depend_on_workers_or_finishing_order(space, tmp_path):
         assert keys == ref_keys  # the driver logs in draw order
 
 
+def _says_partial_notice(_shared, _item) -> bool:
+    import logging
+    return logging.getLogger("paperlib.method.data.partial").isEnabledFor(logging.WARNING)
+
+
 @pytest.mark.slow  # starts two spawned workers (each imports torch)
 def test_process_pool_gives_the_in_process_result(space, tmp_path):
     ref, ref_keys = run(space, tmp_path / "a", batch=4, iterations=12)
     with make_executor("process", workers=2) as ex:
         assert ex.map(pow, 3, list(range(5))) == [1, 3, 9, 27, 81]
+        # the workers keep the partial-copy notice to themselves; their parent gives it
+        assert ex.map(_says_partial_notice, 3, [0, 1]) == [False, False]
+        assert _says_partial_notice(None, None)
         out, keys = run(space, tmp_path / "p", batch=4, iterations=12, executor=ex)
     assert out.history == ref.history and out.population == ref.population and keys == ref_keys
 

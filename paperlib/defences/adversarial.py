@@ -27,6 +27,7 @@ from ..infra import config, io, result_cache
 from ..method import data
 from ..method.plateau import chunk_means, plateaued, train_until_plateau
 from ..attacks import metrics
+from ..attacks.inverse_network import DEFAULTS as INVERSE_DEFAULTS
 from ..attacks.inverse_network import Decoder
 from ..attacks.victim import SplitInfo, Victim
 from .base import (DEFENCES, Context, Defence, number_tag, own_settings, replace_edge,
@@ -42,8 +43,10 @@ class ProactiveSettings:
     decoder_epochs: int = 1  # N̂_d per round
     epochs: int = 1  # N_ec per round
     images: int | None = None  # training images of the retraining; None: all
-    lr: float = 1e-4  # Adam, for the decoder and for the edge and cloud
+    lr: float = 1e-4  # Adam, for the edge and cloud
     batch_size: int = 64
+    # Adam for the adversary's decoder: its own rate, the inverse-network attack's (defences.md §15)
+    decoder_lr: float = INVERSE_DEFAULTS.lr
 
 
 def _trainable(module: nn.Module) -> nn.Module:
@@ -83,17 +86,17 @@ def adversarial_retraining(victim: Victim, images_uint8: torch.Tensor, labels: t
                            progress: bool = False) -> tuple[nn.Module, nn.Module, dict]:
     """Alg. 1's proactive branch on ``victim``'s edge and cloud (copies) over the training images
     ``images_uint8`` / ``labels`` (the caller draws ``settings.images`` of them), with the epochs,
-    learning rate and batch size of ``settings``, round by round until the decoder's and the
-    edge/cloud's round curves plateau, at most ``settings.rounds`` rounds; returns the retrained
-    edge, cloud and a log of the step-wise losses with ``rounds`` (run), ``max_rounds`` and
-    ``steps_per_round``."""
+    learning rates (the decoder's and the edge/cloud's) and batch size of ``settings``, round by
+    round until the decoder's and the edge/cloud's round curves plateau, at most
+    ``settings.rounds`` rounds; returns the retrained edge, cloud and a log of the step-wise losses
+    with ``rounds`` (run), ``max_rounds`` and ``steps_per_round``."""
     s = settings
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     edge, cloud = _trainable(victim.edge_module), _trainable(victim.cloud_module)
     c, h = victim.info.ir_shape[0], victim.info.ir_shape[-1]
     decoder = Decoder(c, h)
-    opt_d = torch.optim.Adam(decoder.parameters(), lr=s.lr)
+    opt_d = torch.optim.Adam(decoder.parameters(), lr=s.decoder_lr)
     opt_ec = torch.optim.Adam([*edge.parameters(), *cloud.parameters()], lr=s.lr)
     log: dict[str, Any] = {"decoder_mse": [], "ce": [], "ssim": []}
     per_round = (s.decoder_epochs + s.epochs) * max(1, math.ceil(len(images_uint8) / s.batch_size))

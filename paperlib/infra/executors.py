@@ -20,6 +20,7 @@ function (it is sent to other processes by reference). Executors are registered 
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -72,9 +73,15 @@ class LocalExecutor(_Closing):
 _WORKER_SHARED: Any = None
 
 
+# loggers a pool's workers keep quiet: notices their parent process has already given
+QUIET_IN_WORKERS = ("paperlib.method.data.partial",)
+
+
 def _install(shared: Any, threads: int) -> None:
     global _WORKER_SHARED
     _WORKER_SHARED = shared
+    for name in QUIET_IN_WORKERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
     try:
         import torch
         torch.set_num_threads(threads)

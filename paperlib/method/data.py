@@ -36,6 +36,9 @@ from torch import nn
 from ..infra import config, io
 
 log = logging.getLogger(__name__)
+# the notice that a verified partial copy is in use: said by the process that loads the data; the
+# workers of a process pool, which load it again, are quiet about it (infra.executors)
+partial_log = logging.getLogger(f"{__name__}.partial")
 
 REPO_ROOT = config.REPO_ROOT
 PARTIAL_ENV = "PAPERLIB_ALLOW_PARTIAL_DATA"
@@ -342,8 +345,8 @@ def _load(name: str, split: str, root: Path, allow_partial: bool) -> CifarArrays
             "UNVERIFIED. Write a manifest of a copy you trust with paperlib.method.data.write_manifest.",
             name, split, MANIFEST_FILE, root, ", ".join(unverified), len(labels), total)
     elif partial:
-        log.warning("%s %s: partial copy verified by %s, %d of %d images", name, split,
-                    root / MANIFEST_FILE, len(labels), total)
+        partial_log.warning("%s %s: partial copy verified by %s, %d of %d images", name, split,
+                            root / MANIFEST_FILE, len(labels), total)
     return CifarArrays(name, split, images, labels, partial, classes, verified=not unverified)
 
 

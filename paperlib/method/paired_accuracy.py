@@ -85,5 +85,30 @@ def paired_difference(correct_fp, correct_strategy, *, seed: int = 0,
                             top1_strategy=float(q.mean()))
 
 
+BUDGET_GAIN = 0.01  # a top-1 gain below one point is none (docs/decisions/reporting.md §13)
+
+
+def paired_gain(correct_before, correct_after) -> tuple[float, float]:
+    """The top-1 gained from one network to another on the same images and its standard error:
+    the mean of the per-image differences of correctness and their sd (n − 1) / √n."""
+    before = _correctness("correct_before", correct_before).astype(float)
+    after = _correctness("correct_after", correct_after).astype(float)
+    if before.shape != after.shape or before.size < 2:
+        raise ValueError(f"paired_gain needs the same images, at least 2, scored by both networks, "
+                         f"got {before.size} and {after.size}")
+    diff = after - before
+    return float(diff.mean()), float(diff.std(ddof=1) / math.sqrt(diff.size))
+
+
+def budget_verdict(gain: float, se: float, threshold: float = BUDGET_GAIN) -> str:
+    """Whether a training budget was enough, from the paired gain (and its s.e.) of twice that
+    budget (docs/decisions/reporting.md §13): "not converged" when the gain exceeds both
+    ``threshold`` and 2 s.e., "converged" when gain + 2 s.e. is below ``threshold``, else
+    "undecided"."""
+    if gain > threshold and gain > 2 * se:
+        return "not converged"
+    return "converged" if gain + 2 * se < threshold else "undecided"
+
+
 __all__ = ["PairedDifference", "paired_difference", "mcnemar_exact", "BOOTSTRAP_RESAMPLES",
-           "CONFIDENCE"]
+           "CONFIDENCE", "BUDGET_GAIN", "paired_gain", "budget_verdict"]

@@ -470,8 +470,9 @@ PROFILES: dict[str, Profile] = {
         # notebook 09 in about 30 min on a loaded 2-core VM (docs/decisions/defences.md §6, §13):
         # three defence points (the searched strategy's among them), three strengths per defence
         # at the sweep point and the middle one at the others, Gaussian noise only; DataMix and
-        # the proactive retraining until a plateau within 6 epochs / 5 rounds; the learned attacks
-        # on half (decoder) and a third (shadow) of notebook 08's training; RL on cifar10cnn only
+        # the proactive retraining until a plateau within 6 epochs / 6 rounds of 512 images, its
+        # decoder at the inverse network's rate (defences.md §15); the learned attacks on half
+        # (decoder) and a third (shadow) of notebook 08's training; RL on cifar10cnn only
         defence=DefenceSettings(points=3, full_grid=False, images=6, accuracy_images=500,
                                 attack_budgets={"inverse-network": {"query_images": 500},
                                                 "shadow": {"labelled_images": 128, "epochs": 2}},
@@ -480,7 +481,7 @@ PROFILES: dict[str, Profile] = {
                                         "datamix": {"k": (2, 3, 4)},
                                         "proactive": {"lam": (0.5, 1.0, 2.0)}},
                                 defences={"datamix": {"epochs": 6, "images": 256},
-                                          "proactive": {"rounds": 5, "images": 128}},
+                                          "proactive": {"rounds": 6, "images": 512}},
                                 rl_models=("cifar10cnn",), rl_episodes=6, rl_samples=4,
                                 rl_decoder_images=128, rl_decoder_epochs=2),
         # notebook 07 (decision ours): every evaluation scores P on the quantized edge (~1-4 s on a

@@ -71,6 +71,12 @@ def path_record(model_label: str, path: ExecutionPath) -> dict:
             "raw_image": path.raw_image}
 
 
+def path_frame(records: list[dict]) -> pd.DataFrame:
+    """Notebook 10's path or menu table from :func:`path_record` rows: ``resent_ir_bits`` stays an
+    integer column (empty where a path is not an IR-width variant), never a float."""
+    return pd.DataFrame(records).astype({"resent_ir_bits": "Int64"})
+
+
 def measured_floors(ps: PathSet, count: int = len(QOR_FLOORS)) -> tuple[float, ...]:
     """``count`` absolute accuracy floors evenly spread from the least to the most accurate path of
     ``ps`` (exits, searched strategies, the full model), rounded down to 0.001 so that the top one
@@ -215,7 +221,7 @@ def time_series(outcome: Outcome, link: Link, bin_ms: float = 1000.0) -> pd.Data
                          "capacity_mbps": link.capacity_bps(start, bin_ms) / 1e6})
 
 
-__all__ = ["sizes_sent", "path_record", "NetworkPlan", "network_plan", "paper_link", "wifi_link", "links", "scenario",
+__all__ = ["sizes_sent", "path_record", "path_frame", "NetworkPlan", "network_plan", "paper_link", "wifi_link", "links", "scenario",
            "measured_floors", "check_floor", "simulate", "run_grid", "e3_table", "never_in_time_reason",
            "never_in_time_reasons",
            "time_series"]
