@@ -86,13 +86,14 @@ def main(argv: list[str] | None = None) -> None:
         defended = defence.apply(victim, dctx)
         seconds = time.perf_counter() - t0
         top1 = float(predict_correct(defence, defended, ctx.report_ds).mean())
-        attacked = {}
-        for d, v in ((NoDefence(), victim), (defence, defended)) if args.attack_images else ():
-            found = attack_defended(d, v, model=args.model, prof=prof, p=args.p, policy=32,
-                                    names=ATTACKS.names(), meta=ctx.meta, dataset=ctx.dataset,
-                                    images=args.attack_images, force=False, progress=True,
-                                    allow_partial=None, threads=None)
-            attacked[d.tag()] = {n: r.ssim for n, r in found.items()}
+        attacked = {}  # tag of the split -> each attack's SSIM
+        if args.attack_images:
+            for d, v in ((NoDefence(), victim), (defence, defended)):
+                found = attack_defended(d, v, model=args.model, prof=prof, p=args.p, policy=32,
+                                        names=ATTACKS.names(), meta=ctx.meta, dataset=ctx.dataset,
+                                        images=args.attack_images, force=False, progress=True,
+                                        allow_partial=None, threads=None)
+                attacked[d.tag()] = {n: r.ssim for n, r in found.items()}
     run = defence.training()
     unit, done = run["unit"], run["chunks"]
     print(f"{args.model} p = {args.p}, {defence.tag()}, {settings.images or 'all'} images x at "

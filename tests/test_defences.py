@@ -255,6 +255,26 @@ def test_best_points_respect_both_bounds():
     assert any("costs top-1 loss ε 0.010 to 0.200" in w for w in words)
 
 
+def test_a_not_converged_row_is_flagged_in_the_best_points_and_never_wins():
+    """DataMix's row is admissible and the least leaky, but its training stopped before a plateau:
+    the table shows it with its flag, the verdict names the converged winner (noise)."""
+    from paperlib.defences.evaluate import NOT_CONVERGED
+    from paperlib.studies import nb09_defences
+
+    df = pd.DataFrame({"model": ["m"] * 3, "defence": ["none", "noise", "datamix"],
+                       "tag": ["none", "s1", "datamix-k2"], "split": ["p1"] * 3,
+                       "policy_tag": ["fp32"] * 3, "energy_no_tx": [0.1] * 3,
+                       "top1": [0.80, 0.79, 0.79], "ssim": [0.6, 0.4, 0.1],
+                       "strongest": ["rmle"] * 3,
+                       "converged": ["n/a", "n/a", NOT_CONVERGED]})
+    df["top1_loss"] = 0.80 - df.top1
+    best = nb09_defences.best_points(df, 0.35, 0.03).set_index("scheme")
+    assert best.loc[defences.DEFENCES.label("datamix"), "converged"] == NOT_CONVERGED
+    assert best.loc[defences.DEFENCES.label("datamix"), "ssim"] == 0.1
+    words = nb09_defences.verdicts(df.assign(energy=df.energy_no_tx), 0.35, 0.03)
+    assert f"{defences.DEFENCES.label('noise')} (s1, p1, fp32)" in words[0]
+
+
 def test_proactive_retraining_lowers_the_decoders_success_it_trains_against():
     """λ = 0 is plain retraining; a large λ makes the encoder's IR harder for its decoder (toy
     edge and cloud, synthetic images, seconds)."""
@@ -274,8 +294,8 @@ def test_proactive_retraining_lowers_the_decoders_success_it_trains_against():
 
 def test_proactive_decoder_trains_at_its_own_rate():
     """``decoder_lr`` is the adversary's rate, ``lr`` the edge's and cloud's: with both 0 nothing
-    moves (every decoder step sees the same loss); with only the decoder's above 0 the edge comes
-    back unchanged while its decoder's loss falls (one batch per epoch, so every step is comparable)."""
+    moves (every decoder step sees the same loss); with only the decoder's above 0 the edge and cloud
+    come back unchanged while the decoder's loss falls (one batch per epoch, so every step is comparable)."""
     from paperlib.defences import adversarial
 
     torch.manual_seed(0)
@@ -288,10 +308,10 @@ def test_proactive_decoder_trains_at_its_own_rate():
     _, _, log = adversarial.adversarial_retraining(victim, images, labels, still, 1.0)
     assert len(log["decoder_mse"]) == 6 and np.ptp(log["decoder_mse"]) < 1e-6
     moving = dataclasses.replace(still, decoder_lr=1e-2)
-    new_edge, _, log = adversarial.adversarial_retraining(victim, images, labels, moving, 1.0)
+    new_edge, new_cloud, log = adversarial.adversarial_retraining(victim, images, labels, moving, 1.0)
     assert log["decoder_mse"][-1] < log["decoder_mse"][0]
-    for a, b in zip(new_edge.parameters(), victim.edge_module.parameters()):
-        assert torch.equal(a, b)
+    for new, old in ((new_edge, victim.edge_module), (new_cloud, victim.cloud_module)):
+        assert all(torch.equal(a, b) for a, b in zip(new.parameters(), old.parameters()))
 
 
 def test_mixing_aware_loss_of_a_linear_cloud_is_the_unmixed_loss():
@@ -361,7 +381,8 @@ def test_each_defence_gets_its_own_settings_from_the_profile():
     assert settings_for("proactive", quick) == adversarial.ProactiveSettings(6, 1, 1, 512, 1e-4, 64)
     assert settings_for("proactive", paper) == adversarial.ProactiveSettings(3, 1, 1, None, 1e-4, 64)
     # the decoder learns at the inverse-network attack's rate in every profile (defences.md §15)
-    assert {settings_for("proactive", p).decoder_lr for p in (smoke, quick, paper)} == {1e-3}
+    assert {settings_for("proactive", p).decoder_lr for p in (smoke, quick, paper)} == {
+        attacks.inverse_network.DEFAULTS.lr}
     for name in ("none", "noise", "dropout"):
         assert settings_for(name, smoke) is None
     # refused by name: an unknown field, values for a defence without settings, an unknown defence

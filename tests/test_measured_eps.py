@@ -85,3 +85,5 @@ def test_paired_gain_and_the_budget_verdict_by_hand():
     assert budget_verdict(0.008, 0.003) == "undecided"  # 0.014 reaches a point
     with pytest.raises(ValueError, match="same images"):
         paired_gain([1, 0], [1, 0, 1])
+    with pytest.raises(ValueError, match="at least 2"):
+        paired_gain([1], [0])

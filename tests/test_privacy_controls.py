@@ -178,6 +178,10 @@ def test_plateau_detection_known_answers():
     assert not plateaued([1.0, 0.9, 0.8, 0.7, 0.6])  # 10 %+ per step
     assert not plateaued([1.0, 1.0, 1.0])  # too short to tell
     assert plateaued([1.0, 0.995, 0.994, 0.993], window=3, rel_tol=0.01)
+    # two-sided: within 1 % of the best before in both directions (a game's curve)
+    assert plateaued([1.0, 1.0, 1.005, 1.009], two_sided=True)
+    assert plateaued([1.0, 1.02, 1.03, 1.04])  # one-sided: worse counts as no gain
+    assert not plateaued([1.0, 1.02, 1.03, 1.04], two_sided=True)
     assert not plateaued([1.0, 0.5, float("nan"), 0.5, 0.5])
     assert chunk_means([1, 1, 3, 3, 5, 5, 5], 3) == [1.0, 3.0, 5.0]
     assert convergence_words(True) == "yes" and convergence_words(False) == "not converged"
@@ -189,6 +193,11 @@ def test_retraining_converges_when_both_round_curves_plateau():
     falling = {**flat, "ce": [1.0 - 0.09 * i for i in range(10)]}
     assert not retraining_converged(falling, rounds=5)
     assert not retraining_converged(flat, rounds=2)  # two rounds cannot show a plateau
+    # a decoder losing the game (its loss rising 10 % a round) is no plateau of the game
+    rising = {**flat, "decoder_mse": [0.2 * 1.1 ** (i // 2) for i in range(10)]}
+    assert plateaued(chunk_means(rising["decoder_mse"], 5))  # the one-sided rule would stop
+    assert not plateaued(chunk_means(rising["decoder_mse"], 5), two_sided=True)
+    assert not retraining_converged(rising, rounds=5)
 
 
 # --- the within-point study's size ----------------------------------------------------------------

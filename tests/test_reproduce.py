@@ -246,3 +246,26 @@ def test_manifest_states_the_images_each_result_used(real_data_dir):
     assert used["resnet18"] == (f"cifar10: {min(256, n_train)} train / {min(256, n_test)} test "
                                 f"images (of the folder's {n_train} / {n_test})")
     assert used["cifar10cnn"].startswith(f"cifar10: {min(1024, n_train)} train / ")
+
+
+def test_the_manifest_commit_says_when_the_library_code_differs_from_it(tmp_path, monkeypatch):
+    """A clean tree gives the commit; a changed library file adds ``+dirty``; a changed output
+    (a figure) does not: outputs are what a run writes, not what makes the numbers."""
+    def git(*args):
+        subprocess.run(["git", "-c", "user.email=t@t", "-c", "user.name=t", *args], cwd=tmp_path,
+                       check=True, capture_output=True)
+
+    (tmp_path / "paperlib").mkdir()
+    (tmp_path / "figures").mkdir()
+    (tmp_path / "paperlib" / "m.py").write_text("x = 1\n")
+    (tmp_path / "figures" / "t.csv").write_text("a\n1\n")
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-q", "-m", "one")
+    monkeypatch.setattr(config, "REPO_ROOT", tmp_path)
+    clean = reproduce._git_commit()
+    assert len(clean) >= 7 and "+" not in clean
+    (tmp_path / "figures" / "t.csv").write_text("a\n2\n")
+    assert reproduce._git_commit() == clean
+    (tmp_path / "paperlib" / "m.py").write_text("x = 2\n")
+    assert reproduce._git_commit() == clean + "+dirty"

@@ -155,10 +155,19 @@ def profile_datasets(prof: Profile) -> tuple[str, ...]:
     return tuple(sorted({prof.dataset_for(m) for m in model_names()}))
 
 
+CODE_PATHS = ("paperlib", "pyproject.toml")  # what makes the numbers (the outputs are not code)
+
+
+def _git(*args: str) -> str:
+    return subprocess.run(["git", *args], cwd=config.REPO_ROOT, check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
 def _git_commit() -> str:
+    """The commit the outputs come from; ``+dirty`` when the library's code differs from it."""
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=config.REPO_ROOT,
-                              check=True, capture_output=True, text=True).stdout.strip()
+        commit = _git("rev-parse", "--short", "HEAD")
+        return commit + ("+dirty" if _git("status", "--porcelain", "--", *CODE_PATHS) else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 

@@ -63,7 +63,10 @@ def _frozen(module: nn.Module) -> nn.Module:
 
 
 STEP_LOGS = ("decoder_mse", "ce", "ssim")  # the step-wise losses a retraining log holds
-PLATEAU_CURVES = ("decoder_mse", "ce")  # the round curves that must both plateau (§12)
+# the round curves that must both plateau (§12), neither improving nor getting worse: in a game a
+# rising loss is the other player winning, not a settled game (§15)
+PLATEAU_CURVES = ("decoder_mse", "ce")
+STOP_RULE = "plateau, two-sided"  # in the trained parts' cache key
 
 
 def round_curves(log: dict[str, Any], rounds: int) -> dict[str, list[float]]:
@@ -78,7 +81,7 @@ def retraining_converged(log: dict[str, Any], rounds: int) -> bool:
     """Both games reached a plateau: the adversary's decoder loss and the edge/cloud cross-entropy,
     per round (docs/decisions/defences.md §12)."""
     curves = round_curves(log, rounds)
-    return all(plateaued(curves.get(k, [])) for k in PLATEAU_CURVES)
+    return all(plateaued(curves.get(k, []), two_sided=True) for k in PLATEAU_CURVES)
 
 
 def adversarial_retraining(victim: Victim, images_uint8: torch.Tensor, labels: torch.Tensor,
@@ -131,7 +134,7 @@ def adversarial_retraining(victim: Victim, images_uint8: torch.Tensor, labels: t
         return {k: sum(log[k][start[k]:]) / max(1, len(log[k]) - start[k]) for k in PLATEAU_CURVES}
 
     # round by round until both games plateau, at most ``rounds`` (defences.md §12)
-    run = train_until_plateau(one_round, s.rounds)
+    run = train_until_plateau(one_round, s.rounds, two_sided=True)
     log.update(rounds=run.chunks, max_rounds=s.rounds, steps_per_round=per_round)
     bar.close()
     return _frozen(edge), _frozen(cloud), log
@@ -145,6 +148,7 @@ class Proactive(Defence):
     decoder's SSIM."""
 
     name = "proactive"
+    version = 2  # 2: the two-sided plateau of the game (defences.md §15)
 
     def __init__(self, lam: float = 1.0, seed: int = 0) -> None:
         if not lam >= 0:
@@ -181,9 +185,9 @@ class Proactive(Defence):
         s: ProactiveSettings = own_settings(context, self.name)
         self.rounds = s.rounds
         checkpoint = {k: context.meta.get(k) for k in ("accuracy", "date", "data", "seed")}
-        # "stop": trained until a plateau (defences.md §12), not a cache of fixed rounds
+        # "stop": trained until a plateau (defences.md §12, §15), not a cache of fixed rounds
         fp = io.json_safe({"key": victim.key, **self.config(), "settings": asdict(s),
-                           "stop": "plateau", "checkpoint": checkpoint})
+                           "stop": STOP_RULE, "checkpoint": checkpoint})
         path = (config.results_dir() / context.profile / "defences" / "proactive"
                 / f"{victim.key.replace('/', '-')}-{self.tag()}.pt")
         edge, cloud = copy.deepcopy(victim.edge_module), copy.deepcopy(victim.cloud_module)

@@ -17,10 +17,12 @@ PLATEAU_REL_TOL: float = 0.01  # an improvement below 1 % of the earlier best co
 
 
 def plateaued(curve: Sequence[float], window: int = PLATEAU_WINDOW,
-              rel_tol: float = PLATEAU_REL_TOL) -> bool:
+              rel_tol: float = PLATEAU_REL_TOL, two_sided: bool = False) -> bool:
     """Whether ``curve`` (lower is better) stopped improving: min(last ``window``) >
-    min(before) − ``rel_tol`` · |min(before)|. False for ``len(curve) <= window`` or a non-finite
-    value in the curve."""
+    min(before) − ``rel_tol`` · |min(before)|. ``two_sided``: it must also not have got worse,
+    min(last ``window``) ≤ min(before) + ``rel_tol`` · |min(before)| (a game's curve, where a
+    rising loss means the other player is winning, not that the game settled; defences.md §15).
+    False for ``len(curve) <= window`` or a non-finite value in the curve."""
     if window < 1 or not rel_tol >= 0:
         raise ValueError(f"plateaued needs window >= 1 and rel_tol >= 0, got window={window}, "
                          f"rel_tol={rel_tol}")
@@ -28,7 +30,8 @@ def plateaued(curve: Sequence[float], window: int = PLATEAU_WINDOW,
     if len(values) <= window or not all(math.isfinite(v) for v in values):
         return False
     before, last = min(values[:-window]), min(values[-window:])
-    return last > before - rel_tol * abs(before)
+    worse_ok = not two_sided or last <= before + rel_tol * abs(before)
+    return last > before - rel_tol * abs(before) and worse_ok
 
 
 def chunk_means(values: Sequence[float], chunks: int) -> list[float]:
@@ -53,8 +56,8 @@ class PlateauRun:
 
 
 def train_until_plateau(chunk: Callable[[int], Mapping[str, float]], max_chunks: int,
-                        window: int = PLATEAU_WINDOW,
-                        rel_tol: float = PLATEAU_REL_TOL) -> PlateauRun:
+                        window: int = PLATEAU_WINDOW, rel_tol: float = PLATEAU_REL_TOL,
+                        two_sided: bool = False) -> PlateauRun:
     """Train in chunks (an epoch or a round each) until every curve has plateaued, at most
     ``max_chunks`` chunks (docs/decisions/defences.md §12).
 
@@ -70,7 +73,7 @@ def train_until_plateau(chunk: Callable[[int], Mapping[str, float]], max_chunks:
         for name, value in chunk(i).items():
             run.curves.setdefault(name, []).append(float(value))
         run.chunks = i + 1
-        if run.curves and all(plateaued(c, window, rel_tol) for c in run.curves.values()):
+        if run.curves and all(plateaued(c, window, rel_tol, two_sided) for c in run.curves.values()):
             run.converged = True
             break
     return run

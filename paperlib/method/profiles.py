@@ -479,7 +479,9 @@ PROFILES: dict[str, Profile] = {
                                 sweeps={"noise": {"kind": ("gaussian",), "strength": (0.5, 1.0, 2.0)},
                                         "dropout": {"rate": (0.25, 0.5, 0.75)},
                                         "datamix": {"k": (2, 3, 4)},
-                                        "proactive": {"lam": (0.5, 1.0, 2.0)}},
+                                        # λ = 0: the same retraining without the privacy
+                                        # term, its control (defences.md §15)
+                                        "proactive": {"lam": (0.0, 1.0, 2.0)}},
                                 defences={"datamix": {"epochs": 6, "images": 256},
                                           "proactive": {"rounds": 6, "images": 512}},
                                 rl_models=("cifar10cnn",), rl_episodes=6, rl_samples=4,

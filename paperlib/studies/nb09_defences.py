@@ -219,8 +219,9 @@ def schemes(df: pd.DataFrame) -> pd.Series:
 def best_points(df: pd.DataFrame, energy_bound: float, accuracy_loss_bound: float,
                 energy_col: str = "energy_no_tx") -> pd.DataFrame:
     """Per model and scheme (each reference strategy, each defence), the admissible row with the
-    lowest strongest-attack SSIM (ties: the higher top-1); a scheme with no admissible row gets a
-    row of NaN saying so."""
+    lowest strongest-attack SSIM (ties: the higher top-1), with its ``converged`` flag (a row whose
+    training stopped before a plateau is shown, never a verdict); a scheme with no admissible row
+    gets a row of NaN saying so."""
     ok = admissible(df, energy_bound, accuracy_loss_bound, energy_col)
     rows = []
     for (model, name), g in df.groupby([df["model"], schemes(df)], sort=False):
@@ -230,11 +231,13 @@ def best_points(df: pd.DataFrame, energy_bound: float, accuracy_loss_bound: floa
             rows.append({"model": model, "scheme": name, "setting": best.tag,
                          "split": best.split, "policy": best.policy_tag, "energy_mJ": best[energy_col],
                          "top1": best.top1, "top1_loss": best.top1_loss, "strongest": best.strongest,
-                         "ssim": best.ssim, "within_bounds": True})
+                         "ssim": best.ssim, "within_bounds": True,
+                         "converged": best.get("converged", "n/a")})
         else:
             rows.append({"model": model, "scheme": name, "setting": "",
                          "split": "", "policy": "", "energy_mJ": np.nan, "top1": np.nan,
-                         "top1_loss": np.nan, "strongest": "", "ssim": np.nan, "within_bounds": False})
+                         "top1_loss": np.nan, "strongest": "", "ssim": np.nan, "within_bounds": False,
+                         "converged": ""})
     return pd.DataFrame(rows)
 
 
@@ -253,7 +256,8 @@ def verdicts(df: pd.DataFrame, energy_bound: float, accuracy_loss_bound: float,
              energy_col: str = "energy_no_tx") -> list[str]:
     """Which defence wins where, and what each costs in accuracy, in words, per model."""
     lines = []
-    best = best_points(df, energy_bound, accuracy_loss_bound, energy_col)
+    # a row whose training stopped before a plateau is no evidence either way (defences.md §12)
+    best = best_points(df[~unconverged(df)], energy_bound, accuracy_loss_bound, energy_col)
     for model, g in df.groupby("model", sort=False):
         b = best[(best.model == model) & best.within_bounds]
         if len(b):
@@ -266,7 +270,6 @@ def verdicts(df: pd.DataFrame, energy_bound: float, accuracy_loss_bound: float,
         else:
             lines.append(f"{model}: no evaluated point meets E_b = {energy_bound:g} mJ and "
                          f"ε_b = {accuracy_loss_bound:g}.")
-        # a row whose training stopped before a plateau is no evidence either way (defences.md §12)
         judged = g[~unconverged(g)]
         front = judged[frame_pareto_mask(judged, minimise=(energy_col, "ssim"))]
         names = ", ".join(dict.fromkeys(schemes(front.sort_values(energy_col))))
