@@ -136,10 +136,11 @@ def training_record(unit: str, chunks: int, max_chunks: int, steps_per_chunk: in
                     curves: Mapping[str, Sequence[float]]) -> dict[str, Any]:
     """A defence's training as stored beside its row (docs/decisions/defences.md §12): ``chunks``
     of at most ``max_chunks`` (each an ``unit``, "epoch" or "round", of ``steps_per_chunk``
-    optimiser steps) and each curve, one value per chunk."""
+    optimiser steps) and each curve, one value per chunk, by name (the order a stored row reads
+    back in, so a fresh row and a cached one give the same tables)."""
     return {"unit": unit, "chunks": int(chunks), "max_chunks": int(max_chunks),
             "steps_per_chunk": int(steps_per_chunk),
-            "curves": {k: [float(v) for v in c] for k, c in curves.items()}}
+            "curves": {k: [float(v) for v in curves[k]] for k in sorted(curves)}}
 
 
 def replace_edge(victim: Victim, edge: nn.Module, tag: str,
