@@ -5,11 +5,12 @@
         [--decoder-epochs N] [--decoder-lr LR] [--attack-images N]
 
 Issue 23, item 4 (docs/decisions/defences.md §12, §14). The quick profile gives DataMix's cloud at
-most 6 epochs of 256 images and the proactive retraining at most 6 rounds of 512 images, and one
-of their 20 quick rows reaches the plateau rule (`method.plateau`: the best of the last 3 epochs or rounds
-improves on the best before by under 1 %). This probe trains the same part (the profile's
-checkpoint, the full-precision split at ``--p``, the profile's lr and batch size): DataMix's cloud
-(k = ``--k``) or the proactive edge, cloud and decoder (λ = ``--lam``), on ``--images`` training
+most 6 epochs of 256 images and the proactive retraining at most 6 rounds of 512 images, and none
+of their 20 quick rows reaches its plateau rule (`method.plateau`: the best of the last 3 epochs
+or rounds improves on the best before by under 1 %; for the proactive game, two-sided). This
+probe trains the same part (the profile's checkpoint, the full-precision split at ``--p``, the
+profile's lr and batch size): DataMix's cloud (k = ``--k``) or the proactive edge, cloud and
+decoder (λ = ``--lam``), on ``--images`` training
 images (default: every one) for at most ``--epochs`` epochs (DataMix) or rounds (proactive) with
 the same rule. It prints each curve per epoch or round, whether and when the plateau came, and the
 top-1 on the report split beside the undefended network's. With ``--attack-images N`` it then

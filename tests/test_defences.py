@@ -255,6 +255,30 @@ def test_best_points_respect_both_bounds():
     assert any("costs top-1 loss ε 0.010 to 0.200" in w for w in words)
 
 
+def test_the_proactive_control_is_shown_but_never_judged():
+    """λ = 0 is the proactive retraining's registered control (the retraining without the privacy
+    term): even as the least leaky admissible row it is not the defence's best point, and the
+    defence's verdict counts only its λ = 1 setting."""
+    from paperlib.defences.base import is_control
+    from paperlib.studies import nb09_defences
+
+    assert is_control("proactive", {"lam": 0.0, "seed": 0})
+    assert not is_control("proactive", {"lam": 1.0}) and not is_control("noise", {"strength": 0.0})
+    df = pd.DataFrame({"model": ["m"] * 3, "defence": ["none", "proactive", "proactive"],
+                       "tag": ["none", "proactive-l0", "proactive-l1"], "split": ["p1"] * 3,
+                       "policy_tag": ["fp32"] * 3, "energy_no_tx": [0.1] * 3,
+                       "top1": [0.80, 0.79, 0.78], "ssim": [0.6, 0.2, 0.4],
+                       "strongest": ["rmle"] * 3, "converged": ["n/a", "yes", "yes"],
+                       "control": [False, True, False]})
+    df["top1_loss"] = 0.80 - df.top1
+    label = defences.DEFENCES.label("proactive")
+    best = nb09_defences.best_points(df, 0.35, 0.03).set_index("scheme")
+    assert best.loc[label, "setting"] == "proactive-l1"
+    words = nb09_defences.verdicts(df.assign(energy=df.energy_no_tx), 0.35, 0.03)
+    assert any(w.startswith(f"m: {label} costs top-1 loss ε 0.020") and "its 1 setting(s)" in w
+               for w in words)
+
+
 def test_a_not_converged_row_is_flagged_in_the_best_points_and_never_wins():
     """DataMix's row is admissible and the least leaky, but its training stopped before a plateau:
     the table shows it with its flag, the verdict names the converged winner (noise)."""

@@ -182,6 +182,11 @@ def test_plateau_detection_known_answers():
     assert plateaued([1.0, 1.0, 1.005, 1.009], two_sided=True)
     assert plateaued([1.0, 1.02, 1.03, 1.04])  # one-sided: worse counts as no gain
     assert not plateaued([1.0, 1.02, 1.03, 1.04], two_sided=True)
+    # every value of the window counts, not its best: a rise inside the window is no plateau
+    assert not plateaued([1.0, 1.0, 1.5, 1.9], two_sided=True)
+    assert not plateaued([0.05, 0.02, 0.0165, 0.0164, 0.019, 0.022], two_sided=True)
+    assert plateaued([1.0, 1.0, 1.005, 1.009], two_sided=True) and not plateaued(
+        [1.0, 1.0, 1.005, 1.011], two_sided=True)  # 1 % above the best before is the edge
     assert not plateaued([1.0, 0.5, float("nan"), 0.5, 0.5])
     assert chunk_means([1, 1, 3, 3, 5, 5, 5], 3) == [1.0, 3.0, 5.0]
     assert convergence_words(True) == "yes" and convergence_words(False) == "not converged"

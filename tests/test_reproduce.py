@@ -267,5 +267,8 @@ def test_the_manifest_commit_says_when_the_library_code_differs_from_it(tmp_path
     assert len(clean) >= 7 and "+" not in clean
     (tmp_path / "figures" / "t.csv").write_text("a\n2\n")
     assert reproduce._git_commit() == clean
+    (tmp_path / "paperlib" / "new.py").write_text("y = 1\n")  # an untracked module counts too
+    assert reproduce._git_commit() == clean + "+dirty"
+    (tmp_path / "paperlib" / "new.py").unlink()
     (tmp_path / "paperlib" / "m.py").write_text("x = 2\n")
     assert reproduce._git_commit() == clean + "+dirty"

@@ -142,7 +142,8 @@ def adversarial_retraining(victim: Victim, images_uint8: torch.Tensor, labels: t
 
 # lam: the weight of the decoder's SSIM in the retraining loss
 @DEFENCES.register("proactive", label="proactive adversarial retraining (Zhang et al.)", color="C7",
-                   marker="h", sweep={"lam": (1.0,)}, settings=ProactiveSettings)
+                   marker="h", sweep={"lam": (1.0,)}, control={"lam": 0.0},
+                   settings=ProactiveSettings)
 class Proactive(Defence):
     """The edge and cloud retrained against a decoder (Alg. 1, proactive); weight ``lam`` on the
     decoder's SSIM."""

@@ -14,7 +14,10 @@ sweep={argument: values, ...}, neutral={argument: value})`` on a subclass of :cl
 ``sweep`` gives the values notebook 09 tries it at (a profile may replace them,
 ``DefenceSettings.sweeps[name]``); a defence without ``sweep`` is not swept
 (docs/decisions/layout.md §6). ``neutral`` is its strength 0, the setting at which it must equal
-no defence (:func:`at_strength_zero`; docs/decisions/defences.md §11). A defence with training
+no defence (:func:`at_strength_zero`; docs/decisions/defences.md §11). ``control={argument:
+value}`` marks a setting that is the defence's control rather than a setting of it (the
+proactive retraining at λ = 0: the retraining without the privacy term; :func:`is_control`,
+defences.md §15): shown, never judged. A defence with training
 budgets registers its own settings type (``settings=DataMixSettings``, a frozen dataclass); a
 profile keeps plain values for it, ``DefenceSettings.defences[name]``, turned into that type by
 :func:`settings_for` and handed to the defence as ``Context.defence_settings``
@@ -35,7 +38,8 @@ from ..attacks.victim import SplitInfo, Victim
 from ..infra.registry import Registry
 
 DEFENCES: Registry = Registry("defence", defaults={"color": None, "marker": "o", "sweep": {},
-                                                   "neutral": None, "settings": None})
+                                                   "neutral": None, "control": None,
+                                                   "settings": None})
 
 WHERE = "DefenceSettings.defences"  # the profile field a defence's settings come from
 
@@ -201,6 +205,13 @@ def anchor_configuration(name: str, settings: Any) -> Defence | None:
     if not grid:
         return None
     return build(name, **{k: v[(len(v) - 1) // 2] for k, v in grid.items()})
+
+
+def is_control(name: str, config: Mapping[str, Any]) -> bool:
+    """Whether defence ``name`` at ``config`` is its registered control (``control=``): a row
+    notebook 09 shows beside the defence's settings but never judges (defences.md §15)."""
+    control = DEFENCES.entry(name).control if name in DEFENCES else None
+    return bool(control) and all(config.get(k) == v for k, v in control.items())
 
 
 def at_strength_zero(name: str, **config: Any) -> Defence:

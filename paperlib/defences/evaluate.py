@@ -31,7 +31,7 @@ from ..attacks.points import point_label
 from ..attacks.victim import Victim, deploy, policy_json, policy_tag
 from ..attacks.worst_case import WORST, column, worst_attack, worst_case
 from ..method.profiles import AttackSettings, Profile, resolve_profile
-from .base import DEFENCES, Context, Defence, settings_for, strength_argument
+from .base import DEFENCES, Context, Defence, is_control, settings_for, strength_argument
 from .costs import edge_cost
 from .paper_strategy import NoDefence
 from .report_split import ReportRow
@@ -114,6 +114,7 @@ class DefenceResult(io.JsonRecord):
         d.update(label=DEFENCES.label(self.defence), strongest=self.strongest if self.attacks else "",
                  ssim=self.ssim, scheme=self.scheme, converged=convergence_words(self.converged),
                  trained=training_words(self.training), strength_arg=arg or "",
+                 control=is_control(self.defence, self.config),
                  strength=float(self.config[arg]) if arg in self.config else float("nan"),
                  variant=variant_words(self.defence, self.config))
         for a, s in self.attacks.items():

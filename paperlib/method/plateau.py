@@ -2,8 +2,10 @@
 
 A curve (one value per epoch or round, lower is better: a loss) has *plateaued* when the best value
 of its last ``window`` entries improves on the best value before them by less than ``rel_tol``
-of that earlier best's magnitude. A curve with at most ``window`` entries has no "before" and has
-not plateaued: a budget too short to tell is reported as not converged, never as converged.
+of that earlier best's magnitude. A game's curve (the proactive retraining, defences.md §15) must
+also not get worse: *two-sided*, every one of its last ``window`` entries stays within
+``rel_tol`` above that best. A curve with at most ``window`` entries has no "before" and has not
+plateaued: a budget too short to tell is reported as not converged, never as converged.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ def plateaued(curve: Sequence[float], window: int = PLATEAU_WINDOW,
               rel_tol: float = PLATEAU_REL_TOL, two_sided: bool = False) -> bool:
     """Whether ``curve`` (lower is better) stopped improving: min(last ``window``) >
     min(before) − ``rel_tol`` · |min(before)|. ``two_sided``: it must also not have got worse,
-    min(last ``window``) ≤ min(before) + ``rel_tol`` · |min(before)| (a game's curve, where a
-    rising loss means the other player is winning, not that the game settled; defences.md §15).
+    every one of the last ``window`` values ≤ min(before) + ``rel_tol`` · |min(before)| (a game's
+    curve, where a rising loss means the other player is winning, not that the game settled;
+    defences.md §15).
     False for ``len(curve) <= window`` or a non-finite value in the curve."""
     if window < 1 or not rel_tol >= 0:
         raise ValueError(f"plateaued needs window >= 1 and rel_tol >= 0, got window={window}, "
@@ -29,9 +32,9 @@ def plateaued(curve: Sequence[float], window: int = PLATEAU_WINDOW,
     values = [float(v) for v in curve]
     if len(values) <= window or not all(math.isfinite(v) for v in values):
         return False
-    before, last = min(values[:-window]), min(values[-window:])
-    worse_ok = not two_sided or last <= before + rel_tol * abs(before)
-    return last > before - rel_tol * abs(before) and worse_ok
+    before, last = min(values[:-window]), values[-window:]
+    band = rel_tol * abs(before)
+    return min(last) > before - band and (not two_sided or max(last) <= before + band)
 
 
 def chunk_means(values: Sequence[float], chunks: int) -> list[float]:

@@ -467,7 +467,8 @@ PROFILES: dict[str, Profile] = {
                                                   "batch_size": 32, "rmle_iterations": 100}}),
         privacy_images=64,
         dataset="cifar10",
-        # notebook 09 in about 30 min on a loaded 2-core VM (docs/decisions/defences.md §6, §13):
+        # notebook 09 in about 30 min on a loaded 2-core VM (docs/decisions/defences.md §6, §13;
+        # about 10 min more since the proactive budget of §15):
         # three defence points (the searched strategy's among them), three strengths per defence
         # at the sweep point and the middle one at the others, Gaussian noise only; DataMix and
         # the proactive retraining until a plateau within 6 epochs / 6 rounds of 512 images, its

@@ -220,19 +220,21 @@ def best_points(df: pd.DataFrame, energy_bound: float, accuracy_loss_bound: floa
                 energy_col: str = "energy_no_tx") -> pd.DataFrame:
     """Per model and scheme (each reference strategy, each defence), the admissible row with the
     lowest strongest-attack SSIM (ties: the higher top-1), with its ``converged`` flag (a row whose
-    training stopped before a plateau is shown, never a verdict); a scheme with no admissible row
-    gets a row of NaN saying so."""
-    ok = admissible(df, energy_bound, accuracy_loss_bound, energy_col)
+    training stopped before a plateau is shown, never a verdict); a defence's control
+    (:func:`controls`) is never a best point; a scheme with no admissible row gets a row of NaN
+    saying so."""
+    ok = admissible(df, energy_bound, accuracy_loss_bound, energy_col) & ~controls(df)
     rows = []
     for (model, name), g in df.groupby([df["model"], schemes(df)], sort=False):
         cand = g[ok.loc[g.index]]
         if len(cand):
             best = cand.sort_values(["ssim", "top1"], ascending=[True, False]).iloc[0]
+            flag = best.get("converged")  # NaN when the table was read back from a CSV
             rows.append({"model": model, "scheme": name, "setting": best.tag,
                          "split": best.split, "policy": best.policy_tag, "energy_mJ": best[energy_col],
                          "top1": best.top1, "top1_loss": best.top1_loss, "strongest": best.strongest,
                          "ssim": best.ssim, "within_bounds": True,
-                         "converged": best.get("converged", "n/a")})
+                         "converged": flag if isinstance(flag, str) else "n/a"})
         else:
             rows.append({"model": model, "scheme": name, "setting": "",
                          "split": "", "policy": "", "energy_mJ": np.nan, "top1": np.nan,
@@ -245,6 +247,12 @@ def span(values: pd.Series, fmt: str) -> str:
     """``a`` when every value is ``a``, else ``a to b`` (min to max)."""
     lo, hi = float(values.min()), float(values.max())
     return format(lo, fmt) if format(lo, fmt) == format(hi, fmt) else f"{format(lo, fmt)} to {format(hi, fmt)}"
+
+
+def controls(df: pd.DataFrame) -> pd.Series:
+    """Rows that are a defence's control (``control``, e.g. the proactive retraining at λ = 0):
+    shown in the tables and curves, never a defence's best point or part of its verdict."""
+    return df.get("control", pd.Series(False, index=df.index)).fillna(False).astype(bool)
 
 
 def unconverged(df: pd.DataFrame) -> pd.Series:
@@ -277,7 +285,7 @@ def verdicts(df: pd.DataFrame, energy_bound: float, accuracy_loss_bound: float,
                      f"rows only) holds {names} (cheapest first).")
         paper = b[b.scheme.isin([PaperStrategy.UNIFORM8.method, PaperStrategy.SEARCHED.method])]
         ref = paper.sort_values("ssim").iloc[0] if len(paper) else None
-        for name, h in g[g.defence != "none"].groupby("defence", sort=False):
+        for name, h in g[(g.defence != "none") & ~controls(g)].groupby("defence", sort=False):
             label = DEFENCES.label(name)
             stalled = int(unconverged(h).sum())
             if stalled:
