@@ -317,7 +317,7 @@ def verdicts(df: pd.DataFrame, energy_bound: float, accuracy_loss_bound: float,
 
 CURVE_COLUMNS = ["model", "defence", "label", "variant", "strength_arg", "strength", "tag", "p",
                  "split", "top1", "top1_loss", "eps_ci_low", "eps_ci_high", column("ssim", WORST),
-                 column("psnr", WORST), "strongest", "converged", "trained", "measured"]
+                 column("psnr", WORST), "strongest", "converged", "trained", "control", "measured"]
 
 
 def privacy_accuracy(df: pd.DataFrame, sweep_points: Mapping[str, int]) -> pd.DataFrame:
