@@ -327,7 +327,9 @@ def privacy_accuracy(df: pd.DataFrame, sweep_points: Mapping[str, int]) -> pd.Da
     against the undefended model (the row's paired ε) and that ε's stored 95 % interval
     (``eps_ci_low``, ``eps_ci_high``; §7), and the worst case over the attacks; a defence with a
     strength 0 (``neutral``) gets a row at strength 0 read from the undefended full-precision
-    split at that point, which it equals (§11; ``measured`` says so). ``df``: :func:`frame`."""
+    split at that point, which it equals (§11; ``measured`` says so); ``control`` marks a
+    defence's control (:func:`controls`). ``df``: :func:`frame`."""
+    df = df.assign(control=controls(df))
     rows = []
     for model, p in sweep_points.items():
         g = df[(df["model"] == model) & (df["p"] == int(p))]
