@@ -24,8 +24,7 @@ def plateaued(curve: Sequence[float], window: int = PLATEAU_WINDOW,
     min(before) − ``rel_tol`` · |min(before)|. ``two_sided``: it must also not have got worse,
     every one of the last ``window`` values ≤ min(before) + ``rel_tol`` · |min(before)| (a game's
     curve, where a rising loss means the other player is winning, not that the game settled;
-    defences.md §15).
-    False for ``len(curve) <= window`` or a non-finite value in the curve."""
+    defences.md §15). False for ``len(curve) <= window`` or a non-finite value in the curve."""
     if window < 1 or not rel_tol >= 0:
         raise ValueError(f"plateaued needs window >= 1 and rel_tol >= 0, got window={window}, "
                          f"rel_tol={rel_tol}")
