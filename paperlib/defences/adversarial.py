@@ -66,7 +66,8 @@ STEP_LOGS = ("decoder_mse", "ce", "ssim")  # the step-wise losses a retraining l
 # the round curves that must both plateau (§12), neither improving nor getting worse: in a game a
 # rising loss is the other player winning, not a settled game (§15)
 PLATEAU_CURVES = ("decoder_mse", "ce")
-STOP_RULE = "plateau, two-sided"  # in the trained parts' cache key
+TWO_SIDED = True  # the game's plateau rule, for its stop and its flag alike (§15)
+STOP_RULE = "plateau, two-sided"  # that rule, in the trained parts' cache key
 
 
 def round_curves(log: dict[str, Any], rounds: int) -> dict[str, list[float]]:
@@ -81,7 +82,7 @@ def retraining_converged(log: dict[str, Any], rounds: int) -> bool:
     """Both games reached a plateau: the adversary's decoder loss and the edge/cloud cross-entropy,
     per round (docs/decisions/defences.md §12)."""
     curves = round_curves(log, rounds)
-    return all(plateaued(curves.get(k, []), two_sided=True) for k in PLATEAU_CURVES)
+    return all(plateaued(curves.get(k, []), two_sided=TWO_SIDED) for k in PLATEAU_CURVES)
 
 
 def adversarial_retraining(victim: Victim, images_uint8: torch.Tensor, labels: torch.Tensor,
@@ -134,7 +135,7 @@ def adversarial_retraining(victim: Victim, images_uint8: torch.Tensor, labels: t
         return {k: sum(log[k][start[k]:]) / max(1, len(log[k]) - start[k]) for k in PLATEAU_CURVES}
 
     # round by round until both games plateau, at most ``rounds`` (defences.md §12)
-    run = train_until_plateau(one_round, s.rounds, two_sided=True)
+    run = train_until_plateau(one_round, s.rounds, two_sided=TWO_SIDED)
     log.update(rounds=run.chunks, max_rounds=s.rounds, steps_per_round=per_round)
     bar.close()
     return _frozen(edge), _frozen(cloud), log
