@@ -38,7 +38,7 @@ TEST_ROOT := $(CURDIR)/results/test/$(if $(HAS_DATA),data-$(shell printf '%s' '$
 TEST_ENV  := PAPERLIB_DATA_DIR=$(TEST_DATA) PAPERLIB_ALLOW_PARTIAL_DATA=1 PAPERLIB_PROFILE=smoke \
              PAPERLIB_TEST_ROOT=$(TEST_ROOT) PAPERLIB_CHECKPOINT_DIR=$(TEST_ROOT)/checkpoints \
              PAPERLIB_RESULTS_DIR=$(TEST_ROOT)/results PAPERLIB_FIGURES_DIR=$(TEST_ROOT)/figures \
-             PAPERLIB_CACHE_DIR=$(TEST_ROOT)/cache
+             PAPERLIB_CACHE_DIR=$(TEST_ROOT)/cache PAPERLIB_CPU_BF16=off
 
 .PHONY: help install check-data data models searches notebooks reproduce test test-unit \
         test-notebooks test-env benchmarks lab clean clean-results

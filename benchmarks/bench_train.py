@@ -4,11 +4,17 @@ Writes a synthetic copy of full size (50,000 train / 10,000 test images, random 
 full data set is given, times ``--batches`` training steps of the real pipeline (slicing,
 augmentation, normalisation, SGD step) after ``--warmup`` steps, and extrapolates to one epoch of
 50,000 images. Usage: ``python benchmarks/bench_train.py [--models resnet18 ...] [--device cuda]``.
+
+``--cpu-bf16-ratio``: on the CPU, each model is timed in float32 and with bf16 autocast
+(``PAPERLIB_CPU_BF16``, docs/decisions/scale.md §6), one after the other in this run, and the
+ratio of their epoch times is printed (the speed figure, not the absolute seconds, is what carries
+over to another machine).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 
@@ -49,6 +55,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--batches", type=int, default=5)
     parser.add_argument("--device", default=None)
+    parser.add_argument("--cpu-bf16-ratio", action="store_true",
+                        help="time each model in float32 and with bf16 autocast on the CPU")
     args = parser.parse_args()
     device = torch.device(args.device) if args.device else train.default_device()
     with tempfile.TemporaryDirectory() as tmp:
@@ -56,6 +64,20 @@ def main() -> None:
         ds = data.load(args.dataset, "train", root=tmp, allow_partial=True)
         print(f"device {device}, {torch.get_num_threads()} threads, batch {args.batch_size}, "
               f"synthetic {args.dataset} of full size; {args.batches} timed batches per model")
+        if args.cpu_bf16_ratio:
+            if device.type != "cpu":
+                parser.error("--cpu-bf16-ratio times the CPU: leave out --device or give cpu")
+            print(f"CPU with bf16 instructions: {paperlib_device.cpu_has_bf16()}")
+            print(f"{'model':<10} {'float32 epoch':>14} {'bf16 epoch':>11} {'float32 / bf16':>15}")
+            for model in args.models:
+                epochs = {}
+                for spec in ("off", "on"):
+                    os.environ["PAPERLIB_CPU_BF16"] = spec
+                    epochs[spec], _ = time_epoch(model, ds, args.batch_size, args.warmup,
+                                                 args.batches, device)
+                print(f"{model:<10} {epochs['off'] / 60:>10.1f} min {epochs['on'] / 60:>7.1f} min "
+                      f"{epochs['off'] / epochs['on']:>14.2f}x", flush=True)
+            return
         print(f"{'model':<10} {'train epoch (50k)':>18} {'test pass (10k)':>16}")
         for model in args.models:
             epoch, test = time_epoch(model, ds, args.batch_size, args.warmup, args.batches, device)

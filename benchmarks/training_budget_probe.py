@@ -49,15 +49,14 @@ def main(argv: list[str] | None = None) -> None:
     from paperlib.infra import io
     from paperlib.method import train
     from paperlib.method.paired_accuracy import budget_verdict, paired_gain
-    from paperlib.method.evaluation_split import SPLIT_SEED, split_evaluation_images
+    from paperlib.method.evaluation_split import profile_split
     from paperlib.method.profiles import get_profile
     from paperlib.studies import training_controls as tc
 
     prof = get_profile(args.profile)
     recipe = prof.recipe(args.model)
     _, test_ds = train.training_data(args.model, prof)
-    split = split_evaluation_images(len(test_ds), seed=SPLIT_SEED,
-                                    report_fraction=prof.search_for(args.model).report_fraction)
+    split = profile_split(prof, args.model, len(test_ds))
     search_ds, report_ds = split.apply(test_ds)
     before, points = None, None
     for m in sorted(set(args.multiples)):

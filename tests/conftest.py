@@ -20,12 +20,15 @@ ISOLATED_DIRS = {"PAPERLIB_CHECKPOINT_DIR": "checkpoints", "PAPERLIB_RESULTS_DIR
 
 @pytest.fixture(autouse=True, scope="session")
 def isolated_root(tmp_path_factory) -> Path:
-    """The tests' own root for checkpoints, results, figures and the md5 cache."""
+    """The tests' own root for checkpoints, results, figures and the md5 cache; float32 on the CPU."""
     given = os.environ.get(TEST_ROOT_ENV, "").strip()
     root = Path(given) if given else tmp_path_factory.mktemp("paperlib-test-root")
     with pytest.MonkeyPatch.context() as mp:
         for var, sub in ISOLATED_DIRS.items():
             mp.setenv(var, str(root / sub))
+        # plain float32 on every CPU, so known answers hold bit for bit; tests of bf16 ask for it
+        # (docs/decisions/scale.md §6)
+        mp.setenv("PAPERLIB_CPU_BF16", "off")
         yield root
 
 

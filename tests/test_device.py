@@ -43,6 +43,7 @@ def test_resolve_reads_config_and_refuses_bad_names(monkeypatch):
 
 def test_cpu_plan_changes_nothing(monkeypatch):
     monkeypatch.setenv("PAPERLIB_COMPILE", "1")
+    monkeypatch.setenv("PAPERLIB_CPU_BF16", "off")
     plan = device.plan_for("cpu")
     assert (plan.autocast, plan.channels_last, plan.compile) == (False, False, False)
     net = tiny_net()
@@ -62,6 +63,44 @@ def test_cuda_plan_is_the_fast_one(monkeypatch):
         fast = device.plan_for("cuda")
         assert (fast.autocast, fast.channels_last, fast.compile) == (True, True, False)
         assert device.plan_for("cuda", compile=True).compile
+
+
+@pytest.mark.parametrize("spec, autocast", [("off", False), ("on", True), ("auto", None)])
+def test_cpu_bf16_setting(monkeypatch, spec, autocast):
+    monkeypatch.setenv("PAPERLIB_CPU_BF16", spec)
+    plan = device.plan_for("cpu")
+    want = device.cpu_has_bf16() if autocast is None else autocast
+    assert (plan.autocast, plan.channels_last, plan.compile) == (want, False, False)
+    assert plan.precision == ("bf16-autocast" if want else "fp32")
+    with plan.autocast_context():
+        y = nn.Linear(4, 2)(torch.ones(3, 4))
+    assert y.dtype == (torch.bfloat16 if want else torch.float32)
+
+
+def test_cpu_bf16_setting_refuses_other_words(monkeypatch):
+    monkeypatch.setenv("PAPERLIB_CPU_BF16", "1")
+    with pytest.raises(ValueError, match="PAPERLIB_CPU_BF16='1'.*auto, on, off"):
+        device.plan_for("cpu")
+
+
+def test_cpu_bf16_default_is_auto_and_an_argument_wins(monkeypatch):
+    monkeypatch.delenv("PAPERLIB_CPU_BF16", raising=False)
+    assert device.plan_for("cpu").autocast == device.cpu_has_bf16()
+    monkeypatch.setenv("PAPERLIB_CPU_BF16", "on")
+    assert not device.plan_for("cpu", cpu_bf16="off").autocast
+
+
+def test_bf16_fit_keeps_float32_weights_and_the_loss(monkeypatch):
+    """Autocast computes in bf16 but keeps float32 parameters: one step's loss agrees with float32
+    to bf16's precision (8 bits of mantissa, so within 2 %)."""
+    losses = {}
+    for spec in ("off", "on"):
+        monkeypatch.setenv("PAPERLIB_CPU_BF16", spec)
+        net = tiny_net()
+        opt = torch.optim.SGD(net.parameters(), lr=0.1)
+        losses[spec] = train.fit(net, data.batches(arrays(), 37), opt)
+        assert all(p.dtype == torch.float32 for p in net.parameters())
+    assert losses["on"] == pytest.approx(losses["off"], rel=0.02)
 
 
 # --- the augmenter and the batches -------------------------------------------------------------

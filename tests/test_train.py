@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from paperlib.infra import io
-from paperlib.method import profiles, train
+from paperlib.method import device, profiles, train
 from paperlib.method.profiles import TrainRecipe
 
 
@@ -42,6 +42,7 @@ def test_train_caches_and_reuses(tiny_profile, tmp_path):
         [path.name, weights.name, path.with_suffix(".lock").name])
     assert meta["data"] == "cifar10, partial data: 32 train / 20 test images"
     assert 0.0 <= meta["accuracy"] <= 1.0 and meta["recipe"]["epochs"] == 2
+    assert meta["precision"] == device.plan_for("cpu").precision  # provenance, not part of the key
     mtime = weights.stat().st_mtime_ns
     net2, meta2 = train.load_or_train("vgg11", tiny_profile, checkpoint_root=tmp_path,
                                       allow_partial=True, progress=False)

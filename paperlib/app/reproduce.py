@@ -35,7 +35,7 @@ from ..method import train
 from .. import search
 from ..search import seeds
 from ..method import data
-from ..method.evaluation_split import SPLIT_SEED, split_evaluation_images
+from ..method.evaluation_split import profile_split
 
 NOTEBOOKS = config.REPO_ROOT / "notebooks"
 KERNEL = "paperlib"
@@ -141,8 +141,7 @@ def evaluation_splits(prof: Profile, models: Iterable[str] | None = None) -> dic
         recipe, test = prof.recipe(model), data.load(prof.dataset_for(model), "test")
         n_test = min(recipe.test_images or len(test), len(test))
         try:
-            split = split_evaluation_images(n_test, seed=SPLIT_SEED,
-                                            report_fraction=prof.search_for(model).report_fraction)
+            split = profile_split(prof, model, n_test)
         except ValueError as exc:
             out[model] = {"refused": str(exc)}
             continue

@@ -67,7 +67,6 @@ STEP_LOGS = ("decoder_mse", "ce", "ssim")  # the step-wise losses a retraining l
 # rising loss is the other player winning, not a settled game (§15)
 PLATEAU_CURVES = ("decoder_mse", "ce")
 TWO_SIDED = True  # the game's plateau rule, for its stop and its flag alike (§15)
-STOP_RULE = "plateau, two-sided"  # that rule, in the trained parts' cache key
 
 
 def round_curves(log: dict[str, Any], rounds: int) -> dict[str, list[float]]:
@@ -187,9 +186,10 @@ class Proactive(Defence):
         s: ProactiveSettings = own_settings(context, self.name)
         self.rounds = s.rounds
         checkpoint = {k: context.meta.get(k) for k in ("accuracy", "date", "data", "seed")}
-        # "stop": trained until a plateau (defences.md §12, §15), not a cache of fixed rounds
+        # the version marks the stop rule (a plateau, two-sided since version 2: defences.md §12,
+        # §15) for the trained parts as for the rows
         fp = io.json_safe({"key": victim.key, **self.config(), "settings": asdict(s),
-                           "stop": STOP_RULE, "checkpoint": checkpoint})
+                           "version": self.version, "checkpoint": checkpoint})
         path = (config.results_dir() / context.profile / "defences" / "proactive"
                 / f"{victim.key.replace('/', '-')}-{self.tag()}.pt")
         edge, cloud = copy.deepcopy(victim.edge_module), copy.deepcopy(victim.cloud_module)

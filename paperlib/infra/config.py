@@ -12,6 +12,7 @@
 | ``PAPERLIB_HARDWARE`` | hardware description: a shipped name or a TOML file (``--hardware``) | ``table3`` |
 | ``PAPERLIB_DEVICE`` | torch device: ``auto`` (CUDA when present), ``cpu``, ``cuda``, ``cuda:1`` | ``auto`` |
 | ``PAPERLIB_COMPILE`` | ``torch.compile`` the training step on CUDA (``1``) | off |
+| ``PAPERLIB_CPU_BF16`` | bf16 autocast of gradient steps on the CPU: ``auto`` (where the CPU has bf16 instructions), ``on``, ``off`` | ``auto`` |
 
 Functions read the environment when called (never at import), so tests and notebooks can change it.
 """
@@ -102,6 +103,21 @@ def compile_enabled(flag: bool | None = None) -> bool:
     return _flag("PAPERLIB_COMPILE") if flag is None else bool(flag)
 
 
+CPU_BF16_CHOICES = ("auto", "on", "off")
+DEFAULT_CPU_BF16 = "auto"  # bf16 autocast where the CPU has bf16 instructions (scale.md §6)
+
+
+def cpu_bf16_spec(spec: str | None = None) -> str:
+    """``spec`` when given, else ``$PAPERLIB_CPU_BF16``, else ``auto``: one of ``auto``, ``on``,
+    ``off`` (docs/decisions/scale.md §6)."""
+    value = (spec if spec is not None else os.environ.get("PAPERLIB_CPU_BF16", "")).strip().lower()
+    value = value or DEFAULT_CPU_BF16
+    if value not in CPU_BF16_CHOICES:
+        raise ValueError(f"PAPERLIB_CPU_BF16={value!r} is not one of {', '.join(CPU_BF16_CHOICES)} "
+                         "(auto: bf16 autocast where the CPU has bf16 instructions)")
+    return value
+
+
 def cache_dir() -> Path:
     """``$PAPERLIB_CACHE_DIR``, else ``~/.cache/paperlib``."""
     return _path("PAPERLIB_CACHE_DIR", Path.home() / ".cache" / "paperlib")
@@ -109,4 +125,4 @@ def cache_dir() -> Path:
 
 __all__ = ["REPO_ROOT", "DEFAULT_PROFILE", "COMMITTED_PROFILE", "profile_name", "data_dir",
            "allow_partial", "checkpoint_dir", "results_dir", "figures_dir", "cache_dir",
-           "hardware_spec", "device_spec", "compile_enabled"]
+           "hardware_spec", "device_spec", "compile_enabled", "cpu_bf16_spec", "CPU_BF16_CHOICES"]

@@ -6,7 +6,9 @@ One place for everything that depends on where tensors live (docs/decisions/scal
   when present, else the CPU).
 * :class:`DevicePlan` (:func:`plan_for`) — on CUDA: bf16 autocast for gradient steps, channels-last
   models and inputs, optionally ``torch.compile`` (``$PAPERLIB_COMPILE``); on the CPU every one of
-  them is off, so CPU numerics are those of plain float32 PyTorch.
+  them is off except bf16 autocast, which ``$PAPERLIB_CPU_BF16`` sets (default ``auto``: where the
+  CPU has bf16 instructions, :func:`cpu_has_bf16`; ``off``: plain float32 PyTorch).
+  :attr:`DevicePlan.precision` names the choice; a checkpoint records it.
 * :func:`resident` — a data set copied to the device once (uint8); :func:`paperlib.method.data.batches`
   batches it there (the same order, crops and flips on every device, augmented and normalised by
   tensor ops on the device). No image crosses the host–device bus per batch.
@@ -25,6 +27,7 @@ from ..infra import config
 from . import data
 
 RESIDENT_CACHE_SIZE = 4  # data sets kept on an accelerator (train, test, validation, privacy)
+FP32 = "fp32"  # the precision of plain float32 PyTorch
 
 
 def resolve(device: torch.device | str | None = None) -> torch.device:
@@ -52,6 +55,11 @@ class DevicePlan:
     channels_last: bool = False
     compile: bool = False
 
+    @property
+    def precision(self) -> str:
+        """``"bf16-autocast"`` or ``"fp32"``: what a checkpoint or a cached result records."""
+        return "bf16-autocast" if self.autocast else FP32
+
     def autocast_context(self) -> contextlib.AbstractContextManager:
         """bf16 autocast where the plan says so, a no-op context otherwise."""
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast)
@@ -71,13 +79,25 @@ class DevicePlan:
         return torch.compile(net) if self.compile else net
 
 
-def plan_for(device: torch.device | str | None = None, *, compile: bool | None = None) -> DevicePlan:
+def cpu_has_bf16() -> bool:
+    """Whether this CPU has bf16 instructions (AVX-512 BF16 or AMX) for oneDNN: only there is bf16
+    autocast faster than float32 (about 2× for a training step, docs/measurements.md)."""
+    return bool(torch.backends.mkldnn.is_available()
+                and (torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()))
+
+
+def plan_for(device: torch.device | str | None = None, *, compile: bool | None = None,
+             cpu_bf16: str | None = None) -> DevicePlan:
     """The plan of ``device`` (:func:`resolve`): CUDA gets bf16 autocast, channels-last and, when
-    ``compile`` (default ``$PAPERLIB_COMPILE``) is on, ``torch.compile``; the CPU gets none."""
+    ``compile`` (default ``$PAPERLIB_COMPILE``) is on, ``torch.compile``; the CPU gets bf16
+    autocast when ``cpu_bf16`` (default ``$PAPERLIB_CPU_BF16``, else ``auto``) is ``on``, or
+    ``auto`` on a CPU with bf16 instructions, and nothing else."""
     dev = resolve(device)
-    fast = dev.type == "cuda"
-    return DevicePlan(dev, autocast=fast, channels_last=fast,
-                      compile=fast and config.compile_enabled(compile))
+    if dev.type == "cuda":
+        return DevicePlan(dev, autocast=True, channels_last=True,
+                          compile=config.compile_enabled(compile))
+    spec = config.cpu_bf16_spec(cpu_bf16)
+    return DevicePlan(dev, autocast=spec == "on" or (spec == "auto" and cpu_has_bf16()))
 
 
 # --- data kept on the device ---------------------------------------------------------------------
@@ -108,4 +128,4 @@ def clear_resident() -> None:
     _RESIDENT.clear()
 
 
-__all__ = ["resolve", "DevicePlan", "plan_for", "resident", "clear_resident", "RESIDENT_CACHE_SIZE"]
+__all__ = ["resolve", "DevicePlan", "plan_for", "cpu_has_bf16", "FP32", "resident", "clear_resident", "RESIDENT_CACHE_SIZE"]

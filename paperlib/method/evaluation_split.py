@@ -11,11 +11,15 @@ from __future__ import annotations
 import hashlib
 import math
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from . import data
+
+if TYPE_CHECKING:  # profiles import this module
+    from .profiles import Profile
 
 MIN_REPORT_IMAGES = 100
 REPORT_FRACTION = 0.5
@@ -104,5 +108,11 @@ def split_evaluation_images(images: int, *, report_fraction: float = REPORT_FRAC
                            seed=seed)
 
 
-__all__ = ["EvaluationSplit", "split_evaluation_images", "min_test_images", "take", "index_digest",
-           "MIN_REPORT_IMAGES", "REPORT_FRACTION", "SPLIT_SEED"]
+def profile_split(prof: "Profile", model: str, images: int) -> EvaluationSplit:
+    """The split of ``images`` test images that ``prof``'s search of ``model`` uses (its
+    ``report_fraction``, the fixed seed)."""
+    return split_evaluation_images(images, report_fraction=prof.search_for(model).report_fraction)
+
+
+__all__ = ["EvaluationSplit", "split_evaluation_images", "profile_split", "min_test_images", "take",
+           "index_digest", "MIN_REPORT_IMAGES", "REPORT_FRACTION", "SPLIT_SEED"]

@@ -328,7 +328,8 @@ def load_or_train(model: str, profile: str | Profile | None = None, *, dataset: 
                                     test_ds=test_ds, on_epoch=save_snapshot)
         accuracy = top1(net, test_ds, device=device)
         meta = {**request, "accuracy": accuracy, "train_seconds": round(seconds, 1),
-                "device": str(device), "version": __version__,
+                "device": str(device), "precision": plan_for(device).precision,
+                "version": __version__,
                 "date": time.strftime("%Y-%m-%dT%H:%M:%S"), "curve": curve}
         meta = ckpt.save(files, net.state_dict(), meta)
         files.partial.unlink(missing_ok=True)
@@ -361,6 +362,7 @@ def _snapshot_saver(stack: ExitStack, model: str, prof: Profile, dataset: str, s
             ckpt.save(wanted[epoch], net.state_dict(),
                       {**_snapshot_request(request, epoch), "accuracy": curve["test_top1"][-1],
                        "of_epochs": prof.recipe(model).epochs, "device": str(device),
+                       "precision": plan_for(device).precision,
                        "version": __version__, "date": time.strftime("%Y-%m-%dT%H:%M:%S"),
                        "curve": {k: list(v) for k, v in curve.items()}})
 

@@ -1,0 +1,52 @@
+"""benchmarks/bf16_parity.py (docs/decisions/scale.md §6): one smoke run, its record checked
+against what it must equal."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bf16_parity.py"
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("bf16_parity", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_two_precisions_paired_top1_and_the_attacks_on_one_set_of_weights(real_data_dir, tmp_path,
+                                                                         monkeypatch):
+    from paperlib.method import train
+    from paperlib.method.evaluation_split import profile_split
+    from paperlib.method.profiles import get_profile
+
+    # the script sets both for itself; these restore the tests' values afterwards
+    monkeypatch.setenv("PAPERLIB_CPU_BF16", "off")
+    monkeypatch.setenv("PAPERLIB_RESULTS_DIR", str(tmp_path / "unused"))
+    _script().main(["--model", "cifar10cnn", "--profile", "smoke", "--images", "2",
+                    "--out", str(tmp_path)])
+    (record,) = [json.loads(line) for line in (tmp_path / "parity.jsonl").read_text().splitlines()]
+    # each precision trained its own checkpoint, which records the precision it ran in
+    metas = {spec: json.loads(next((tmp_path / spec / "checkpoints" / "smoke").glob("*.json"))
+                              .read_text()) for spec in ("off", "on")}
+    assert metas["off"]["precision"] == "fp32" and metas["on"]["precision"] == "bf16-autocast"
+    # the paired gain is the difference of the two top-1s on the same search-split images
+    _, test = train.training_data("cifar10cnn", get_profile("smoke"))
+    assert record["search_images"] == len(profile_split(get_profile("smoke"), "cifar10cnn",
+                                                        len(test)).search)
+    assert record["top1_gain_bf16"] == pytest.approx(record["top1_search_on"]
+                                                     - record["top1_search_off"])
+    # every attack at the three points, in both precisions, on the float32 weights
+    rows = record["attacks"]
+    assert {(r["split"], r["attack"]) for r in rows} == {
+        (s, a) for s in ("conv11", "ReLU22", "ReLU32") for a in ("rmle", "inverse-network", "shadow")}
+    for r in rows:
+        assert r["ssim_bf16_minus_fp32"] == pytest.approx(r["ssim_on"] - r["ssim_off"])
+        assert -1.0 <= r["ssim_off"] <= 1.0 and -1.0 <= r["ssim_on"] <= 1.0
+    assert torch.get_num_threads() == record["threads"]
