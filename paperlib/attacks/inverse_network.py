@@ -115,7 +115,7 @@ def train_decoder(decoder: Decoder, irs: torch.Tensor, targets01: torch.Tensor, 
                          f"and {len(targets01)}")
     check_training(epochs, batch_size, lr)
     device = next(decoder.parameters()).device
-    plan = plan_for(device)  # bf16 autocast on CUDA only (docs/decisions/scale.md §6)
+    plan = plan_for(device)  # bf16 autocast where the plan says (docs/decisions/scale.md §6)
     irs, targets01 = irs.to(device), targets01.to(device)  # moved once, not per batch
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(decoder.parameters(), lr=lr)

@@ -91,7 +91,7 @@ def _optimise(forward: Callable, target: torch.Tensor, *, iterations: int, lr: f
     for i in range(iterations):
         for group in opt.param_groups:  # cosine decay from lr to 0
             group["lr"] = lr * 0.5 * (1.0 + math.cos(math.pi * i / iterations))
-        with plan_for(x.device).autocast_context():  # bf16 on CUDA only (scale.md §6)
+        with plan_for(x.device).autocast_context():  # bf16 where the plan says (scale.md §6)
             loss = objective(forward, x, target, tv, l2, match)
         opt.zero_grad(set_to_none=True)
         loss.sum().backward()  # a sum: every image gets its own gradient

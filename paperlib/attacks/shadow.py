@@ -103,7 +103,7 @@ def train_shadow(shadow: nn.Module, cloud: nn.Module, aux: Aux, *, epochs: int, 
         raise ValueError("the shadow attack needs labelled auxiliary images (Aux.labels)")
     check_training(epochs, batch_size, lr)
     device = next(shadow.parameters()).device
-    plan = plan_for(device)  # bf16 autocast on CUDA only (docs/decisions/scale.md §6)
+    plan = plan_for(device)  # bf16 autocast where the plan says (docs/decisions/scale.md §6)
     images, labels = aux.images.to(device), aux.labels.to(device)  # moved once, not per batch
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(shadow.parameters(), lr=lr)

@@ -121,8 +121,9 @@ def fit(net: nn.Module, batch_iter: Iterable[tuple[torch.Tensor, torch.Tensor]],
         device: torch.device | None = None, progress: tqdm | None = None,
         forward: Callable[[torch.Tensor], torch.Tensor] | None = None) -> float:
     """One pass of SGD over ``batch_iter``; returns the mean training loss. The device's plan
-    (:func:`paperlib.method.device.plan_for`: bf16 autocast and channels-last on CUDA, nothing on the
-    CPU) applies; ``forward``: ``net`` as :meth:`DevicePlan.compiled` returned it (default ``net``)."""
+    (:func:`paperlib.method.device.plan_for`: bf16 autocast and channels-last on CUDA, bf16 autocast
+    on a CPU with bf16 instructions unless ``$PAPERLIB_CPU_BF16=off``) applies; ``forward``:
+    ``net`` as :meth:`DevicePlan.compiled` returned it (default ``net``)."""
     device = device or next(net.parameters()).device
     plan = plan_for(device)
     plan.prepare(net)
