@@ -35,6 +35,7 @@ from ..method import train
 from .. import search
 from ..search import seeds
 from ..method import data
+from ..method.device import plan_for
 from ..method.evaluation_split import profile_split
 
 NOTEBOOKS = config.REPO_ROOT / "notebooks"
@@ -294,7 +295,9 @@ def run_notebooks(prof: Profile, only: list[str] | None = None, *,
         check_figures_shown(output, produced)
         if write_back_here:
             write_back(output, nb)
+        # the kernel inherits this process's environment, so it ran with this plan's precision
         entries[nb.stem] = {"hash": key, "wall_seconds": round(time.time() - t0, 1),
+                            "precision": plan_for().precision,
                             "outputs": describe_outputs(produced), "executed": shown_path(output)}
         manifest.update(profile=prof.name, git_commit=_git_commit(), paperlib=__version__,
                         date=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
