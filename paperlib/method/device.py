@@ -57,7 +57,7 @@ class DevicePlan:
 
     @property
     def precision(self) -> str:
-        """``"bf16-autocast"`` or ``"fp32"``: what a checkpoint or a cached result records."""
+        """``"bf16-autocast"`` or ``"fp32"``, as a checkpoint and the manifest record it."""
         return "bf16-autocast" if self.autocast else FP32
 
     def autocast_context(self) -> contextlib.AbstractContextManager:
@@ -128,4 +128,5 @@ def clear_resident() -> None:
     _RESIDENT.clear()
 
 
-__all__ = ["resolve", "DevicePlan", "plan_for", "cpu_has_bf16", "FP32", "resident", "clear_resident", "RESIDENT_CACHE_SIZE"]
+__all__ = ["resolve", "DevicePlan", "plan_for", "cpu_has_bf16", "FP32", "resident", "clear_resident",
+           "RESIDENT_CACHE_SIZE"]
