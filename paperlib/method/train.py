@@ -321,15 +321,16 @@ def load_or_train(model: str, profile: str | Profile | None = None, *, dataset: 
         net = models.build(model, dataset).to(device)
         if retrain:
             files.partial.unlink(missing_ok=True)
+        precision = plan_for(device).precision
         with ExitStack() as stack:
             save_snapshot = _snapshot_saver(stack, model, prof, dataset, seed, checkpoint_root,
                                             request, snapshot_epochs, device)
             seconds, curve = _train(net, prof.recipe(model), train_ds, seed, device, files.partial,
-                                    progress, desc=f"train {model} ({prof.name})", request=request,
-                                    test_ds=test_ds, on_epoch=save_snapshot)
+                                    progress, desc=f"train {model} ({prof.name}, {precision})",
+                                    request=request, test_ds=test_ds, on_epoch=save_snapshot)
         accuracy = top1(net, test_ds, device=device)
         meta = {**request, "accuracy": accuracy, "train_seconds": round(seconds, 1),
-                "device": str(device), "precision": plan_for(device).precision,
+                "device": str(device), "precision": precision,
                 "version": __version__,
                 "date": time.strftime("%Y-%m-%dT%H:%M:%S"), "curve": curve}
         meta = ckpt.save(files, net.state_dict(), meta)
