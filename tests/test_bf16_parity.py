@@ -42,11 +42,18 @@ def test_two_precisions_paired_top1_and_the_attacks_on_one_set_of_weights(real_d
                                                         len(test)).search)
     assert record["top1_gain_bf16"] == pytest.approx(record["top1_search_on"]
                                                      - record["top1_search_off"])
+    # ε of the same strategy, paired on the report split: the difference of the two ε
+    assert record["eps_bf16_minus_fp32"] == pytest.approx(record["eps_on"] - record["eps_off"])
+    assert record["eps_strategy"]["bits"] == 4 and record["eps_bf16_minus_fp32_se"] >= 0
     # every attack at the three points, in both precisions, on the float32 weights
     rows = record["attacks"]
     assert {(r["split"], r["attack"]) for r in rows} == {
         (s, a) for s in ("conv11", "ReLU22", "ReLU32") for a in ("rmle", "inverse-network", "shadow")}
     for r in rows:
         assert r["ssim_bf16_minus_fp32"] == pytest.approx(r["ssim_on"] - r["ssim_off"])
-        assert -1.0 <= r["ssim_off"] <= 1.0 and -1.0 <= r["ssim_on"] <= 1.0
+        assert r["ssim_bf16path_minus_fp32"] == pytest.approx(r["ssim_bf16path"] - r["ssim_off"])
+        assert all(-1.0 <= r[f"ssim_{k}"] <= 1.0 for k in ("off", "on", "bf16path"))
+    # P is a float32 measurement: the same weights give the same P whatever the attacks ran in
+    assert record["P"]["off"] == record["P"]["on"]
+    assert set(record["P"]["bf16path"]) == {"conv11", "ReLU22", "ReLU32"}
     assert torch.get_num_threads() == record["threads"]

@@ -1,5 +1,6 @@
 """The device path (paperlib/method/device.py, docs/decisions/scale.md §6): device choice, on-device
-batches identical to ``data.batches``, and CPU training bit for bit as before the fast path."""
+batches identical to ``data.batches``, CPU training in float32 (``PAPERLIB_CPU_BF16=off``, which the
+tests pin) bit for bit as before the fast path, and the CPU's bf16 setting."""
 
 from __future__ import annotations
 
@@ -90,17 +91,23 @@ def test_cpu_bf16_default_is_auto_and_an_argument_wins(monkeypatch):
     assert not device.plan_for("cpu", cpu_bf16="off").autocast
 
 
-def test_bf16_fit_keeps_float32_weights_and_the_loss(monkeypatch):
-    """Autocast computes in bf16 but keeps float32 parameters: one step's loss agrees with float32
-    to bf16's precision (8 bits of mantissa, so within 2 %)."""
-    losses = {}
+def test_bf16_fit_computes_in_bf16_keeps_float32_weights_and_the_loss(monkeypatch):
+    """Autocast computes in bf16 but keeps float32 parameters: the logits are bf16, and two steps'
+    mean loss and the weights after them agree with float32 to bf16's precision (8 bits of
+    mantissa) without being equal."""
+    losses, weights, logits = {}, {}, {}
     for spec in ("off", "on"):
         monkeypatch.setenv("PAPERLIB_CPU_BF16", spec)
         net = tiny_net()
+        net[-1].register_forward_hook(lambda _m, _i, out: logits.__setitem__(spec, out.dtype))
         opt = torch.optim.SGD(net.parameters(), lr=0.1)
-        losses[spec] = train.fit(net, data.batches(arrays(), 37), opt)
+        losses[spec] = train.fit(net, data.batches(arrays(), 16), opt)  # 3 steps of 37 images
+        weights[spec] = torch.cat([p.detach().flatten() for p in net.parameters()])
         assert all(p.dtype == torch.float32 for p in net.parameters())
-    assert losses["on"] == pytest.approx(losses["off"], rel=0.02)
+    assert (logits["off"], logits["on"]) == (torch.float32, torch.bfloat16)
+    assert losses["on"] == pytest.approx(losses["off"], rel=0.02) and losses["on"] != losses["off"]
+    assert torch.allclose(weights["on"], weights["off"], atol=0.02)
+    assert not torch.equal(weights["on"], weights["off"])
 
 
 # --- the augmenter and the batches -------------------------------------------------------------

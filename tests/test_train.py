@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from paperlib.infra import io
-from paperlib.method import device, profiles, train
+from paperlib.method import profiles, train
 from paperlib.method.profiles import TrainRecipe
 
 
@@ -42,7 +42,7 @@ def test_train_caches_and_reuses(tiny_profile, tmp_path):
         [path.name, weights.name, path.with_suffix(".lock").name])
     assert meta["data"] == "cifar10, partial data: 32 train / 20 test images"
     assert 0.0 <= meta["accuracy"] <= 1.0 and meta["recipe"]["epochs"] == 2
-    assert meta["precision"] == device.plan_for("cpu").precision  # provenance, not part of the key
+    assert meta["precision"] == "fp32"  # the tests pin PAPERLIB_CPU_BF16=off (conftest)
     mtime = weights.stat().st_mtime_ns
     net2, meta2 = train.load_or_train("vgg11", tiny_profile, checkpoint_root=tmp_path,
                                       allow_partial=True, progress=False)
@@ -103,6 +103,41 @@ def test_interrupted_training_resumes(tiny_profile, tmp_path, monkeypatch):
                                       allow_partial=True, progress=False)
     assert all(torch.allclose(p, q, atol=1e-5)
                for p, q in zip(resumed.state_dict().values(), straight.state_dict().values()))
+
+
+def test_a_checkpoint_is_reused_in_another_precision_and_says_so(tiny_profile, tmp_path,
+                                                                 monkeypatch, caplog):
+    """Precision is provenance, not part of the key (docs/decisions/scale.md §6): a float32
+    checkpoint serves a bf16 run unchanged, with a warning that names both."""
+    _, meta = train.load_or_train("vgg11", tiny_profile, checkpoint_root=tmp_path,
+                                  allow_partial=True, progress=False)
+    weights = train.checkpoint_path("vgg11", "tiny", "cifar10", 0, tmp_path).parent / meta["weights"]
+    mtime = weights.stat().st_mtime_ns
+    monkeypatch.setenv("PAPERLIB_CPU_BF16", "on")
+    with caplog.at_level(logging.WARNING, logger="paperlib.method.train"):
+        _, again = train.load_or_train("vgg11", tiny_profile, checkpoint_root=tmp_path,
+                                       allow_partial=True, progress=False)
+    assert again == meta and weights.stat().st_mtime_ns == mtime
+    assert "trained in fp32" in caplog.text and "computes in bf16-autocast" in caplog.text
+
+
+def test_a_resume_in_another_precision_is_recorded_as_mixed(tiny_profile, tmp_path, monkeypatch):
+    real_fit = _killed_in_the_second_epoch(monkeypatch)
+    with pytest.raises(KeyboardInterrupt):
+        train.load_or_train("vgg11", tiny_profile, checkpoint_root=tmp_path, allow_partial=True,
+                            progress=False)
+    monkeypatch.setattr(train, "fit", real_fit)
+    monkeypatch.setenv("PAPERLIB_CPU_BF16", "on")
+    _, meta = train.load_or_train("vgg11", tiny_profile, checkpoint_root=tmp_path,
+                                  allow_partial=True, progress=False)
+    assert meta["precision"] == "mixed"
+
+
+@pytest.mark.parametrize("meta, precision", [
+    ({"precision": "bf16-autocast", "device": "cpu"}, "bf16-autocast"),
+    ({"device": "cpu"}, "fp32"), ({"device": "cuda:0"}, "bf16-autocast"), ({}, "fp32")])
+def test_recorded_precision_of_checkpoints_before_it_was_recorded(meta, precision):
+    assert train.recorded_precision(meta) == precision
 
 
 def test_cli_train_smoke_writes_and_reuses(synthetic_dir, tmp_path):

@@ -295,9 +295,10 @@ def run_notebooks(prof: Profile, only: list[str] | None = None, *,
         check_figures_shown(output, produced)
         if write_back_here:
             write_back(output, nb)
-        # the kernel inherits this process's environment, so it ran with this plan's precision
+        # the precision the kernel's new gradient steps ran in (it inherits this environment);
+        # reused checkpoints and results keep their own (docs/decisions/scale.md §6)
         entries[nb.stem] = {"hash": key, "wall_seconds": round(time.time() - t0, 1),
-                            "precision": plan_for().precision,
+                            "precision_setting": plan_for().precision,
                             "outputs": describe_outputs(produced), "executed": shown_path(output)}
         manifest.update(profile=prof.name, git_commit=_git_commit(), paperlib=__version__,
                         date=time.strftime("%Y-%m-%dT%H:%M:%S%z"),

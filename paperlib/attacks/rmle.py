@@ -88,10 +88,11 @@ def _optimise(forward: Callable, target: torch.Tensor, *, iterations: int, lr: f
     x = torch.full((len(target), *input_shape), INIT_VALUE, device=target.device,
                    requires_grad=True)
     opt = torch.optim.Adam([x], lr=lr)
+    plan = plan_for(x.device)  # bf16 autocast where the plan says (scale.md §6), fixed for the run
     for i in range(iterations):
         for group in opt.param_groups:  # cosine decay from lr to 0
             group["lr"] = lr * 0.5 * (1.0 + math.cos(math.pi * i / iterations))
-        with plan_for(x.device).autocast_context():  # bf16 where the plan says (scale.md §6)
+        with plan.autocast_context():
             loss = objective(forward, x, target, tv, l2, match)
         opt.zero_grad(set_to_none=True)
         loss.sum().backward()  # a sum: every image gets its own gradient

@@ -82,8 +82,9 @@ class DevicePlan:
 def cpu_has_bf16() -> bool:
     """Whether this CPU has bf16 instructions (AVX-512 BF16 or AMX) for oneDNN: only there is bf16
     autocast faster than float32 (about 2× for a training step, docs/measurements.md)."""
-    return bool(torch.backends.mkldnn.is_available()
-                and (torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()))
+    checks = [getattr(torch.cpu, name, None)  # private helpers of torch.cpu; absent: no
+              for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
+    return bool(torch.backends.mkldnn.is_available() and any(c is not None and c() for c in checks))
 
 
 def plan_for(device: torch.device | str | None = None, *, compile: bool | None = None,

@@ -33,7 +33,7 @@ from tqdm.auto import tqdm
 from .. import __version__
 from ..infra import config, io
 from . import data, graph, models
-from .device import plan_for, resident, resolve
+from .device import FP32, plan_for, resident, resolve
 from ..infra.checkpoint import (CheckpointCorrupted, CheckpointError, CheckpointFiles, CheckpointMismatch, LegacyCheckpoint)
 from ..infra import checkpoint as ckpt
 from .profiles import RECIPE_FIELDS_SINCE_CURVES, Profile, TrainRecipe, resolve_profile
@@ -201,6 +201,23 @@ def _request(model: str, prof: Profile, dataset: str, seed: int, provenance: str
             "data": provenance}
 
 
+def recorded_precision(meta: dict) -> str:
+    """The precision of a checkpoint's gradient steps: its ``precision``, else (written before it
+    was recorded) float32 on a CPU and bf16 autocast on CUDA (docs/decisions/scale.md §6)."""
+    if meta.get("precision"):
+        return meta["precision"]
+    return "bf16-autocast" if str(meta.get("device", "cpu")).startswith("cuda") else FP32
+
+
+def _note_precision(meta: dict, device: torch.device, path: Path, doing: str) -> None:
+    """Warn when a checkpoint was trained in another precision than this run's plan: it is reused
+    all the same (precision is provenance, not a key: scale.md §6)."""
+    made, now = recorded_precision(meta), plan_for(device).precision
+    if made != now:
+        log.warning("%s was trained in %s; %s in %s (PAPERLIB_CPU_BF16 decides; precision is not "
+                    "part of the checkpoint's key)", path, made, doing, now)
+
+
 def _check_meta(meta: dict, request: dict, path: Path) -> None:
     diff = {k: (meta.get(k), v) for k, v in request.items() if meta.get(k) != v}
     if diff:
@@ -233,12 +250,13 @@ def _train(net: nn.Module, recipe: TrainRecipe, train_ds: data.CifarArrays, seed
            device: torch.device, state_path: Path, progress: bool, desc: str,
            request: dict | None = None, *, test_ds: data.CifarArrays | None = None,
            stop_after: int | None = None,
-           on_epoch: Callable[[int, nn.Module, dict], None] | None = None) -> tuple[float, dict]:
+           on_epoch: Callable[[int, nn.Module, dict], None] | None = None
+           ) -> tuple[float, dict, str]:
     """The training recipe: SGD (Nesterov, momentum 0.9) with its learning-rate schedule
     (:func:`lr_schedule`).
     Saves its state after every epoch to ``state_path`` and resumes from it. Returns the seconds
-    of training and the learning curve (per epoch: mean train loss, and top-1 on ``test_ds`` when
-    given). ``stop_after``: stop after that many epochs (the schedule stays the recipe's, so the
+    of training, the learning curve (per epoch: mean train loss, and top-1 on ``test_ds`` when
+    given) and the precision of its gradient steps (``"mixed"`` when a resume changed it). ``stop_after``: stop after that many epochs (the schedule stays the recipe's, so the
     weights are those the full training has at that epoch); ``on_epoch(epoch, net, curve)`` runs
     after each epoch (the intermediate checkpoints)."""
     steps = -(-len(train_ds) // recipe.batch_size)
@@ -247,6 +265,8 @@ def _train(net: nn.Module, recipe: TrainRecipe, train_ds: data.CifarArrays, seed
     scheduler = lr_schedule(optimizer, recipe, steps)
     start, seconds = 0, 0.0
     curve: dict[str, list] = {"epoch": [], "train_loss": [], "test_top1": []}
+    plan = plan_for(device)
+    precision = plan.precision
     state = _load_state(state_path, request, device)
     if state is not None:
         net.load_state_dict(state["model"])
@@ -256,8 +276,11 @@ def _train(net: nn.Module, recipe: TrainRecipe, train_ds: data.CifarArrays, seed
         curve = state.get("curve") or curve
         log.warning("%s: resuming from epoch %d of %d (the state an interrupted run saved in %s)",
                     desc, start, recipe.epochs, state_path)
+        if state.get("precision", precision) != precision:
+            log.warning("%s: the interrupted run trained in %s, this one in %s: the checkpoint "
+                        "records 'mixed'", desc, state["precision"], precision)
+            precision = "mixed"
     bar = tqdm(total=steps * recipe.epochs, initial=steps * start, desc=desc, disable=not progress)
-    plan = plan_for(device)
     forward = plan.compiled(plan.prepare(net))  # compiled once for every epoch (scale.md §6)
     train_on_device = resident(train_ds, device)
     end = recipe.epochs if stop_after is None else min(int(stop_after), recipe.epochs)
@@ -275,11 +298,12 @@ def _train(net: nn.Module, recipe: TrainRecipe, train_ds: data.CifarArrays, seed
         with io.atomic_path(state_path) as tmp:
             torch.save({"model": net.state_dict(), "optimizer": optimizer.state_dict(),
                         "scheduler": scheduler.state_dict(), "epoch": epoch + 1,
-                        "seconds": seconds, "request": request, "curve": curve}, tmp)
+                        "seconds": seconds, "request": request, "curve": curve,
+                        "precision": precision}, tmp)
         if on_epoch is not None:
             on_epoch(epoch + 1, net, curve)
     bar.close()
-    return seconds, curve
+    return seconds, curve, precision
 
 
 def load_or_train(model: str, profile: str | Profile | None = None, *, dataset: str | None = None,
@@ -313,6 +337,7 @@ def load_or_train(model: str, profile: str | Profile | None = None, *, dataset: 
             _check_meta(meta, request, files.meta)
             net = models.build(model, dataset)
             net.load_state_dict(ckpt.load_weights(files, meta))
+            _note_precision(meta, device, files.meta, "this run computes")
             if files.partial.exists():
                 log.warning("ignoring %s, an interrupted training beside the complete checkpoint "
                             "%s; delete it to free the space", files.partial, files.meta)
@@ -321,13 +346,13 @@ def load_or_train(model: str, profile: str | Profile | None = None, *, dataset: 
         net = models.build(model, dataset).to(device)
         if retrain:
             files.partial.unlink(missing_ok=True)
-        precision = plan_for(device).precision
         with ExitStack() as stack:
             save_snapshot = _snapshot_saver(stack, model, prof, dataset, seed, checkpoint_root,
                                             request, snapshot_epochs, device)
-            seconds, curve = _train(net, prof.recipe(model), train_ds, seed, device, files.partial,
-                                    progress, desc=f"train {model} ({prof.name}, {precision})",
-                                    request=request, test_ds=test_ds, on_epoch=save_snapshot)
+            seconds, curve, precision = _train(
+                net, prof.recipe(model), train_ds, seed, device, files.partial, progress,
+                desc=f"train {model} ({prof.name}, {plan_for(device).precision})", request=request,
+                test_ds=test_ds, on_epoch=save_snapshot)
         accuracy = top1(net, test_ds, device=device)
         meta = {**request, "accuracy": accuracy, "train_seconds": round(seconds, 1),
                 "device": str(device), "precision": precision,
@@ -416,6 +441,10 @@ def load_or_train_snapshot(model: str, profile: str | Profile | None = None, epo
             net = models.build(model, dataset)
             net.load_state_dict(ckpt.load_weights(files, meta))
             return net.to(device).eval(), meta
+    final = CheckpointFiles(checkpoint_path(model, prof.name, dataset, seed, checkpoint_root))
+    if final.meta.exists():
+        _note_precision(ckpt.read_meta(final), device, final.meta,
+                        f"its epoch-{epoch} checkpoint is trained now")
     others = [e for e in snapshot_epochs if int(e) != epoch]
     with ExitStack() as stack:
         save_snapshot = _snapshot_saver(stack, model, prof, dataset, seed, checkpoint_root,
@@ -497,4 +526,4 @@ __all__ = ["CheckpointError", "CheckpointMismatch", "CheckpointCorrupted", "Lega
            "default_device", "checkpoint_dir", "checkpoint_path", "top1", "correct", "fit", "finetune",
            "training_data", "load_or_train", "adopt_checkpoint", "snapshot_path",
            "load_or_train_snapshot", "learning_curve", "SNAPSHOTS", "recipe_record",
-           "lr_schedule"]
+           "lr_schedule", "recorded_precision"]
