@@ -26,8 +26,8 @@ def isolated_root(tmp_path_factory) -> Path:
     with pytest.MonkeyPatch.context() as mp:
         for var, sub in ISOLATED_DIRS.items():
             mp.setenv(var, str(root / sub))
-        # plain float32 on every CPU, so known answers hold bit for bit; tests of bf16 ask for it
-        # (docs/decisions/scale.md §6)
+        # plain float32 whether or not the CPU has bf16 instructions, so known answers hold bit
+        # for bit on any one CPU; tests of bf16 ask for it (docs/decisions/scale.md §6)
         mp.setenv("PAPERLIB_CPU_BF16", "off")
         yield root
 

@@ -373,3 +373,18 @@ def test_quantize_refuses_non_finite_values(bad, per_channel):
     with pytest.raises(ValueError, match="non-finite"):
         quant.quantize_activation(t.abs(), 8)
     assert quant.quantize(t, FULL_PRECISION) is t  # 32 bits: untouched, as documented
+
+
+@pytest.mark.parametrize("layer", [torch.nn.Conv2d(3, 4, 3), torch.nn.Linear(12, 5)])
+def test_fake_quant_layers_compute_in_float32_inside_bf16_autocast(layer):
+    """The grid must see exact values: inside autocast a fake-quant layer gives float32, bit for bit
+    what it gives outside, also for a bf16 input (docs/decisions/scale.md §6)."""
+    torch.manual_seed(0)
+    q = quant.wrap_layer(layer, 4, 4)
+    x = torch.rand(2, 3, 6, 6) if isinstance(layer, torch.nn.Conv2d) else torch.rand(2, 12)
+    plain = q(x)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        inside = q(x)
+        from_bf16 = q(x.bfloat16())
+    assert inside.dtype == torch.float32 and torch.equal(inside, plain)
+    assert torch.equal(from_bf16, q(x.bfloat16().float()))

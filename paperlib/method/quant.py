@@ -118,6 +118,11 @@ def quantize_weight(w: torch.Tensor, bits: int, per_channel: bool = True) -> tor
     return quantize(w, bits, signed=True, per_channel=per_channel, ch_axis=0)
 
 
+def _full(x: torch.Tensor) -> torch.Tensor:
+    """``x`` in float32 when a reduced-precision layer before it left it in bf16 or fp16."""
+    return x.float() if x.dtype in (torch.bfloat16, torch.float16) else x
+
+
 class _QuantMixin:
     """Shared state of the fake-quant conv/linear layers: (b_w, b_a) and the weight granularity."""
 
@@ -150,6 +155,13 @@ class _QuantMixin:
         x = quantize_activation(x, self.a_bits)
         return x, quantize_weight(self.weight, self.w_bits, self.per_channel)  # type: ignore[attr-defined]
 
+    @staticmethod
+    def _exact(x: torch.Tensor) -> torch.autocast:
+        """Autocast off: a fake-quant layer computes in float32 even inside bf16 autocast, since
+        its grid must see exact values (bf16 keeps 8 significant bits, so levels would flip and ε
+        and the attacks through a quantized edge would move; docs/decisions/scale.md §6)."""
+        return torch.autocast(x.device.type, enabled=False)
+
     def extra_repr(self) -> str:
         granularity = "per-channel" if self.per_channel else "per-layer"
         return f"{super().extra_repr()}, w_bits={self.w_bits}, a_bits={self.a_bits}, {granularity}"  # type: ignore[misc]
@@ -159,16 +171,18 @@ class QuantConv2d(_QuantMixin, nn.Conv2d):
     """A ``Conv2d`` whose input (unsigned, b_a) and weight (signed, b_w) are fake-quantized (Eq. 3)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x, w = self._quantized(x)
-        return self._conv_forward(x, w, self.bias)
+        with self._exact(x):
+            x, w = self._quantized(_full(x))
+            return self._conv_forward(x, w, self.bias)
 
 
 class QuantLinear(_QuantMixin, nn.Linear):
     """A ``Linear`` whose input (unsigned, b_a) and weight (signed, b_w) are fake-quantized (Eq. 3)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x, w = self._quantized(x)
-        return F.linear(x, w, self.bias)
+        with self._exact(x):
+            x, w = self._quantized(_full(x))
+            return F.linear(x, w, self.bias)
 
 
 QUANT_LAYERS = (QuantConv2d, QuantLinear)
