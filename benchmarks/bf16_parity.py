@@ -17,11 +17,7 @@ docs/decisions/scale.md §6 (``PAPERLIB_CPU_BF16``). Two questions, one model:
    (``bf16path``), as a rerun on such a CPU makes it; P at each point for all three.
 
 Each precision keeps its checkpoints and attack results under ``--out/<off|on>/``, so a rerun reuses
-them. 3. **ε.** One strategy (a uniform 4-bit edge at the middle control point) on the float32 weights,
-   finetuned as the reported ε is (the profile's ``finetune_batches``) in float32 and in bf16; top-1
-   on the report split, the difference of the two ε paired by image.
-
-One record per model is appended to ``--out/parity.jsonl``; the console gets the tables.
+them. One record per model is appended to ``--out/parity.jsonl``; the console gets the tables.
 """
 
 from __future__ import annotations
@@ -46,17 +42,16 @@ def main(argv: list[str] | None = None) -> None:
 
     from paperlib.attacks.base import ATTACKS
     from paperlib.infra import io
-    from paperlib.method import device, quant, train
+    from paperlib.method import device, train
     from paperlib.method.evaluation_split import profile_split
     from paperlib.method.paired_accuracy import paired_gain
     from paperlib.method.profiles import get_profile
-    from paperlib.method.constants import FINETUNE_LR, FINETUNE_MOMENTUM
     from paperlib.studies import training_controls as tc
 
     prof = get_profile(args.profile)
     _, test_ds = train.training_data(args.model, prof)
     split = profile_split(prof, args.model, len(test_ds))
-    search_ds, report_ds = split.apply(test_ds)
+    search_ds, _ = split.apply(test_ds)
     record: dict = {"model": args.model, "profile": prof.name, "threads": torch.get_num_threads(),
                     "cpu_has_bf16": device.cpu_has_bf16()}
     nets, metas, hits = {}, {}, {}
@@ -69,34 +64,12 @@ def main(argv: list[str] | None = None) -> None:
         record[f"top1_search_{spec}"] = float(hits[spec].mean())
     gain, se = paired_gain(hits["off"], hits["on"])
     record.update(top1_gain_bf16=gain, top1_gain_bf16_se=se, search_images=len(search_ds))
-    points = tc.control_points(args.model, nets["off"])
-
-    # ε of one strategy (uniform 4-bit edge at the middle control point) on the float32 weights:
-    # the finetune the reported ε gets, in each precision; top-1 on the report split, paired
-    train_ds, _ = train.training_data(args.model, prof)
-    quantized = {}
-    for spec in ("off", "on"):
-        os.environ["PAPERLIB_CPU_BF16"] = spec
-        torch.manual_seed(0)
-        qnet = train.finetune(quant.quantize_edge(nets["off"], points[1], 4), train_ds,
-                              lr=FINETUNE_LR, momentum=FINETUNE_MOMENTUM, seed=0,
-                              max_batches=prof.search.finetune_batches)
-        quantized[spec] = train.correct(qnet, report_ds).float()
-    fp_hits = train.correct(nets["off"], report_ds).float()
-    eps = {spec: float(fp_hits.mean() - quantized[spec].mean()) for spec in quantized}
-    eps_gain, eps_se = paired_gain(quantized["on"], quantized["off"])  # ε_on − ε_off, paired
-    record.update(eps_strategy={"p": points[1], "bits": 4,
-                                "finetune_batches": prof.search.finetune_batches},
-                  eps_off=eps["off"], eps_on=eps["on"], eps_bf16_minus_fp32=eps_gain,
-                  eps_bf16_minus_fp32_se=eps_se, report_images=len(report_ds))
-    print(f"ε of 4-bit at p = {points[1]} on the float32 weights: {eps['off']:.3f} with a float32 "
-          f"finetune, {eps['on']:.3f} with a bf16 one ({eps_gain:+.3f}, paired s.e. {eps_se:.3f})",
-          flush=True)
     print(f"{args.model}: search-split top-1 float32 {record['top1_search_off']:.3f}, bf16 "
           f"{record['top1_search_on']:.3f}, bf16 − float32 {gain:+.3f} (paired s.e. {se:.3f}); "
           f"training {record['train_seconds_off']:.0f} s against {record['train_seconds_on']:.0f} s",
           flush=True)
 
+    points = tc.control_points(args.model, nets["off"])
     # (label, weights, precision of the attacks): the attacks' precision alone on the float32
     # weights, then the whole bf16 path (bf16 weights attacked in bf16), as a rerun makes it
     stages = [("off", "off", "off"), ("on", "off", "on"), ("bf16path", "on", "on")]

@@ -42,9 +42,6 @@ def test_two_precisions_paired_top1_and_the_attacks_on_one_set_of_weights(real_d
                                                         len(test)).search)
     assert record["top1_gain_bf16"] == pytest.approx(record["top1_search_on"]
                                                      - record["top1_search_off"])
-    # ε of the same strategy, paired on the report split: the difference of the two ε
-    assert record["eps_bf16_minus_fp32"] == pytest.approx(record["eps_on"] - record["eps_off"])
-    assert record["eps_strategy"]["bits"] == 4 and record["eps_bf16_minus_fp32_se"] >= 0
     # every attack at the three points, in both precisions, on the float32 weights
     rows = record["attacks"]
     assert {(r["split"], r["attack"]) for r in rows} == {

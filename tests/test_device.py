@@ -234,3 +234,14 @@ def test_evaluate_counts_as_before():
     with torch.no_grad():
         correct = sum(int((net(x).argmax(1) == y).sum()) for x, y in data.batches(ds, 10))
     assert train.top1(net, ds, batch_size=10) == correct / len(ds)
+
+
+def test_finetune_stays_float32_under_bf16(monkeypatch):
+    """The quantization-loss finetune is part of ε's measurement: bf16 or not, it gives the float32
+    weights bit for bit (docs/decisions/scale.md §6)."""
+    weights = {}
+    for spec in ("off", "on"):
+        monkeypatch.setenv("PAPERLIB_CPU_BF16", spec)
+        net = train.finetune(tiny_net(), arrays(), lr=0.1, momentum=0.9, batch_size=16)
+        weights[spec] = [p.detach().clone() for p in net.parameters()]
+    assert all(torch.equal(a, b) for a, b in zip(weights["off"], weights["on"]))

@@ -119,13 +119,17 @@ def top1(net: nn.Module, ds: data.CifarArrays, batch_size: int = 256,
 def fit(net: nn.Module, batch_iter: Iterable[tuple[torch.Tensor, torch.Tensor]],
         optimizer: torch.optim.Optimizer, scheduler=None, *, label_smoothing: float = 0.0,
         device: torch.device | None = None, progress: tqdm | None = None,
-        forward: Callable[[torch.Tensor], torch.Tensor] | None = None) -> float:
+        forward: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        float32: bool = False) -> float:
     """One pass of SGD over ``batch_iter``; returns the mean training loss. The device's plan
     (:func:`paperlib.method.device.plan_for`: bf16 autocast and channels-last on CUDA, bf16 autocast
-    on a CPU with bf16 instructions unless ``$PAPERLIB_CPU_BF16=off``) applies; ``forward``:
-    ``net`` as :meth:`DevicePlan.compiled` returned it (default ``net``)."""
+    on a CPU with bf16 instructions unless ``$PAPERLIB_CPU_BF16=off``) applies, without its
+    autocast when ``float32``; ``forward``: ``net`` as :meth:`DevicePlan.compiled` returned it
+    (default ``net``)."""
     device = device or next(net.parameters()).device
     plan = plan_for(device)
+    if float32:
+        plan = dataclasses.replace(plan, autocast=False)
     plan.prepare(net)
     forward = forward or net
     net.train()
@@ -154,14 +158,15 @@ def finetune(net: nn.Module, ds: data.CifarArrays, *, lr: float, momentum: float
              batch_size: int = 128, max_batches: int | None = None, seed: int = 0) -> nn.Module:
     """The paper's quantization-loss finetune (docs/decisions/paper-method.md §5): SGD at a fixed
     learning rate over one epoch of augmented training data, or over its first ``max_batches``
-    batches."""
+    batches. Always in float32: it is part of ε's measurement, which bf16 moved by 1–2 points
+    (docs/decisions/scale.md §6)."""
     optimizer = torch.optim.SGD(net.parameters(), lr=lr, momentum=momentum)
     device = next(net.parameters()).device
     batch_iter = data.batches(resident(ds, device), batch_size, shuffle=True,
                                 augment_images=True, seed=seed)
     if max_batches is not None:
         batch_iter = (b for _, b in zip(range(max_batches), batch_iter))
-    fit(net, batch_iter, optimizer)
+    fit(net, batch_iter, optimizer, float32=True)
     return net.eval()
 
 
