@@ -84,9 +84,9 @@ def test_cpu_bf16_setting_refuses_other_words(monkeypatch):
         device.plan_for("cpu")
 
 
-def test_cpu_bf16_default_is_auto_and_an_argument_wins(monkeypatch):
+def test_cpu_bf16_default_is_off_and_an_argument_wins(monkeypatch):
     monkeypatch.delenv("PAPERLIB_CPU_BF16", raising=False)
-    assert device.plan_for("cpu").autocast == device.cpu_has_bf16()
+    assert not device.plan_for("cpu").autocast
     monkeypatch.setenv("PAPERLIB_CPU_BF16", "on")
     assert not device.plan_for("cpu", cpu_bf16="off").autocast
 

@@ -12,7 +12,7 @@
 | ``PAPERLIB_HARDWARE`` | hardware description: a shipped name or a TOML file (``--hardware``) | ``table3`` |
 | ``PAPERLIB_DEVICE`` | torch device: ``auto`` (CUDA when present), ``cpu``, ``cuda``, ``cuda:1`` | ``auto`` |
 | ``PAPERLIB_COMPILE`` | ``torch.compile`` the training step on CUDA (``1``) | off |
-| ``PAPERLIB_CPU_BF16`` | bf16 autocast of gradient steps on the CPU: ``auto`` (where the CPU has bf16 instructions), ``on``, ``off`` | ``auto`` |
+| ``PAPERLIB_CPU_BF16`` | bf16 autocast of gradient steps on the CPU: ``auto`` (where the CPU has bf16 instructions), ``on``, ``off`` | ``off`` |
 
 Functions read the environment when called (never at import), so tests and notebooks can change it.
 """
@@ -104,11 +104,11 @@ def compile_enabled(flag: bool | None = None) -> bool:
 
 
 CPU_BF16_CHOICES = ("auto", "on", "off")
-DEFAULT_CPU_BF16 = "auto"  # bf16 autocast where the CPU has bf16 instructions (scale.md §6)
+DEFAULT_CPU_BF16 = "off"  # float32 unless asked: bf16's effect on P is open (scale.md §6)
 
 
 def cpu_bf16_spec(spec: str | None = None) -> str:
-    """``spec`` when given, else ``$PAPERLIB_CPU_BF16``, else ``auto``: one of ``auto``, ``on``,
+    """``spec`` when given, else ``$PAPERLIB_CPU_BF16``, else ``off``: one of ``auto``, ``on``,
     ``off`` (docs/decisions/scale.md §6)."""
     value = (spec if spec is not None else os.environ.get("PAPERLIB_CPU_BF16", "")).strip().lower()
     value = value or DEFAULT_CPU_BF16

@@ -1,5 +1,5 @@
-"""Run profiles, defined in one place: ``smoke`` (CI, minutes), ``quick`` (a 2-core CPU laptop, at
-most three hours: docs/measurements.md) and ``paper`` (the paper's settings, for a GPU). A profile
+"""Run profiles, defined in one place: ``smoke`` (CI, minutes), ``quick`` (a 2-core CPU laptop, a
+three-hour budget; estimates in docs/measurements.md) and ``paper`` (the paper's settings, for a GPU). A profile
 holds every plan too: notebook 07's comparison, notebook 10's traces and energy-bound sweep,
 notebook 09's defence values by registered name (docs/decisions/layout.md §6).
 :func:`resolve_profile` turns a name into one.
@@ -438,7 +438,8 @@ PROFILES: dict[str, Profile] = {
     ),
     "quick": Profile(
         name="quick",
-        description="2 CPU cores, at most 3 hours end to end (estimated); CIFAR-10 for every model.",
+        description=("2 CPU cores, about 3.9 h end to end (estimate; 3.2 h with PAPERLIB_CPU_BF16="
+                     "auto on a CPU with bf16 instructions); CIFAR-10 for every model."),
         train_by_family={
             # a careful practitioner's recipe on small data (docs/decisions/reporting.md §12):
             # augmentation, label smoothing 0.1, one-cycle rate, weight decay 5e-4

@@ -123,7 +123,7 @@ def fit(net: nn.Module, batch_iter: Iterable[tuple[torch.Tensor, torch.Tensor]],
         float32: bool = False) -> float:
     """One pass of SGD over ``batch_iter``; returns the mean training loss. The device's plan
     (:func:`paperlib.method.device.plan_for`: bf16 autocast and channels-last on CUDA, bf16 autocast
-    on a CPU with bf16 instructions unless ``$PAPERLIB_CPU_BF16=off``) applies, without its
+    on the CPU when ``$PAPERLIB_CPU_BF16`` asks for it) applies, without its
     autocast when ``float32``; ``forward``: ``net`` as :meth:`DevicePlan.compiled` returned it
     (default ``net``)."""
     device = device or next(net.parameters()).device
