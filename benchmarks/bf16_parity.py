@@ -16,6 +16,9 @@ docs/decisions/scale.md §6 (``PAPERLIB_CPU_BF16``). Two questions, one model:
    attack's precision alone. Then the whole bf16 path: the bf16 weights attacked in bf16
    (``bf16path``), as a rerun on such a CPU makes it; P at each point for all three.
 
+``--seed`` trains both checkpoints with another seed (the spread of retraining); ``--p-only``
+keeps to top-1 and P at the control points (no attacks).
+
 Each precision keeps its checkpoints and attack results under ``--out/<off|on>/``, so a rerun reuses
 them. One record per model is appended to ``--out/parity.jsonl``; the console gets the tables.
 """
@@ -34,13 +37,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--images", type=int, default=32, help="test images each attack inverts")
     parser.add_argument("--profile", default="quick")
     parser.add_argument("--out", default="/tmp/paperlib-bf16-parity")
+    parser.add_argument("--seed", type=int, default=0, help="training seed of both checkpoints")
+    parser.add_argument("--p-only", action="store_true",
+                        help="top-1 and P at the control points only, no attacks")
     args = parser.parse_args(argv)
     out = Path(args.out)
 
     import pandas as pd
     import torch
 
+    from paperlib.attacks import runner
     from paperlib.attacks.base import ATTACKS
+    from paperlib.attacks.points import point_label
+    from paperlib.method import data
+    from paperlib.method.constants import FULL_PRECISION
+    from paperlib.method.privacy import privacy
     from paperlib.infra import io
     from paperlib.method import device, train
     from paperlib.method.evaluation_split import profile_split
@@ -53,11 +64,12 @@ def main(argv: list[str] | None = None) -> None:
     split = profile_split(prof, args.model, len(test_ds))
     search_ds, _ = split.apply(test_ds)
     record: dict = {"model": args.model, "profile": prof.name, "threads": torch.get_num_threads(),
-                    "cpu_has_bf16": device.cpu_has_bf16()}
+                    "cpu_has_bf16": device.cpu_has_bf16(), "seed": args.seed}
     nets, metas, hits = {}, {}, {}
     for spec in ("off", "on"):  # this process's own setting, left as the last run set it
         os.environ["PAPERLIB_CPU_BF16"] = spec
         nets[spec], metas[spec] = train.load_or_train(args.model, prof, device="cpu", progress=True,
+                                                      seed=args.seed,
                                                       checkpoint_root=out / spec / "checkpoints")
         hits[spec] = train.correct(nets[spec], search_ds).float()
         record[f"train_seconds_{spec}"] = metas[spec].get("train_seconds")
@@ -70,6 +82,17 @@ def main(argv: list[str] | None = None) -> None:
           flush=True)
 
     points = tc.control_points(args.model, nets["off"])
+    if args.p_only:  # P of each precision's weights on the attacks' test images, float32
+        adata = runner.attack_data(metas["off"]["dataset"], prof.attack, args.images, None)
+        x01 = data.to_unit(adata.test.images)
+        for spec in ("off", "on"):
+            irs = runner.compute_irs(nets[spec], FULL_PRECISION, points, adata.test.images,
+                                     metas[spec]["dataset"])
+            record.setdefault("P", {})[spec] = {point_label(args.model, p): privacy(x01, irs[p].float())
+                                                for p in points}
+        io.append_jsonl(out / "parity.jsonl", record)
+        print(f"P at {points}: {record['P']}", flush=True)
+        return
     # (label, weights, precision of the attacks): the attacks' precision alone on the float32
     # weights, then the whole bf16 path (bf16 weights attacked in bf16), as a rerun makes it
     stages = [("off", "off", "off"), ("on", "off", "on"), ("bf16path", "on", "on")]

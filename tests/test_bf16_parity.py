@@ -54,3 +54,17 @@ def test_two_precisions_paired_top1_and_the_attacks_on_one_set_of_weights(real_d
     assert record["P"]["off"] == record["P"]["on"]
     assert set(record["P"]["bf16path"]) == {"conv11", "ReLU22", "ReLU32"}
     assert torch.get_num_threads() == record["threads"]
+
+
+def test_p_only_with_another_seed(real_data_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("PAPERLIB_CPU_BF16", "off")
+    _script().main(["--model", "cifar10cnn", "--profile", "smoke", "--images", "2", "--seed", "1",
+                    "--p-only", "--out", str(tmp_path)])
+    (record,) = [json.loads(line) for line in (tmp_path / "parity.jsonl").read_text().splitlines()]
+    assert record["seed"] == 1 and "attacks" not in record
+    metas = [json.loads(p.read_text()) for spec in ("off", "on")
+             for p in (tmp_path / spec / "checkpoints" / "smoke").glob("*.json")]
+    assert [m["seed"] for m in metas] == [1, 1]
+    for spec in ("off", "on"):
+        assert set(record["P"][spec]) == {"conv11", "ReLU22", "ReLU32"}
+        assert all(0.0 <= v <= 4.0 for v in record["P"][spec].values())
