@@ -110,7 +110,7 @@ def bench_paper_scale(args: argparse.Namespace) -> dict:
 
             def step():
                 x, y = next(batches)
-                train.fit(qnet, [(x, y)], opt, device=device)
+                train.fit(qnet, [(x, y)], opt, device=device, float32=True)  # as finetune
                 if device.type == "cuda":
                     torch.cuda.synchronize()
 

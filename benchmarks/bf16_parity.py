@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> None:
     import pandas as pd
     import torch
 
+    from paperlib.app.reproduce import git_commit
     from paperlib.attacks import runner
     from paperlib.attacks.base import ATTACKS
     from paperlib.attacks.points import point_label
@@ -64,7 +65,9 @@ def main(argv: list[str] | None = None) -> None:
     split = profile_split(prof, args.model, len(test_ds))
     search_ds, _ = split.apply(test_ds)
     record: dict = {"model": args.model, "profile": prof.name, "threads": torch.get_num_threads(),
-                    "cpu_has_bf16": device.cpu_has_bf16(), "seed": args.seed}
+                    "cpu_has_bf16": device.cpu_has_bf16(), "seed": args.seed,
+                    "torch": torch.__version__, "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                    "git_commit": git_commit()}
     nets, metas, hits = {}, {}, {}
     for spec in ("off", "on"):  # this process's own setting, left as the last run set it
         os.environ["PAPERLIB_CPU_BF16"] = spec
@@ -82,13 +85,14 @@ def main(argv: list[str] | None = None) -> None:
           flush=True)
 
     points = tc.control_points(args.model, nets["off"])
-    if args.p_only:  # P of each precision's weights on the attacks' test images, float32
+    if args.p_only:  # P of each precision's weights on the attacks' test images, float32: keyed
+        # as in the full run, "off" the float32 weights and "bf16path" the bf16 ones
         adata = runner.attack_data(metas["off"]["dataset"], prof.attack, args.images, None)
         x01 = data.to_unit(adata.test.images)
-        for spec in ("off", "on"):
+        for label, spec in (("off", "off"), ("bf16path", "on")):
             irs = runner.compute_irs(nets[spec], FULL_PRECISION, points, adata.test.images,
                                      metas[spec]["dataset"])
-            record.setdefault("P", {})[spec] = {point_label(args.model, p): privacy(x01, irs[p].float())
+            record.setdefault("P", {})[label] = {point_label(args.model, p): privacy(x01, irs[p].float())
                                                 for p in points}
         io.append_jsonl(out / "parity.jsonl", record)
         print(f"P at {points}: {record['P']}", flush=True)

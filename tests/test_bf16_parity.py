@@ -65,6 +65,9 @@ def test_p_only_with_another_seed(real_data_dir, tmp_path, monkeypatch):
     metas = [json.loads(p.read_text()) for spec in ("off", "on")
              for p in (tmp_path / spec / "checkpoints" / "smoke").glob("*.json")]
     assert [m["seed"] for m in metas] == [1, 1]
-    for spec in ("off", "on"):
-        assert set(record["P"][spec]) == {"conv11", "ReLU22", "ReLU32"}
-        assert all(0.0 <= v <= 4.0 for v in record["P"][spec].values())
+    # the keys of the full run: "off" the float32 weights, "bf16path" the bf16 ones
+    assert set(record["P"]) == {"off", "bf16path"}
+    for label in ("off", "bf16path"):
+        assert set(record["P"][label]) == {"conv11", "ReLU22", "ReLU32"}
+        assert all(0.0 <= v <= 4.0 for v in record["P"][label].values())
+    assert record["git_commit"] and record["torch"] == torch.__version__

@@ -4,6 +4,8 @@ tests pin) bit for bit as before the fast path, and the CPU's bf16 setting."""
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 from torch import nn
@@ -243,5 +245,20 @@ def test_finetune_stays_float32_under_bf16(monkeypatch):
     for spec in ("off", "on"):
         monkeypatch.setenv("PAPERLIB_CPU_BF16", spec)
         net = train.finetune(tiny_net(), arrays(), lr=0.1, momentum=0.9, batch_size=16)
+        weights[spec] = [p.detach().clone() for p in net.parameters()]
+    assert all(torch.equal(a, b) for a, b in zip(weights["off"], weights["on"]))
+
+
+def test_finetune_of_a_quantized_edge_stays_float32_under_bf16(monkeypatch):
+    from paperlib.method import quant
+    torch.manual_seed(0)
+    base = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 4, 3, padding=1),
+                         nn.ReLU(), nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Linear(16, 10))
+    weights = {}
+    for spec in ("off", "on"):
+        monkeypatch.setenv("PAPERLIB_CPU_BF16", spec)
+        q = nn.Sequential(*[quant.wrap_layer(m, 4, 4) if isinstance(m, (nn.Conv2d, nn.Linear))
+                            else m for m in copy.deepcopy(base)])
+        net = train.finetune(q, arrays(), lr=0.1, momentum=0.9, batch_size=16)
         weights[spec] = [p.detach().clone() for p in net.parameters()]
     assert all(torch.equal(a, b) for a, b in zip(weights["off"], weights["on"]))

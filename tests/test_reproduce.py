@@ -220,6 +220,7 @@ def test_run_notebooks_figures_inline_and_manifest(tmp_path, monkeypatch, kernel
         name: {"kind": "extension", "item": "notebook 99"}
         for name in ("nb99_toy_line.pdf", "nb99_toy_line.png", "nb99_toy_table.csv", "nb99_toy_table.md")}
     assert entry["executed"] == "$PAPERLIB_RESULTS_DIR/smoke/notebooks/99_toy.ipynb"
+    assert entry["precision_setting"] == "fp32"  # the tests pin PAPERLIB_CPU_BF16=off
     assert manifest["profile"] == "smoke"
     assert manifest["data"] == {"cifar10": "synthetic data (random pixels): 50 train / 20 test images"}
     # the images each result used (the smoke recipe's 256 / 256, capped by the 50 / 20 copy)
@@ -263,12 +264,12 @@ def test_the_manifest_commit_says_when_the_library_code_differs_from_it(tmp_path
     git("add", "-A")
     git("commit", "-q", "-m", "one")
     monkeypatch.setattr(config, "REPO_ROOT", tmp_path)
-    clean = reproduce._git_commit()
+    clean = reproduce.git_commit()
     assert len(clean) >= 7 and "+" not in clean
     (tmp_path / "figures" / "t.csv").write_text("a\n2\n")
-    assert reproduce._git_commit() == clean
+    assert reproduce.git_commit() == clean
     (tmp_path / "paperlib" / "new.py").write_text("y = 1\n")  # an untracked module counts too
-    assert reproduce._git_commit() == clean + "+dirty"
+    assert reproduce.git_commit() == clean + "+dirty"
     (tmp_path / "paperlib" / "new.py").unlink()
     (tmp_path / "paperlib" / "m.py").write_text("x = 2\n")
-    assert reproduce._git_commit() == clean + "+dirty"
+    assert reproduce.git_commit() == clean + "+dirty"

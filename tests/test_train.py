@@ -310,6 +310,19 @@ def test_training_records_its_learning_curve(tiny_profile, tmp_path):
         train.learning_curve({"curve": {"epoch": [1], "train_loss": []}})
 
 
+def test_snapshots_record_the_precision_and_their_reuse_in_another_says_so(tiny_profile, tmp_path,
+                                                                          monkeypatch, caplog):
+    train.load_or_train("vgg11", tiny_profile, checkpoint_root=tmp_path, allow_partial=True,
+                        progress=False, snapshot_epochs=(1,))
+    path = train.snapshot_path("vgg11", "tiny", "cifar10", 0, 1, tmp_path)
+    assert json.loads(path.read_text())["precision"] == "fp32"
+    monkeypatch.setenv("PAPERLIB_CPU_BF16", "on")
+    with caplog.at_level(logging.WARNING, logger="paperlib.method.train"):
+        _, meta = train.load_or_train_snapshot("vgg11", tiny_profile, 1, checkpoint_root=tmp_path,
+                                               allow_partial=True, progress=False)
+    assert meta["precision"] == "fp32" and f"{path} was trained in fp32" in caplog.text
+
+
 def test_snapshots_are_the_full_training_at_that_epoch(tiny_profile, tmp_path):
     # epoch 0: the random initialisation the training starts from, deterministic from the seed
     init_a, meta0 = train.load_or_train_snapshot("vgg11", tiny_profile, 0, checkpoint_root=tmp_path,

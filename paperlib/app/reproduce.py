@@ -163,7 +163,7 @@ def _git(*args: str) -> str:
                           text=True).stdout.strip()
 
 
-def _git_commit() -> str:
+def git_commit() -> str:
     """The commit the outputs come from; ``+dirty`` when the library's code differs from it."""
     try:
         commit = _git("rev-parse", "--short", "HEAD")
@@ -300,7 +300,7 @@ def run_notebooks(prof: Profile, only: list[str] | None = None, *,
         entries[nb.stem] = {"hash": key, "wall_seconds": round(time.time() - t0, 1),
                             "precision_setting": plan_for().precision,
                             "outputs": describe_outputs(produced), "executed": shown_path(output)}
-        manifest.update(profile=prof.name, git_commit=_git_commit(), paperlib=__version__,
+        manifest.update(profile=prof.name, git_commit=git_commit(), paperlib=__version__,
                         date=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                         data=data_provenance(profile_datasets(prof)),
                         images_used=images_used(prof), evaluation_split=evaluation_splits(prof))
@@ -331,4 +331,5 @@ def reproduce(profile: str | None = None, stages: tuple[str, ...] = STAGES,
 __all__ = ["NOTEBOOKS", "KERNEL", "STAGES", "MANIFEST", "MissingFigures", "data_provenance",
            "images_used",
            "profile_datasets", "describe_outputs", "inline_images", "check_figures_shown",
-           "execute", "write_back", "run_notebooks", "reproduce", "train_models", "run_searches"]
+           "execute", "write_back", "run_notebooks", "reproduce", "train_models", "run_searches",
+           "git_commit"]

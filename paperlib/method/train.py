@@ -255,7 +255,7 @@ def _train(net: nn.Module, recipe: TrainRecipe, train_ds: data.CifarArrays, seed
            device: torch.device, state_path: Path, progress: bool, desc: str,
            request: dict | None = None, *, test_ds: data.CifarArrays | None = None,
            stop_after: int | None = None,
-           on_epoch: Callable[[int, nn.Module, dict], None] | None = None
+           on_epoch: Callable[[int, nn.Module, dict, str], None] | None = None
            ) -> tuple[float, dict, str]:
     """The training recipe: SGD (Nesterov, momentum 0.9) with its learning-rate schedule
     (:func:`lr_schedule`).
@@ -263,7 +263,7 @@ def _train(net: nn.Module, recipe: TrainRecipe, train_ds: data.CifarArrays, seed
     of training, the learning curve (per epoch: mean train loss, and top-1 on ``test_ds`` when
     given) and the precision of its gradient steps (``"mixed"`` when a resume changed it). ``stop_after``: stop after that many epochs (the schedule stays the recipe's, so the
     weights are those the full training has at that epoch); ``on_epoch(epoch, net, curve)`` runs
-    after each epoch (the intermediate checkpoints)."""
+    after each epoch (the intermediate checkpoints), with the training's precision so far."""
     steps = -(-len(train_ds) // recipe.batch_size)
     optimizer = torch.optim.SGD(net.parameters(), lr=recipe.lr, momentum=0.9, nesterov=True,
                                 weight_decay=recipe.weight_decay)
@@ -281,9 +281,11 @@ def _train(net: nn.Module, recipe: TrainRecipe, train_ds: data.CifarArrays, seed
         curve = state.get("curve") or curve
         log.warning("%s: resuming from epoch %d of %d (the state an interrupted run saved in %s)",
                     desc, start, recipe.epochs, state_path)
-        if state.get("precision", precision) != precision:
+        # a state saved before precisions were recorded: the device's precision of that time
+        before = state.get("precision", recorded_precision({"device": str(device)}))
+        if before != precision:
             log.warning("%s: the interrupted run trained in %s, this one in %s: the checkpoint "
-                        "records 'mixed'", desc, state["precision"], precision)
+                        "records 'mixed'", desc, before, precision)
             precision = "mixed"
     bar = tqdm(total=steps * recipe.epochs, initial=steps * start, desc=desc, disable=not progress)
     forward = plan.compiled(plan.prepare(net))  # compiled once for every epoch (scale.md §6)
@@ -306,7 +308,7 @@ def _train(net: nn.Module, recipe: TrainRecipe, train_ds: data.CifarArrays, seed
                         "seconds": seconds, "request": request, "curve": curve,
                         "precision": precision}, tmp)
         if on_epoch is not None:
-            on_epoch(epoch + 1, net, curve)
+            on_epoch(epoch + 1, net, curve, precision)
     bar.close()
     return seconds, curve, precision
 
@@ -389,12 +391,12 @@ def _snapshot_saver(stack: ExitStack, model: str, prof: Profile, dataset: str, s
     if not wanted:
         return None
 
-    def save(epoch: int, net: nn.Module, curve: dict) -> None:
+    def save(epoch: int, net: nn.Module, curve: dict, precision: str) -> None:
         if epoch in wanted:
             ckpt.save(wanted[epoch], net.state_dict(),
                       {**_snapshot_request(request, epoch), "accuracy": curve["test_top1"][-1],
                        "of_epochs": prof.recipe(model).epochs, "device": str(device),
-                       "precision": plan_for(device).precision,
+                       "precision": precision,
                        "version": __version__, "date": time.strftime("%Y-%m-%dT%H:%M:%S"),
                        "curve": {k: list(v) for k, v in curve.items()}})
 
@@ -445,6 +447,7 @@ def load_or_train_snapshot(model: str, profile: str | Profile | None = None, epo
             _check_meta(meta, _snapshot_request(request, epoch), files.meta)
             net = models.build(model, dataset)
             net.load_state_dict(ckpt.load_weights(files, meta))
+            _note_precision(meta, device, files.meta, "this run computes")
             return net.to(device).eval(), meta
     final = CheckpointFiles(checkpoint_path(model, prof.name, dataset, seed, checkpoint_root))
     if final.meta.exists():
