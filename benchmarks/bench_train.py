@@ -7,8 +7,8 @@ augmentation, normalisation, SGD step) after ``--warmup`` steps, and extrapolate
 
 ``--cpu-bf16-ratio``: on the CPU, each model is timed in float32 and with bf16 autocast
 (``PAPERLIB_CPU_BF16``, docs/decisions/scale.md §6) twice each in this run, in the order float32,
-bf16, bf16, float32, and the ratio of the faster epoch time of each is printed (the speed figure, not the absolute seconds, is what carries
-over to another machine).
+bf16, bf16, float32, and the ratio of the faster epoch time of each is printed (the speed figure,
+not the absolute seconds, is what carries over to another machine).
 """
 
 from __future__ import annotations

@@ -92,8 +92,8 @@ def main(argv: list[str] | None = None) -> None:
         for label, spec in (("off", "off"), ("bf16path", "on")):
             irs = runner.compute_irs(nets[spec], FULL_PRECISION, points, adata.test.images,
                                      metas[spec]["dataset"])
-            record.setdefault("P", {})[label] = {point_label(args.model, p): privacy(x01, irs[p].float())
-                                                for p in points}
+            record.setdefault("P", {})[label] = {
+                point_label(args.model, p): privacy(x01, irs[p].float()) for p in points}
         io.append_jsonl(out / "parity.jsonl", record)
         print(f"P at {points}: {record['P']}", flush=True)
         return

@@ -44,8 +44,8 @@ def test_two_precisions_paired_top1_and_the_attacks_on_one_set_of_weights(real_d
                                                      - record["top1_search_off"])
     # every attack at the three points, in both precisions, on the float32 weights
     rows = record["attacks"]
-    assert {(r["split"], r["attack"]) for r in rows} == {
-        (s, a) for s in ("conv11", "ReLU22", "ReLU32") for a in ("rmle", "inverse-network", "shadow")}
+    splits, attacks = ("conv11", "ReLU22", "ReLU32"), ("rmle", "inverse-network", "shadow")
+    assert {(r["split"], r["attack"]) for r in rows} == {(s, a) for s in splits for a in attacks}
     for r in rows:
         assert r["ssim_bf16_minus_fp32"] == pytest.approx(r["ssim_on"] - r["ssim_off"])
         assert r["ssim_bf16path_minus_fp32"] == pytest.approx(r["ssim_bf16path"] - r["ssim_off"])

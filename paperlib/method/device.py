@@ -6,8 +6,8 @@ One place for everything that depends on where tensors live (docs/decisions/scal
   when present, else the CPU).
 * :class:`DevicePlan` (:func:`plan_for`) — on CUDA: bf16 autocast for gradient steps, channels-last
   models and inputs, optionally ``torch.compile`` (``$PAPERLIB_COMPILE``); on the CPU every one of
-  them is off (plain float32 PyTorch) unless ``$PAPERLIB_CPU_BF16`` asks for bf16 autocast (``auto``:
-  where the CPU has bf16 instructions, :func:`cpu_has_bf16`; ``on``; default ``off``).
+  them is off (plain float32 PyTorch) unless ``$PAPERLIB_CPU_BF16`` asks for bf16 autocast
+  (``auto``: where the CPU has bf16 instructions, :func:`cpu_has_bf16`; ``on``; default ``off``).
   :attr:`DevicePlan.precision` names the choice; a checkpoint records it.
 * :func:`resident` — a data set copied to the device once (uint8); :func:`paperlib.method.data.batches`
   batches it there (the same order, crops and flips on every device, augmented and normalised by

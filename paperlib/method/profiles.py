@@ -1,7 +1,7 @@
 """Run profiles, defined in one place: ``smoke`` (CI, minutes), ``quick`` (a 2-core CPU laptop, a
-three-hour budget; estimates in docs/measurements.md) and ``paper`` (the paper's settings, for a GPU). A profile
-holds every plan too: notebook 07's comparison, notebook 10's traces and energy-bound sweep,
-notebook 09's defence values by registered name (docs/decisions/layout.md §6).
+three-hour budget; estimates in docs/measurements.md) and ``paper`` (the paper's settings, for a
+GPU). A profile holds every plan too: notebook 07's comparison, notebook 10's traces and
+energy-bound sweep, notebook 09's defence values by registered name (docs/decisions/layout.md §6).
 :func:`resolve_profile` turns a name into one.
 
 Every notebook and CLI takes a profile name; ``PAPERLIB_PROFILE`` sets the default (``quick``).

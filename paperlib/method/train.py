@@ -259,11 +259,12 @@ def _train(net: nn.Module, recipe: TrainRecipe, train_ds: data.CifarArrays, seed
            ) -> tuple[float, dict, str]:
     """The training recipe: SGD (Nesterov, momentum 0.9) with its learning-rate schedule
     (:func:`lr_schedule`).
-    Saves its state after every epoch to ``state_path`` and resumes from it. Returns the seconds
-    of training, the learning curve (per epoch: mean train loss, and top-1 on ``test_ds`` when
-    given) and the precision of its gradient steps (``"mixed"`` when a resume changed it). ``stop_after``: stop after that many epochs (the schedule stays the recipe's, so the
-    weights are those the full training has at that epoch); ``on_epoch(epoch, net, curve)`` runs
-    after each epoch (the intermediate checkpoints), with the training's precision so far."""
+    Saves its state after every epoch to ``state_path`` and resumes from it. Returns the seconds of
+    training, the learning curve (per epoch: mean train loss, and top-1 on ``test_ds`` when given)
+    and the precision of its gradient steps (``"mixed"`` when a resume changed it). ``stop_after``:
+    stop after that many epochs (the schedule stays the recipe's, so the weights are those the full
+    training has at that epoch); ``on_epoch(epoch, net, curve)`` runs after each epoch (the
+    intermediate checkpoints), with the training's precision so far."""
     steps = -(-len(train_ds) // recipe.batch_size)
     optimizer = torch.optim.SGD(net.parameters(), lr=recipe.lr, momentum=0.9, nesterov=True,
                                 weight_decay=recipe.weight_decay)
