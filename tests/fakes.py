@@ -1,9 +1,13 @@
 """Cheap, deterministic stand-ins for the search's measurements (P, E, ε), shared by the search and
-baseline tests: they score genomes through the real :class:`paperlib.search.Evaluator`."""
+baseline tests: they score genomes through the real :class:`paperlib.search.Evaluator`; and
+:func:`benchmark_script`, the benchmarks' scripts as modules for their tests."""
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
+from pathlib import Path
+from types import ModuleType
 
 from paperlib.search import AccuracyEstimate, Evaluator, Genome, GenomeSpace, Objective, key
 
@@ -113,3 +117,12 @@ def valid_best(p: int = 7, layers: int = 22) -> dict:
             "top1_fp_estimator": 0.5, "top1_quant": 0.5, "eps_reference": 0.0,
             "top1_fp_reference": 0.5, "top1_quant_reference": 0.5, "fitness_reference": 0.8,
             "feasible_reference": True, "top1": 0.5}
+
+
+def benchmark_script(name: str) -> ModuleType:
+    """The module of ``benchmarks/<name>.py`` (not a package: loaded from its file)."""
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -3,21 +3,16 @@ against what it must equal."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 import torch
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bf16_parity.py"
+from fakes import benchmark_script  # noqa: I001  (tests/fakes.py: shared test helpers)
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("bf16_parity", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_script("bf16_parity")
 
 
 def test_two_precisions_paired_top1_and_the_attacks_on_one_set_of_weights(real_data_dir, tmp_path,

@@ -3,20 +3,15 @@ records checked against what they must equal."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
-PROBE = Path(__file__).resolve().parents[1] / "benchmarks" / "training_budget_probe.py"
+from fakes import benchmark_script  # noqa: I001  (tests/fakes.py: shared test helpers)
 
 
 def _probe():
-    spec = importlib.util.spec_from_file_location("training_budget_probe", PROBE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_script("training_budget_probe")
 
 
 def test_refuses_a_multiple_below_one(tmp_path):
