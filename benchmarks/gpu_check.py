@@ -2,7 +2,8 @@
 on one GPU, one JSON + Markdown report.
 
 Per searched model of the ``paper`` profile, on a synthetic CIFAR-100 of full size held on the GPU
-(50,000 train / 10,000 test random images; bf16 autocast, channels-last, ``paperlib.method.device``):
+(50,000 train / 10,000 test random images; channels-last, bf16 autocast for the training but not
+for the quantized finetune, which stays float32: ``paperlib.method.device``, scale.md §6):
 
 1. the time of one training epoch (50,000 images, the paper profile's batch size);
 2. one evaluation of the paper's ``finetune`` estimator (quantize the edge of a middle partition
