@@ -388,3 +388,11 @@ def test_fake_quant_layers_compute_in_float32_inside_bf16_autocast(layer):
         from_bf16 = q(x.bfloat16())
     assert inside.dtype == torch.float32 and torch.equal(inside, plain)
     assert torch.equal(from_bf16, q(x.bfloat16().float()))
+
+
+def test_fake_quant_layers_trace_on_the_meta_device():
+    """Tracing (energy, graph) runs quantized layers on the meta device, where autocast does not
+    exist: turning it off there must not be attempted."""
+    with torch.device("meta"):
+        q = quant.wrap_layer(torch.nn.Conv2d(3, 4, 3), 4, 4)
+        assert q(torch.empty(2, 3, 6, 6)).shape == (2, 4, 4, 4)

@@ -24,6 +24,7 @@ Decisions (the paper leaves them open; paper-method.md §2):
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import inspect
@@ -156,11 +157,14 @@ class _QuantMixin:
         return x, quantize_weight(self.weight, self.w_bits, self.per_channel)  # type: ignore[attr-defined]
 
     @staticmethod
-    def _exact(x: torch.Tensor) -> torch.autocast:
+    def _exact(x: torch.Tensor) -> contextlib.AbstractContextManager:
         """Autocast off: a fake-quant layer computes in float32 even inside bf16 autocast, since
         its grid must see exact values (bf16 keeps 8 significant bits, so levels would flip and ε
-        and the attacks through a quantized edge would move; docs/decisions/scale.md §6)."""
-        return torch.autocast(x.device.type, enabled=False)
+        and the attacks through a quantized edge would move; docs/decisions/scale.md §6). Nothing
+        to turn off where autocast is not on (a traced model on the meta device has none)."""
+        if x.device.type in ("cpu", "cuda") and torch.is_autocast_enabled(x.device.type):
+            return torch.autocast(x.device.type, enabled=False)
+        return contextlib.nullcontext()
 
     def extra_repr(self) -> str:
         granularity = "per-channel" if self.per_channel else "per-layer"
