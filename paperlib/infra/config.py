@@ -104,7 +104,7 @@ def compile_enabled(flag: bool | None = None) -> bool:
 
 
 CPU_BF16_CHOICES = ("auto", "on", "off")
-DEFAULT_CPU_BF16 = "off"  # float32 unless asked: bf16's effect on P is open (scale.md §6)
+DEFAULT_CPU_BF16 = "off"  # float32 unless asked: bf16 training moves P (scale.md §6)
 
 
 def cpu_bf16_spec(spec: str | None = None) -> str:

@@ -158,8 +158,8 @@ def finetune(net: nn.Module, ds: data.CifarArrays, *, lr: float, momentum: float
              batch_size: int = 128, max_batches: int | None = None, seed: int = 0) -> nn.Module:
     """The paper's quantization-loss finetune (docs/decisions/paper-method.md §5): SGD at a fixed
     learning rate over one epoch of augmented training data, or over its first ``max_batches``
-    batches. Always in float32: it is part of ε's measurement, which bf16 moved by 1–2 points
-    (docs/decisions/scale.md §6)."""
+    batches. Always in float32: it is part of ε's measurement, which must not depend on the CPU's
+    instructions (docs/decisions/scale.md §6)."""
     optimizer = torch.optim.SGD(net.parameters(), lr=lr, momentum=momentum)
     device = next(net.parameters()).device
     batch_iter = data.batches(resident(ds, device), batch_size, shuffle=True,
@@ -263,8 +263,8 @@ def _train(net: nn.Module, recipe: TrainRecipe, train_ds: data.CifarArrays, seed
     training, the learning curve (per epoch: mean train loss, and top-1 on ``test_ds`` when given)
     and the precision of its gradient steps (``"mixed"`` when a resume changed it). ``stop_after``:
     stop after that many epochs (the schedule stays the recipe's, so the weights are those the full
-    training has at that epoch); ``on_epoch(epoch, net, curve)`` runs after each epoch (the
-    intermediate checkpoints), with the training's precision so far."""
+    training has at that epoch); ``on_epoch(epoch, net, curve, precision)`` runs after each
+    epoch (the intermediate checkpoints), with the training's precision so far."""
     steps = -(-len(train_ds) // recipe.batch_size)
     optimizer = torch.optim.SGD(net.parameters(), lr=recipe.lr, momentum=0.9, nesterov=True,
                                 weight_decay=recipe.weight_decay)
