@@ -12,8 +12,9 @@ estimator), the search's margin over it on the search split and on held-out imag
 range, seeds below 0), the median held-out P of the searched strategy over the full-precision
 row's, its reported ε against the bound (seeds above it, and above it even at the lower end of
 the 95 % interval) and the ε estimator's agreement with the reported ε (notebook 04). Every
-number is read from the two folders' CSVs (the tables notebooks 03 and 04 write); a missing value
-(NaN) is counted and named, never dropped silently.
+number is read from the two folders' CSVs (the tables notebooks 03 and 04 write) and written by
+``paperlib.studies.numbers`` as the README writes it; a missing value (NaN) is counted and named,
+never dropped silently.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from paperlib.method.constants import ACCURACY_LOSS_BOUND
+from paperlib.studies import numbers as N
 
 
 def _spread(values: pd.Series, digits: int = 3) -> str:
@@ -33,7 +35,9 @@ def _spread(values: pd.Series, digits: int = 3) -> str:
     if missing == len(v):
         return "none"
     note = f"; {missing} missing" if missing else ""
-    return f"{v.median():+.{digits}f} ({v.min():+.{digits}f} to {v.max():+.{digits}f}){note}"
+    return " ".join([N.metric(v.median(), digits, sign=True),
+                     f"({N.metric(v.min(), digits, sign=True)} to "
+                     f"{N.metric(v.max(), digits, sign=True)}){note}"])
 
 
 def model_summary(figures: Path, model: str, bound: float = ACCURACY_LOSS_BOUND) -> dict[str, str]:
@@ -56,7 +60,7 @@ def model_summary(figures: Path, model: str, bound: float = ACCURACY_LOSS_BOUND)
     eps, low = searched["eps"].astype(float), searched["eps_ci_low"].astype(float)
     margin = searched["baseline_margin_report"].astype(float)
     return {
-        "top-1 (last epoch, all test images)": f"{float(top1[model]):.3f}" if model in top1
+        "top-1 (last epoch, all test images)": N.metric(float(top1[model]), 3) if model in top1
                                                else "not trained",
         "searched p": f"{mode} in {int((p == mode).sum())} of {len(p)} seeds{tie}"
                       + ("" if (p == mode).all() else f" (others: {sorted(set(p) - {mode})})"),
@@ -64,12 +68,12 @@ def model_summary(figures: Path, model: str, bound: float = ACCURACY_LOSS_BOUND)
         "margin over it, search split": _spread(searched["baseline_margin"]),
         "margin over it, held out": f"{_spread(margin)}; below 0 in {int((margin < 0).sum())} seeds",
         "held-out P, searched (median) / full precision":
-            f"{searched['privacy_report'].astype(float).median() / full:.2f}x",
+            f"{N.metric(searched['privacy_report'].astype(float).median() / full, 2)}x",
         f"reported ε (bound {bound:g})": f"{_spread(eps)}; above the bound in {int((eps > bound).sum())}"
                                          f" seeds, even at the interval's low end in "
                                          f"{int((low > bound).sum())}",
-        "ε estimator vs reported ε (nb04)": (f"ρ {float(agree.loc[model, 'spearman_rho']):.2f}, "
-                                             f"bias {float(agree.loc[model, 'bias']):+.3f}")
+        "ε estimator vs reported ε (nb04)": (f"ρ {N.metric(float(agree.loc[model, 'spearman_rho']), 2)}, "
+                                             f"bias {N.metric(float(agree.loc[model, 'bias']), 3, sign=True)}")
                                             if model in agree.index else "not measured",
     }
 
