@@ -49,7 +49,8 @@ def _searched(seed, p, privacy, energy_no_tx, eps_search, eps, fitness, feasible
             "top1_fp": 0.9, "top1": 0.9 - eps, "report_images": 128, "key": f"p{p}s{seed}",
             "seed": seed, "fitness": fitness, "feasible": feasible,
             "baseline": "4-bit uniform at p = 7", "baseline_p": 7.0, "baseline_privacy": 0.3,
-            "baseline_margin": fitness - 0.3, "baseline_privacy_report": 0.2,
+            "baseline_margin": fitness - 0.3, "baseline_report": "8-bit uniform at p = 6",
+            "baseline_eps_report": 0.01 * (seed % 3), "baseline_privacy_report": 0.2,
             "baseline_margin_report": privacy - 0.1 - 0.2}
 
 
@@ -94,7 +95,10 @@ def test_table4_over_seeds_median_and_range(resnet18):
     assert (s["baseline_margin"], s["baseline_margin_min"], s["baseline_margin_max"]) == \
         pytest.approx((0.25, 0.0, 0.5))  # fitness 0.80 0.75 0.55 0.30 0.40 less 0.3
     assert f["baseline"] == "" and math.isnan(f["baseline_margin"])
-    # held out: the searched P (0.1 below the search split's) less the baseline's 0.2
+    # held out: the searched P (0.1 below the search split's) less the baseline's 0.2, the first
+    # baseline within ε_b on the report split (its reported ε 0 0.01 0.02 0 0.01: median 0.01)
+    assert s["baseline_report"] == "8-bit uniform at p = 6" and f["baseline_report"] == ""
+    assert s["baseline_eps_report"] == pytest.approx(0.01)
     assert (s["baseline_margin_report"], s["baseline_margin_report_min"],
             s["baseline_margin_report_max"]) == pytest.approx((0.45, 0.25, 0.6))
     # held out, the median (0.65) still beats the most private feasible fixed row (0.6 - 0.05)
@@ -275,14 +279,16 @@ def test_measure_over_seeds_measures_the_fixed_rows_once(monkeypatch):
                             + [{**{k: v for k, v in SEEDS[0].items()
                                    if k not in ("seed", "fitness", "feasible")}}])
 
-    def searched_row(ctx, result, reference_accuracy=True):
+    def searched_row(ctx, result, reference_accuracy=True, baselines_measured_by=None):
+        calls.append(("baselines", baselines_measured_by.seed))
         return {**SEEDS[result.seed], "privacy": 0.1 * (result.seed + 1)}
 
     monkeypatch.setattr(tables, "measure_references", measure_references)
     monkeypatch.setattr(tables, "searched_row", searched_row)
     ctx = SimpleNamespace(model="resnet18")
     refs = tables.measure_over_seeds(ctx, [RUNS[2], RUNS[0], RUNS[4]])
-    assert calls == [2]  # the fixed rows once, with the first result's measurement seed
+    # the fixed rows once, and the baselines' reported ε, with the first result's measurement seed
+    assert calls == [2] + [("baselines", 2)] * 3
     assert refs["method"].tolist() == [tables.FP32, tables.UNIFORM8] + [tables.SEARCHED] * 3
     assert refs["seed"].tolist() == [2, 2, 2, 0, 4]
     assert refs["privacy"].tolist()[2:] == pytest.approx([0.3, 0.1, 0.5])
@@ -301,25 +307,47 @@ def test_searched_row_takes_the_search_report(monkeypatch, tmp_path):
     assert (row["seed"], row["p"], row["fitness"], row["feasible"]) == (3, 7, 0.9, True)
     assert row["privacy_report"] == 0.42 and seen == [7]  # the best strategy's P, held out
     assert row["baseline"] == "" and math.isnan(row["baseline_margin"])  # Algorithm 1: none
-    assert math.isnan(row["baseline_margin_report"])
-    # with baselines: the best one by fitness, its P held out, the searched P held out less it
+    assert math.isnan(row["baseline_margin_report"]) and row["baseline_report"] == ""
+    # with baselines: the best one by fitness on the search split; held out, the first of them by
+    # fitness whose reported ε is within ε_b (4-bit at p = 5 breaks it: 0.10 > 0.03)
     from paperlib.method.genome import GenomeSpace
     with torch.device("meta"):
         space = GenomeSpace.from_net(models.build("resnet18"))
     runs = replace(RUNS[3], baselines=[
         {"name": "full precision", "bits": 32, "p": 1, "fitness": 0.5, "privacy": 0.5},
+        {"name": "2-bit uniform", "bits": 2, "p": 6, "fitness": 0.4, "privacy": 0.4},
         {"name": "4-bit uniform", "bits": 4, "p": 5, "fitness": 0.7, "privacy": 0.7}],
         baseline_margin=0.2)
-    held_out = {1: 0.3, 5: 0.6, 7: 0.85}  # P on report-split images by partition point
+    held_out = {1: 0.3, 5: 0.6, 6: 0.65, 7: 0.85}  # P on report-split images by partition point
+    reported_eps = {1: 0.0, 5: 0.10, 6: 0.01}
+    measured = []
+
+    def measure_report(ctx, genome, seed, *, path):
+        measured.append((genome.p, seed, path))
+        return SimpleNamespace(eps=reported_eps[genome.p])
+
+    monkeypatch.setattr(tables, "measure_report", measure_report)
     ctx = SimpleNamespace(model="resnet18", space=space,
                           report_privacy=lambda g: held_out[g.p] + (0.0 if g.p != 5 else
                                                                    0.01 * (g.bits[1][0] != 4)))
-    row = tables.searched_row(ctx, runs)
+    row = tables.searched_row(ctx, runs, baselines_measured_by=RUNS[1])
     assert (row["baseline"], row["baseline_privacy"], row["baseline_margin"]) == (
         "4-bit uniform at p = 5", 0.7, 0.2)
-    assert (row["privacy_report"], row["baseline_privacy_report"]) == (0.85, 0.6)
-    assert row["baseline_margin_report"] == pytest.approx(0.25)
+    assert (row["baseline_report"], row["baseline_eps_report"]) == ("full precision at p = 1", 0.0)
+    assert (row["privacy_report"], row["baseline_privacy_report"]) == (0.85, 0.3)
+    assert row["baseline_margin_report"] == pytest.approx(0.55)
+    # in fitness order, stopping at the first within ε_b, with the measuring result's seed
+    assert measured == [(5, 1, tmp_path / tables.REPORT_FILE), (1, 1, tmp_path / tables.REPORT_FILE)]
     assert (row["eps"], row["eps_ci_high"], row["top1"], row["report_images"]) == (0.02, 0.04, 0.88, 128)
+    # none within ε_b: no held-out margin, the search-split columns still there
+    reported_eps.update({1: 0.04, 6: 0.031})
+    row = tables.searched_row(ctx, runs)
+    assert row["baseline"] == "4-bit uniform at p = 5" and row["baseline_report"] == ""
+    assert math.isnan(row["baseline_margin_report"]) and math.isnan(row["baseline_eps_report"])
+    # without the report's accuracy, nothing is measured and nothing held out is claimed
+    measured.clear()
+    row = tables.searched_row(ctx, runs, reference_accuracy=False)
+    assert measured == [] and math.isnan(row["baseline_margin_report"])
     with pytest.raises(ValueError, match="context is for 'mobilenet'"):
         tables.searched_row(SimpleNamespace(model="mobilenet"), RUNS[3])
 
@@ -350,7 +378,9 @@ def test_readme_blocks_of_tables_over_seeds(resnet18):
     assert "on held-out images it is at least as private" in text
     assert ("on held-out images P 0.650, 1.44× the full-precision split's (paper: 1.19×); "
             "its fitness margin over the best uniform baseline of its own start (4-bit uniform at "
-            "p = 7, P 0.300): 0.2500, held out 0.4500 (0.2500 to 0.6000 over the seeds)") \
+            "p = 7, P 0.300): 0.2500; held out, over the first of them within ε_b on the report "
+            "split (8-bit uniform at p = 6, reported ε 0.010): 0.4500 (0.2500 to 0.6000 over the "
+            "seeds)") \
         in summaries.headline(t)
     time_text = summaries.search_time(t)
     assert "300 s (median of 5 seeds: 100 s–500 s)" in time_text

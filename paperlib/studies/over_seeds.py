@@ -114,7 +114,8 @@ TABLE4_COLUMNS = ("model", "method", "blocks", "blocks_min", "blocks_max", "conv
                   "energy_mj_max", "transmission_mj", "eps_search", "eps_reference", "eps",
                   "eps_min", "eps_max", "eps_ci_low", "eps_ci_high", "mcnemar_p", "top1",
                   "baseline", "baseline_privacy", "baseline_margin", "baseline_margin_min",
-                  "baseline_margin_max", "baseline_privacy_report", "baseline_margin_report",
+                  "baseline_margin_max", "baseline_report", "baseline_eps_report",
+                  "baseline_privacy_report", "baseline_margin_report",
                   "baseline_margin_report_min", "baseline_margin_report_max", "search_seeds",
                   "p_agreement", "as_private_as_fixed", "as_private_held_out", "short_seeds", "note")
 
@@ -136,7 +137,7 @@ def table4_over_seeds(per_seed: pd.DataFrame, energy_bound: float,
     for _, r in per_seed[per_seed["method"].isin(FIXED_METHODS)].iterrows():
         row = {"method": r["method"], **{c: r[c] for c in numeric}}
         row.update({f"{c}_{k}": r.get(c, math.nan) for c in TABLE4_RANGED for k in ("min", "max")})
-        row.update(baseline="", search_seeds=math.nan, p_agreement="", as_private_as_fixed=None,
+        row.update(baseline="", baseline_report="", search_seeds=math.nan, p_agreement="", as_private_as_fixed=None,
                    as_private_held_out=None, short_seeds="")
         rows.append(row)
     counts = searched["blocks"].value_counts()
@@ -144,8 +145,9 @@ def table4_over_seeds(per_seed: pd.DataFrame, energy_bound: float,
     row.update({c: math.nan for c in TABLE4_PER_SEED_ONLY if c in row})
     row.update({f"{c}_{k}": float(getattr(searched[c], k)()) for c in TABLE4_RANGED
                 if c in searched for k in ("min", "max")})
-    names = searched["baseline"].value_counts() if "baseline" in searched else None
-    row["baseline"] = names.index[0] if names is not None and len(names) else ""
+    for col in ("baseline", "baseline_report"):  # the most common name over the seeds
+        names = searched[col].value_counts() if col in searched else None
+        row[col] = names.index[0] if names is not None and len(names) else ""
     row.update(search_seeds=len(searched), p_agreement=f"{int(counts.max())}/{len(searched)}",
                as_private_as_fixed=check.as_private, as_private_held_out=check.as_private_held_out,
                short_seeds=check.short_text)

@@ -50,6 +50,7 @@ from ..search.report_accuracy import REPORT_FILE, ReportAccuracy, measure_report
 from ..method.genome import Genome, uniform_genome
 from ..method.paper_strategies import PaperStrategy, TABLE4, TABLE5
 from .. import search
+from ..search.fitness import over
 from ..search.result import RESULT_FILE
 from ..search import baselines
 from ..method.policy import resolve
@@ -256,29 +257,56 @@ def _report_privacy(ctx: "SearchContext", result: "SearchResult", method: str, p
 # the searched rows' best-baseline columns, empty (a fixed row, or a result without baselines)
 NO_BASELINE: dict[str, Any] = {"baseline": "", "baseline_p": math.nan,
                                "baseline_privacy": math.nan, "baseline_margin": math.nan,
+                               "baseline_report": "", "baseline_eps_report": math.nan,
                                "baseline_privacy_report": math.nan,
                                "baseline_margin_report": math.nan}
 
 
-def _best_baseline(ctx: "SearchContext", result: "SearchResult",
-                   privacy_report: float) -> dict[str, Any]:
-    """The best uniform baseline of ``result``'s own initial population under its estimator
-    (``result.baselines``; docs/decisions/paper-method.md §8): its ``baseline`` name, ``p``,
-    search-split P (``baseline_privacy``), the searched strategy's fitness margin over it
-    (``baseline_margin``), its P on the report split (``baseline_privacy_report``) and the
-    searched strategy's P there (``privacy_report``) less it (``baseline_margin_report``: both
-    are feasible, so fitness is P); empty values for a result without baselines (Algorithm 1's)."""
+def _baseline_label(b: dict[str, Any]) -> str:
+    return f"{b['name']} at p = {b['p']}"
+
+
+def held_out_baseline(ctx: "SearchContext", result: "SearchResult", seed: int,
+                      path: Path) -> tuple[dict[str, Any], ReportAccuracy] | None:
+    """The uniform baseline the held-out margin is taken over (docs/decisions/paper-method.md
+    §9): of ``result``'s baselines, by their search-split fitness, the first whose reported ε
+    (report split, Table 4's finetune, measuring seed ``seed``, cached in ``path``) is within
+    ε_b, with its report; None when none is. Their energies are within E_b by construction
+    (:func:`paperlib.search.uniform_baselines.deepest_energy_partition`)."""
+    for b in sorted(result.baselines, key=lambda b: b["fitness"], reverse=True):
+        rep = measure_report(ctx, uniform_genome(ctx.space, int(b["p"]), int(b["bits"])), seed,
+                             path=path)
+        if not over(rep.eps, result.accuracy_bound):
+            return b, rep
+    return None
+
+
+def _best_baseline(ctx: "SearchContext", result: "SearchResult", privacy_report: float,
+                   held_out_from: tuple[int, Path] | None) -> dict[str, Any]:
+    """The baseline columns of a searched row (``NO_BASELINE`` for a result without baselines,
+    Algorithm 1's). On the search split: the best baseline of ``result``'s own initial
+    population under its estimator (``baseline``, ``p``, ``baseline_privacy``) and the searched
+    strategy's fitness margin over it (``baseline_margin``; paper-method.md §8). Held out: the
+    baseline of :func:`held_out_baseline` (``baseline_report``, its reported ε
+    ``baseline_eps_report``, its P on the report split ``baseline_privacy_report``) and the
+    searched strategy's P there less it (``baseline_margin_report``); empty without
+    ``held_out_from`` (the measuring seed and ``report.json`` of the reported ε's)."""
+    row = dict(NO_BASELINE)
     if not result.baselines:
-        return dict(NO_BASELINE)
+        return row
     best = max(result.baselines, key=lambda b: b["fitness"])
     margin = result.baseline_margin
-    held_out = float(ctx.report_privacy(uniform_genome(ctx.space, int(best["p"]),
-                                                       int(best["bits"]))))
-    return {"baseline": f"{best['name']} at p = {best['p']}", "baseline_p": float(best["p"]),
-            "baseline_privacy": float(best["privacy"]),
-            "baseline_margin": math.nan if margin is None else float(margin),
-            "baseline_privacy_report": held_out,
-            "baseline_margin_report": privacy_report - held_out}
+    row.update(baseline=_baseline_label(best), baseline_p=float(best["p"]),
+               baseline_privacy=float(best["privacy"]),
+               baseline_margin=math.nan if margin is None else float(margin))
+    found = held_out_baseline(ctx, result, *held_out_from) if held_out_from else None
+    if found is not None:
+        b, rep = found
+        held_out = float(ctx.report_privacy(uniform_genome(ctx.space, int(b["p"]), int(b["bits"]))))
+        row.update(baseline_report=_baseline_label(b), baseline_eps_report=float(rep.eps),
+                   baseline_privacy_report=held_out,
+                   baseline_margin_report=privacy_report - held_out)
+    return row
 
 
 def _tables_out(ctx: "SearchContext", result: "SearchResult") -> Path:
@@ -291,12 +319,16 @@ def _tables_out(ctx: "SearchContext", result: "SearchResult") -> Path:
 
 
 def searched_row(ctx: "SearchContext", result: "SearchResult", *,
-                 reference_accuracy: bool = True) -> dict[str, Any]:
+                 reference_accuracy: bool = True,
+                 baselines_measured_by: "SearchResult | None" = None) -> dict[str, Any]:
     """The searched row of :func:`measure_references` for one search seed, measuring nothing
     the search has not: P, E and both estimators' ε from ``result.best`` and the report-split
     columns from ``result.report`` when it was measured for ``ctx`` (else measured into
     :func:`tables_dir`); with the search ``seed``, its ``fitness`` and ``feasible`` (Eq. 11-12,
-    the search estimator's ε), for Table 4 over seeds (docs/decisions/paper-method.md §10)."""
+    the search estimator's ε), for Table 4 over seeds (docs/decisions/paper-method.md §10), and
+    the baseline columns of :func:`_best_baseline`, whose reported ε are measured with the seed
+    and in the :func:`tables_dir` of ``baselines_measured_by`` (default ``result``; the held-out
+    ones need ``reference_accuracy``)."""
     if ctx.model != result.model:
         raise ValueError(f"context is for {ctx.model!r}, the result for {result.model!r}")
     b = result.best
@@ -307,8 +339,10 @@ def searched_row(ctx: "SearchContext", result: "SearchResult", *,
                            "eps_search": float(b["eps"]), "eps_reference": float(b["eps_reference"]),
                            **{c: math.nan for c in REPORT_COLUMNS}, "key": b["key"],
                            "seed": int(result.seed), "fitness": float(b["fitness"]),
-                           "feasible": bool(b["feasible"]),
-                           **_best_baseline(ctx, result, held_out)}
+                           "feasible": bool(b["feasible"])}
+    by = baselines_measured_by or result
+    row.update(_best_baseline(ctx, result, held_out, (by.seed, _tables_out(ctx, by) / REPORT_FILE)
+                              if reference_accuracy else None))
     if reference_accuracy:
         rep = _searched_report(ctx, result, Genome.from_dict(b["genome"]), _tables_out(ctx, result))
         row.update({col: float(getattr(rep, name)) for col, name in REPORT_COLUMNS.items()})
@@ -319,7 +353,8 @@ def measure_over_seeds(ctx: "SearchContext", results: Sequence["SearchResult"], 
                        reference_accuracy: bool = True) -> pd.DataFrame:
     """:func:`measure_references` over the search seeds (docs/decisions/paper-method.md §10): the
     fixed strategies measured once, with the first result's measurement seed (they depend on the
-    search seed through nothing else), and one searched row per result (:func:`searched_row`).
+    search seed through nothing else), and one searched row per result (:func:`searched_row`;
+    the uniform baselines' reported ε likewise once, with the first result's seed).
 
     Columns: :func:`measure_references`' and ``seed`` (a searched row's search seed; the
     measuring seed of a fixed row), ``fitness`` and ``feasible`` (searched rows; ``NaN`` for the
@@ -333,8 +368,8 @@ def measure_over_seeds(ctx: "SearchContext", results: Sequence["SearchResult"], 
     first = measure_references(ctx, results[0], reference_accuracy=reference_accuracy)
     fixed = first[first["method"] != SEARCHED].assign(seed=results[0].seed, fitness=math.nan,
                                                        feasible=math.nan, **NO_BASELINE)
-    searched = pd.DataFrame([searched_row(ctx, r, reference_accuracy=reference_accuracy)
-                             for r in results])
+    searched = pd.DataFrame([searched_row(ctx, r, reference_accuracy=reference_accuracy,
+                                          baselines_measured_by=results[0]) for r in results])
     return pd.concat([fixed, searched[fixed.columns]], ignore_index=True)
 
 
@@ -547,7 +582,8 @@ def timing_table(results: Iterable["SearchResult"], iterations: int = ITERATIONS
 
 __all__ = ["FP32", "UNIFORM8", "CONV_FC", "SEARCHED", "tables_dir",
            "search_result", "offload_counts", "analytic_references", "same_partition_energies",
-           "measure_references", "searched_row", "measure_over_seeds", "table4", "table4_seeds",
+           "measure_references", "searched_row", "held_out_baseline", "measure_over_seeds",
+           "table4", "table4_seeds",
            "table5", "REPORT_COLUMNS", "TABLE4_MEASURED", "NO_BASELINE", "paper_table4", "paper_table5",
            "beside_paper", "strategy_layers", "ir_sizes", "history_frame", "convergence",
            "timing_row", "timing_table"]
