@@ -438,8 +438,8 @@ PROFILES: dict[str, Profile] = {
     ),
     "quick": Profile(
         name="quick",
-        description=("2 CPU cores, about 3.9 h end to end (estimate; 3.2 h with PAPERLIB_CPU_BF16="
-                     "auto on a CPU with bf16 instructions); CIFAR-10 for every model."),
+        description=("2 CPU cores, about 3.4 h end to end (measured on one machine, "
+                     "docs/measurements.md); CIFAR-10 for every model."),
         train_by_family={
             # a careful practitioner's recipe on small data (docs/decisions/reporting.md §12):
             # augmentation, label smoothing 0.1, one-cycle rate, weight decay 5e-4
