@@ -9,8 +9,9 @@ numbers the README's verdicts rest on agree? Per searched model it prints, for e
 model's top-1 (last epoch, all test images), the searched partition point and how many seeds
 chose it, the best uniform strategy of the search's initial population (by the search's own ε
 estimator) and the search's margin over it on the search split, the baseline of the held-out
-margin (the first of them whose reported ε is within the bound) and that margin (median, range,
-seeds below 0), the median held-out P of the searched strategy over the full-precision
+margin (the most private of them on held-out images whose reported ε is within the bound) and
+that margin (median, range, seeds below 0; a seed whose own reported ε exceeds the bound has
+none and is counted as missing), the median held-out P of the searched strategy over the full-precision
 row's, its reported ε against the bound (seeds above it, and above it even at the lower end of
 the 95 % interval) and the ε estimator's agreement with the reported ε (notebook 04). Every
 number is read from the two folders' CSVs (the tables notebooks 03 and 04 write) and written by
@@ -72,7 +73,7 @@ def model_summary(figures: Path, model: str, bound: float = ACCURACY_LOSS_BOUND)
                       + ("" if (p == mode).all() else f" (others: {sorted(set(p) - {mode})})"),
         "best uniform start (by the estimator)": baseline,
         "margin over it, search split": _spread(searched["baseline_margin"]),
-        "held-out baseline (the first within ε_b on held-out images)": held_name,
+        "held-out baseline (the most private within ε_b on held-out images)": held_name,
         "margin over it, held out": f"{_spread(margin)}; below 0 in {int((margin < 0).sum())} seeds",
         "held-out P, searched (median) / full precision":
             f"{N.metric(searched['privacy_report'].astype(float).median() / full, 2)}x",

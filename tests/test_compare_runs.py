@@ -34,7 +34,7 @@ def test_model_summary_known_answers(tmp_path):
     assert s["searched p"] == "7 in 2 of 3 seeds (others: [8])"
     assert s["best uniform start (by the estimator)"] == "4-bit uniform at p = 7 (3 of 3 seeds)"
     assert s["margin over it, search split"] == "+0.020 (+0.010 to +0.060)"
-    assert s["held-out baseline (the first within ε_b on held-out images)"] == \
+    assert s["held-out baseline (the most private within ε_b on held-out images)"] == \
         "8-bit uniform at p = 6 (2 of 3 seeds)"
     assert s["margin over it, held out"] == "+0.010 (−0.020 to +0.030); below 0 in 1 seeds"
     assert s["held-out P, searched (median) / full precision"] == "2.00x"  # median 1.0 over 0.5
@@ -69,7 +69,7 @@ def test_missing_values_ties_and_no_baselines_are_named(tmp_path):
     s = compare_runs.model_summary(folder, "m", bound=0.03)
     assert s["searched p"] == "7 in 1 of 3 seeds (a tie with p = 8, 9) (others: [8, 9])"
     assert s["best uniform start (by the estimator)"] == "none (no baselines in the start)"
-    assert s["held-out baseline (the first within ε_b on held-out images)"].startswith(
+    assert s["held-out baseline (the most private within ε_b on held-out images)"].startswith(
         "the best by the estimator (a table from before")
     assert s["margin over it, held out"] == ("−0.005 (−0.020 to +0.010); 1 missing; "
                                              "below 0 in 1 seeds")

@@ -51,7 +51,8 @@ def _searched(seed, p, privacy, energy_no_tx, eps_search, eps, fitness, feasible
             "baseline": "4-bit uniform at p = 7", "baseline_p": 7.0, "baseline_privacy": 0.3,
             "baseline_margin": fitness - 0.3, "baseline_report": "8-bit uniform at p = 6",
             "baseline_eps_report": 0.01 * (seed % 3), "baseline_privacy_report": 0.2,
-            "baseline_margin_report": privacy - 0.1 - 0.2}
+            # held out, only for a strategy within ε_b where its ε is reported (tables.py)
+            "baseline_margin_report": privacy - 0.1 - 0.2 if eps <= EPS_B else math.nan}
 
 
 # five seeds: 2 is feasible but less private than 8-bit uniform (P 0.6), 3 is punished by E_b,
@@ -95,14 +96,17 @@ def test_table4_over_seeds_median_and_range(resnet18):
     assert (s["baseline_margin"], s["baseline_margin_min"], s["baseline_margin_max"]) == \
         pytest.approx((0.25, 0.0, 0.5))  # fitness 0.80 0.75 0.55 0.30 0.40 less 0.3
     assert f["baseline"] == "" and math.isnan(f["baseline_margin"])
-    # held out: the searched P (0.1 below the search split's) less the baseline's 0.2, the first
-    # baseline within ε_b on the report split (its reported ε 0 0.01 0.02 0 0.01: median 0.01)
+    # held out: the searched P (0.1 below the search split's) less the baseline's 0.2, for the
+    # seeds whose reported ε is within ε_b (0, 1, 2: 0.5 0.45 0.25); the baseline's reported ε
+    # 0 0.01 0.02 0 0.01: median 0.01
     assert s["baseline_report"] == "8-bit uniform at p = 6" and f["baseline_report"] == ""
     assert s["baseline_eps_report"] == pytest.approx(0.01)
     assert (s["baseline_margin_report"], s["baseline_margin_report_min"],
-            s["baseline_margin_report_max"]) == pytest.approx((0.45, 0.25, 0.6))
-    # held out, the median (0.65) still beats the most private feasible fixed row (0.6 - 0.05)
-    assert s["as_private_held_out"] is True
+            s["baseline_margin_report_max"]) == pytest.approx((0.45, 0.25, 0.5))
+    # held out, between the rows within ε_b there: the median of seeds 0-2 (0.70 0.65 0.45) beats
+    # the most private fixed row (0.6 - 0.05); seeds 3 and 4 (ε 0.04, 0.05) are left out, seed 2
+    # (ε 0.03, at the bound) is not
+    assert s["as_private_held_out"] is True and s["seeds_over_eps_report"] == "3, 4"
 
 
 def test_relative_to_fp_known_answers():
@@ -308,8 +312,8 @@ def test_searched_row_takes_the_search_report(monkeypatch, tmp_path):
     assert row["privacy_report"] == 0.42 and seen == [7]  # the best strategy's P, held out
     assert row["baseline"] == "" and math.isnan(row["baseline_margin"])  # Algorithm 1: none
     assert math.isnan(row["baseline_margin_report"]) and row["baseline_report"] == ""
-    # with baselines: the best one by fitness on the search split; held out, the first of them by
-    # fitness whose reported ε is within ε_b (4-bit at p = 5 breaks it: 0.10 > 0.03)
+    # with baselines: the best one by fitness on the search split; held out, the most private on
+    # the report split whose reported ε there is within ε_b
     from paperlib.method.genome import GenomeSpace
     with torch.device("meta"):
         space = GenomeSpace.from_net(models.build("resnet18"))
@@ -318,28 +322,37 @@ def test_searched_row_takes_the_search_report(monkeypatch, tmp_path):
         {"name": "2-bit uniform", "bits": 2, "p": 6, "fitness": 0.4, "privacy": 0.4},
         {"name": "4-bit uniform", "bits": 4, "p": 5, "fitness": 0.7, "privacy": 0.7}],
         baseline_margin=0.2)
-    held_out = {1: 0.3, 5: 0.6, 6: 0.65, 7: 0.85}  # P on report-split images by partition point
-    reported_eps = {1: 0.0, 5: 0.10, 6: 0.01}
+    # held-out P by (p, weight bits of the first searched layer); the searched strategy: p = 7
+    held_out = {(1, 32): 0.3, (5, 4): 0.7, (6, 2): 0.65}
+    reported_eps = {1: 0.0, 5: 0.10, 6: 0.03}  # 4-bit at p = 5 breaks ε_b, 2-bit at p = 6 is at it
     measured = []
+
+    def report_privacy(g):
+        return 0.85 if g.p == 7 else held_out.get((g.p, g.bits[1][0]), 0.99)  # 0.99: wrong bits
 
     def measure_report(ctx, genome, seed, *, path):
         measured.append((genome.p, seed, path))
         return SimpleNamespace(eps=reported_eps[genome.p])
 
     monkeypatch.setattr(tables, "measure_report", measure_report)
-    ctx = SimpleNamespace(model="resnet18", space=space,
-                          report_privacy=lambda g: held_out[g.p] + (0.0 if g.p != 5 else
-                                                                   0.01 * (g.bits[1][0] != 4)))
+    ctx = SimpleNamespace(model="resnet18", space=space, report_privacy=report_privacy)
     row = tables.searched_row(ctx, runs, baselines_measured_by=RUNS[1])
     assert (row["baseline"], row["baseline_privacy"], row["baseline_margin"]) == (
         "4-bit uniform at p = 5", 0.7, 0.2)
-    assert (row["baseline_report"], row["baseline_eps_report"]) == ("full precision at p = 1", 0.0)
-    assert (row["privacy_report"], row["baseline_privacy_report"]) == (0.85, 0.3)
-    assert row["baseline_margin_report"] == pytest.approx(0.55)
-    # in fitness order, stopping at the first within ε_b, with the measuring result's seed
-    assert measured == [(5, 1, tmp_path / tables.REPORT_FILE), (1, 1, tmp_path / tables.REPORT_FILE)]
+    assert (row["baseline_report"], row["baseline_eps_report"]) == ("2-bit uniform at p = 6", 0.03)
+    assert (row["privacy_report"], row["baseline_privacy_report"]) == (0.85, 0.65)
+    assert row["baseline_margin_report"] == pytest.approx(0.20)
+    # in held-out P order, stopping at the first within ε_b, with the measuring result's seed
+    assert measured == [(5, 1, tmp_path / tables.REPORT_FILE), (6, 1, tmp_path / tables.REPORT_FILE)]
     assert (row["eps"], row["eps_ci_high"], row["top1"], row["report_images"]) == (0.02, 0.04, 0.88, 128)
-    # none within ε_b: no held-out margin, the search-split columns still there
+    # the searched strategy itself over ε_b on the report split: the baseline named, no margin
+    over_rep = SimpleNamespace(**{**vars(rep), "eps": 0.05})
+    monkeypatch.setattr(tables, "_searched_report", lambda ctx, result, genome, out: over_rep)
+    row = tables.searched_row(ctx, runs)
+    assert row["baseline_report"] == "2-bit uniform at p = 6" and row["eps"] == 0.05
+    assert math.isnan(row["baseline_margin_report"])
+    monkeypatch.setattr(tables, "_searched_report", lambda ctx, result, genome, out: rep)
+    # no baseline within ε_b: no held-out margin, the search-split columns still there
     reported_eps.update({1: 0.04, 6: 0.031})
     row = tables.searched_row(ctx, runs)
     assert row["baseline"] == "4-bit uniform at p = 5" and row["baseline_report"] == ""
@@ -375,12 +388,13 @@ def test_readme_blocks_of_tables_over_seeds(resnet18):
     # held out: median 0.65 (0.45-0.80) against full precision's 0.45; the paper's 0.9595 / 0.8045
     assert "| ours P held out | P ÷ full precision's: ours held out / paper |" in text
     assert "| 0.650 (0.450–0.800) | 1.44× / 1.19× |" in text
-    assert "on held-out images it is at least as private" in text
+    assert ("on held-out images, between the strategies within ε_b there, it is at least as "
+            "private (seeds whose reported ε exceeds ε_b, left out: 3, 4)") in text
     assert ("on held-out images P 0.650, 1.44× the full-precision split's (paper: 1.19×); "
             "its fitness margin over the best uniform baseline of its own start (4-bit uniform at "
-            "p = 7, P 0.300): 0.2500; held out, over the first of them within ε_b on the report "
-            "split (8-bit uniform at p = 6, reported ε 0.010): 0.4500 (0.2500 to 0.6000 over the "
-            "seeds)") \
+            "p = 7, P 0.300): 0.2500; held out, over the most private of them within ε_b there "
+            "(8-bit uniform at p = 6, P 0.200, reported ε 0.010): 0.4500 (0.2500 to 0.5000 over "
+            "the 3 seeds within ε_b)") \
         in summaries.headline(t)
     time_text = summaries.search_time(t)
     assert "300 s (median of 5 seeds: 100 s–500 s)" in time_text

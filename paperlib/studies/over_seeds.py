@@ -46,8 +46,10 @@ class PrivacyCheck:
     best_fixed_privacy: float
     short: dict[int, str] = field(default_factory=dict)  # seed -> why its P fell short
     # the same comparison on the report split's images (``privacy_report``), which the search
-    # never selected on; None for a table without them or when no fixed strategy is feasible
+    # never selected on, between the strategies whose reported ε (``eps``) is within ε_b there;
+    # None for a table without them or when no fixed strategy is feasible
     as_private_held_out: bool | None = None
+    over_bound_held_out: tuple[int, ...] = ()  # seeds whose reported ε exceeds ε_b
 
     @property
     def as_private(self) -> bool:
@@ -89,7 +91,9 @@ def privacy_check(per_seed: pd.DataFrame, energy_bound: float,
     """Table 4's check over the seeds of one model (``per_seed``: :func:`tables.table4_seeds`):
     the searched rows' median P against the most private feasible fixed row
     (:func:`feasible_fixed`), and every seed whose own P is below that row's, with why (its best
-    strategy punished by E_b or ε_b, else a lower fitness than the fixed strategy's)."""
+    strategy punished by E_b or ε_b, else a lower fitness than the fixed strategy's). Held out:
+    the same between the rows whose reported ε is within ε_b (False when no seed's is), and the
+    seeds whose reported ε is not (docs/decisions/paper-method.md §9)."""
     searched = per_seed[per_seed["method"] == SEARCHED]
     if searched.empty:
         raise ValueError("the per-seed Table 4 has no searched row: build it with "
@@ -101,10 +105,19 @@ def privacy_check(per_seed: pd.DataFrame, energy_bound: float,
     best = fixed.loc[fixed["privacy"].idxmax()]
     short = {int(r["seed"]): _why_short(r, energy_bound, accuracy_bound, best)
              for _, r in searched.iterrows() if r["privacy"] < best["privacy"]}
-    held_out = None
-    if "privacy_report" in per_seed.columns:
-        held_out = bool(searched["privacy_report"].median() >= fixed["privacy_report"].max())
-    return PrivacyCheck(median, str(best["method"]), float(best["privacy"]), short, held_out)
+    held_out, over_bound = None, ()
+    if {"privacy_report", "eps"} <= set(per_seed.columns):
+        # held out, only strategies within ε_b where their ε is reported can be compared
+        within = ~over(searched["eps"].fillna(math.inf), accuracy_bound)
+        over_bound = tuple(sorted(int(s) for s in searched.loc[~within, "seed"]))
+        fixed_within = fixed[~over(fixed["eps"].fillna(math.inf), accuracy_bound)]
+        if not within.any():
+            held_out = False
+        elif not fixed_within.empty:
+            held_out = bool(searched.loc[within, "privacy_report"].median()
+                            >= fixed_within["privacy_report"].max())
+    return PrivacyCheck(median, str(best["method"]), float(best["privacy"]), short, held_out,
+                        over_bound)
 
 
 # Table 4 over seeds as notebook 04 saves it (before the paper's columns are put beside ours)
@@ -117,7 +130,8 @@ TABLE4_COLUMNS = ("model", "method", "blocks", "blocks_min", "blocks_max", "conv
                   "baseline_margin_max", "baseline_report", "baseline_eps_report",
                   "baseline_privacy_report", "baseline_margin_report",
                   "baseline_margin_report_min", "baseline_margin_report_max", "search_seeds",
-                  "p_agreement", "as_private_as_fixed", "as_private_held_out", "short_seeds", "note")
+                  "p_agreement", "as_private_as_fixed", "as_private_held_out", "short_seeds",
+                  "seeds_over_eps_report", "note")
 
 
 def table4_over_seeds(per_seed: pd.DataFrame, energy_bound: float,
@@ -138,7 +152,7 @@ def table4_over_seeds(per_seed: pd.DataFrame, energy_bound: float,
         row = {"method": r["method"], **{c: r[c] for c in numeric}}
         row.update({f"{c}_{k}": r.get(c, math.nan) for c in TABLE4_RANGED for k in ("min", "max")})
         row.update(baseline="", baseline_report="", search_seeds=math.nan, p_agreement="", as_private_as_fixed=None,
-                   as_private_held_out=None, short_seeds="")
+                   as_private_held_out=None, short_seeds="", seeds_over_eps_report="")
         rows.append(row)
     counts = searched["blocks"].value_counts()
     row = {"method": SEARCHED, **{c: float(searched[c].median()) for c in numeric}}
@@ -150,7 +164,8 @@ def table4_over_seeds(per_seed: pd.DataFrame, energy_bound: float,
         row[col] = names.index[0] if names is not None and len(names) else ""
     row.update(search_seeds=len(searched), p_agreement=f"{int(counts.max())}/{len(searched)}",
                as_private_as_fixed=check.as_private, as_private_held_out=check.as_private_held_out,
-               short_seeds=check.short_text)
+               short_seeds=check.short_text,
+               seeds_over_eps_report=", ".join(map(str, check.over_bound_held_out)))
     rows.append(row)
     out = pd.DataFrame(rows)
     out["note"] = seeds_note(len(searched))

@@ -267,30 +267,37 @@ def _baseline_label(b: dict[str, Any]) -> str:
 
 
 def held_out_baseline(ctx: "SearchContext", result: "SearchResult", seed: int,
-                      path: Path) -> tuple[dict[str, Any], ReportAccuracy] | None:
+                      path: Path) -> tuple[dict[str, Any], float, ReportAccuracy] | None:
     """The uniform baseline the held-out margin is taken over (docs/decisions/paper-method.md
-    §9): of ``result``'s baselines, by their search-split fitness, the first whose reported ε
-    (report split, Table 4's finetune, measuring seed ``seed``, cached in ``path``) is within
-    ε_b, with its report; None when none is. Their energies are within E_b by construction
+    §9): of ``result``'s baselines, the most private on the report split (P,
+    ``ctx.report_privacy``) whose reported ε there (Table 4's finetune, measuring seed ``seed``,
+    cached in ``path``) is within ε_b: the strongest trivial strategy on those images, chosen on
+    them, so the comparison favours the baseline. Returns it with its held-out P and report, or
+    None when none is within ε_b. Their energies are within E_b by construction
     (:func:`paperlib.search.uniform_baselines.deepest_energy_partition`)."""
-    for b in sorted(result.baselines, key=lambda b: b["fitness"], reverse=True):
+    scored = [(float(ctx.report_privacy(uniform_genome(ctx.space, int(b["p"]), int(b["bits"])))), b)
+              for b in result.baselines]
+    for privacy, b in sorted(scored, key=lambda pb: pb[0], reverse=True):
         rep = measure_report(ctx, uniform_genome(ctx.space, int(b["p"]), int(b["bits"])), seed,
                              path=path)
         if not over(rep.eps, result.accuracy_bound):
-            return b, rep
+            return b, privacy, rep
     return None
 
 
 def _best_baseline(ctx: "SearchContext", result: "SearchResult", privacy_report: float,
-                   held_out_from: tuple[int, Path] | None) -> dict[str, Any]:
+                   held_out_from: tuple[int, Path] | None,
+                   eps_report: float = math.nan) -> dict[str, Any]:
     """The baseline columns of a searched row (``NO_BASELINE`` for a result without baselines,
     Algorithm 1's). On the search split: the best baseline of ``result``'s own initial
     population under its estimator (``baseline``, ``p``, ``baseline_privacy``) and the searched
     strategy's fitness margin over it (``baseline_margin``; paper-method.md §8). Held out: the
     baseline of :func:`held_out_baseline` (``baseline_report``, its reported ε
     ``baseline_eps_report``, its P on the report split ``baseline_privacy_report``) and the
-    searched strategy's P there less it (``baseline_margin_report``); empty without
-    ``held_out_from`` (the measuring seed and ``report.json`` of the reported ε's)."""
+    searched strategy's P there less it (``baseline_margin_report``), given only when the searched
+    strategy's own reported ε (``eps_report``) is within ε_b: a strategy over the bound is not
+    one the search could report. Empty without ``held_out_from`` (the measuring seed and
+    ``report.json`` of the baselines' reported ε)."""
     row = dict(NO_BASELINE)
     if not result.baselines:
         return row
@@ -301,11 +308,11 @@ def _best_baseline(ctx: "SearchContext", result: "SearchResult", privacy_report:
                baseline_margin=math.nan if margin is None else float(margin))
     found = held_out_baseline(ctx, result, *held_out_from) if held_out_from else None
     if found is not None:
-        b, rep = found
-        held_out = float(ctx.report_privacy(uniform_genome(ctx.space, int(b["p"]), int(b["bits"]))))
+        b, held_out, rep = found
+        feasible = not math.isnan(eps_report) and not over(eps_report, result.accuracy_bound)
         row.update(baseline_report=_baseline_label(b), baseline_eps_report=float(rep.eps),
                    baseline_privacy_report=held_out,
-                   baseline_margin_report=privacy_report - held_out)
+                   baseline_margin_report=privacy_report - held_out if feasible else math.nan)
     return row
 
 
@@ -340,12 +347,12 @@ def searched_row(ctx: "SearchContext", result: "SearchResult", *,
                            **{c: math.nan for c in REPORT_COLUMNS}, "key": b["key"],
                            "seed": int(result.seed), "fitness": float(b["fitness"]),
                            "feasible": bool(b["feasible"])}
-    by = baselines_measured_by or result
-    row.update(_best_baseline(ctx, result, held_out, (by.seed, _tables_out(ctx, by) / REPORT_FILE)
-                              if reference_accuracy else None))
     if reference_accuracy:
         rep = _searched_report(ctx, result, Genome.from_dict(b["genome"]), _tables_out(ctx, result))
         row.update({col: float(getattr(rep, name)) for col, name in REPORT_COLUMNS.items()})
+    by = baselines_measured_by or result
+    row.update(_best_baseline(ctx, result, held_out, (by.seed, _tables_out(ctx, by) / REPORT_FILE)
+                              if reference_accuracy else None, row["eps"]))
     return row
 
 
