@@ -65,15 +65,12 @@ def _cases() -> list:
 # differences written with "-", the paper's percentages derived from its tables, p-values):
 # (notebook, bullet index) -> those numbers. Each is a strict xfail: it fails once fixed.
 UNSOURCED: dict[tuple[str, int], list[str]] = {
-    ("01_privacy_vs_layer", 4): ["0.94", "0.62"],
-    ("03_quantization_privacy", 4): ["0.0006"],
-    ("06_inversion_attack", 0): ["1.9", "0.81", "0.41"],
-    ("06_inversion_attack", 1): ["0.55"],
-    ("06_inversion_attack", 4): ["-0.033", "+0.109"],
-    ("06_inversion_attack", 5): ["-0.002"],
-    ("06_inversion_attack", 7): ["-0.431", "0.011"],
-    ("06_inversion_attack", 8): ["-0.006", "0.009"],
-    ("07_search_baselines", 0): ["27"],
+    ("06_inversion_attack", 0): ["2.2"],
+    ("06_inversion_attack", 4): ["-0.032"],
+    ("06_inversion_attack", 5): ["-0.003"],
+    ("06_inversion_attack", 7): ["-0.496", "0.010"],
+    ("06_inversion_attack", 8): ["-0.014", "0.010"],
+    ("07_search_baselines", 0): ["23"],
 }
 
 
