@@ -107,6 +107,7 @@ def test_table4_over_seeds_median_and_range(resnet18):
     # the most private fixed row (0.6 - 0.05); seeds 3 and 4 (ε 0.04, 0.05) are left out, seed 2
     # (ε 0.03, at the bound) is not
     assert s["as_private_held_out"] is True and s["seeds_over_eps_report"] == "3, 4"
+    assert s["seeds_within_eps_report"] == 3
 
 
 def test_relative_to_fp_known_answers():
@@ -381,20 +382,20 @@ def test_readme_blocks_of_tables_over_seeds(resnet18):
     t = _readme_tables(resnet18)
     text = summaries.table4(t)
     assert "| ResNet18 | searched | 7/17 | 7/17 | 0.750 (0.550–0.900) |" in text
-    assert "0.030 (0.010–0.050 over seeds) |" in text
+    assert "0.030 (0.010 to 0.050 over seeds) |" in text
     assert "median over 5 seeds of the search" in text
     assert "at least as private as every feasible fixed strategy" in text and "seed 3:" in text
     assert "median of 5 seeds" in summaries.headline(t)
     # held out: median 0.65 (0.45-0.80) against full precision's 0.45; the paper's 0.9595 / 0.8045
     assert "| ours P held out | P ÷ full precision's: ours held out / paper |" in text
     assert "| 0.650 (0.450–0.800) | 1.44× / 1.19× |" in text
-    assert ("on held-out images, between the strategies within ε_b there, it is at least as "
-            "private (seeds whose reported ε exceeds ε_b, left out: 3, 4)") in text
-    assert ("on held-out images P 0.650, 1.44× the full-precision split's (paper: 1.19×); "
-            "its fitness margin over the best uniform baseline of its own start (4-bit uniform at "
-            "p = 7, P 0.300): 0.2500; held out, over the most private of them within ε_b there "
-            "(8-bit uniform at p = 6, P 0.200, reported ε 0.010): 0.4500 (0.2500 to 0.5000 over "
-            "the 3 seeds within ε_b)") \
+    assert ("on held-out images, between the strategies within ε_b there (3 of 5 seeds), it is "
+            "at least as private (reported ε over ε_b, left out: seeds 3, 4).") in text
+    assert ("on held-out images P 0.650, 1.44× the full-precision split's (paper: 1.19×), "
+            "reported ε over ε_b in seeds 3, 4; its fitness margin over the best uniform baseline "
+            "of its own start (4-bit uniform at p = 7, P 0.300): 0.2500; held out, over the most "
+            "private uniform baseline within ε_b there (8-bit uniform at p = 6, P 0.200, reported "
+            "ε 0.010): 0.4500 (0.2500 to 0.5000 over the 3 seeds within ε_b)") \
         in summaries.headline(t)
     time_text = summaries.search_time(t)
     assert "300 s (median of 5 seeds: 100 s–500 s)" in time_text
@@ -404,6 +405,28 @@ def test_readme_blocks_of_tables_over_seeds(resnet18):
         sources = summaries.SUMMARIES[name].sources
         assert unsourced_numbers(render(t), [t[s] for s in sources]) == [], name
         assert not readme._SIGNED_PERCENT.findall(render(t)), name  # shares of P are ratios
+
+
+def test_held_out_check_without_a_comparison_and_on_old_tables(resnet18):
+    # every seed over ε_b on the report split: no held-out comparison, and the text says why
+    over_all = [{**r, "eps": 0.05, "baseline_margin_report": math.nan} for r in SEEDS]
+    t4 = over_seeds.table4_over_seeds(tables.table4_seeds(resnet18, _refs(over_all)), E_B, EPS_B)
+    s = t4.set_index("method").loc[tables.SEARCHED]
+    assert s["as_private_held_out"] is None and s["seeds_within_eps_report"] == 0
+    assert s["seeds_over_eps_report"] == "0, 1, 2, 3, 4"
+    text = summaries._held_out_check(s)
+    assert text == ("; on held-out images there is no comparison: no seed's reported ε is within "
+                    "ε_b (reported ε over ε_b, left out: seeds 0, 1, 2, 3, 4)")
+    # an ε not measured (NaN) is neither within nor over the bound
+    unmeasured = [{**r, "eps": math.nan} for r in SEEDS]
+    check = over_seeds.privacy_check(tables.table4_seeds(resnet18, _refs(unmeasured)), E_B, EPS_B)
+    assert (check.as_private_held_out, check.over_bound_held_out, check.within_held_out) == (None, (), 0)
+    # a table written before the rule (no seeds_within_eps_report): the old wording, no margin
+    old = s.drop(["seeds_within_eps_report", "seeds_over_eps_report"]).copy()
+    old["as_private_held_out"] = True
+    assert summaries._held_out_check(old) == "; on held-out images it is at least as private"
+    old["privacy_report_vs_fp"], old["privacy_paper_vs_fp"] = 1.44, 1.19
+    assert "held out, over" not in summaries._held_out_text(old)
 
 
 def test_notebook_findings_say_the_range_and_the_check(resnet18):

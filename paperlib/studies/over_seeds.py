@@ -47,9 +47,10 @@ class PrivacyCheck:
     short: dict[int, str] = field(default_factory=dict)  # seed -> why its P fell short
     # the same comparison on the report split's images (``privacy_report``), which the search
     # never selected on, between the strategies whose reported ε (``eps``) is within ε_b there;
-    # None for a table without them or when no fixed strategy is feasible
+    # None for a table without them, or when no seed or no fixed strategy is within ε_b there
     as_private_held_out: bool | None = None
     over_bound_held_out: tuple[int, ...] = ()  # seeds whose reported ε exceeds ε_b
+    within_held_out: int = 0  # seeds whose reported ε is within ε_b (a NaN ε is neither)
 
     @property
     def as_private(self) -> bool:
@@ -72,6 +73,13 @@ def feasible_fixed(per_seed: pd.DataFrame, energy_bound: float, accuracy_bound: 
     return fixed[ok]
 
 
+def _report_bound(eps: pd.Series, accuracy_bound: float) -> tuple[pd.Series, pd.Series]:
+    """Which reported ε are within ε_b and which exceed it; a NaN (not measured) is neither."""
+    measured = eps.notna()
+    beyond = measured & over(eps.fillna(0.0), accuracy_bound)
+    return measured & ~beyond, beyond
+
+
 def _why_short(row: pd.Series, energy_bound: float, accuracy_bound: float, best: pd.Series) -> str:
     if not bool(row["feasible"]):
         if row["energy_mj"] > energy_bound:
@@ -92,8 +100,9 @@ def privacy_check(per_seed: pd.DataFrame, energy_bound: float,
     the searched rows' median P against the most private feasible fixed row
     (:func:`feasible_fixed`), and every seed whose own P is below that row's, with why (its best
     strategy punished by E_b or ε_b, else a lower fitness than the fixed strategy's). Held out:
-    the same between the rows whose reported ε is within ε_b (False when no seed's is), and the
-    seeds whose reported ε is not (docs/decisions/paper-method.md §9)."""
+    the same between the rows whose reported ε is within ε_b (fixed rows: within both bounds on
+    both splits; None when no seed or no fixed row is), how many seeds are, and the seeds whose
+    reported ε exceeds it (docs/decisions/paper-method.md §9)."""
     searched = per_seed[per_seed["method"] == SEARCHED]
     if searched.empty:
         raise ValueError("the per-seed Table 4 has no searched row: build it with "
@@ -105,19 +114,19 @@ def privacy_check(per_seed: pd.DataFrame, energy_bound: float,
     best = fixed.loc[fixed["privacy"].idxmax()]
     short = {int(r["seed"]): _why_short(r, energy_bound, accuracy_bound, best)
              for _, r in searched.iterrows() if r["privacy"] < best["privacy"]}
-    held_out, over_bound = None, ()
+    held_out, over_bound, within_count = None, (), 0
     if {"privacy_report", "eps"} <= set(per_seed.columns):
-        # held out, only strategies within ε_b where their ε is reported can be compared
-        within = ~over(searched["eps"].fillna(math.inf), accuracy_bound)
-        over_bound = tuple(sorted(int(s) for s in searched.loc[~within, "seed"]))
-        fixed_within = fixed[~over(fixed["eps"].fillna(math.inf), accuracy_bound)]
-        if not within.any():
-            held_out = False
-        elif not fixed_within.empty:
+        # held out, only strategies within ε_b where their ε is reported are compared; a NaN ε
+        # (not measured) is neither within nor over
+        within, beyond = _report_bound(searched["eps"], accuracy_bound)
+        over_bound = tuple(sorted(int(s) for s in searched.loc[beyond, "seed"]))
+        within_count = int(within.sum())
+        fixed_within = fixed[_report_bound(fixed["eps"], accuracy_bound)[0]]
+        if within.any() and not fixed_within.empty:
             held_out = bool(searched.loc[within, "privacy_report"].median()
                             >= fixed_within["privacy_report"].max())
     return PrivacyCheck(median, str(best["method"]), float(best["privacy"]), short, held_out,
-                        over_bound)
+                        over_bound, within_count)
 
 
 # Table 4 over seeds as notebook 04 saves it (before the paper's columns are put beside ours)
@@ -131,7 +140,7 @@ TABLE4_COLUMNS = ("model", "method", "blocks", "blocks_min", "blocks_max", "conv
                   "baseline_privacy_report", "baseline_margin_report",
                   "baseline_margin_report_min", "baseline_margin_report_max", "search_seeds",
                   "p_agreement", "as_private_as_fixed", "as_private_held_out", "short_seeds",
-                  "seeds_over_eps_report", "note")
+                  "seeds_within_eps_report", "seeds_over_eps_report", "note")
 
 
 def table4_over_seeds(per_seed: pd.DataFrame, energy_bound: float,
@@ -152,7 +161,8 @@ def table4_over_seeds(per_seed: pd.DataFrame, energy_bound: float,
         row = {"method": r["method"], **{c: r[c] for c in numeric}}
         row.update({f"{c}_{k}": r.get(c, math.nan) for c in TABLE4_RANGED for k in ("min", "max")})
         row.update(baseline="", baseline_report="", search_seeds=math.nan, p_agreement="", as_private_as_fixed=None,
-                   as_private_held_out=None, short_seeds="", seeds_over_eps_report="")
+                   as_private_held_out=None, short_seeds="", seeds_within_eps_report=math.nan,
+                   seeds_over_eps_report="")
         rows.append(row)
     counts = searched["blocks"].value_counts()
     row = {"method": SEARCHED, **{c: float(searched[c].median()) for c in numeric}}
@@ -164,7 +174,7 @@ def table4_over_seeds(per_seed: pd.DataFrame, energy_bound: float,
         row[col] = names.index[0] if names is not None and len(names) else ""
     row.update(search_seeds=len(searched), p_agreement=f"{int(counts.max())}/{len(searched)}",
                as_private_as_fixed=check.as_private, as_private_held_out=check.as_private_held_out,
-               short_seeds=check.short_text,
+               short_seeds=check.short_text, seeds_within_eps_report=check.within_held_out,
                seeds_over_eps_report=", ".join(map(str, check.over_bound_held_out)))
     rows.append(row)
     out = pd.DataFrame(rows)

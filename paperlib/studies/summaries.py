@@ -123,42 +123,45 @@ def headline(t: Tables) -> str:
     return "\n".join(lines)
 
 
-def _seeds_over_bound(r: pd.Series) -> list[str]:
-    """The seeds of a searched Table 4 row whose reported ε exceeds ε_b."""
+def _seeds_over_bound(r: pd.Series) -> str:
+    """The seeds of a searched Table 4 row whose reported ε exceeds ε_b, as written ("" if none)."""
     over_eps = r.get("seeds_over_eps_report", "")
-    return [s.strip() for s in over_eps.split(",") if s.strip()] if isinstance(over_eps, str) else []
+    return over_eps if isinstance(over_eps, str) else ""
 
 
-def _seeds_within_bound(r: pd.Series) -> int:
-    """How many of a searched Table 4 row's seeds have their reported ε within ε_b."""
-    return int(r.search_seeds) - len(_seeds_over_bound(r))
+def _held_out_rule(r: pd.Series) -> bool:
+    """Whether a Table 4 row was written under the held-out rule of paper-method.md §9 (only
+    strategies within ε_b on the report split compared); older tables lack its count column."""
+    return "seeds_within_eps_report" in r.index
 
 
 def _held_out_text(r: pd.Series) -> str:
     """The headline's clause on a searched row's P on held-out images, relative to the model's
-    full-precision split, and its margins over the best uniform baseline on the search split and
-    over the most private one within ε_b on the report split (empty for a table without those
-    columns)."""
+    full-precision split, the seeds whose reported ε exceeds ε_b, and its margins over the best
+    uniform baseline on the search split and over the most private uniform baseline within ε_b
+    on the report split (a table written before that rule gets no held-out margin)."""
     if "privacy_report_vs_fp" not in r.index:
         return ""
     text = (f"; on held-out images P {N.metric(r.privacy_report)}, "
             f"{N.metric(r.privacy_report_vs_fp, 2)}× the full-precision split's "
             f"(paper: {N.metric(r.privacy_paper_vs_fp, 2)}×)")
+    if _held_out_rule(r) and _seeds_over_bound(r):
+        text += f", reported ε over ε_b in seeds {_seeds_over_bound(r)}"
     if isinstance(r.get("baseline"), str) and r.baseline:
         text += (f"; its fitness margin over the best uniform baseline of its own start "
                  f"({r.baseline}, P {N.metric(r.baseline_privacy)}): "
                  f"{N.metric(r.baseline_margin, 4)}")
-        # a table written before the held-out baseline had to be within ε_b has no
-        # baseline_report: its held-out margin may be over an infeasible strategy, so it is left out
-        if isinstance(r.get("baseline_report"), str) and r.baseline_report \
+        within = int(r.seeds_within_eps_report) if _held_out_rule(r) else 0
+        if within and isinstance(r.get("baseline_report"), str) and r.baseline_report \
                 and not pd.isna(r.baseline_margin_report):
-            text += (f"; held out, over the most private of them within ε_b there "
+            spread = ("the one seed within ε_b" if within == 1 else
+                      f"{N.metric(r.baseline_margin_report_min, 4)} to "
+                      f"{N.metric(r.baseline_margin_report_max, 4)} over the {within} seeds "
+                      "within ε_b")
+            text += (f"; held out, over the most private uniform baseline within ε_b there "
                      f"({r.baseline_report}, P {N.metric(r.baseline_privacy_report)}, reported ε "
                      f"{N.metric(r.baseline_eps_report)}): "
-                     f"{N.metric(r.baseline_margin_report, 4)} "
-                     f"({N.metric(r.baseline_margin_report_min, 4)} to "
-                     f"{N.metric(r.baseline_margin_report_max, 4)} over the "
-                     f"{_seeds_within_bound(r)} seeds within ε_b)")
+                     f"{N.metric(r.baseline_margin_report, 4)} ({spread})")
     return text
 
 
@@ -182,7 +185,7 @@ def table4(t: Tables) -> str:
         privacy = N.metric(r.privacy) + (f" ({N.metric(r.privacy_min)}–{N.metric(r.privacy_max)})"
                                           if ranged else "")
         if ranged and measured:
-            eps = f" {N.metric(r.eps)} ({N.metric(r.eps_min)}–{N.metric(r.eps_max)} over seeds) |"
+            eps = f" {N.metric(r.eps)} ({N.metric(r.eps_min)} to {N.metric(r.eps_max)} over seeds) |"
         elif measured:
             eps = f" {N.metric(r.eps)} ({N.metric(r.eps_ci_low)} to {N.metric(r.eps_ci_high)}) |"
         else:
@@ -216,6 +219,26 @@ def table4(t: Tables) -> str:
     return "\n".join([head, *rows, "", caption + ".", *_privacy_check_lines(t4)])
 
 
+def _held_out_check(r: pd.Series) -> str:
+    """The privacy check's clause on held-out images ("" for a table without it). Under the rule
+    of paper-method.md §9 it compares the strategies within ε_b there and says how many seeds
+    are; an older table compared every seed."""
+    if not _held_out_rule(r):
+        if "as_private_held_out" not in r.index or pd.isna(r.as_private_held_out):
+            return ""
+        return ("; on held-out images it is "
+                + ("at least as private" if _is_true(r.as_private_held_out) else "less private"))
+    within, over_eps = int(r.seeds_within_eps_report), _seeds_over_bound(r)
+    left_out = f" (reported ε over ε_b, left out: seeds {over_eps})" if over_eps else ""
+    if pd.isna(r.as_private_held_out):
+        why = "no seed's reported ε is within ε_b" if within == 0 else "no fixed strategy is"
+        return f"; on held-out images there is no comparison: {why}{left_out}"
+    return (f"; on held-out images, between the strategies within ε_b there ({within} of "
+            f"{int(r.search_seeds)} seeds), it is "
+            + ("at least as private" if _is_true(r.as_private_held_out) else "less private")
+            + left_out)
+
+
 def _privacy_check_lines(t4: pd.DataFrame) -> list[str]:
     """Table 4's check over seeds (docs/decisions/paper-method.md §10), one sentence per model:
     whether the searched median P is at least every feasible fixed strategy's, and the seeds
@@ -227,18 +250,11 @@ def _privacy_check_lines(t4: pd.DataFrame) -> list[str]:
         short = r.short_seeds if isinstance(r.short_seeds, str) and r.short_seeds else ""
         verdict = ("at least as private as" if _is_true(r.as_private_as_fixed) else
                    "less private than")
-        held_out = ""
-        if "as_private_held_out" in t4.columns and not pd.isna(r.as_private_held_out):
-            over_eps = ", ".join(_seeds_over_bound(r))
-            held_out = (" on the search split's images; on held-out images, between the "
-                        "strategies within ε_b there, it is "
-                        + ("at least as private" if _is_true(r.as_private_held_out)
-                           else "less private")
-                        + (f" (seeds whose reported ε exceeds ε_b, left out: {over_eps})"
-                           if over_eps else ""))
         lines.append(f"- {_label(r.model)}: the searched strategy (median P over the seeds) is "
-                     f"{verdict} every feasible fixed strategy (within E_b and ε_b){held_out}"
-                     + (f"; seeds short of it: {short}." if short else "; no seed fell short."))
+                     f"{verdict} every feasible fixed strategy (within E_b and ε_b) on the search "
+                     "split's images"
+                     + (f", seeds short of it: {short}" if short else ", no seed short of it")
+                     + _held_out_check(r) + ".")
     return lines
 
 

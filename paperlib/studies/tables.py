@@ -280,7 +280,7 @@ def held_out_baseline(ctx: "SearchContext", result: "SearchResult", seed: int,
     for privacy, b in sorted(scored, key=lambda pb: pb[0], reverse=True):
         rep = measure_report(ctx, uniform_genome(ctx.space, int(b["p"]), int(b["bits"])), seed,
                              path=path)
-        if not over(rep.eps, result.accuracy_bound):
+        if not math.isnan(rep.eps) and not over(rep.eps, result.accuracy_bound):
             return b, privacy, rep
     return None
 
