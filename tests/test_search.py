@@ -23,7 +23,7 @@ from paperlib.infra import io
 from paperlib.method import models
 from paperlib.method.constants import ACTIVATION_BITS, FULL_PRECISION, WEIGHT_BITS
 from paperlib.search import (EvolutionSettings, Genome, GenomeSpace, Objective, evolve, fitness, key, mutate, punish, random_genome)
-from paperlib.search.fitness import feasible
+from paperlib.search.fitness import feasible, over, within
 
 from fakes import Killed, kill_after, make_evaluator  # noqa: I001  (tests/fakes.py: the shared fake measurements)
 
@@ -41,6 +41,16 @@ def test_punish_hand_computed():
     assert punish(0.1, 1.05, 0.35) == pytest.approx(0.01)  # 3 - 1 = 2
     assert punish(0.5, 0.06, 0.03) == pytest.approx(0.5)
     assert punish(0.1, -0.02, 0.03) == 1.0  # a negative accuracy loss is not punished
+
+
+def test_within_a_bound_known_answers():
+    # at the bound is within (floating-point error too), above is not, NaN is neither
+    assert within(0.03, 0.03) and within(0.03 * (1 + 1e-12), 0.03) and within(-0.02, 0.03)
+    assert not within(0.031, 0.03) and not within(math.nan, 0.03) and not over(math.nan, 0.03)
+    import pandas as pd
+    eps = pd.Series([0.0, 0.03, 0.0315, math.nan])
+    assert within(eps, 0.03).tolist() == [True, True, False, False]
+    assert over(eps, 0.03).tolist() == [False, False, True, False]
 
 
 def test_punish_rejects_bad_arguments():

@@ -17,6 +17,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from ..method.constants import LAMBDA_ACCURACY, LAMBDA_ENERGY
 
 
@@ -27,6 +29,12 @@ def over(value: Any, bound: float) -> Any:
     """Whether ``value`` exceeds ``bound`` by more than floating-point error (:data:`BOUND_RTOL`);
     element-wise for an array or a pandas Series."""
     return value > bound * (1.0 + BOUND_RTOL)
+
+
+def within(value: Any, bound: float) -> Any:
+    """Whether ``value`` was measured (not NaN) and does not exceed ``bound`` (:func:`over`);
+    element-wise for an array or a pandas Series. A NaN is neither within nor :func:`over`."""
+    return np.logical_and(np.logical_not(np.isnan(value)), np.logical_not(over(value, bound)))
 
 
 def punish(lam: float, value: float, bound: float) -> float:
@@ -54,4 +62,4 @@ def feasible(energy: float, eps: float, energy_bound: float, eps_bound: float) -
     return not over(energy, energy_bound) and not over(eps, eps_bound)
 
 
-__all__ = ["BOUND_RTOL", "over", "punish", "fitness", "feasible"]
+__all__ = ["BOUND_RTOL", "over", "within", "punish", "fitness", "feasible"]

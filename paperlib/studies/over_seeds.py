@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import pandas as pd
 
-from ..search.fitness import over
+from ..search.fitness import over, within
 from ..search.seeds import seed_summary, seeds_note
 from . import tables
 from .tables import FP32, SEARCHED, UNIFORM8
@@ -73,13 +73,6 @@ def feasible_fixed(per_seed: pd.DataFrame, energy_bound: float, accuracy_bound: 
     return fixed[ok]
 
 
-def _report_bound(eps: pd.Series, accuracy_bound: float) -> tuple[pd.Series, pd.Series]:
-    """Which reported ε are within ε_b and which exceed it; a NaN (not measured) is neither."""
-    measured = eps.notna()
-    beyond = measured & over(eps.fillna(0.0), accuracy_bound)
-    return measured & ~beyond, beyond
-
-
 def _why_short(row: pd.Series, energy_bound: float, accuracy_bound: float, best: pd.Series) -> str:
     if not bool(row["feasible"]):
         if row["energy_mj"] > energy_bound:
@@ -118,12 +111,13 @@ def privacy_check(per_seed: pd.DataFrame, energy_bound: float,
     if {"privacy_report", "eps"} <= set(per_seed.columns):
         # held out, only strategies within ε_b where their ε is reported are compared; a NaN ε
         # (not measured) is neither within nor over
-        within, beyond = _report_bound(searched["eps"], accuracy_bound)
-        over_bound = tuple(sorted(int(s) for s in searched.loc[beyond, "seed"]))
-        within_count = int(within.sum())
-        fixed_within = fixed[_report_bound(fixed["eps"], accuracy_bound)[0]]
-        if within.any() and not fixed_within.empty:
-            held_out = bool(searched.loc[within, "privacy_report"].median()
+        ok = within(searched["eps"], accuracy_bound)
+        over_bound = tuple(sorted(int(s) for s in searched.loc[over(searched["eps"], accuracy_bound),
+                                                               "seed"]))
+        within_count = int(ok.sum())
+        fixed_within = fixed[within(fixed["eps"], accuracy_bound)]
+        if ok.any() and not fixed_within.empty:
+            held_out = bool(searched.loc[ok, "privacy_report"].median()
                             >= fixed_within["privacy_report"].max())
     return PrivacyCheck(median, str(best["method"]), float(best["privacy"]), short, held_out,
                         over_bound, within_count)
@@ -160,9 +154,9 @@ def table4_over_seeds(per_seed: pd.DataFrame, energy_bound: float,
     for _, r in per_seed[per_seed["method"].isin(FIXED_METHODS)].iterrows():
         row = {"method": r["method"], **{c: r[c] for c in numeric}}
         row.update({f"{c}_{k}": r.get(c, math.nan) for c in TABLE4_RANGED for k in ("min", "max")})
-        row.update(baseline="", baseline_report="", search_seeds=math.nan, p_agreement="", as_private_as_fixed=None,
-                   as_private_held_out=None, short_seeds="", seeds_within_eps_report=math.nan,
-                   seeds_over_eps_report="")
+        row.update(baseline="", baseline_report="", search_seeds=math.nan, p_agreement="",
+                   as_private_as_fixed=None, as_private_held_out=None, short_seeds="",
+                   seeds_within_eps_report=math.nan, seeds_over_eps_report="")
         rows.append(row)
     counts = searched["blocks"].value_counts()
     row = {"method": SEARCHED, **{c: float(searched[c].median()) for c in numeric}}

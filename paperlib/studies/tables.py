@@ -50,7 +50,7 @@ from ..search.report_accuracy import REPORT_FILE, ReportAccuracy, measure_report
 from ..method.genome import Genome, uniform_genome
 from ..method.paper_strategies import PaperStrategy, TABLE4, TABLE5
 from .. import search
-from ..search.fitness import over
+from ..search.fitness import within
 from ..search.result import RESULT_FILE
 from ..search import baselines
 from ..method.policy import resolve
@@ -275,13 +275,12 @@ def held_out_baseline(ctx: "SearchContext", result: "SearchResult", seed: int,
     them, so the comparison favours the baseline. Returns it with its held-out P and report, or
     None when none is within ε_b. Their energies are within E_b by construction
     (:func:`paperlib.search.uniform_baselines.deepest_energy_partition`)."""
-    scored = [(float(ctx.report_privacy(uniform_genome(ctx.space, int(b["p"]), int(b["bits"])))), b)
-              for b in result.baselines]
-    for privacy, b in sorted(scored, key=lambda pb: pb[0], reverse=True):
-        rep = measure_report(ctx, uniform_genome(ctx.space, int(b["p"]), int(b["bits"])), seed,
-                             path=path)
-        if not math.isnan(rep.eps) and not over(rep.eps, result.accuracy_bound):
-            return b, privacy, rep
+    genomes = [uniform_genome(ctx.space, int(b["p"]), int(b["bits"])) for b in result.baselines]
+    scored = sorted(((float(ctx.report_privacy(g)), i) for i, g in enumerate(genomes)), reverse=True)
+    for privacy, i in scored:
+        rep = measure_report(ctx, genomes[i], seed, path=path)
+        if within(rep.eps, result.accuracy_bound):
+            return result.baselines[i], privacy, rep
     return None
 
 
@@ -309,7 +308,7 @@ def _best_baseline(ctx: "SearchContext", result: "SearchResult", privacy_report:
     found = held_out_baseline(ctx, result, *held_out_from) if held_out_from else None
     if found is not None:
         b, held_out, rep = found
-        feasible = not math.isnan(eps_report) and not over(eps_report, result.accuracy_bound)
+        feasible = bool(within(eps_report, result.accuracy_bound))
         row.update(baseline_report=_baseline_label(b), baseline_eps_report=float(rep.eps),
                    baseline_privacy_report=held_out,
                    baseline_margin_report=privacy_report - held_out if feasible else math.nan)
