@@ -68,8 +68,7 @@ def feasible_fixed(per_seed: pd.DataFrame, energy_bound: float, accuracy_bound: 
     as the search judges them: compute energy ≤ E_b and the search estimator's ε (``eps_search``)
     ≤ ε_b (full precision: ε = 0)."""
     fixed = per_seed[per_seed["method"].isin(FIXED_METHODS)]
-    ok = (~over(fixed["energy_mj"], energy_bound)
-          & ~over(fixed["eps_search"].fillna(math.inf), accuracy_bound))
+    ok = ~over(fixed["energy_mj"], energy_bound) & within(fixed["eps_search"], accuracy_bound)
     return fixed[ok]
 
 
