@@ -51,15 +51,18 @@ class MissingFigures(RuntimeError):
     """An executed notebook shows fewer figures than it saved."""
 
 
-def model_names() -> tuple[str, ...]:
-    """Every registered model: the ones ``make models`` trains."""
-    return MODELS.names()
+def model_names(prof: Profile) -> tuple[str, ...]:
+    """Every registered model but those ``prof`` leaves out: the ones ``make models`` trains."""
+    return prof.studied(MODELS.names())
 
 
 def train_models(prof: Profile) -> None:
-    """Every registered model's checkpoint, saving on the way the intermediate ones that notebook
-    08's privacy-vs-training table measures (so they are never trained separately)."""
-    for name in model_names():
+    """The checkpoint of every model the profile trains (:func:`model_names`), saving on the way
+    the intermediate ones that notebook 08's privacy-vs-training table measures (so they are never
+    trained separately); a left-out model is named with the profile's reason."""
+    for line in prof.left_out_note(MODELS.names()).splitlines():
+        print(f"[models] {line}", flush=True)
+    for name in model_names(prof):
         _, meta = train.load_or_train(name, prof, snapshot_epochs=snapshot_epochs(name, prof))
         print(f"[models] {name}: top-1 {meta['accuracy']:.4f} ({meta['data']})", flush=True)
 
@@ -121,7 +124,7 @@ def images_used(prof: Profile, models: Iterable[str] | None = None) -> dict[str,
     copy), as :func:`paperlib.method.train.training_data` draws them
     (docs/decisions/data-integrity.md §13)."""
     out = {}
-    for model in sorted(model_names() if models is None else models):
+    for model in sorted(model_names(prof) if models is None else models):
         name, recipe = prof.dataset_for(model), prof.recipe(model)
         train, test = data.load(name, "train"), data.load(name, "test")
         n_train = min(recipe.train_images or len(train), len(train))
@@ -152,7 +155,7 @@ def evaluation_splits(prof: Profile, models: Iterable[str] | None = None) -> dic
 
 def profile_datasets(prof: Profile) -> tuple[str, ...]:
     """The data sets the profile's models are trained and evaluated on."""
-    return tuple(sorted({prof.dataset_for(m) for m in model_names()}))
+    return tuple(sorted({prof.dataset_for(m) for m in model_names(prof)}))
 
 
 CODE_PATHS = ("paperlib", "pyproject.toml")  # what makes the numbers (the outputs are not code)

@@ -62,7 +62,8 @@ def run(model: str, profile: str | Profile | None = None, settings: RunSettings 
         out_dir: str | os.PathLike | None = None, context: SearchContext | None = None,
         executor: Any = None, hook=None, progress: bool = True, allow_partial: bool | None = None,
         dataset: str | None = None, device: str | None = None,
-        checkpoint: str | os.PathLike | None = None, hardware: Any = None) -> SearchResult:
+        checkpoint: str | os.PathLike | None = None, hardware: Any = None,
+        rescore: bool = True) -> SearchResult:
     """Run (or resume, or reload) Algorithm 1 for ``model`` and return its :class:`SearchResult`.
 
     ``settings`` (a :class:`RunSettings`; default: E_b = 0.35 mJ, seed 0) gives the bounds, the
@@ -79,6 +80,9 @@ def run(model: str, profile: str | Profile | None = None, settings: RunSettings 
     a shipped name or a TOML file), else the description in use (:func:`paperlib.method.hardware.current`;
     a ``context`` passed in keeps the one it was built with).
     Attack scores of the best strategy: :func:`paperlib.attacks.scoring.score_result`.
+    ``rescore=False`` is for a run that a later call extends (:func:`.baselines.run_ga_for_budget`):
+    its best strategy is neither re-scored by the reference estimator nor measured on the report
+    split, its result keeps the search estimator's ε, has no report and is not saved.
     """
     run_settings = RunSettings() if settings is None else settings
     if not isinstance(run_settings, RunSettings):
@@ -143,10 +147,10 @@ def run(model: str, profile: str | Profile | None = None, settings: RunSettings 
             fingerprint["checkpoint_sha256"] = context.meta.get("sha256")
         outcome = evolve(evaluator, evo, out / STATE_FILE, fingerprint=fingerprint,
                          progress=progress, hook=hook, executor=executor)
-        ref, ref_seconds = _reference(context, outcome.best, settings.reference_estimator,
-                                      settings.estimator, seed, out)
-        report = measure_report(context, Genome.from_dict(outcome.best.genome), seed,
-                                path=out / REPORT_FILE)
+        ref_name = settings.reference_estimator if rescore else settings.estimator
+        ref, ref_seconds = _reference(context, outcome.best, ref_name, settings.estimator, seed, out)
+        report = (measure_report(context, Genome.from_dict(outcome.best.genome), seed,
+                                 path=out / REPORT_FILE) if rescore else None)
         result = _assemble(context, settings, evo, objective, outcome, evaluator, ref, out,
                            setup_seconds=setup_seconds, reference_seconds=ref_seconds,
                            report=report, session_seconds=time.perf_counter() - t_session)
@@ -154,7 +158,8 @@ def run(model: str, profile: str | Profile | None = None, settings: RunSettings 
         result.baselines = [b.record() for b in baselines]
         result.baseline_margin = margin_over(outcome.best.fitness, baselines)
         result.timing.update(setup_cached=setup_cached, setup_seconds_this_run=elapsed)
-        result.save()
+        if rescore:
+            result.save()
         return result
 
 
@@ -228,9 +233,9 @@ def _timing(evo: EvolutionSettings, outcome: EvolutionOutcome, evaluator: Evalua
 def _assemble(ctx: SearchContext, settings: SearchSettings, evo: EvolutionSettings,
               objective: Objective, outcome: EvolutionOutcome, evaluator: Evaluator,
               ref: AccuracyEstimate, out: Path, *, setup_seconds: float, reference_seconds: float,
-              report: ReportAccuracy, session_seconds: float) -> SearchResult:
+              report: ReportAccuracy | None, session_seconds: float) -> SearchResult:
     """The :class:`SearchResult` of a finished run: best strategy, its reported ε on the report
-    split, the split, timing and settings."""
+    split (None: not measured), the split, timing and settings."""
     space = ctx.space
     settings_d = {**asdict(settings), "seed": evo.seed, "energy_bound": objective.energy_bound,
                   "train_seed": ctx.train_seed, "privacy_dist": "mse",
@@ -239,14 +244,15 @@ def _assemble(ctx: SearchContext, settings: SearchSettings, evo: EvolutionSettin
                   "activation_bits": list(space.activation_bits)}
     timing = _timing(evo, outcome, evaluator, setup_seconds=setup_seconds,
                      reference_seconds=reference_seconds, session_seconds=session_seconds,
-                     report_seconds=report.seconds)
+                     report_seconds=report.seconds if report is not None else 0.0)
     return SearchResult(model=ctx.model, profile=ctx.profile.name, dataset=ctx.dataset,
                         data=ctx.provenance, seed=evo.seed, energy_bound=objective.energy_bound,
                         accuracy_bound=objective.accuracy_bound,
                         best=_best_strategy(ctx, objective, outcome.best, ref).to_dict(),
                         history=outcome.history, timing=timing.to_dict(), settings=settings_d,
                         evaluations=outcome.evaluations, out_dir=str(out),
-                        report=report.to_dict(), evaluation_split=ctx.split.manifest())
+                        report=report.to_dict() if report is not None else None,
+                        evaluation_split=ctx.split.manifest())
 
 
 __all__ = [

@@ -229,20 +229,26 @@ def saved_iterations(out_dir: str | Path) -> int | None:
 
 
 def run_ga_for_budget(model: str, prof: Profile, energy_bound: float, seed: int, budget: int,
-                      context, progress: bool):
+                      context, progress: bool, rescore: bool = True):
     """The genetic search of ``seed`` run (or resumed) until it has scored at least ``budget``
     distinct strategies: a saved run is reloaded as it is when it already has them; otherwise
-    the run is extended (resumed) by the missing number of iterations, up to 20 x budget."""
+    the run is extended (resumed) by the missing number of iterations, up to 20 x budget. Only
+    the last run's best strategy is re-scored and reported (``search.run``'s ``rescore``; False:
+    not even that one, for a caller that extends the run again)."""
     out = search.default_out_dir(model, prof.name, energy_bound, seed)
     population = context.settings.population
+
+    def run(iterations: int, rescore: bool) -> search.SearchResult:
+        return search.run(model, prof, search.RunSettings.of(energy_bound=energy_bound, seed=seed,
+                                                             iterations=iterations),
+                          context=context, progress=progress, rescore=rescore)
+
     iterations = max(saved_iterations(out) or 0, max(1, budget - population))
-    while True:
-        res = search.run(model, prof, search.RunSettings.of(energy_bound=energy_bound, seed=seed,
-                                                            iterations=iterations),
-                         context=context, progress=progress)
-        if res.evaluations >= budget or iterations >= 20 * budget:
-            return res
+    res = run(iterations, rescore=False)
+    while res.evaluations < budget and iterations < 20 * budget:
         iterations += budget - res.evaluations
+        res = run(iterations, rescore=False)
+    return run(iterations, rescore=True) if rescore else res  # the finished run, reloaded
 
 
 # the options of ``compare`` a method's trace depends on (JSON-able; ``ga_result`` is not needed:

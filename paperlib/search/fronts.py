@@ -113,16 +113,19 @@ def shared_start(evaluators: Sequence[Any], size: int, seed: int, *,
                   for ev in evaluators), space)
 
 
-def _sweep_run(shared: tuple, item: tuple[float, int, int | None]) -> tuple[list[dict[str, Any]], str]:
+def _sweep_run(shared: tuple, item: tuple[float, int, int | None, bool]
+               ) -> tuple[list[dict[str, Any]], str]:
     """One genetic search of the sweep (module level, so that any executor can run it): its first
-    ``budget`` distinct strategies (None: the full run) and the path of its evaluation log."""
+    ``budget`` distinct strategies (None: the full run) and the path of its evaluation log; its
+    best strategy re-scored and reported only when ``rescore`` (the sweep's last round)."""
     model, prof, context = shared
-    bound, seed, budget = item
+    bound, seed, budget, rescore = item
     if budget is None:
         res = search.run(model, prof, search.RunSettings(energy_bound=bound, seed=seed),
-                         context=context, progress=False)
+                         context=context, progress=False, rescore=rescore)
     else:
-        res = run_ga_for_budget(model, prof, bound, seed, budget, context, progress=False)
+        res = run_ga_for_budget(model, prof, bound, seed, budget, context, progress=False,
+                                rescore=rescore)
     trace = ga_trace(res)
     if budget is not None:
         trace.truncate(budget)
@@ -134,15 +137,16 @@ def _sweep(model: str, prof: Profile, context: Any, bounds: tuple[float, ...],
            pool: Any) -> dict[int, tuple[list[dict[str, Any]], list[str]]]:
     """Per seed: the sweep's strategies in order (:func:`interleave`, cut at ``budget``) and its
     runs' logs. Each run starts with ``ceil(budget / len(bounds))`` strategies and is extended
-    while strategies shared between bounds leave the union short of ``budget``."""
+    while strategies shared between bounds leave the union short of ``budget``; each finished
+    run's best strategy is then re-scored and reported once (not once per round)."""
     k = len(bounds)
     need = {s: None if budget is None else math.ceil(budget / k) for s in seeds}
     done: dict[tuple[float, int], tuple[list[dict[str, Any]], str]] = {}
     got = dict.fromkeys(seeds, -1)
     pending = list(seeds)
     for _ in range(MAX_ROUNDS):
-        items = [(b, s, need[s]) for s in pending for b in bounds]
-        done.update(zip([(b, s) for b, s, _ in items],
+        items = [(b, s, need[s], False) for s in pending for b in bounds]
+        done.update(zip([(b, s) for b, s, *_ in items],
                         pool.map(_sweep_run, (model, prof, context), items)))
         still = []
         for s in pending:
@@ -154,6 +158,8 @@ def _sweep(model: str, prof: Profile, context: Any, bounds: tuple[float, ...],
         pending = still
         if not pending:
             break
+    final = [(b, s, need[s], True) for s in seeds for b in bounds]  # reloads: re-scores only
+    done.update(zip([(b, s) for b, s, *_ in final], pool.map(_sweep_run, (model, prof, context), final)))
     return {s: (interleave((done[(b, s)][0] for b in bounds), budget),
                 [done[(b, s)][1] for b in bounds]) for s in seeds}
 
