@@ -118,6 +118,8 @@ def test_exemptions_known_answers():
     assert check("ρ = 0.7, 95 % bootstrap interval [0.5, 0.7]", [df]) == []  # a confidence level
     assert check("0.7 (paper: about 40%), the paper's 3.4 h, Fig. 11, Eq. 7–8", [df]) == []
     assert check("0.7 (paper: about 41%)", [df]) == ["41%"]  # not a value of the paper
+    assert check("Notebook 08 measures it; notebooks 01–03 too", [df]) == []  # notebook numbers
+    assert check("notebook 08 gave 0.08", [df]) == ["0.08"]  # a value after one is still checked
     assert check("saving 40%", [df]) == ["40%"]  # the paper's value outside a paper clause
     assert check("0.35 mJ", [df]) == ["0.35 mJ"]  # the bound's value written as a result
     assert check("difference -0.2 ± 0.010 s.e.", [df]) == ["-0.2", "0.010"]

@@ -273,3 +273,37 @@ def test_the_manifest_commit_says_when_the_library_code_differs_from_it(tmp_path
     (tmp_path / "paperlib" / "new.py").unlink()
     (tmp_path / "paperlib" / "m.py").write_text("x = 2\n")
     assert reproduce.git_commit() == clean + "+dirty"
+
+
+def test_a_left_out_model_is_neither_trained_nor_studied_and_the_reason_is_printed(monkeypatch,
+                                                                                   capsys):
+    """``Profile.left_out`` (docs/decisions/reporting.md §15): ``make models`` skips the model
+    and prints why, the notebooks' ``studied`` drops it, the manifest does not list it; quick
+    leaves ResNet50 out, smoke and paper leave nothing out."""
+    import dataclasses
+
+    from paperlib.method import train
+    from paperlib.method.models import MODELS
+
+    quick = get_profile("quick")
+    assert set(quick.left_out) == {"resnet50"} and "30 %" in quick.left_out["resnet50"]
+    assert not get_profile("smoke").left_out and not get_profile("paper").left_out
+    asked = ("vgg11", "resnet18", "mobilenet", "resnet50")
+    assert quick.studied(asked) == ("vgg11", "resnet18", "mobilenet")
+    assert get_profile("smoke").studied(asked) == asked
+    assert quick.left_out_note(asked) == f"resnet50: left out of the quick profile: {quick.left_out['resnet50']}"
+    assert quick.left_out_note(("vgg11",)) == ""
+    assert reproduce.model_names(quick) == tuple(m for m in MODELS.names() if m != "resnet50")
+    with pytest.raises(ValueError, match="left_out of profile .quick.: unknown model .resnet500."):
+        dataclasses.replace(quick, left_out={"resnet500": "a typo"})
+
+    trained = []
+
+    def fake_load_or_train(name, prof, **kwargs):
+        trained.append(name)
+        return None, {"accuracy": 0.5, "data": "synthetic"}
+
+    monkeypatch.setattr(train, "load_or_train", fake_load_or_train)
+    reproduce.train_models(quick)
+    assert trained == list(reproduce.model_names(quick))
+    assert capsys.readouterr().out.startswith("[models] resnet50: left out of the quick profile: ")

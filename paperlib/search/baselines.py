@@ -43,7 +43,7 @@ from ..method.constants import E_TRAN_PJ_PER_BIT, ENERGY_BOUND_MJ, FULL_PRECISIO
 from ..infra.io import json_safe
 from ..method.profiles import ComparisonPlan, Profile, resolve_profile
 from .estimators import ESTIMATORS
-from .fitness import over
+from .fitness import within
 from .methods import (BUDGET_METHOD, SEARCH_METHODS, SearchTrace, cached_trace, check_budget, distinct_records, exhaustive_grid, exhaustive_search, ga_trace, grid_size, random_search, run_method)
 from ..method.paper_strategies import FIXED, PaperStrategy, deepest_partition
 from ..method.genome import uniform_genome
@@ -81,7 +81,7 @@ def best_under_bounds(points: pd.DataFrame, bounds: Sequence[float], energy: str
                       eps_bound: float | None = None) -> pd.DataFrame:
     """For every energy bound: the most private logged strategy with ``energy <= bound`` (and
     ``eps <= eps_bound`` when given): a hard-constraint reading of Eq. 4 over what was evaluated."""
-    pts = points if eps_bound is None else points[~over(points["eps"], eps_bound)]
+    pts = points if eps_bound is None else points[within(points["eps"], eps_bound)]
     rows = []
     for b in bounds:
         ok = pts[pts[energy] <= b]

@@ -34,7 +34,7 @@ from ..method.paper_strategies import PaperStrategy
 from ..network.constants import RADIO_E_TRAN_PJ_PER_BIT, RADIO_SOURCE
 from ..search import baselines
 from ..search.baselines import describe_key, energy_at
-from ..search.fitness import over
+from ..search.fitness import over, within
 from ..search.fronts import NSGA, SWEEP
 from ..search.methods import BUDGET_METHOD, SEARCH_METHODS
 from ..search.pareto import frame_pareto_mask
@@ -51,7 +51,7 @@ def privacy_front(comparison: "baselines.Comparison") -> pd.DataFrame:
     energy (``energy_bounded``, lower) and privacy (higher), by energy (tie rule:
     :func:`paperlib.search.pareto.pareto_mask`)."""
     pts = comparison.points
-    ok = pts[~over(pts["eps"], comparison.accuracy_bound)]
+    ok = pts[within(pts["eps"], comparison.accuracy_bound)]
     front = frame_pareto_mask(ok, minimise=["energy_bounded"], maximise=["privacy"])
     return ok[front].sort_values("energy_bounded")
 
@@ -82,7 +82,7 @@ def transmission_sensitivity(net, points: pd.DataFrame, references: pd.DataFrame
     cand = pd.concat([points.assign(source="logged"),
                       references.assign(source="reference")], ignore_index=True)
     if eps_bound is not None:
-        cand = cand[~over(cand["eps"], eps_bound)]
+        cand = cand[within(cand["eps"], eps_bound)]
     rows = []
     settings = [("compute only (no E_T)", None)] + list(e_trans.items())
     for name, e_tran in settings:
