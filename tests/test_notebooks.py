@@ -128,3 +128,18 @@ def test_committed_notebook_shows_the_figures_it_saved(path):
     pngs = [name for name in entry["outputs"] if name.endswith(".png")]
     assert _inline_images(path) == len(pngs), \
         f"{path.name} shows {_inline_images(path)} figures but its run saved {len(pngs)}"
+
+
+def test_committed_figures_are_exactly_what_the_manifest_lists():
+    """No stale output in figures/: every file there is an output some notebook's last run wrote
+    (MANIFEST.json), and every output listed is there; a figure a notebook no longer makes (e.g. a
+    model a profile now leaves out) must be deleted with the rerun."""
+    folder = config.REPO_ROOT / "figures"
+    manifest = folder / "MANIFEST.json"
+    if not manifest.exists():
+        pytest.skip("no committed figures/MANIFEST.json")
+    listed = {name for entry in json.loads(manifest.read_text())["notebooks"].values()
+              for name in entry["outputs"]}
+    present = {p.name for p in folder.iterdir() if p.is_file()} - {manifest.name}
+    assert sorted(present - listed) == [], "in figures/ but written by no notebook's last run"
+    assert sorted(listed - present) == [], "listed in MANIFEST.json but missing from figures/"
