@@ -457,8 +457,9 @@ PROFILES: dict[str, Profile] = {
     ),
     "quick": Profile(
         name="quick",
-        description=("2 CPU cores, about 2.9 h end to end (3.4 h measured on one machine before "
-                     "ResNet50 was left out, docs/measurements.md); CIFAR-10 for every model."),
+        description=("2 CPU cores, about 2.9 h end to end, estimated (3.4 h measured on one "
+                     "machine before ResNet50 was left out, docs/measurements.md); CIFAR-10 for "
+                     "every model."),
         train_by_family={
             # a careful practitioner's recipe on small data (docs/decisions/reporting.md §12):
             # augmentation, label smoothing 0.1, one-cycle rate, weight decay 5e-4
@@ -471,9 +472,10 @@ PROFILES: dict[str, Profile] = {
         # ResNet50's recipe (~4x ResNet18's cost per image) serves an explicit `paperlib train`:
         # quick leaves the model out (``left_out`` below)
         train={"resnet50": TrainRecipe(epochs=3, lr=0.05, label_smoothing=0.1)},
-        left_out={"resnet50": ("3 CPU epochs (21 min of the 3-hour budget) reach about 30 % "
-                               "top-1, too under-trained for its privacy to mean much; the paper "
-                               "profile trains and studies it (docs/decisions/reporting.md §15)")},
+        left_out={"resnet50": ("its 3 CPU epochs take 21 min of the 3-hour budget and reach "
+                               "about 30 % top-1, the least trained of the models (the others "
+                               "54-70 %); the paper profile trains and studies it "
+                               "(docs/decisions/reporting.md §15)")},
         train_default=TrainRecipe(epochs=6, lr=0.05, label_smoothing=0.1),
         search=SearchSettings(iterations=300, estimator="sensitivity",
                               reference_estimator="finetune-batches", finetune_batches=20,

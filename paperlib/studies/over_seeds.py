@@ -133,7 +133,8 @@ TABLE4_COLUMNS = ("model", "method", "blocks", "blocks_min", "blocks_max", "conv
                   "baseline_privacy_report", "baseline_margin_report",
                   "baseline_margin_report_min", "baseline_margin_report_max", "search_seeds",
                   "p_agreement", "as_private_as_fixed", "as_private_held_out", "short_seeds",
-                  "seeds_within_eps_report", "seeds_over_eps_report", "note")
+                  "seeds_within_eps_report", "seeds_over_eps_report",
+                  "seeds_below_baseline_report", "note")
 
 
 def table4_over_seeds(per_seed: pd.DataFrame, energy_bound: float,
@@ -155,7 +156,8 @@ def table4_over_seeds(per_seed: pd.DataFrame, energy_bound: float,
         row.update({f"{c}_{k}": r.get(c, math.nan) for c in TABLE4_RANGED for k in ("min", "max")})
         row.update(baseline="", baseline_report="", search_seeds=math.nan, p_agreement="",
                    as_private_as_fixed=None, as_private_held_out=None, short_seeds="",
-                   seeds_within_eps_report=math.nan, seeds_over_eps_report="")
+                   seeds_within_eps_report=math.nan, seeds_over_eps_report="",
+                   seeds_below_baseline_report=math.nan)
         rows.append(row)
     counts = searched["blocks"].value_counts()
     row = {"method": SEARCHED, **{c: float(searched[c].median()) for c in numeric}}
@@ -168,7 +170,10 @@ def table4_over_seeds(per_seed: pd.DataFrame, energy_bound: float,
     row.update(search_seeds=len(searched), p_agreement=f"{int(counts.max())}/{len(searched)}",
                as_private_as_fixed=check.as_private, as_private_held_out=check.as_private_held_out,
                short_seeds=check.short_text, seeds_within_eps_report=check.within_held_out,
-               seeds_over_eps_report=", ".join(map(str, check.over_bound_held_out)))
+               seeds_over_eps_report=", ".join(map(str, check.over_bound_held_out)),
+               # the seeds less private held out than the baseline of their margin (NaN: none)
+               seeds_below_baseline_report=int((searched["baseline_margin_report"] < 0).sum())
+               if "baseline_margin_report" in searched else math.nan)
     rows.append(row)
     out = pd.DataFrame(rows)
     out["note"] = seeds_note(len(searched))

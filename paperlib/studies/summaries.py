@@ -135,6 +135,15 @@ def _held_out_rule(r: pd.Series) -> bool:
     return "seeds_within_eps_report" in r.index
 
 
+def _below_baseline(r: pd.Series) -> str:
+    """", k of them below it": the seeds whose held-out margin over the baseline is negative
+    ("" for a table written before that count)."""
+    below = r.get("seeds_below_baseline_report")
+    if below is None or pd.isna(below):
+        return ""
+    return ", none below it" if int(below) == 0 else f", {int(below)} of them below it"
+
+
 def _held_out_text(r: pd.Series) -> str:
     """The headline's clause on a searched row's P on held-out images, relative to the model's
     full-precision split, the seeds whose reported ε exceeds ε_b, and its margins over the best
@@ -157,7 +166,7 @@ def _held_out_text(r: pd.Series) -> str:
             spread = ("the one seed within ε_b" if within == 1 else
                       f"{N.metric(r.baseline_margin_report_min, 4)} to "
                       f"{N.metric(r.baseline_margin_report_max, 4)} over the {within} seeds "
-                      "within ε_b")
+                      "within ε_b" + _below_baseline(r))
             text += (f"; held out, over the most private uniform baseline within ε_b there "
                      f"({r.baseline_report}, P {N.metric(r.baseline_privacy_report)}, reported ε "
                      f"{N.metric(r.baseline_eps_report)}): "
@@ -234,9 +243,9 @@ def _held_out_check(r: pd.Series) -> str:
         why = "no seed's reported ε is within ε_b" if within == 0 else "no fixed strategy is"
         return f"; on held-out images there is no comparison: {why}{left_out}"
     return (f"; on held-out images, between the strategies within ε_b there ({within} of "
-            f"{int(r.search_seeds)} seeds), it is "
-            + ("at least as private" if _is_true(r.as_private_held_out) else "less private")
-            + left_out)
+            f"{int(r.search_seeds)} seeds), its median P is "
+            + ("at least" if _is_true(r.as_private_held_out) else "below")
+            + " the most private fixed strategy's" + left_out)
 
 
 def _privacy_check_lines(t4: pd.DataFrame) -> list[str]:
