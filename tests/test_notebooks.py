@@ -143,3 +143,18 @@ def test_committed_figures_are_exactly_what_the_manifest_lists():
     present = {p.name for p in folder.iterdir() if p.is_file()} - {manifest.name}
     assert sorted(present - listed) == [], "in figures/ but written by no notebook's last run"
     assert sorted(listed - present) == [], "listed in MANIFEST.json but missing from figures/"
+
+
+ABSOLUTE_PATH = re.compile(r"(?:^|[\s'\"(\[])/(?:home|work|tmp|root|Users|usr|opt|var|mnt)/")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_committed_outputs_carry_no_absolute_path(path):
+    """An executed notebook on a code host must not show one machine's folders: messages give
+    paths through ``config.shown_path`` and the progress bars' import warning is silenced
+    (``paperlib.infra.progress``)."""
+    nb = nbformat.read(path, as_version=4)
+    texts = [out.get("text", "") if "text" in out else str(out.get("data", {}).get("text/plain", ""))
+             for c in nb.cells if c.cell_type == "code" for out in c.get("outputs", [])]
+    found = [m.group(0) for t in texts for m in [ABSOLUTE_PATH.search(t)] if m]
+    assert found == [], f"{path.name} shows absolute paths: {found[:3]}"

@@ -307,3 +307,14 @@ def test_a_left_out_model_is_neither_trained_nor_studied_and_the_reason_is_print
     reproduce.train_models(quick)
     assert trained == list(reproduce.model_names(quick))
     assert capsys.readouterr().out.startswith("[models] resnet50: left out of the quick profile: ")
+
+
+def test_shown_path_is_never_absolute(tmp_path, monkeypatch):
+    """Relative to the repository, else to the folder variable that holds it, else the name."""
+    data, results = tmp_path / "data", tmp_path / "results"
+    monkeypatch.setenv("PAPERLIB_DATA_DIR", str(data))
+    monkeypatch.setenv("PAPERLIB_RESULTS_DIR", str(results))
+    assert config.shown_path(config.REPO_ROOT / "figures" / "x.csv") == "figures/x.csv"
+    assert config.shown_path(data / "MANIFEST.json") == "$PAPERLIB_DATA_DIR/MANIFEST.json"
+    assert config.shown_path(results / "quick" / "search") == "$PAPERLIB_RESULTS_DIR/quick/search"
+    assert config.shown_path(tmp_path / "elsewhere" / "f.txt") == "f.txt"

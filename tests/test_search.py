@@ -499,7 +499,7 @@ def test_a_resumed_search_says_where_it_resumes(space, tmp_path, caplog):
     ev.load_log()
     with caplog.at_level("WARNING", logger="paperlib.search"):
         evolve(ev, SMALL, state, progress=False)
-    assert f"resuming at iteration 6 of {SMALL.iterations}" in caplog.text  # 5 were done
+    assert f"continuing at iteration 6 of {SMALL.iterations}" in caplog.text  # 5 were done
     assert str(tmp_path) in caplog.text
     caplog.clear()
     with caplog.at_level("WARNING", logger="paperlib.search"):

@@ -175,16 +175,6 @@ def git_commit() -> str:
         return "unknown"
 
 
-def shown_path(path: Path) -> str:
-    """``path`` relative to the repository, or to ``$PAPERLIB_RESULTS_DIR`` — never absolute."""
-    for root, label in ((config.REPO_ROOT, ""), (config.results_dir(), "$PAPERLIB_RESULTS_DIR/")):
-        try:
-            return label + str(path.resolve().relative_to(root.resolve()))
-        except ValueError:
-            continue
-    return path.name
-
-
 def describe_outputs(names: Iterable[str]) -> dict[str, dict[str, str]]:
     """``{file name: {"kind": "paper" | "extension", "item": "Fig. 7" | "notebook 07"}}``."""
     return {n: vars(report.classify(n)) for n in sorted(names)}
@@ -302,7 +292,7 @@ def run_notebooks(prof: Profile, only: list[str] | None = None, *,
         # reused checkpoints and results keep their own (docs/decisions/scale.md §6)
         entries[nb.stem] = {"hash": key, "wall_seconds": round(time.time() - t0, 1),
                             "precision_setting": plan_for().precision,
-                            "outputs": describe_outputs(produced), "executed": shown_path(output)}
+                            "outputs": describe_outputs(produced), "executed": config.shown_path(output)}
         manifest.update(profile=prof.name, git_commit=git_commit(), paperlib=__version__,
                         date=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                         data=data_provenance(profile_datasets(prof)),
@@ -322,8 +312,8 @@ def reproduce(profile: str | None = None, stages: tuple[str, ...] = STAGES,
     if "notebooks" in stages:
         run_notebooks(prof, only)
         blocks = readme.publish(prof.name, report.figures_dir(prof.name))
-        print(f"[reproduce] README blocks: {shown_path(blocks)}", flush=True)
-        where = shown_path(report.figures_dir(prof.name))
+        print(f"[reproduce] README blocks: {config.shown_path(blocks)}", flush=True)
+        where = config.shown_path(report.figures_dir(prof.name))
         print(f"[reproduce] figures, tables and {MANIFEST} of profile {prof.name}: {where}/"
               + ("" if prof.name == config.COMMITTED_PROFILE else
                  f" (the committed figures/ hold the {config.COMMITTED_PROFILE} profile's)"),

@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from ..infra.progress import tqdm
 
 from ..method.device import plan_for
 from .base import ATTACKS, Attack, Aux

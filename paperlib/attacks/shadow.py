@@ -26,7 +26,7 @@ from typing import Any, Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
+from ..infra.progress import tqdm
 
 from ..method.device import plan_for
 from .base import ATTACKS, Attack, Aux, AuxNeed, check_training

@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 from torch.nn import functional as F
-from tqdm.auto import tqdm
+from ..infra.progress import tqdm
 
 from ..infra import config, io, result_cache
 from ..method import data

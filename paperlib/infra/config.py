@@ -123,6 +123,22 @@ def cache_dir() -> Path:
     return _path("PAPERLIB_CACHE_DIR", Path.home() / ".cache" / "paperlib")
 
 
+def shown_path(path: str | os.PathLike) -> str:
+    """``path`` as a message or an executed notebook shows it, never absolute (a committed output
+    must not carry one machine's folders): relative to the repository, else to the results,
+    data or checkpoint folder named by its variable (``$PAPERLIB_DATA_DIR/MANIFEST.json``), else
+    its name alone."""
+    path = Path(path).expanduser().resolve()
+    roots = (("", REPO_ROOT), ("$PAPERLIB_RESULTS_DIR/", results_dir()),
+             ("$PAPERLIB_DATA_DIR/", data_dir()), ("$PAPERLIB_CHECKPOINT_DIR/", checkpoint_dir()))
+    for label, root in roots:
+        try:
+            return label + str(path.relative_to(root.resolve()))
+        except ValueError:
+            continue
+    return path.name
+
+
 __all__ = ["REPO_ROOT", "DEFAULT_PROFILE", "COMMITTED_PROFILE", "profile_name", "data_dir",
-           "allow_partial", "checkpoint_dir", "results_dir", "figures_dir", "cache_dir",
+           "allow_partial", "checkpoint_dir", "results_dir", "figures_dir", "cache_dir", "shown_path",
            "hardware_spec", "device_spec", "compile_enabled", "cpu_bf16_spec", "CPU_BF16_CHOICES"]

@@ -346,7 +346,7 @@ def _load(name: str, split: str, root: Path, allow_partial: bool) -> CifarArrays
             name, split, MANIFEST_FILE, root, ", ".join(unverified), len(labels), total)
     elif partial:
         partial_log.warning("%s %s: partial copy verified by %s, %d of %d images", name, split,
-                            root / MANIFEST_FILE, len(labels), total)
+                            config.shown_path(root / MANIFEST_FILE), len(labels), total)
     return CifarArrays(name, split, images, labels, partial, classes, verified=not unverified)
 
 

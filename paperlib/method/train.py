@@ -28,7 +28,7 @@ from typing import Callable, Iterable, Sequence
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from ..infra.progress import tqdm
 
 from .. import __version__
 from ..infra import config, io

@@ -28,7 +28,7 @@ from typing import Any, Callable
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from ..infra.progress import tqdm
 
 from ..method import data, models, strategies, train
 from ..infra import io

@@ -37,9 +37,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
-from tqdm.auto import tqdm
+from ..infra.progress import tqdm
 
-from ..infra import io
+from ..infra import config, io
 from ..method.profiles import SearchSettings
 from .evaluator import Evaluation, Evaluator
 from ..method.genome import Genome, check
@@ -306,14 +306,14 @@ def _replay_best(evaluator: Evaluator, population: list[Genome], state: dict) ->
 
 def _report_resume(state: dict, settings: EvolutionSettings, path: Path) -> None:
     """Say that (and where) a saved search is resumed: its output is partly from an earlier run."""
-    done = state["iteration"]
+    done, where = state["iteration"], config.shown_path(path.parent)
     if done >= settings.iterations:
-        log.warning("the search in %s already ran all %d iterations; reusing it", path.parent,
+        log.warning("the search in %s already ran all %d iterations; reusing it", where,
                     settings.iterations)
     else:
-        log.warning("resuming at iteration %d of %d: the search in %s was interrupted after %d "
-                    "(%d strategies already scored)", done + 1, settings.iterations, path.parent,
-                    done, len(state.get("seen_keys", [])))
+        log.warning("continuing at iteration %d of %d: the search in %s had run %d (interrupted, "
+                    "or extended to more iterations; %d strategies already scored)", done + 1,
+                    settings.iterations, where, done, len(state.get("seen_keys", [])))
 
 
 STATE_FIELDS = {"version": int, "fingerprint": dict, "iteration": int, "population": list,

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Protocol
 
 import numpy as np
-from tqdm.auto import tqdm
+from ..infra.progress import tqdm
 
 from ..infra import io, result_cache
 from ..infra.registry import Registry

@@ -28,7 +28,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
+from ..infra.progress import tqdm
 
 from ..method.genome import FP_PAIR, Genome, GenomeSpace
 from .initial import InitialPopulation, initial_population

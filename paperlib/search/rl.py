@@ -27,7 +27,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from ..infra.progress import tqdm
 
 from ..method.genome import FP_PAIR, Genome, GenomeSpace, key
 from .methods import SEARCH_METHODS, EvaluatorLike, SearchTrace, check_budget, record, score_all

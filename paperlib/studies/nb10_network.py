@@ -120,7 +120,7 @@ def run_grid(ps: PathSet, scenarios: Iterable[Scenario], *, schedulers: Sequence
              progress: bool = False) -> pd.DataFrame:
     """Summary rows (:meth:`Outcome.summary`) of every scheduler x floor x scenario, with
     ``model``; ``floors`` None: :func:`measured_floors` of ``ps``."""
-    from tqdm.auto import tqdm
+    from ..infra.progress import tqdm
 
     names = tuple(schedulers or SCHEDULERS.names())
     levels = tuple(check_floor(f) for f in (floors if floors is not None else measured_floors(ps)))
