@@ -5,6 +5,7 @@ evaluations (docs/decisions/scale.md §4), on the smoke checkpoint."""
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -119,34 +120,65 @@ def test_the_result_does_not_depend_on_the_order_jobs_run_in(context, results_ro
 def test_each_run_is_rescored_and_reported_once_after_its_last_round(context, results_root,
                                                                       monkeypatch):
     """The sweep extends its runs in rounds; only each finished run's best strategy is re-scored
-    and measured on the report split, once, and saved (each round's best cost a reference
-    finetune before: about 70 s for ResNet18 at quick, docs/measurements.md)."""
-    calls, reported = [], []
-    real_run, real_report = search.run, search.measure_report
+    by the reference estimator (here another one than the search's, so that a re-score costs a
+    finetune) and measured on the report split, once, and saved (each round's best cost a
+    reference finetune before: about 70 s for ResNet18 at quick; docs/decisions/scale.md §4)."""
+    ctx = context.with_settings(search.search_settings(
+        context.settings, reference_estimator="finetune-batches", finetune_batches=1))
+    calls, rescored, reported = [], [], []
+    real_run, real_ref, real_report = search.run, search.reference_estimate, search.measure_report
 
     def spy_run(*args, rescore=True, **kwargs):
         res = real_run(*args, rescore=rescore, **kwargs)
         calls.append((res.energy_bound, res.seed, res.evaluations, rescore))
         return res
 
+    def spy_ref(path, name, *args, **kwargs):
+        rescored.append((Path(path).parent.name, name))
+        return real_ref(path, name, *args, **kwargs)
+
     def spy_report(ctx, genome, seed, **kwargs):
         reported.append(seed)
         return real_report(ctx, genome, seed, **kwargs)
 
     monkeypatch.setattr(search, "run", spy_run)
+    monkeypatch.setattr(search, "reference_estimate", spy_ref)
     monkeypatch.setattr(search, "measure_report", spy_report)
-    run(context)
+    run(ctx)
     runs = {(b, s) for b in BOUNDS for s in (0, 1)}
-    final = [c for c in calls if c[3]]
-    assert sorted((b, s) for b, s, _, _ in final) == sorted(runs)  # one re-scored call per run
-    assert len(reported) == len(runs)
     rounds = [c for c in calls if not c[3]]
-    assert len(rounds) > len(runs)  # the sweep did extend runs: more rounds than runs
+    lengths = {(b, s): {e for b2, s2, e, _ in rounds if (b2, s2) == (b, s)} for b, s in runs}
+    assert any(len(v) >= 2 for v in lengths.values())  # some run was extended: a shorter round
+    # one reference re-score (the finetune, not the search's estimator) and one report per run
+    assert len(rescored) == len(runs) == len({folder for folder, _ in rescored})
+    assert {name for _, name in rescored} == {"finetune-batches"}
+    assert len(reported) == len(runs)
+    final = [c for c in calls if c[3]]
+    assert sorted((b, s) for b, s, _, _ in final) == sorted(runs)
     for b, s, evaluations, _ in final:
         # the re-scored call is the last round's run, reloaded, and it is the one saved
-        assert evaluations == max(e for b2, s2, e, _ in rounds if (b2, s2) == (b, s))
+        assert evaluations == max(lengths[(b, s)])
         saved = search.load_result(search.default_out_dir("resnet18", "smoke", b, s))
         assert saved.evaluations == evaluations and saved.report is not None
+
+
+def test_a_round_that_extends_a_run_drops_the_shorter_runs_result(tmp_path, monkeypatch):
+    """An extended run interrupted before its re-scored last round leaves no result.json of its
+    shorter self (search._drop_if_stale): a reader finds none rather than a stale one."""
+    out = tmp_path / "run"
+    out.mkdir()
+    result = out / search.RESULT_FILE
+    result.write_text("{}")
+    monkeypatch.setattr(search, "load_result", lambda path: SimpleNamespace(evaluations=10))
+    search._drop_if_stale(out, 10)  # the same run (a reload): kept
+    assert result.exists()
+    search._drop_if_stale(out, 12)  # the state ran on: dropped
+    assert not result.exists()
+    search._drop_if_stale(out, 12)  # nothing there: nothing to do
+    monkeypatch.undo()
+    result.write_text("{not json")  # damaged: dropped too
+    search._drop_if_stale(out, 10)
+    assert not result.exists()
 
 
 def test_bad_bounds_and_budgets_are_refused(context):

@@ -119,6 +119,8 @@ def test_exemptions_known_answers():
     assert check("0.7 (paper: about 40%), the paper's 3.4 h, Fig. 11, Eq. 7–8", [df]) == []
     assert check("0.7 (paper: about 41%)", [df]) == ["41%"]  # not a value of the paper
     assert check("Notebook 08 measures it; notebooks 01–03 too", [df]) == []  # notebook numbers
+    assert check("notebooks 02 and 03, Tables 4 and 5", [df]) == []
+    assert check("Fig. 7 and 0.95", [df]) == ["0.95"]  # a value after a citation's "and" is data
     assert check("notebook 08 gave 0.08", [df]) == ["0.08"]  # a value after one is still checked
     assert check("saving 40%", [df]) == ["40%"]  # the paper's value outside a paper clause
     assert check("0.35 mJ", [df]) == ["0.35 mJ"]  # the bound's value written as a result

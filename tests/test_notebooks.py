@@ -145,7 +145,7 @@ def test_committed_figures_are_exactly_what_the_manifest_lists():
     assert sorted(listed - present) == [], "listed in MANIFEST.json but missing from figures/"
 
 
-ABSOLUTE_PATH = re.compile(r"(?:^|[\s'\"(\[])/(?:home|work|tmp|root|Users|usr|opt|var|mnt)/")
+ABSOLUTE_PATH = re.compile(r"(?:^|[\s'\"(\[=:])/(?:home|work|tmp|root|Users|usr|opt|var|mnt|srv|data)/")
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -154,7 +154,11 @@ def test_committed_outputs_carry_no_absolute_path(path):
     paths through ``config.shown_path`` and the progress bars' import warning is silenced
     (``paperlib.infra.progress``)."""
     nb = nbformat.read(path, as_version=4)
-    texts = [out.get("text", "") if "text" in out else str(out.get("data", {}).get("text/plain", ""))
-             for c in nb.cells if c.cell_type == "code" for out in c.get("outputs", [])]
-    found = [m.group(0) for t in texts for m in [ABSOLUTE_PATH.search(t)] if m]
+    texts = []  # every output but images: streams, text, HTML, Markdown, tracebacks
+    for cell in nb.cells:
+        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            data = {k: v for k, v in out.get("data", {}).items() if not k.startswith("image/")}
+            texts.append({**out, "data": data})
+    text = json.dumps(texts).replace("\\n", "\n")
+    found = [m.group(0) for m in ABSOLUTE_PATH.finditer(text)]
     assert found == [], f"{path.name} shows absolute paths: {found[:3]}"

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import fakes
-from paperlib.infra import checkpoint as ckpt, io
+from paperlib.infra import checkpoint as ckpt, config, io
 from paperlib.method import graph, models
 from paperlib.method.genome import GenomeSpace
 from paperlib.method.models import user
@@ -345,7 +345,7 @@ def test_a_trace_of_another_fingerprint_is_run_again_with_a_message(tmp_path, ca
     with caplog.at_level(logging.WARNING):
         other = cached_trace(path, {"budget": 1, "source": {"architecture": "new"}}, run)
     assert len(runs) == 2 and other.records == [{"key": "k2", "fitness": 1.0}]
-    assert str(path) in caplog.text and "source" in caplog.text and "budget" not in caplog.text
+    assert config.shown_path(path) in caplog.text and "source" in caplog.text and "budget" not in caplog.text
 
 
 # --- an edited result.json is refused by file and field -------------------------------------------

@@ -278,7 +278,7 @@ def test_the_manifest_commit_says_when_the_library_code_differs_from_it(tmp_path
 def test_a_left_out_model_is_neither_trained_nor_studied_and_the_reason_is_printed(monkeypatch,
                                                                                    capsys):
     """``Profile.left_out`` (docs/decisions/reporting.md §15): ``make models`` skips the model
-    and prints why, the notebooks' ``studied`` drops it, the manifest does not list it; quick
+    and prints why, the notebooks' ``studied`` drops it (the manifest: the next test); quick
     leaves ResNet50 out, smoke and paper leave nothing out."""
     import dataclasses
 
@@ -318,3 +318,11 @@ def test_shown_path_is_never_absolute(tmp_path, monkeypatch):
     assert config.shown_path(data / "MANIFEST.json") == "$PAPERLIB_DATA_DIR/MANIFEST.json"
     assert config.shown_path(results / "quick" / "search") == "$PAPERLIB_RESULTS_DIR/quick/search"
     assert config.shown_path(tmp_path / "elsewhere" / "f.txt") == "f.txt"
+
+
+def test_the_manifest_lists_no_left_out_model(real_data_dir):
+    """``images_used`` (the manifest's record of the images each result used) follows
+    ``Profile.left_out``: quick's lists every trained model and not ResNet50."""
+    quick = get_profile("quick")
+    assert sorted(reproduce.images_used(quick)) == sorted(reproduce.model_names(quick))
+    assert "resnet50" not in reproduce.images_used(quick)

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 
-from paperlib.infra import io
+from paperlib.infra import config, io
 from paperlib.method import profiles, train
 from paperlib.method.profiles import TrainRecipe
 
@@ -320,7 +320,7 @@ def test_snapshots_record_the_precision_and_their_reuse_in_another_says_so(tiny_
     with caplog.at_level(logging.WARNING, logger="paperlib.method.train"):
         _, meta = train.load_or_train_snapshot("vgg11", tiny_profile, 1, checkpoint_root=tmp_path,
                                                allow_partial=True, progress=False)
-    assert meta["precision"] == "fp32" and f"{path} was trained in fp32" in caplog.text
+    assert meta["precision"] == "fp32" and f"{config.shown_path(path)} was trained in fp32" in caplog.text
 
 
 def test_snapshots_are_the_full_training_at_that_epoch(tiny_profile, tmp_path):

@@ -32,7 +32,7 @@ from typing import Any, Iterator
 
 import torch
 
-from . import io
+from . import config, io
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +131,7 @@ def clean_leftovers(files: CheckpointFiles) -> list[Path]:
             path.unlink(missing_ok=True)
             removed.append(path)
     for path in removed:
-        log.warning("removed %s, left by an interrupted run", path)
+        log.warning("removed %s, left by an interrupted run", config.shown_path(path))
     return removed
 
 

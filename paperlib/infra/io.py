@@ -29,6 +29,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+from . import config
+
 log = logging.getLogger(__name__)
 
 LOCK_FILE = ".lock"
@@ -260,7 +262,7 @@ def file_lock(lock_path: str | os.PathLike, purpose: str, *, wait: bool = False)
                     f"{lock_path.parent} is in use by {holder}. Wait for it to finish, or use "
                     "another output folder; if that process is gone, just run again (the lock "
                     "dies with its process).") from None
-            log.warning("waiting for %s, which holds %s", holder, lock_path)
+            log.warning("waiting for %s, which holds %s", holder, config.shown_path(lock_path))
             fcntl.flock(fd, fcntl.LOCK_EX)
         info = {"pid": os.getpid(), "host": socket.gethostname(), "purpose": purpose,
                 "since": time.strftime("%Y-%m-%dT%H:%M:%S"), "command": " ".join(sys.argv)}

@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable
 
 import torch
 
-from . import io
+from . import config, io
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ def _reusable(path: Path, blob: Any, want: Any, valid: Callable[[dict], bool] | 
     if stored == want and (valid is None or valid(blob)):
         return True
     reasons = differing(stored, want) or ["format"]
-    log.warning("not reusing %s: made with another %s; computing it again", path,
+    log.warning("not reusing %s: made with another %s; computing it again", config.shown_path(path),
                 ", ".join(reasons))
     return False
 

@@ -220,7 +220,7 @@ def _note_precision(meta: dict, device: torch.device, path: Path, doing: str) ->
     made, now = recorded_precision(meta), plan_for(device).precision
     if made != now:
         log.warning("%s was trained in %s; %s in %s (PAPERLIB_CPU_BF16 decides; precision is not "
-                    "part of the checkpoint's key)", path, made, doing, now)
+                    "part of the checkpoint's key)", config.shown_path(path), made, doing, now)
 
 
 def _check_meta(meta: dict, request: dict, path: Path) -> None:
@@ -233,7 +233,7 @@ def _check_meta(meta: dict, request: dict, path: Path) -> None:
             "(load_or_train(retrain=True))."
         )
     if meta.get("version") != __version__:
-        log.warning("checkpoint %s was written by paperlib %s (this is %s)", path,
+        log.warning("checkpoint %s was written by paperlib %s (this is %s)", config.shown_path(path),
                     meta.get("version"), __version__)
 
 
@@ -281,7 +281,7 @@ def _train(net: nn.Module, recipe: TrainRecipe, train_ds: data.CifarArrays, seed
         start, seconds = state["epoch"], state["seconds"]
         curve = state.get("curve") or curve
         log.warning("%s: resuming from epoch %d of %d (the state an interrupted run saved in %s)",
-                    desc, start, recipe.epochs, state_path)
+                    desc, start, recipe.epochs, config.shown_path(state_path))
         # a state saved before precisions were recorded: the device's precision of that time
         before = state.get("precision", recorded_precision({"device": str(device)}))
         if before != precision:
@@ -348,7 +348,8 @@ def load_or_train(model: str, profile: str | Profile | None = None, *, dataset: 
             _note_precision(meta, device, files.meta, "this run computes")
             if files.partial.exists():
                 log.warning("ignoring %s, an interrupted training beside the complete checkpoint "
-                            "%s; delete it to free the space", files.partial, files.meta)
+                            "%s; delete it to free the space", config.shown_path(files.partial),
+                            config.shown_path(files.meta))
             return net.to(device).eval(), meta
         torch.manual_seed(seed)
         net = models.build(model, dataset).to(device)
@@ -526,8 +527,8 @@ def adopt_checkpoint(path: str | Path, *, profile: str | Profile | None = None,
         adopted = {"date": time.strftime("%Y-%m-%dT%H:%M:%S"), "accuracy": accuracy,
                    "from": legacy.name, "version": __version__}
         meta = ckpt.commit(files, payload, {**meta, "adopted": adopted})
-    log.warning("adopted %s: top-1 %.4f re-measured, sha256 %s recorded in %s", legacy, accuracy,
-                meta["sha256"][:16], files.meta)
+    log.warning("adopted %s: top-1 %.4f re-measured, sha256 %s recorded in %s",
+                config.shown_path(legacy), accuracy, meta["sha256"][:16], config.shown_path(files.meta))
     return meta
 
 

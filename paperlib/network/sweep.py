@@ -68,7 +68,7 @@ def stored_results(model: str, profile: str | Profile | None = None, *,
         try:
             r = load_result(path)
         except (OSError, ValueError, KeyError, TypeError, io.DamagedFileError) as exc:
-            log.warning("menu of %s: %s skipped (%s)", model, path, exc)
+            log.warning("menu of %s: %s skipped (%s)", model, config.shown_path(path), exc)
             continue
         if r.model != model or r.profile != prof.name or not r.best:
             continue

@@ -43,7 +43,8 @@ from . import nsga  # noqa: E402,F401  (registers the "nsga2" search method)
 from . import rl  # noqa: E402,F401  (registers the "rl" search method, Zhang et al. 2021)
 from .rescore import REFERENCE_FILE, reference_estimate
 from .report_accuracy import REPORT_FILE, ReportAccuracy, measure_report
-from .result import LOG_FILE, STATE_FILE, BestStrategy, SearchResult, SearchTiming, load_result
+from .result import (LOG_FILE, RESULT_FILE, STATE_FILE, BestStrategy, SearchResult, SearchTiming,
+                     load_result)
 from .run_settings import RunSettings
 from .uniform_baselines import margin_over, uniform_baselines
 from ..method import hardware as hardware_descriptions
@@ -160,7 +161,24 @@ def run(model: str, profile: str | Profile | None = None, settings: RunSettings 
         result.timing.update(setup_cached=setup_cached, setup_seconds_this_run=elapsed)
         if rescore:
             result.save()
+        else:
+            _drop_if_stale(out, result.evaluations)
         return result
+
+
+def _drop_if_stale(out: Path, evaluations: int) -> None:
+    """Delete ``out``'s ``result.json`` when it describes another length of the run than the
+    state now holds (a run extended without re-scoring and interrupted before its last round):
+    a reader finds no result rather than an older, shorter run's (docs/decisions/scale.md §4)."""
+    path = out / RESULT_FILE
+    if not path.exists():
+        return
+    try:
+        stale = load_result(path).evaluations != evaluations
+    except (RuntimeError, ValueError, KeyError, OSError):  # damaged: no result either
+        stale = True
+    if stale:
+        path.unlink()
 
 
 def _reference(ctx: SearchContext, best: Evaluation, name: str, search_name: str, seed: int,

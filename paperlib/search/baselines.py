@@ -229,7 +229,8 @@ def saved_iterations(out_dir: str | Path) -> int | None:
 
 
 def run_ga_for_budget(model: str, prof: Profile, energy_bound: float, seed: int, budget: int,
-                      context, progress: bool, rescore: bool = True):
+                      context: "search.SearchContext", progress: bool,
+                      rescore: bool = True) -> "search.SearchResult":
     """The genetic search of ``seed`` run (or resumed) until it has scored at least ``budget``
     distinct strategies: a saved run is reloaded as it is when it already has them; otherwise
     the run is extended (resumed) by the missing number of iterations, up to 20 x budget. Only

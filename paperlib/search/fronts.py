@@ -159,7 +159,8 @@ def _sweep(model: str, prof: Profile, context: Any, bounds: tuple[float, ...],
         if not pending:
             break
     final = [(b, s, need[s], True) for s in seeds for b in bounds]  # reloads: re-scores only
-    done.update(zip([(b, s) for b, s, *_ in final], pool.map(_sweep_run, (model, prof, context), final)))
+    done.update(zip([(b, s) for b, s, *_ in final],
+                    pool.map(_sweep_run, (model, prof, context), final)))
     return {s: (interleave((done[(b, s)][0] for b in bounds), budget),
                 [done[(b, s)][1] for b in bounds]) for s in seeds}
 

@@ -21,7 +21,8 @@ from ..method import constants
 from .numbers import UNIT_SCALES
 
 # text that holds digits but no measured number: citations, code, years of references
-NOT_DATA = re.compile(r"`[^`]*`|\b(?:Eqs?|Tables?|Figs?|Algorithm|Alg|[Nn]otebooks?)\.? ?\d+(?:[–-]\d+)?"
+NOT_DATA = re.compile(r"`[^`]*`|\b(?:Eqs?|Tables?|Figs?|Algorithm|Alg|[Nn]otebooks?)\.? ?\d+"
+                      r"(?:(?:[–-]| and )\d+(?![.,]\d))*"
                       r"|et al\.,? \d{4}|§ ?\d+")
 NUMBER = re.compile(r"(?:(?<![\w.])([+−-])|(?<![\w.+−-]))(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(?![\w.]\d)"
                     r"(?:\s?(%|pp|µJ|mJ|min|s(?!\.e\.)|h)(?!\w))?")

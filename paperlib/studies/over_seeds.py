@@ -171,7 +171,8 @@ def table4_over_seeds(per_seed: pd.DataFrame, energy_bound: float,
                as_private_as_fixed=check.as_private, as_private_held_out=check.as_private_held_out,
                short_seeds=check.short_text, seeds_within_eps_report=check.within_held_out,
                seeds_over_eps_report=", ".join(map(str, check.over_bound_held_out)),
-               # the seeds less private held out than the baseline of their margin (NaN: none)
+               # the seeds less private held out than the baseline of their margin (0: none;
+               # NaN: a table without the margin column)
                seeds_below_baseline_report=int((searched["baseline_margin_report"] < 0).sum())
                if "baseline_margin_report" in searched else math.nan)
     rows.append(row)

@@ -74,7 +74,7 @@ def snapshot_epochs(model: str, profile: str | Profile | None = None) -> list[in
     while it trains, so a fresh reproduce never trains a model twice (attacks.md §13)."""
     prof = resolve_profile(profile)
     s = prof.attack
-    if model not in (s.progress_models or s.models or MODELS.names()):
+    if model not in (s.progress_models or s.models or prof.studied(MODELS.names())):
         return []
     return inner_epochs(prof.recipe(model).epochs, s.progress_fractions)
 
