@@ -18,6 +18,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from ..infra.progress import tqdm
 from ..method.profiles import NetworkPlan, Profile, resolve_profile
 from ..network import traces
 from ..network.constants import PAPER_LINK_BPS, QOR_FLOORS, WIFI_LINK_BPS
@@ -120,8 +121,6 @@ def run_grid(ps: PathSet, scenarios: Iterable[Scenario], *, schedulers: Sequence
              progress: bool = False) -> pd.DataFrame:
     """Summary rows (:meth:`Outcome.summary`) of every scheduler x floor x scenario, with
     ``model``; ``floors`` None: :func:`measured_floors` of ``ps``."""
-    from ..infra.progress import tqdm
-
     names = tuple(schedulers or SCHEDULERS.names())
     levels = tuple(check_floor(f) for f in (floors if floors is not None else measured_floors(ps)))
     scenarios = list(scenarios)
